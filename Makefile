@@ -1,0 +1,45 @@
+# The two commands: `make run` opens the desk on the bundled demo, `make test` runs the checks.
+# Both bootstrap .venv from nothing (only Python 3.11 and make are needed).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STATE_DIR ?= state
+
+.PHONY: run test lint typecheck pytest screenshots bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/vanta-tui --state-dir $(STATE_DIR)
+
+test: $(STAMP)
+	$(BIN)/ruff check vanta_tui tests bench
+	$(BIN)/ruff format --check vanta_tui tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check vanta_tui tests bench
+	$(BIN)/ruff format --check vanta_tui tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2
+
+screenshots: $(STAMP)
+	$(BIN)/python -m vanta_tui.ui.screenshots screenshots
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

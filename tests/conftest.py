@@ -1,0 +1,29 @@
+"""Shared fixtures: every test works on a temp copy of the demo, never on `state/`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vanta_tui.demo.bundled import write_demo
+
+REPO = Path(__file__).resolve().parent.parent
+TRACKED_STATE = REPO / "state"
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    """A fresh copy of the pristine bundled demo."""
+    target = tmp_path / "state"
+    write_demo(target)
+    return target
+
+
+@pytest.fixture
+def tracked_state_copy(tmp_path: Path) -> Path:
+    """A copy of the repo's `state/` as it is now (the operator may have changed it)."""
+    target = tmp_path / "tracked"
+    shutil.copytree(TRACKED_STATE, target, ignore=shutil.ignore_patterns("*.lock", "*.db*"))
+    return target

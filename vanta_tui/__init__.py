@@ -1,0 +1,1 @@
+"""VANTA desk: the operator console for the VANTA OS capital system."""

@@ -1,0 +1,57 @@
+"""The base of every state-file model: unknown keys kept, secrets refused."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Self
+
+from annotated_types import Ge
+from pydantic import BaseModel, ConfigDict, StrictInt, model_validator
+
+SECRET_KEY_RE = re.compile(
+    r"(api[_-]?key|api[_-]?secret|secret|passphrase|password|private[_-]?key|token)$",
+    re.IGNORECASE,
+)
+"""Keys that look like credentials. They never belong in a state file."""
+
+
+def find_secret_keys(value: Any, path: str = "$") -> list[str]:
+    """JSON paths of every key in ``value`` (nested dicts and lists) that looks like a secret."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}"
+            if isinstance(key, str) and SECRET_KEY_RE.search(key):
+                found.append(sub)
+            found.extend(find_secret_keys(item, sub))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(find_secret_keys(item, f"{path}[{index}]"))
+    return found
+
+
+class VantaModel(BaseModel):
+    """A part of a state file. Keys this version does not know are kept on round-trip."""
+
+    model_config = ConfigDict(extra="allow", validate_default=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _no_secrets_in_extras(self) -> Self:
+        extras = self.__pydantic_extra__ or {}
+        secrets = find_secret_keys(extras)
+        if secrets:
+            raise ValueError(
+                "credential-like keys are not allowed in state files "
+                f"({', '.join(p.removeprefix('$.') for p in secrets)}); "
+                "keep keys in the environment or the OS keyring under the account_ref"
+            )
+        return self
+
+
+Version = Annotated[StrictInt, Ge(1)]
+
+
+class StateFileModel(VantaModel):
+    """A whole state file: a JSON object with a ``version`` that every write increments."""
+
+    version: Version = 1

@@ -1,0 +1,28 @@
+"""Reading and writing the state directory: loaders, the atomic writer, and their errors."""
+
+from vanta_tui.store.errors import (
+    LockTimeout,
+    Problem,
+    StateFileError,
+    StoreError,
+    VersionConflict,
+    WriteRefused,
+)
+from vanta_tui.store.loader import LoadedFile, StateLoad, load, load_all, load_model
+from vanta_tui.store.writer import update, write
+
+__all__ = [
+    "LoadedFile",
+    "LockTimeout",
+    "Problem",
+    "StateFileError",
+    "StateLoad",
+    "StoreError",
+    "VersionConflict",
+    "WriteRefused",
+    "load",
+    "load_all",
+    "load_model",
+    "update",
+    "write",
+]

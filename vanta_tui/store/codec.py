@@ -1,0 +1,61 @@
+"""JSON text of the state files: numbers become `Decimal`, never float.
+
+Reading rejects NaN/Infinity and duplicate keys; writing keeps every `Decimal` exactly as it
+is (``190.10`` stays ``190.10``) with two-space indentation and a final newline.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import simplejson
+
+
+class DuplicateKeyError(ValueError):
+    """An object names the same key twice; JSON readers disagree on which one wins."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed (numbers must be finite)")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKeyError(f"key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def parse_json(text: str) -> Any:
+    """Parse JSON text with `Decimal` numbers; raises `json.JSONDecodeError` or `ValueError`."""
+    return json.loads(
+        text,
+        parse_float=Decimal,
+        parse_constant=_reject_constant,
+        object_pairs_hook=_no_duplicate_keys,
+    )
+
+
+def dumps_pretty(data: Any) -> str:
+    """The text a state file is written as."""
+    text: str = simplejson.dumps(
+        data, use_decimal=True, indent=2, ensure_ascii=False, allow_nan=False
+    )
+    return text + "\n"
+
+
+def dumps_canonical(data: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces) for hashing: the same data, the same text."""
+    text: str = simplejson.dumps(
+        data,
+        use_decimal=True,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return text

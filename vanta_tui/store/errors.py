@@ -1,0 +1,81 @@
+"""The store's errors. Each names the file, the place inside it and the reason.
+
+None of them is temporary in the retry sense except `LockTimeout`: the others need a person
+(fix the file, or look at who else is writing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one state file."""
+
+    file: str
+    path: str
+    """JSON path inside the file (``$.orders[3].qty``); ``$`` for the whole file."""
+    reason: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.path}: {self.reason}"
+
+
+class StoreError(Exception):
+    """Base of every error the store raises."""
+
+
+MAX_SHOWN = 5
+"""How many problems an error's message lists; the rest are counted (all stay in .problems)."""
+
+
+def summarize(problems: Sequence[Problem]) -> str:
+    shown = "; ".join(str(p) for p in problems[:MAX_SHOWN])
+    more = len(problems) - MAX_SHOWN
+    return shown + (f"; and {more} more problem(s)" if more > 0 else "")
+
+
+class StateFileError(StoreError):
+    """A state file is missing, unreadable or invalid. Fix the file; retrying will not help."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__(summarize(self.problems))
+
+    @property
+    def file(self) -> str:
+        return self.problems[0].file
+
+
+class WriteRefused(StoreError):
+    """The store would not write: the file on disk does not load, or the new content would
+    not load back. Nothing was changed."""
+
+    def __init__(self, file: str, why: str, problems: Sequence[Problem] = ()) -> None:
+        self.file = file
+        self.problems = list(problems)
+        detail = summarize(self.problems)
+        super().__init__(f"not writing {file}: {why}" + (f": {detail}" if detail else ""))
+
+
+class VersionConflict(StoreError):
+    """Someone else wrote the file since it was read. Re-read and apply the change again."""
+
+    def __init__(self, file: str, expected: int, found: int) -> None:
+        self.file = file
+        self.expected = expected
+        self.found = found
+        super().__init__(f"{file} is at version {found}, expected {expected}: it changed meanwhile")
+
+
+class LockTimeout(StoreError):
+    """Another process held the file's lock too long. Temporary: a retry may succeed."""

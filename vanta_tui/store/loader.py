@@ -1,0 +1,251 @@
+"""One loader for every state file: a validated model, or a precise `StateFileError`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+
+from pydantic import ValidationError
+
+from vanta_tui.core.models import FollowersFile, StateFileModel, VaultFile
+from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
+from vanta_tui.store.codec import parse_json
+from vanta_tui.store.errors import Problem, StateFileError
+from vanta_tui.store.locate import locate
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+"""A state file larger than this is refused rather than read (10,000 orders are ~8 MB)."""
+
+M = TypeVar("M", bound=StateFileModel)
+
+
+@dataclass(frozen=True)
+class LoadedFile(Generic[M]):
+    """A state file as read: its model and the fingerprint of the exact bytes."""
+
+    kind: StateKind
+    model: M
+    sha256: str
+    size: int
+
+    @property
+    def version(self) -> int:
+        return self.model.version
+
+
+def kind_of(model_cls: type[StateFileModel]) -> StateKind:
+    for kind in StateKind:
+        if kind.model is model_cls:
+            return kind
+    raise TypeError(f"{model_cls.__name__} is not a state-file model")
+
+
+def state_path(state_dir: Path, kind: StateKind) -> Path:
+    """The file's path, after making sure it does not lead outside the state directory."""
+    path = state_dir / kind.filename
+    if path.is_symlink():
+        target = path.resolve()
+        root = state_dir.resolve()
+        if not target.is_relative_to(root):
+            raise StateFileError(
+                [
+                    Problem(
+                        kind.filename,
+                        "$",
+                        f"is a symlink to {target}, outside the state directory {root}; "
+                        "refusing to follow it",
+                    )
+                ]
+            )
+        return target
+    return path
+
+
+def read_bytes(state_dir: Path, kind: StateKind, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, refusing missing, oversize and escaping files."""
+    path = state_path(state_dir, kind)
+    name = kind.filename
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise StateFileError([Problem(name, "$", f"file is missing from {state_dir}")]) from None
+    if size > max_bytes:
+        raise StateFileError(
+            [
+                Problem(
+                    name,
+                    "$",
+                    f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
+                    "refusing to read it",
+                )
+            ]
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise StateFileError([Problem(name, "$", f"cannot read: {exc.strerror}")]) from exc
+    if len(data) > max_bytes:
+        raise StateFileError([Problem(name, "$", "file grew past the size limit while read")])
+    return data
+
+
+def _line_col(data: bytes, offset: int) -> tuple[int, int]:
+    before = data[:offset]
+    line = before.count(b"\n") + 1
+    column = offset - (before.rfind(b"\n") + 1) + 1
+    return line, column
+
+
+def path_text(loc: tuple[int | str, ...]) -> str:
+    """``("orders", 3, "qty")`` → ``$.orders[3].qty``; odd keys in brackets."""
+    out = "$"
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            out += " (the key)"
+        elif part.replace("_", "").isalnum():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if error["type"] in {"missing", "model_type", "dict_type"}:
+        return message
+    value = error.get("input")
+    if isinstance(value, dict | list):
+        return message
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{message} (found {shown})"
+
+
+def _json_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Drop pydantic's internal steps (union branches, validator names) from a location."""
+    return tuple(
+        p for p in loc if isinstance(p, int) or not (p.startswith("function-") or p in _NOISE)
+    )
+
+
+_NOISE = {"decimal", "str", "datetime", "tuple", "list", "dict", "none", "is-instance"}
+
+
+def parse_model(kind: StateKind, data: bytes, ref: Reference | None = None) -> StateFileModel:
+    """Validate the bytes of a state file; every problem is reported with its place."""
+    name = kind.filename
+    if not data.strip():
+        raise StateFileError([Problem(name, "$", "file is empty")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(data, exc.start)
+        raise StateFileError(
+            [Problem(name, "$", f"not UTF-8: byte 0x{data[exc.start]:02x}", line, col)]
+        ) from None
+    try:
+        raw = parse_json(text)
+    except json.JSONDecodeError as exc:
+        raise StateFileError(
+            [Problem(name, "$", f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)]
+        ) from None
+    except ValueError as exc:
+        raise StateFileError([Problem(name, "$", f"invalid JSON: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise StateFileError([Problem(name, "$", "the top level must be a JSON object")])
+    try:
+        model = kind.model.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = _json_loc(tuple(error["loc"]))
+            problems.append(Problem(name, path_text(loc), _reason(error), locate(text, loc)))
+        raise StateFileError(problems) from None
+    if ref is not None:
+        cross = cross_check(kind, model, ref)
+        if cross:
+            raise StateFileError([Problem(name, c.path, c.reason) for c in cross])
+    return model
+
+
+def load(state_dir: Path, kind: StateKind, ref: Reference | None = None) -> LoadedFile[Any]:
+    """Read and validate one state file (against ``ref`` for cross-file rules, if given)."""
+    data = read_bytes(state_dir, kind)
+    model = parse_model(kind, data, ref)
+    return LoadedFile(kind, model, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def load_model(state_dir: Path, model_cls: type[M], ref: Reference | None = None) -> M:
+    """Typed shortcut: ``load_model(d, QueueFile)`` returns a `QueueFile`."""
+    return cast(M, load(state_dir, kind_of(model_cls), ref).model)
+
+
+def reference_for(
+    state_dir: Path, kind: StateKind, known: Mapping[StateKind, LoadedFile[Any]] | None = None
+) -> Reference:
+    """The files ``kind`` refers to, from ``known`` (when given) or read now; a file that
+    fails to load is left out (its own load reports it)."""
+    parts: dict[str, Any] = {}
+    for dep in DEPENDS_ON[kind]:
+        loaded = known.get(dep) if known is not None else None
+        if loaded is None and known is None:
+            try:
+                loaded = load(state_dir, dep, reference_for(state_dir, dep))
+            except StateFileError:
+                continue
+        if loaded is not None:
+            parts[dep.value] = loaded.model
+    vaults = parts.get(StateKind.VAULT.value)
+    followers = parts.get(StateKind.FOLLOWERS.value)
+    return Reference(
+        vaults=vaults if isinstance(vaults, VaultFile) else None,
+        followers=followers if isinstance(followers, FollowersFile) else None,
+    )
+
+
+@dataclass
+class StateLoad:
+    """Every state file of a directory: what loaded, and each problem of what did not."""
+
+    files: dict[StateKind, LoadedFile[Any]] = field(default_factory=dict)
+    problems: dict[StateKind, list[Problem]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+_LOAD_ORDER = sorted(StateKind, key=lambda k: len(DEPENDS_ON[k]))
+
+
+def load_all(state_dir: Path) -> StateLoad:
+    """Load the seven files, each checked against the ones it refers to."""
+    result = StateLoad()
+    for kind in _LOAD_ORDER:
+        try:
+            ref = reference_for(state_dir, kind, result.files)
+            result.files[kind] = load(state_dir, kind, ref)
+        except StateFileError as exc:
+            result.problems[kind] = exc.problems
+    return result
+
+
+def fingerprint(state_dir: Path, kind: StateKind) -> str | None:
+    """sha256 of the file's bytes now, or None if it is missing."""
+    try:
+        return hashlib.sha256(read_bytes(state_dir, kind)).hexdigest()
+    except StateFileError:
+        return None
+
+
+def exists(state_dir: Path, kind: StateKind) -> bool:
+    return os.path.lexists(state_dir / kind.filename)

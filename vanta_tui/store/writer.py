@@ -1,0 +1,173 @@
+"""The one way a state file is written: under its lock, atomically, and only if it loads back.
+
+A write holds ``<file>.lock`` (filelock), refuses to overwrite a file that does not load,
+bumps ``version``, checks that the new text loads back (cross-file rules included), then
+replaces the file: temp file in the same directory, flush, fsync, rename, fsync the
+directory. A reader never sees half a file; a crash leaves the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from filelock import FileLock, Timeout
+
+from vanta_tui.core.models import StateFileModel
+from vanta_tui.core.state_files import Reference, StateKind
+from vanta_tui.store.codec import dumps_pretty
+from vanta_tui.store.errors import LockTimeout, StateFileError, VersionConflict, WriteRefused
+from vanta_tui.store.loader import (
+    LoadedFile,
+    kind_of,
+    parse_model,
+    read_bytes,
+    reference_for,
+    state_path,
+)
+
+LOCK_TIMEOUT_S = 30.0
+"""How long a writer waits for another process's lock before giving up (temporary)."""
+
+M = TypeVar("M", bound=StateFileModel)
+
+
+def lock_path(state_dir: Path, kind: StateKind) -> Path:
+    return state_dir / f"{kind.filename}.lock"
+
+
+@contextlib.contextmanager
+def file_lock(state_dir: Path, kind: StateKind, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the file's lock; other writers (in any process) wait."""
+    lock = FileLock(str(lock_path(state_dir, kind)), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockTimeout(
+            f"{kind.filename}: lock held by another writer for {timeout:.0f}s"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def render(model: StateFileModel) -> bytes:
+    """The exact bytes a model is written as."""
+    return dumps_pretty(model.model_dump(mode="python", by_alias=True)).encode("utf-8")
+
+
+def atomic_replace(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temp file beside it, fsync, rename, fsync the directory."""
+    directory = path.parent
+    tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _current(state_dir: Path, kind: StateKind, ref: Reference) -> StateFileModel | None:
+    """What the file holds now (None if missing); refuses if it does not load."""
+    if not (state_dir / kind.filename).exists() and not (state_dir / kind.filename).is_symlink():
+        return None
+    try:
+        data = read_bytes(state_dir, kind)
+        # Only the file's own rules decide whether it may be replaced; a dangling reference in
+        # the old content is what the new content may be fixing.
+        return parse_model(kind, data, None)
+    except StateFileError as exc:
+        raise WriteRefused(
+            kind.filename, "the file on disk does not load, so it is left as it is", exc.problems
+        ) from None
+
+
+def _write_locked(
+    state_dir: Path,
+    kind: StateKind,
+    model: StateFileModel,
+    current: StateFileModel | None,
+    ref: Reference,
+) -> LoadedFile[Any]:
+    version = current.version + 1 if current is not None else model.version
+    new = model.model_copy(update={"version": version})
+    data = render(new)
+    try:
+        checked = parse_model(kind, data, ref)
+    except StateFileError as exc:
+        raise WriteRefused(
+            kind.filename, "the new content would not load back", exc.problems
+        ) from None
+    atomic_replace(state_path(state_dir, kind), data)
+    return LoadedFile(kind, checked, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def write(
+    state_dir: Path,
+    model: M,
+    *,
+    expect_version: int | None = None,
+    ref: Reference | None = None,
+) -> LoadedFile[M]:
+    """Replace a state file with ``model`` (its version becomes the file's version + 1).
+
+    With ``expect_version``, raise `VersionConflict` if the file changed since it was read.
+    """
+    kind = kind_of(type(model))
+    ref = ref if ref is not None else reference_for(state_dir, kind)
+    with file_lock(state_dir, kind):
+        current = _current(state_dir, kind, ref)
+        if expect_version is not None and current is not None and current.version != expect_version:
+            raise VersionConflict(kind.filename, expect_version, current.version)
+        return cast(LoadedFile[M], _write_locked(state_dir, kind, model, current, ref))
+
+
+def update(
+    state_dir: Path,
+    model_cls: type[M],
+    change: Callable[[M], M | None],
+    *,
+    ref: Reference | None = None,
+) -> LoadedFile[M]:
+    """Re-read the file under its lock, apply ``change`` and write the result.
+
+    ``change`` gets a private copy; it may modify it in place (return None) or return a new
+    model. Two processes updating the same file concurrently both keep their changes. A
+    missing file starts from the model's defaults when it has them.
+    """
+    kind = kind_of(model_cls)
+    ref = ref if ref is not None else reference_for(state_dir, kind)
+    with file_lock(state_dir, kind):
+        current = _current(state_dir, kind, ref)
+        base: M
+        if current is None:
+            try:
+                base = model_cls()
+            except Exception:
+                raise WriteRefused(kind.filename, "the file is missing") from None
+        else:
+            base = cast(M, current)  # parsed just now for this call: already a private copy
+        changed = change(base)
+        result = changed if changed is not None else base
+        return cast(LoadedFile[M], _write_locked(state_dir, kind, result, current, ref))
