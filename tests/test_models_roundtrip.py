@@ -147,3 +147,61 @@ def test_any_valid_allocation_round_trips(targets: dict[str, Decimal], asof: dat
     )
     again = parse_model(StateKind.ALLOCATION, render(model))
     assert again == model
+
+
+@st.composite
+def portfolios(draw: st.DrawFn) -> dict[str, object]:
+    accounts = {}
+    for vault_id in draw(st.lists(st.sampled_from(["V_CORE", "V_CRYPTO", "F_1"]), unique=True)):
+        positions = {}
+        for symbol in draw(st.lists(_symbols, unique=True, max_size=4)):
+            positions[symbol] = {
+                "qty": draw(_quantities),
+                "avg_price": draw(_quantities),
+                "last_price": draw(_quantities),
+                "asset_class": "crypto" if "/" in symbol else "equity",
+            }
+        cash = draw(st.decimals(min_value=-(10**7), max_value=10**9, places=2))
+        accounts[vault_id] = {"cash": cash, "positions": positions}
+    return {"version": 1, "asof": draw(_moments), "accounts": accounts}
+
+
+@settings(max_examples=100, deadline=None)
+@given(portfolios())
+def test_any_valid_portfolio_round_trips(raw: dict[str, object]) -> None:
+    from vanta_tui.core.models import PortfolioFile
+
+    model = PortfolioFile.model_validate(raw)
+    data = render(model)
+    again = parse_model(StateKind.PORTFOLIO, data)
+    assert again == model and render(again) == data
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.booleans(),
+    _moments,
+    st.dictionaries(
+        st.sampled_from(["risk_averse", "aggressive"]), st.decimals(-1, 1, places=3), max_size=2
+    ),
+)
+def test_any_valid_overlay_round_trips(
+    enabled: bool, moment: datetime, boosts: dict[str, Decimal]
+) -> None:
+    from vanta_tui.core.models import OverlayFile
+
+    model = OverlayFile.model_validate(
+        {
+            "version": 2,
+            "global": {"maintenance": {"enabled": enabled, "since": moment, "by": "x"}},
+            "vaults": {
+                "V_CORE": {
+                    "flip_mode": {"enabled": enabled, "expires_at": moment, "amplify": 0.35},
+                    "persona": "risk_averse",
+                    "persona_boosts": boosts,
+                }
+            },
+        }
+    )
+    again = parse_model(StateKind.OVERLAY, render(model))
+    assert again == model
