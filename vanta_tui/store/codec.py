@@ -7,10 +7,11 @@ is (``190.10`` stays ``190.10``) with two-space indentation and a final newline.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import simplejson
+
+from vanta_tui.core.types import PlainDecimal
 
 
 class DuplicateKeyError(ValueError):
@@ -31,10 +32,14 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(text: str) -> Any:
-    """Parse JSON text with `Decimal` numbers; raises `json.JSONDecodeError` or `ValueError`."""
+    """Parse JSON text with `Decimal` numbers; raises `json.JSONDecodeError` or `ValueError`.
+
+    Numbers with a fraction come back as `PlainDecimal`, so writing them again gives the very
+    same text (``0.00000001`` stays ``0.00000001``).
+    """
     return json.loads(
         text,
-        parse_float=Decimal,
+        parse_float=PlainDecimal,
         parse_constant=_reject_constant,
         object_pairs_hook=_no_duplicate_keys,
     )

@@ -1,0 +1,39 @@
+"""Who acts, where, and when: what every action needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vanta_tui.core.clock import Clock, utc_now
+from vanta_tui.store.journal import ActionRefused, Journal
+
+
+class ReadOnlyRefused(ActionRefused):
+    """The desk or CLI runs read-only; nothing that changes state is allowed."""
+
+
+@dataclass
+class ActionContext:
+    state_dir: Path
+    journal: Journal
+    actor: str
+    clock: Clock = field(default=utc_now)
+    read_only: bool = False
+
+    def require_writable(self, what: str) -> None:
+        if self.read_only:
+            raise ReadOnlyRefused(f"read-only mode: {what} is not allowed")
+
+    @classmethod
+    def open(
+        cls, state_dir: Path, actor: str, *, clock: Clock = utc_now, read_only: bool = False
+    ) -> ActionContext:
+        """Open the journal of ``state_dir`` (recovering from any crash when writable)."""
+        journal = Journal(state_dir, clock=clock)
+        if not read_only:
+            journal.start()
+        return cls(state_dir, journal, actor, clock, read_only)
+
+    def close(self) -> None:
+        self.journal.close()

@@ -1,0 +1,121 @@
+"""The SQLite mirror of the journal (`vanta.db`), opened through sqlite-utils.
+
+WAL, ``synchronous=FULL``, file mode 0600. Tables: ``events`` (the chain), ``orders``
+(current state of each order), ``fills``, ``overlay_history``, ``fee_ledger``, ``blobs``
+(state-file contents, once per distinct sha256), ``file_heads`` (what the journal last saw
+of each file), ``intents`` (actions begun but not yet recorded) and ``meta``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    vault_id TEXT,
+    order_id TEXT,
+    follower_id TEXT,
+    payload TEXT NOT NULL,
+    parents TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS events_order ON events(order_id);
+CREATE INDEX IF NOT EXISTS events_vault ON events(vault_id);
+CREATE INDEX IF NOT EXISTS events_action ON events(action);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    vault_id TEXT,
+    symbol TEXT,
+    side TEXT,
+    qty TEXT,
+    order_type TEXT,
+    limit_price TEXT,
+    status TEXT,
+    parent_id TEXT,
+    follower_id TEXT,
+    client_order_id TEXT,
+    broker_order_id TEXT,
+    filled_qty TEXT,
+    avg_fill_price TEXT,
+    updated_at TEXT,
+    last_seq INTEGER,
+    order_json TEXT
+);
+CREATE INDEX IF NOT EXISTS orders_parent ON orders(parent_id);
+CREATE TABLE IF NOT EXISTS fills (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT,
+    order_id TEXT,
+    vault_id TEXT,
+    follower_id TEXT,
+    symbol TEXT,
+    side TEXT,
+    qty TEXT,
+    price TEXT
+);
+CREATE TABLE IF NOT EXISTS overlay_history (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT,
+    actor TEXT,
+    action TEXT,
+    vault_id TEXT,
+    payload TEXT
+);
+CREATE TABLE IF NOT EXISTS fee_ledger (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT,
+    vault_id TEXT,
+    follower_id TEXT,
+    fee_type TEXT,
+    perf_share TEXT,
+    flat_usd TEXT,
+    realized_pnl TEXT,
+    fee_due TEXT,
+    payload TEXT
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT,
+    size INTEGER,
+    content BLOB
+);
+CREATE TABLE IF NOT EXISTS file_heads (
+    file TEXT PRIMARY KEY,
+    sha256 TEXT,
+    version INTEGER,
+    seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS intents (
+    intent_id TEXT PRIMARY KEY,
+    created TEXT,
+    actor TEXT,
+    body TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+"""
+
+
+def open_db(path: Path) -> sqlite_utils.Database:
+    """Open (creating with mode 0600) the journal database."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    db = sqlite_utils.Database(conn)
+    conn.executescript(SCHEMA)
+    return db

@@ -1,0 +1,164 @@
+"""Audit events: their canonical text and hash chain.
+
+An event's hash is sha256 of the canonical JSON (sorted keys, no spaces) of the event
+without its ``hash`` key, ``prev_hash`` included. A line of ``trade_log.jsonl`` is the same
+canonical text with ``"hash"`` in its sorted place, so a verifier can cut the hash out and
+rehash the rest without parsing the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from vanta_tui.store.codec import dumps_canonical, parse_json
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first event."""
+
+ACTORS_SYSTEM = frozenset({"executor", "allocator", "system"})
+
+
+def event_ts(moment: datetime) -> str:
+    """Event timestamps: UTC, microseconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class EventDraft:
+    """An event before the journal gives it a place in the chain."""
+
+    action: str
+    vault_id: str | None = None
+    order_id: str | None = None
+    follower_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    parents: list[int] | None = None
+    """Events this one follows from (seq numbers); None lets the journal derive them."""
+    batch_parents: list[int] = field(default_factory=list)
+    """Indexes of earlier drafts of the same action that this one follows from."""
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    vault_id: str | None
+    order_id: str | None
+    follower_id: str | None
+    payload: dict[str, Any]
+    parents: list[int]
+    prev_hash: str
+    hash: str
+
+    def body(self) -> dict[str, Any]:
+        """Everything that is hashed: the event without its hash."""
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "actor": self.actor,
+            "action": self.action,
+            "vault_id": self.vault_id,
+            "order_id": self.order_id,
+            "follower_id": self.follower_id,
+            "payload": self.payload,
+            "parents": self.parents,
+            "prev_hash": self.prev_hash,
+        }
+
+    def to_line(self) -> str:
+        return line_with_hash(dumps_canonical(self.body()), self.hash)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.body(), "hash": self.hash}
+
+
+def hash_text(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def line_with_hash(canonical: str, digest: str) -> str:
+    """Insert ``"hash"`` into canonical event text at its sorted place (before order_id)."""
+    cut = canonical.index(',"order_id":')
+    return f'{canonical[:cut]},"hash":"{digest}"{canonical[cut:]}'
+
+
+def make_event(
+    *,
+    seq: int,
+    ts: str,
+    actor: str,
+    draft: EventDraft,
+    parents: list[int],
+    payload: dict[str, Any],
+    prev_hash: str,
+) -> Event:
+    body = {
+        "seq": seq,
+        "ts": ts,
+        "actor": actor,
+        "action": draft.action,
+        "vault_id": draft.vault_id,
+        "order_id": draft.order_id,
+        "follower_id": draft.follower_id,
+        "payload": payload,
+        "parents": parents,
+        "prev_hash": prev_hash,
+    }
+    digest = hash_text(dumps_canonical(body))
+    return Event(
+        seq=seq,
+        ts=ts,
+        actor=actor,
+        action=draft.action,
+        vault_id=draft.vault_id,
+        order_id=draft.order_id,
+        follower_id=draft.follower_id,
+        payload=payload,
+        parents=parents,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    return Event(
+        seq=int(data["seq"]),
+        ts=str(data["ts"]),
+        actor=str(data["actor"]),
+        action=str(data["action"]),
+        vault_id=data.get("vault_id"),
+        order_id=data.get("order_id"),
+        follower_id=data.get("follower_id"),
+        payload=dict(data.get("payload") or {}),
+        parents=[int(p) for p in data.get("parents") or []],
+        prev_hash=str(data["prev_hash"]),
+        hash=str(data["hash"]),
+    )
+
+
+def event_from_line(line: str) -> Event:
+    return event_from_dict(parse_json(line))
+
+
+def canonical_from_row(row: tuple[Any, ...]) -> str:
+    """The hashed text of an event stored as an SQLite row, built without parsing JSON.
+
+    ``row`` is (seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents,
+    prev_hash) with payload and parents already canonical JSON text.
+    """
+    seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, prev = row
+    dumps = json.dumps
+    return (
+        f'{{"action":{dumps(action, ensure_ascii=False)},'
+        f'"actor":{dumps(actor, ensure_ascii=False)},'
+        f'"follower_id":{dumps(follower_id, ensure_ascii=False)},'
+        f'"order_id":{dumps(order_id, ensure_ascii=False)},'
+        f'"parents":{parents},"payload":{payload},"prev_hash":"{prev}",'
+        f'"seq":{seq},"ts":"{ts}","vault_id":{dumps(vault_id, ensure_ascii=False)}}}'
+    )

@@ -1,0 +1,121 @@
+"""`audit export` and `audit show`: the journal for people and other tools."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TextIO
+
+from vanta_tui.core.types import parse_utc
+from vanta_tui.store.codec import parse_json
+from vanta_tui.store.journal.events import canonical_from_row, line_with_hash
+from vanta_tui.store.journal.journal import Journal
+
+_COLUMNS = (
+    "seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, prev_hash, hash"
+)
+
+
+def _rows(journal: Journal, since: datetime | None, vault: str | None) -> Iterator[tuple[Any, ...]]:
+    where, args = [], []
+    if since is not None:
+        where.append("ts >= ?")
+        args.append(since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    if vault is not None:
+        where.append("vault_id = ?")
+        args.append(vault)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    yield from journal.db.execute(f"SELECT {_COLUMNS} FROM events{clause} ORDER BY seq", args)
+
+
+def export(
+    journal: Journal,
+    out: TextIO,
+    fmt: str,
+    *,
+    since: str | None = None,
+    vault: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write events as JSONL (the very lines of the log) or CSV; returns how many."""
+    moment = parse_utc(since) if since else None
+    count = 0
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow([c.strip() for c in _COLUMNS.split(",")])
+    for row in _rows(journal, moment, vault):
+        if writer is not None:
+            writer.writerow(row)
+        else:
+            out.write(line_with_hash(canonical_from_row(tuple(row[:10])), row[10]) + "\n")
+        count += 1
+        if progress is not None and count % 10000 == 0:
+            progress(count)
+    return count
+
+
+def _summary(action: str, payload: dict[str, Any]) -> str:
+    order = payload.get("order") or {}
+    fill = payload.get("fill") or {}
+    parts: list[str] = []
+    if action == "order.staged" and order:
+        parts.append(f"{order.get('side')} {order.get('qty')} {order.get('symbol')}")
+        if order.get("follower_id"):
+            parts.append(f"for follower {order['follower_id']}")
+    if fill:
+        parts.append(f"{fill.get('qty')} @ {fill.get('price')}")
+    if payload.get("reason"):
+        parts.append(f"reason: {payload['reason']}")
+    if order.get("broker_order_id") and action == "order.submitted":
+        parts.append(f"broker id {order['broker_order_id']}")
+    if payload.get("error"):
+        parts.append(str(payload["error"]))
+    return " · ".join(parts)
+
+
+def order_tree(journal: Journal, order_id: str) -> list[str]:
+    """The order's DAG (its events, its children's events) drawn as a tree."""
+    ids = [order_id] + [
+        r[0]
+        for r in journal.db.execute("SELECT order_id FROM orders WHERE parent_id = ?", [order_id])
+    ]
+    marks = ",".join("?" for _ in ids)
+    rows = journal.db.execute(
+        f"SELECT seq, ts, actor, action, order_id, payload, parents FROM events "
+        f"WHERE order_id IN ({marks}) ORDER BY seq",
+        ids,
+    ).fetchall()
+    if not rows:
+        return []
+    nodes = {r[0]: r for r in rows}
+    chains: dict[str, list[int]] = {}
+    hanging: dict[int, list[str]] = {}
+    for seq, _ts, _actor, _action, oid, _payload, parents_text in rows:
+        chain = chains.setdefault(oid, [])
+        if not chain and oid != order_id:
+            links = [p for p in parse_json(parents_text) if p in nodes]
+            hanging.setdefault(max(links) if links else -1, []).append(oid)
+        chain.append(seq)
+    lines: list[str] = []
+
+    def text(seq: int) -> str:
+        _, ts, actor, action, _oid, payload_text, _ = nodes[seq]
+        detail = _summary(action, parse_json(payload_text))
+        return f"#{seq} {action}  {ts[:19]}Z by {actor}" + (f"  {detail}" if detail else "")
+
+    def draw(oid: str, prefix: str) -> None:
+        seqs = chains.get(oid, [])
+        for index, seq in enumerate(seqs):
+            last = index == len(seqs) - 1
+            lines.append(prefix + ("└─ " if last else "├─ ") + text(seq))
+            for child in hanging.get(seq, []):
+                lines.append(prefix + ("   " if last else "│  ") + f"child order {child}")
+                draw(child, prefix + ("   " if last else "│  ") + "  ")
+
+    lines.append(f"order {order_id}")
+    draw(order_id, "")
+    for orphan in hanging.get(-1, []):
+        lines.append(f"child order {orphan} (no link to its parent's events)")
+        draw(orphan, "  ")
+    return lines

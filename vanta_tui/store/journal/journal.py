@@ -1,0 +1,677 @@
+"""The audit journal: one hash-chained stream of events in SQLite and in `trade_log.jsonl`.
+
+How an action is made durable (see `Journal.act`):
+
+1. the files it changes are locked (in a fixed order), then the journal;
+2. any change made to those files by another program since the journal last saw them is
+   recorded first, as ``state.external_change`` (content kept in ``blobs``);
+3. the action plans its new file contents and events; the new files are validated;
+4. **intent**: the planned events, with a patch and the before/after sha256 of every file,
+   are committed to the ``intents`` table;
+5. the files are replaced atomically;
+6. one SQLite transaction appends the events to the chain, updates the derived tables and
+   ``file_heads`` and deletes the intent;
+7. the events are appended to ``trade_log.jsonl`` (fsync) and the head file is rewritten.
+
+`Journal.recover` (run whenever a journal is opened for writing) finishes whatever a crash
+interrupted: an intent whose files already hold the new content is recorded; one whose
+files still hold the old content is rolled forward by applying its patch; one whose files
+changed otherwise is abandoned with an audited reason. A JSONL file that lags SQLite, or
+ends in a torn line, is repaired from SQLite, which is the journal of record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from vanta_tui.core.clock import Clock, utc_now
+from vanta_tui.core.models import StateFileModel
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.codec import dumps_canonical, dumps_pretty, parse_json
+from vanta_tui.store.errors import StateFileError, StoreError, WriteRefused
+from vanta_tui.store.journal import patches
+from vanta_tui.store.journal.db import open_db
+from vanta_tui.store.journal.events import (
+    GENESIS_HASH,
+    Event,
+    EventDraft,
+    canonical_from_row,
+    event_ts,
+    line_with_hash,
+    make_event,
+)
+from vanta_tui.store.journal.redact import redact
+from vanta_tui.store.loader import parse_model, read_bytes, reference_for, state_path
+from vanta_tui.store.writer import atomic_replace, file_lock, render
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "vanta.db"
+LOG_NAME = "trade_log.jsonl"
+HEAD_NAME = "trade_log.head"
+
+_KIND_ORDER = list(StateKind)
+_BY_FILENAME = {k.filename: k for k in StateKind}
+
+
+class ActionRefused(StoreError):
+    """A rule of the core refused the action; nothing was written. The message says why."""
+
+
+@dataclass
+class Plan:
+    """What an action wants: new contents for some files, and the events that explain them."""
+
+    models: dict[StateKind, StateFileModel]
+    events: list[EventDraft]
+    result: Any = None
+
+
+@dataclass
+class ActResult:
+    events: list[Event]
+    models: dict[StateKind, StateFileModel]
+    result: Any = None
+
+
+@dataclass
+class RecoveryReport:
+    completed: list[str] = field(default_factory=list)
+    rolled_forward: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+    jsonl_lines_restored: int = 0
+    jsonl_torn_bytes: int = 0
+
+    @property
+    def anything(self) -> bool:
+        return bool(
+            self.completed
+            or self.rolled_forward
+            or self.abandoned
+            or self.jsonl_lines_restored
+            or self.jsonl_torn_bytes
+        )
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def data_sha(data: Any) -> str:
+    """sha256 of a file's data in canonical form (independent of formatting)."""
+    return hashlib.sha256(dumps_canonical(data).encode("utf-8")).hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """The journal of one state directory. Safe to use from several processes at once."""
+
+    def __init__(self, state_dir: Path, *, clock: Clock = utc_now) -> None:
+        self.state_dir = state_dir
+        self.clock = clock
+        self.db_path = state_dir / DB_NAME
+        self.log_path = state_dir / LOG_NAME
+        self.head_path = state_dir / HEAD_NAME
+        self._lock = FileLock(str(state_dir / f"{DB_NAME}.lock"), timeout=60)
+        self.db = open_db(self.db_path)
+
+    # ----------------------------------------------------------------- plumbing
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def head(self) -> tuple[int, str]:
+        row = self.db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def file_head(self, kind: StateKind) -> str | None:
+        row = self.db.execute(
+            "SELECT sha256 FROM file_heads WHERE file = ?", [kind.filename]
+        ).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    # ----------------------------------------------------------------- appending
+
+    def _derive_parents(self, draft: EventDraft, batch: Sequence[Event]) -> list[int]:
+        parents: list[int] = [batch[i].seq for i in draft.batch_parents]
+        if draft.parents is not None:
+            return sorted(set(parents + draft.parents))
+        if draft.order_id:
+            prior = [e.seq for e in batch if e.order_id == draft.order_id]
+            if prior:
+                parents.append(prior[-1])
+            else:
+                row = self.db.execute(
+                    "SELECT MAX(seq) FROM events WHERE order_id = ?", [draft.order_id]
+                ).fetchone()
+                if row and row[0] is not None:
+                    parents.append(int(row[0]))
+            parent_order = (draft.payload.get("order") or {}).get("parent_id")
+            if parent_order and not prior:
+                row = self.db.execute(
+                    "SELECT MAX(seq) FROM events WHERE order_id = ?", [parent_order]
+                ).fetchone()
+                if row and row[0] is not None:
+                    parents.append(int(row[0]))
+                parents += [e.seq for e in batch if e.order_id == parent_order][-1:]
+        return sorted(set(parents))
+
+    def _append_locked(
+        self, actor: str, drafts: Sequence[EventDraft], *, ts: str | None = None,
+        intent_id: str | None = None,
+    ) -> list[Event]:  # fmt: skip
+        """Append drafts to the chain (caller holds the journal lock). SQLite first, then JSONL."""
+        stamp = ts or event_ts(self.clock())
+        seq, prev = self.head()
+        events: list[Event] = []
+        with self._tx():
+            for draft in drafts:
+                seq += 1
+                payload = redact(draft.payload)
+                event = make_event(
+                    seq=seq,
+                    ts=stamp,
+                    actor=actor,
+                    draft=draft,
+                    parents=self._derive_parents(draft, events),
+                    payload=payload,
+                    prev_hash=prev,
+                )
+                self._insert_event(event)
+                self._update_derived(event)
+                events.append(event)
+                prev = event.hash
+            if intent_id is not None:
+                self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])
+        self._append_lines(events)
+        self._write_head(events[-1].seq, events[-1].hash)
+        for event in events:
+            log.info(
+                "journal %s #%d %s by %s", event.action, event.seq, event.order_id or "", actor
+            )
+        return events
+
+    def _insert_event(self, event: Event) -> None:
+        self.db.execute(
+            "INSERT INTO events (seq, ts, actor, action, vault_id, order_id, follower_id, "
+            "payload, parents, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                event.seq,
+                event.ts,
+                event.actor,
+                event.action,
+                event.vault_id,
+                event.order_id,
+                event.follower_id,
+                dumps_canonical(event.payload),
+                dumps_canonical(event.parents),
+                event.prev_hash,
+                event.hash,
+            ],
+        )
+
+    def _update_derived(self, event: Event) -> None:
+        payload = event.payload
+        execute = self.db.execute
+        for change in payload.get("changes") or []:
+            execute(
+                "INSERT OR REPLACE INTO file_heads (file, sha256, version, seq) VALUES (?,?,?,?)",
+                [change["file"], change["after"], change["version"], event.seq],
+            )
+        if event.action in {"state.external_change", "journal.started"}:
+            files = payload.get("files") or {payload.get("file"): payload}
+            for name, info in files.items():
+                execute(
+                    "INSERT OR REPLACE INTO file_heads (file, sha256, version, seq) "
+                    "VALUES (?,?,?,?)",
+                    [name, (info or {}).get("sha256"), (info or {}).get("version"), event.seq],
+                )
+        order = payload.get("order")
+        if event.order_id and isinstance(order, dict):
+            execute(
+                "INSERT OR REPLACE INTO orders (order_id, vault_id, symbol, side, qty, "
+                "order_type, limit_price, status, parent_id, follower_id, client_order_id, "
+                "broker_order_id, filled_qty, avg_fill_price, updated_at, last_seq, order_json) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    event.order_id,
+                    order.get("vault_id"),
+                    order.get("symbol"),
+                    order.get("side"),
+                    _text(order.get("qty")),
+                    order.get("order_type"),
+                    _text(order.get("limit_price")),
+                    order.get("status"),
+                    order.get("parent_id"),
+                    order.get("follower_id"),
+                    order.get("client_order_id"),
+                    order.get("broker_order_id"),
+                    _text(order.get("filled_qty")),
+                    _text(order.get("avg_fill_price")),
+                    order.get("updated_at"),
+                    event.seq,
+                    dumps_canonical(order),
+                ],
+            )
+        fill = payload.get("fill")
+        if isinstance(fill, dict):
+            execute(
+                "INSERT INTO fills (seq, ts, order_id, vault_id, follower_id, symbol, side, qty, "
+                "price) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    event.seq,
+                    fill.get("ts", event.ts),
+                    event.order_id,
+                    event.vault_id,
+                    event.follower_id,
+                    fill.get("symbol"),
+                    fill.get("side"),
+                    _text(fill.get("qty")),
+                    _text(fill.get("price")),
+                ],
+            )
+        if event.action.startswith("overlay."):
+            execute(
+                "INSERT INTO overlay_history (seq, ts, actor, action, vault_id, payload) "
+                "VALUES (?,?,?,?,?,?)",
+                [event.seq, event.ts, event.actor, event.action, event.vault_id,
+                 dumps_canonical({k: v for k, v in payload.items() if k != "changes"})],
+            )  # fmt: skip
+        if event.action == "fee.charged":
+            execute(
+                "INSERT INTO fee_ledger (seq, ts, vault_id, follower_id, fee_type, perf_share, "
+                "flat_usd, realized_pnl, fee_due, payload) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    event.seq,
+                    event.ts,
+                    event.vault_id,
+                    event.follower_id,
+                    payload.get("fee_type"),
+                    _text(payload.get("perf_share")),
+                    _text(payload.get("flat_usd")),
+                    _text(payload.get("realized_pnl")),
+                    _text(payload.get("fee_due")),
+                    dumps_canonical(payload),
+                ],
+            )
+
+    def _append_lines(self, events: Sequence[Event]) -> None:
+        data = "".join(e.to_line() + "\n" for e in events).encode("utf-8")
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        text = dumps_canonical({"seq": seq, "hash": digest}) + "\n"
+        atomic_replace(self.head_path, text.encode("utf-8"))
+
+    def read_head_file(self) -> tuple[int, str] | None:
+        try:
+            data = parse_json(self.head_path.read_text(encoding="utf-8"))
+            return int(data["seq"]), str(data["hash"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _store_blob(self, kind: StateKind, data: bytes) -> str:
+        digest = _sha(data)
+        self.db.execute(
+            "INSERT OR IGNORE INTO blobs (sha256, file, size, content) VALUES (?,?,?,?)",
+            [digest, kind.filename, len(data), data],
+        )
+        return digest
+
+    def blob(self, digest: str) -> bytes | None:
+        row = self.db.execute("SELECT content FROM blobs WHERE sha256 = ?", [digest]).fetchone()
+        return bytes(row[0]) if row else None
+
+    # ----------------------------------------------------------------- public API
+
+    def record(self, actor: str, drafts: Sequence[EventDraft]) -> list[Event]:
+        """Record events that change no state file (desk opened, alarm acknowledged...)."""
+        with self._locked():
+            return self._append_locked(actor, drafts)
+
+    def start(self) -> RecoveryReport:
+        """Open for writing: recover from any crash, snapshot the files if the journal is new,
+        and record changes other programs made while nobody was watching."""
+        with contextlib.ExitStack() as stack:
+            for kind in _KIND_ORDER:
+                stack.enter_context(file_lock(self.state_dir, kind))
+            stack.enter_context(self._locked())
+            report = self._recover_locked()
+            if self.count() == 0:
+                self._snapshot_locked()
+            else:
+                self._note_external_locked(_KIND_ORDER)
+        return report
+
+    def note_external_changes(self, kinds: Iterable[StateKind] | None = None) -> list[Event]:
+        """Record as ``state.external_change`` any file that differs from what the journal saw."""
+        chosen = sorted(set(kinds or _KIND_ORDER), key=_KIND_ORDER.index)
+        with contextlib.ExitStack() as stack:
+            for kind in chosen:
+                stack.enter_context(file_lock(self.state_dir, kind))
+            stack.enter_context(self._locked())
+            return self._note_external_locked(chosen)
+
+    def _current_bytes(self, kind: StateKind) -> bytes | None:
+        try:
+            return read_bytes(self.state_dir, kind)
+        except StateFileError:
+            return None
+
+    def _snapshot_locked(self) -> list[Event]:
+        files: dict[str, Any] = {}
+        with self._tx():
+            for kind in _KIND_ORDER:
+                data = self._current_bytes(kind)
+                files[kind.filename] = (
+                    None if data is None else self._file_info(kind, data, store=True)
+                )
+        return self._append_locked(
+            "system", [EventDraft("journal.started", payload={"files": files})]
+        )
+
+    def _file_info(self, kind: StateKind, data: bytes, *, store: bool) -> dict[str, Any]:
+        digest = self._store_blob(kind, data) if store else _sha(data)
+        version: int | None = None
+        with contextlib.suppress(Exception):
+            raw = parse_json(data.decode("utf-8"))
+            version = raw.get("version") if isinstance(raw.get("version"), int) else None
+        return {"sha256": digest, "version": version}
+
+    def _note_external_locked(self, kinds: Iterable[StateKind]) -> list[Event]:
+        drafts: list[EventDraft] = []
+        with self._tx():
+            for kind in kinds:
+                data = self._current_bytes(kind)
+                now = _sha(data) if data is not None else None
+                if now == self.file_head(kind):
+                    continue
+                info: dict[str, Any] = {"file": kind.filename, "sha256": None, "version": None}
+                if data is not None:
+                    info.update(self._file_info(kind, data, store=True))
+                drafts.append(EventDraft("state.external_change", payload=info))
+        if not drafts:
+            return []
+        return self._append_locked("system", drafts)
+
+    def act(
+        self,
+        actor: str,
+        kinds: Iterable[StateKind],
+        plan: Callable[[dict[StateKind, StateFileModel]], Plan],
+    ) -> ActResult:
+        """Run one audited action over ``kinds``: files and journal change together or not at all.
+
+        ``plan`` receives the current models (private copies, loaded under the locks) and
+        returns the new models and the events; it raises `ActionRefused` to refuse.
+        """
+        chosen = sorted(set(kinds), key=_KIND_ORDER.index)
+        with contextlib.ExitStack() as stack:
+            for kind in chosen:
+                stack.enter_context(file_lock(self.state_dir, kind))
+            stack.enter_context(self._locked())
+            self._recover_locked(only=set(chosen))
+            self._note_external_locked(chosen)
+            befores: dict[StateKind, bytes] = {}
+            models: dict[StateKind, StateFileModel] = {}
+            for kind in chosen:
+                data = read_bytes(self.state_dir, kind)
+                try:
+                    models[kind] = parse_model(kind, data, None)
+                except StateFileError as exc:
+                    raise WriteRefused(
+                        kind.filename, "the file on disk does not load", exc.problems
+                    ) from None
+                befores[kind] = data
+            planned = plan(models)
+            if not planned.events:
+                return ActResult([], {}, planned.result)
+            changes: list[dict[str, Any]] = []
+            afters: dict[StateKind, bytes] = {}
+            for kind, model in planned.models.items():
+                if kind not in befores:
+                    raise ValueError(f"{kind.filename} changed but was not locked")
+                version = models[kind].version + 1
+                new = model.model_copy(update={"version": version})
+                data = render(new)
+                try:
+                    planned.models[kind] = parse_model(
+                        kind, data, reference_for(self.state_dir, kind)
+                    )
+                except StateFileError as exc:
+                    raise WriteRefused(
+                        kind.filename, "the new content would not load back", exc.problems
+                    ) from None
+                before_data = parse_json(befores[kind].decode("utf-8"))
+                after_data = parse_json(data.decode("utf-8"))
+                changes.append(
+                    {
+                        "file": kind.filename,
+                        "version": version,
+                        "before": _sha(befores[kind]),
+                        "after": _sha(data),
+                        "after_data": data_sha(after_data),
+                        "patch": patches.diff(before_data, after_data),
+                    }
+                )
+                afters[kind] = data
+            first = planned.events[0]
+            first.payload = {**first.payload, "changes": changes}
+            ts = event_ts(self.clock())
+            intent_id = secrets.token_hex(8)
+            body = {
+                "ts": ts,
+                "drafts": [_draft_to_dict(d) for d in planned.events],
+                "changes": changes,
+            }
+            with self._tx():
+                self.db.execute(
+                    "INSERT INTO intents (intent_id, created, actor, body) VALUES (?,?,?,?)",
+                    [intent_id, ts, actor, dumps_canonical(redact(body))],
+                )
+            for kind, data in afters.items():
+                atomic_replace(state_path(self.state_dir, kind), data)
+            events = self._append_locked(actor, planned.events, ts=ts, intent_id=intent_id)
+            return ActResult(events, planned.models, planned.result)
+
+    # ----------------------------------------------------------------- recovery
+
+    def recover(self) -> RecoveryReport:
+        with contextlib.ExitStack() as stack:
+            for kind in _KIND_ORDER:
+                stack.enter_context(file_lock(self.state_dir, kind))
+            stack.enter_context(self._locked())
+            return self._recover_locked()
+
+    def _recover_locked(self, only: set[StateKind] | None = None) -> RecoveryReport:
+        report = RecoveryReport()
+        self._repair_jsonl(report)
+        rows = self.db.execute(
+            "SELECT intent_id, actor, body FROM intents ORDER BY created"
+        ).fetchall()
+        for intent_id, actor, body_text in rows:
+            body = parse_json(body_text)
+            kinds = {_BY_FILENAME[c["file"]] for c in body["changes"]}
+            if only is not None and not kinds <= only:
+                continue  # its files are not locked by this caller; `start` will finish it
+            self._finish_intent(intent_id, actor, body, report)
+        return report
+
+    def _finish_intent(
+        self, intent_id: str, actor: str, body: dict[str, Any], report: RecoveryReport
+    ) -> None:
+        pending: list[tuple[StateKind, bytes]] = []
+        for change in body["changes"]:
+            kind = _BY_FILENAME[change["file"]]
+            current = self._current_bytes(kind)
+            digest = _sha(current) if current is not None else None
+            if digest == change["after"]:
+                continue
+            if digest == change["before"] and current is not None:
+                data = patches.apply(parse_json(current.decode("utf-8")), change["patch"])
+                new = dumps_pretty(data).encode("utf-8")
+                if _sha(new) == change["after"]:
+                    pending.append((kind, new))
+                    continue
+            reason = (
+                f"{change['file']} holds neither the content before nor after the action "
+                f"(sha256 {digest}); another program changed it"
+            )
+            with self._tx():
+                self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])
+            drafts = [_draft_from_dict(d) for d in body["drafts"]]
+            self._append_locked(
+                "system",
+                [
+                    EventDraft(
+                        "journal.intent_abandoned",
+                        payload={"intent_id": intent_id, "actor": actor, "reason": reason,
+                                 "actions": [d.action for d in drafts]},
+                    )
+                ],
+            )  # fmt: skip
+            report.abandoned.append(intent_id)
+            return
+        for kind, data in pending:
+            atomic_replace(state_path(self.state_dir, kind), data)
+        drafts = [_draft_from_dict(d) for d in body["drafts"]]
+        self._append_locked(actor, drafts, ts=body["ts"], intent_id=intent_id)
+        (report.rolled_forward if pending else report.completed).append(intent_id)
+
+    def _repair_jsonl(self, report: RecoveryReport) -> None:
+        """Make trade_log.jsonl end exactly where SQLite ends (SQLite is the record)."""
+        db_seq, db_hash = self.head()
+        last_seq, good_end = _last_jsonl_seq(self.log_path)
+        if last_seq < 0:
+            return
+        size = self.log_path.stat().st_size if self.log_path.exists() else 0
+        if good_end < size:
+            with self.log_path.open("r+b") as handle:
+                handle.truncate(good_end)
+                os.fsync(handle.fileno())
+            report.jsonl_torn_bytes = size - good_end
+        if 0 <= last_seq < db_seq:
+            rows = self.db.execute(
+                "SELECT seq, ts, actor, action, vault_id, order_id, follower_id, payload, "
+                "parents, prev_hash, hash FROM events WHERE seq > ? ORDER BY seq",
+                [last_seq],
+            ).fetchall()
+            lines = [line_with_hash(canonical_from_row(tuple(r[:10])), r[10]) for r in rows]
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, "".join(line + "\n" for line in lines).encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            report.jsonl_lines_restored = len(lines)
+        if db_seq and self.read_head_file() != (db_seq, db_hash):
+            self._write_head(db_seq, db_hash)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _draft_to_dict(draft: EventDraft) -> dict[str, Any]:
+    return {
+        "action": draft.action,
+        "vault_id": draft.vault_id,
+        "order_id": draft.order_id,
+        "follower_id": draft.follower_id,
+        "payload": draft.payload,
+        "parents": draft.parents,
+        "batch_parents": draft.batch_parents,
+    }
+
+
+def _draft_from_dict(data: dict[str, Any]) -> EventDraft:
+    return EventDraft(
+        action=data["action"],
+        vault_id=data.get("vault_id"),
+        order_id=data.get("order_id"),
+        follower_id=data.get("follower_id"),
+        payload=data.get("payload") or {},
+        parents=data.get("parents"),
+        batch_parents=list(data.get("batch_parents") or []),
+    )
+
+
+def _last_jsonl_seq(path: Path) -> tuple[int, int]:
+    """(seq of the last complete line, byte offset just after it) of a JSONL file.
+
+    A tail without a newline is a torn write (we write whole lines in one call); it lies past
+    the returned offset. A last complete line that does not parse gives seq -1: that is not a
+    crash artefact, and the repair leaves it for `audit verify` to report.
+    """
+    if not path.exists():
+        return 0, 0
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        want = 1 << 16
+        while True:
+            start = max(0, size - want)
+            handle.seek(start)
+            data = handle.read(size - start)
+            last_nl = data.rfind(b"\n")
+            if last_nl < 0 and start > 0:
+                want *= 2
+                continue
+            if last_nl < 0:
+                return 0, 0
+            prev_nl = data.rfind(b"\n", 0, last_nl)
+            if prev_nl < 0 and start > 0:
+                want *= 2
+                continue
+            line = data[prev_nl + 1 : last_nl]
+            good_end = start + last_nl + 1
+            try:
+                return int(parse_json(line.decode("utf-8"))["seq"]), good_end
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                return -1, good_end

@@ -1,0 +1,105 @@
+"""`audit replay`: rebuild every state file from the journal and diff it against the files.
+
+The journal starts with a snapshot of every file (contents in ``blobs``). From there each
+event's ``changes`` carry a patch per file it changed; replay applies them in order and
+checks each result against the recorded digest. An external change replaces the file with
+the recorded content. At the end the rebuilt data must equal what the files hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.codec import parse_json
+from vanta_tui.store.errors import StateFileError
+from vanta_tui.store.journal import patches
+from vanta_tui.store.journal.journal import Journal, data_sha
+from vanta_tui.store.loader import read_bytes
+
+
+@dataclass
+class ReplayResult:
+    events: int = 0
+    problems: list[str] = field(default_factory=list)
+    differences: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.differences
+
+
+def _describe(op: list[Any]) -> str:
+    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in op[1])
+    if op[0] == "del":
+        return f"{path}: in the file, not in the journal"
+    shown = repr(op[2]) if op[0] != "append" else f"append {op[2]!r}"
+    if len(shown) > 100:
+        shown = shown[:97] + "..."
+    return f"{path}: journal says {shown}" if op[0] == "append" else f"{path}: file has {shown}"
+
+
+def _blob_data(journal: Journal, digest: str | None) -> Any:
+    if digest is None:
+        return None
+    blob = journal.blob(digest)
+    if blob is None or hashlib.sha256(blob).hexdigest() != digest:
+        raise ValueError(f"content {digest[:12]}… is missing from blobs or does not match")
+    return parse_json(blob.decode("utf-8"))
+
+
+def rebuild(
+    journal: Journal, progress: Callable[[int], None] | None = None
+) -> tuple[dict[str, Any], ReplayResult]:
+    """The data of every file as the journal says it is now."""
+    state: dict[str, Any] = {}
+    result = ReplayResult()
+    cursor = journal.db.execute("SELECT seq, action, payload FROM events ORDER BY seq")
+    for seq, action, payload_text in cursor:
+        result.events += 1
+        payload = parse_json(payload_text)
+        try:
+            if action == "journal.started":
+                for name, info in payload["files"].items():
+                    state[name] = _blob_data(journal, (info or {}).get("sha256"))
+            elif action == "state.external_change":
+                state[payload["file"]] = _blob_data(journal, payload.get("sha256"))
+            for change in payload.get("changes") or []:
+                name = change["file"]
+                state[name] = patches.apply(state[name], change["patch"])
+                if data_sha(state[name]) != change["after_data"]:
+                    result.problems.append(
+                        f"seq {seq} ({action}): {name} after the patch does not match the "
+                        "recorded digest"
+                    )
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            result.problems.append(f"seq {seq} ({action}): cannot apply: {exc}")
+        if progress is not None and result.events % 10000 == 0:
+            progress(result.events)
+    return state, result
+
+
+def replay(journal: Journal, progress: Callable[[int], None] | None = None) -> ReplayResult:
+    state, result = rebuild(journal, progress)
+    for kind in StateKind:
+        name = kind.filename
+        try:
+            on_disk: Any = parse_json(read_bytes(journal.state_dir, kind).decode("utf-8"))
+        except (StateFileError, ValueError, UnicodeDecodeError):
+            on_disk = None
+        rebuilt = state.get(name)
+        if rebuilt is None and on_disk is None:
+            continue
+        if rebuilt is None or on_disk is None:
+            which = "the journal" if rebuilt is None else "the directory"
+            result.differences[name] = [f"$: missing from {which}"]
+            continue
+        ops = patches.diff(rebuilt, on_disk)
+        if ops:
+            result.differences[name] = [_describe(op) for op in ops[:20]]
+            if len(ops) > 20:
+                result.differences[name].append(f"... and {len(ops) - 20} more")
+    return result

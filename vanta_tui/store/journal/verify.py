@@ -1,0 +1,136 @@
+"""`audit verify`: walk the chain in SQLite and in the JSONL file and cross-check them.
+
+The JSONL pass does not parse lines: each line is canonical JSON, so cutting out its
+``"hash"`` gives exactly the hashed text. The SQLite pass rebuilds the same text from the
+row's columns. Both chains must link (each ``prev_hash`` is the hash before it, seqs run
+1, 2, 3 ...), agree line for row, and end at the head recorded in ``trade_log.head``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vanta_tui.store.journal.events import GENESIS_HASH, canonical_from_row
+from vanta_tui.store.journal.journal import Journal
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events: int
+    head: str
+    bad_seq: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"OK {self.events} events {self.head}"
+        return f"BROKEN at seq {self.bad_seq}: {self.reason}"
+
+
+_HASH_KEY = ',"hash":"'
+_PREV_KEY = '"prev_hash":"'
+_SEQ_KEY = '"seq":'
+
+
+def _fail(seq: int, reason: str) -> VerifyResult:
+    return VerifyResult(False, 0, "", seq, reason)
+
+
+def verify_jsonl(path: Path, progress: Progress | None = None) -> VerifyResult | list[str]:
+    """The JSONL chain; returns the list of hashes (index = seq - 1) or the first break."""
+    hashes: list[str] = []
+    prev = GENESIS_HASH
+    sha256 = hashlib.sha256
+    if not path.exists():
+        return hashes
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n"):
+                return _fail(number, f"{path.name} ends in a torn line")
+            line = raw[:-1].decode("utf-8")
+            cut = line.find(_HASH_KEY)
+            if cut < 0:
+                return _fail(number, f"{path.name} line {number} has no hash")
+            digest = line[cut + 9 : cut + 73]
+            body = line[:cut] + line[cut + 74 :]
+            p = body.rfind(_PREV_KEY)
+            s = body.rfind(_SEQ_KEY)
+            if p < 0 or s < 0:
+                return _fail(number, f"{path.name} line {number} is not an event")
+            seq_text = body[s + 6 : body.find(",", s)]
+            if seq_text != str(number):
+                return _fail(
+                    number,
+                    f"{path.name} line {number} carries seq {seq_text}: a line is missing, "
+                    "added or out of order",
+                )
+            if body[p + 13 : p + 77] != prev:
+                return _fail(number, f"{path.name}: prev_hash does not match the event before")
+            if sha256(body.encode("utf-8")).hexdigest() != digest:
+                return _fail(number, f"{path.name}: the event's content does not match its hash")
+            hashes.append(digest)
+            prev = digest
+            if progress is not None and number % 10000 == 0:
+                progress(number)
+    return hashes
+
+
+def verify_sqlite(journal: Journal, progress: Progress | None = None) -> VerifyResult | list[str]:
+    hashes: list[str] = []
+    prev = GENESIS_HASH
+    sha256 = hashlib.sha256
+    cursor = journal.db.execute(
+        "SELECT seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, "
+        "prev_hash, hash FROM events ORDER BY seq"
+    )
+    for expected, row in enumerate(cursor, start=1):
+        seq = row[0]
+        if seq != expected:
+            return _fail(expected, f"vanta.db: seq {expected} is missing (next is {seq})")
+        if row[9] != prev:
+            return _fail(seq, "vanta.db: prev_hash does not match the event before")
+        text = canonical_from_row(row[:10])
+        if sha256(text.encode("utf-8")).hexdigest() != row[10]:
+            return _fail(seq, "vanta.db: the row's content does not match its hash")
+        hashes.append(row[10])
+        prev = row[10]
+        if progress is not None and seq % 10000 == 0:
+            progress(seq)
+    return hashes
+
+
+def verify(journal: Journal, progress: Progress | None = None) -> VerifyResult:
+    """Both chains, their agreement, and the recorded head."""
+    total = journal.count()
+    file_chain = verify_jsonl(journal.log_path, (lambda n: progress(n)) if progress else None)
+    if isinstance(file_chain, VerifyResult):
+        return file_chain
+    db_chain = verify_sqlite(journal, (lambda n: progress(total + n)) if progress else None)
+    if isinstance(db_chain, VerifyResult):
+        return db_chain
+    for index, (a, b) in enumerate(zip(file_chain, db_chain, strict=False)):
+        if a != b:
+            return _fail(index + 1, "trade_log.jsonl and vanta.db disagree on this event")
+    if len(file_chain) != len(db_chain):
+        shorter = "trade_log.jsonl" if len(file_chain) < len(db_chain) else "vanta.db"
+        return _fail(
+            min(len(file_chain), len(db_chain)) + 1,
+            f"{shorter} ends early ({len(file_chain)} lines, {len(db_chain)} rows): truncated",
+        )
+    head = journal.read_head_file()
+    last = db_chain[-1] if db_chain else GENESIS_HASH
+    if db_chain and head is None:
+        return _fail(len(db_chain), "trade_log.head is missing or unreadable")
+    if head is not None and head != (len(db_chain), last):
+        return _fail(
+            min(head[0], len(db_chain) + 1),
+            f"the chain ends at seq {len(db_chain)} but the recorded head is seq {head[0]} "
+            f"({head[1][:12]}…): events were removed or the head was changed",
+        )
+    return VerifyResult(True, len(db_chain), last)
