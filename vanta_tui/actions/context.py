@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vanta_tui.core.clock import Clock, utc_now
-from vanta_tui.store.journal import ActionRefused, Journal
+from vanta_tui.store.journal import ActionRefused, Journal, RecoveryReport
 
 
 class ReadOnlyRefused(ActionRefused):
@@ -20,6 +20,8 @@ class ActionContext:
     actor: str
     clock: Clock = field(default=utc_now)
     read_only: bool = False
+    recovery: RecoveryReport | None = None
+    """What start-up recovery repaired, if anything."""
 
     def require_writable(self, what: str) -> None:
         if self.read_only:
@@ -31,9 +33,8 @@ class ActionContext:
     ) -> ActionContext:
         """Open the journal of ``state_dir`` (recovering from any crash when writable)."""
         journal = Journal(state_dir, clock=clock)
-        if not read_only:
-            journal.start()
-        return cls(state_dir, journal, actor, clock, read_only)
+        report = None if read_only else journal.start()
+        return cls(state_dir, journal, actor, clock, read_only, report)
 
     def close(self) -> None:
         self.journal.close()

@@ -64,3 +64,11 @@ def dumps_canonical(data: Any) -> str:
         allow_nan=False,
     )
     return text
+
+
+def dumps_compact(data: Any) -> str:
+    """Compact JSON that keeps key order (for records that must rebuild a file exactly)."""
+    text: str = simplejson.dumps(
+        data, use_decimal=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text

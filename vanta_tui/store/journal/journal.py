@@ -37,7 +37,7 @@ from filelock import FileLock
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.models import StateFileModel
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.codec import dumps_canonical, dumps_pretty, parse_json
+from vanta_tui.store.codec import dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import StateFileError, StoreError, WriteRefused
 from vanta_tui.store.journal import patches
 from vanta_tui.store.journal.db import open_db
@@ -514,7 +514,7 @@ class Journal:
             with self._tx():
                 self.db.execute(
                     "INSERT INTO intents (intent_id, created, actor, body) VALUES (?,?,?,?)",
-                    [intent_id, ts, actor, dumps_canonical(redact(body))],
+                    [intent_id, ts, actor, dumps_compact(redact(body))],
                 )
             for kind, data in afters.items():
                 atomic_replace(state_path(self.state_dir, kind), data)
@@ -548,6 +548,8 @@ class Journal:
         self, intent_id: str, actor: str, body: dict[str, Any], report: RecoveryReport
     ) -> None:
         pending: list[tuple[StateKind, bytes]] = []
+        drafts = [_draft_from_dict(d) for d in body["drafts"]]
+        recorded = {c["file"]: c for c in drafts[0].payload.get("changes") or []}
         for change in body["changes"]:
             kind = _BY_FILENAME[change["file"]]
             current = self._current_bytes(kind)
@@ -556,8 +558,10 @@ class Journal:
                 continue
             if digest == change["before"] and current is not None:
                 data = patches.apply(parse_json(current.decode("utf-8")), change["patch"])
-                new = dumps_pretty(data).encode("utf-8")
-                if _sha(new) == change["after"]:
+                if data_sha(data) == change["after_data"]:
+                    new = dumps_pretty(data).encode("utf-8")
+                    # Same data; if the text came out formatted otherwise, record its digest.
+                    recorded[change["file"]]["after"] = _sha(new)
                     pending.append((kind, new))
                     continue
             reason = (
@@ -566,7 +570,6 @@ class Journal:
             )
             with self._tx():
                 self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])
-            drafts = [_draft_from_dict(d) for d in body["drafts"]]
             self._append_locked(
                 "system",
                 [
@@ -581,7 +584,6 @@ class Journal:
             return
         for kind, data in pending:
             atomic_replace(state_path(self.state_dir, kind), data)
-        drafts = [_draft_from_dict(d) for d in body["drafts"]]
         self._append_locked(actor, drafts, ts=body["ts"], intent_id=intent_id)
         (report.rolled_forward if pending else report.completed).append(intent_id)
 

@@ -3,15 +3,21 @@ stored or logged."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from vanta_tui.core.models.base import SECRET_KEY_RE
+from vanta_tui.core.types import PlainDecimal
 
 REDACTED = "[redacted]"
 
 
 def redact(value: Any) -> Any:
-    """A copy of ``value`` with the value of every credential-like key replaced."""
+    """A copy of ``value`` with the value of every credential-like key replaced.
+
+    Numbers become `PlainDecimal` on the way, so the journal writes them without exponents
+    (the text must read back to the same text for the hashes to hold).
+    """
     if isinstance(value, dict):
         return {
             key: (REDACTED if isinstance(key, str) and SECRET_KEY_RE.search(key) else redact(item))
@@ -19,4 +25,6 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
+    if isinstance(value, Decimal) and not isinstance(value, PlainDecimal):
+        return PlainDecimal(value)
     return value

@@ -1,0 +1,31 @@
+"""Helpers for journal tests: a context on a temp state dir, and a few audited actions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.orders import approve_orders, reject_orders, stage_order
+from vanta_tui.core.enums import Side
+
+
+def do_actions(ctx: ActionContext, rounds: int) -> None:
+    """Stage, approve and reject orders: each an audited action."""
+    for index in range(rounds):
+        staged = stage_order(
+            ctx, vault_id="V_CORE", symbol="MSFT", side=Side.BUY, qty=Decimal(index + 1)
+        ).result
+        if index % 3 == 2:
+            reject_orders(ctx, [staged.order_id], reason="not today")
+        else:
+            approve_orders(ctx, [staged.order_id])
+
+
+def run_actions(state_dir: str, rounds: int) -> None:
+    """Entry point for child processes."""
+    ctx = ActionContext.open(Path(state_dir), "crash-test")
+    try:
+        do_actions(ctx, rounds)
+    finally:
+        ctx.close()
