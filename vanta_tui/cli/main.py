@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_desk(
             state_dir,
-            operator=operator_name(args.operator),
+            operator=args.operator,
             read_only=args.read_only,
             log_file=args.log,
         )

@@ -1,20 +1,59 @@
-"""The desk's Textual app."""
+"""The desk's Textual app: five live panes over one state directory."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.containers import Grid
+from textual.message import Message
+from textual.theme import Theme
+from textual.widgets import Footer
+from watchfiles import awatch
 
-from vanta_tui.core.models import PnlFile, PortfolioFile, VaultFile
+from vanta_tui.cli.common import operator_name
+from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.loader import StateLoad, load_all
+from vanta_tui.store.journal import EventDraft, Journal
+from vanta_tui.store.journal.export import order_tree
+from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths, reload
+from vanta_tui.ui.commands import DeskCommands
+from vanta_tui.ui.header import DeskHeader
+from vanta_tui.ui.panes.base import Pane
+from vanta_tui.ui.panes.overlays import OverlaysPane
+from vanta_tui.ui.panes.pnl import PnlPane
+from vanta_tui.ui.panes.positions import PositionsPane
+from vanta_tui.ui.panes.queue import QueuePane
+from vanta_tui.ui.panes.vaults import VaultsPane
+from vanta_tui.ui.screens.help import HelpScreen, key_rows
+from vanta_tui.ui.screens.order_detail import OrderDetailScreen
+from vanta_tui.ui.settings import DeskSettings, default_log_path, load_settings, save_settings
 
 log = logging.getLogger(__name__)
+
+PANE_FILES: dict[str, tuple[StateKind, ...]] = {
+    "vaults": (StateKind.VAULT, StateKind.FOLLOWERS),
+    "overlays": (StateKind.OVERLAY,),
+    "queue": (StateKind.QUEUE,),
+    "positions": (StateKind.PORTFOLIO, StateKind.ALLOCATION),
+    "pnl": (StateKind.PNL,),
+}
+"""Which files' problems each pane reports in its banner."""
+
+
+class StateLoaded(Message):
+    """A (re)load of the state directory finished; ``kinds`` are the files read again."""
+
+    def __init__(self, snapshot: StateSnapshot, kinds: frozenset[StateKind]) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.kinds = kinds
 
 
 class VantaApp(App[int]):
@@ -22,59 +61,242 @@ class VantaApp(App[int]):
 
     TITLE = "VANTA desk"
     CSS_PATH = "desk.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit", id="quit")]
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {DeskCommands}
+    # Textual declares this an instance variable, so it cannot be annotated ClassVar here.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+p", "command_palette", "Commands", id="palette", show=False),
+        Binding("1", "focus_pane('vaults')", "Vaults", id="focus_vaults", show=False),
+        Binding("2", "focus_pane('overlays')", "Overlays", id="focus_overlays", show=False),
+        Binding("3", "focus_pane('queue')", "Queue", id="focus_queue", show=False),
+        Binding("4", "focus_pane('positions')", "Positions", id="focus_positions", show=False),
+    ]
 
-    def __init__(self, state_dir: Path, *, operator: str = "operator", read_only: bool = False):
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        operator: str = "operator",
+        read_only: bool = False,
+        live: bool = False,
+        clock: Clock = utc_now,
+        settings: DeskSettings | None = None,
+        settings_file: Path | None = None,
+        watch: bool = True,
+        state_label: str | None = None,
+    ) -> None:
         super().__init__()
         self.state_dir = state_dir
         self.operator = operator
         self.read_only = read_only
+        self.live = live
+        self.clock = clock
+        self.settings_file = settings_file
+        warning: str | None = None
+        if settings is None:
+            settings, warning = load_settings(settings_file)
+        self.settings = settings
+        self._settings_warning = warning
+        self.watch_files = watch
+        self.state_label = state_label or str(state_dir)
+        self.snapshot = StateSnapshot()
+        self.selected_vault: str | None = None
+        self._stop_watch = asyncio.Event()
+        self.loads = 0
+        """How many state loads have been shown (tests wait on it)."""
+
+    # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("", id="problems")
-        table: DataTable[str] = DataTable(id="vaults", cursor_type="row")
-        yield table
+        yield DeskHeader(self.state_label, live=self.live, read_only=self.read_only)
+        with Grid(id="desk"):
+            yield VaultsPane(id="vaults")
+            yield OverlaysPane(id="overlays")
+            yield QueuePane(id="queue")
+            yield PositionsPane(id="positions")
+            yield PnlPane(id="pnl")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = str(self.state_dir) + (" · read-only" if self.read_only else "")
-        table = self.query_one("#vaults", DataTable)
-        table.add_columns("vault", "label", "equity", "NAV", "drawdown")
-        self.show(load_all(self.state_dir))
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        if self._settings_warning:
+            self.notify(self._settings_warning, title="Settings", severity="warning")
+        self.query_one(DeskHeader).set_clock(self.clock())
+        self.set_interval(self.settings.refresh.clock_seconds, self._tick)
+        self.query_one("#vaults-table").focus()
+        self.load_state(None)
+        self.record_desk_event("desk.opened")
+        if self.watch_files:
+            self.watch_state()
 
-    def show(self, state: StateLoad) -> None:
-        table = self.query_one("#vaults", DataTable)
-        problems = [str(p) for ps in state.problems.values() for p in ps]
-        self.query_one("#problems", Static).update("\n".join(problems))
-        vaults = state.files.get(StateKind.VAULT)
-        if vaults is None or not isinstance(vaults.model, VaultFile):
+    async def on_unmount(self) -> None:
+        self._stop_watch.set()
+        await asyncio.to_thread(self._record_sync, "desk.closed")
+
+    # ------------------------------------------------------------------ loading
+
+    @work(thread=True, group="state-load")
+    def load_state(self, kinds: frozenset[StateKind] | None) -> None:
+        """Read the changed files (all, at start) in a thread; the UI gets a message."""
+        snapshot = reload(self.state_dir, self.snapshot, kinds)
+        self.post_message(StateLoaded(snapshot, kinds or frozenset(StateKind)))
+        if not self.read_only:
+            self._note_external(kinds)
+
+    def _note_external(self, kinds: Iterable[StateKind] | None) -> None:
+        try:
+            with Journal(self.state_dir, clock=self.clock) as journal:
+                if kinds is None:
+                    journal.start()  # start-up: crash recovery, first snapshot, outside changes
+                else:
+                    journal.note_external_changes(kinds)
+        except Exception:  # the desk keeps showing state even if the journal is unwritable
+            log.exception("journal: could not record outside changes")
+
+    @work(exclusive=True, group="state-watcher")
+    async def watch_state(self) -> None:
+        """Reload the files other programs change, as soon as they change."""
+        refresh = self.settings.refresh
+        async for changes in awatch(
+            self.state_dir,
+            debounce=refresh.watch_debounce_ms,
+            step=refresh.watch_step_ms,
+            stop_event=self._stop_watch,
+            recursive=False,
+            watch_filter=lambda _change, path: path.endswith(".json"),
+        ):
+            kinds = kinds_for_paths(self.state_dir, (path for _, path in changes))
+            if kinds:
+                self.load_state(frozenset(kinds))
+
+    def on_state_loaded(self, message: StateLoaded) -> None:
+        self.snapshot = message.snapshot
+        if self.selected_vault is None and self.snapshot.vaults and self.snapshot.vaults.vaults:
+            self.selected_vault = self.snapshot.vaults.vaults[0].vault_id
+        self.render_panes()
+        self.loads += 1
+
+    # ------------------------------------------------------------------ rendering
+
+    def render_panes(self) -> None:
+        state = self.snapshot
+        now = self.clock()
+        for pane_id, kinds in PANE_FILES.items():
+            pane = self.query_one(f"#{pane_id}", Pane)
+            problems = [p for k in kinds for p in state.problems.get(k, [])]
+            stale = any(state.stale(k) and k in state.files for k in kinds)
+            pane.show_problems(problems, stale=stale)
+        self.query_one(VaultsPane).show(state)
+        self.query_one(OverlaysPane).show(state, now, self.selected_vault)
+        self.query_one(QueuePane).show(state, now, self.selected_vault)
+        self.query_one(PositionsPane).show(state, now, self.selected_vault)
+        self.query_one(PnlPane).show(state, self.selected_vault)
+
+    def _tick(self) -> None:
+        now = self.clock()
+        self.query_one(DeskHeader).set_clock(now)
+        if self.snapshot.files:
+            self.query_one(OverlaysPane).show(self.snapshot, now, self.selected_vault)
+            self.query_one(QueuePane).show(self.snapshot, now, self.selected_vault)
+
+    def on_vaults_pane_vault_selected(self, message: VaultsPane.VaultSelected) -> None:
+        if message.vault_id != self.selected_vault:
+            self.selected_vault = message.vault_id
+            self.render_panes()
+
+    def on_queue_pane_view_changed(self, _message: QueuePane.ViewChanged) -> None:
+        self.query_one(QueuePane).show(self.snapshot, self.clock(), self.selected_vault)
+
+    def on_queue_pane_order_opened(self, message: QueuePane.OrderOpened) -> None:
+        queue = self.snapshot.queue
+        order = queue.get(message.order_id) if queue else None
+        if order is None:
             return
-        portfolio = state.files.get(StateKind.PORTFOLIO)
-        pnl = state.files.get(StateKind.PNL)
-        for vault in vaults.model.vaults:
-            equity = ""
-            if portfolio is not None and isinstance(portfolio.model, PortfolioFile):
-                account = portfolio.model.accounts.get(vault.vault_id)
-                equity = f"{account.equity:,.2f}" if account else ""
-            nav = drawdown = ""
-            if pnl is not None and isinstance(pnl.model, PnlFile):
-                vp = pnl.model.vaults.get(vault.vault_id)
-                if vp is not None:
-                    nav = f"{vp.nav:,.2f}"
-                    drawdown = f"{vp.drawdown:.2%} / {vault.risk.max_drawdown:.0%}"
-            table.add_row(vault.vault_id, vault.label, equity, nav, drawdown, key=vault.vault_id)
+        screen = OrderDetailScreen(order)
+        self.push_screen(screen)
+        self.load_audit_trail(screen, order.order_id)
+
+    @work(thread=True, group="audit-trail")
+    def load_audit_trail(self, screen: OrderDetailScreen, order_id: str) -> None:
+        lines: list[str] = []
+        if (self.state_dir / "vanta.db").exists():
+            with Journal(self.state_dir) as journal:
+                lines = order_tree(journal, order_id)
+        self.call_from_thread(screen.show_audit, lines)
+
+    # ------------------------------------------------------------------ journal
+
+    def _record_sync(self, action: str) -> None:
+        try:
+            with Journal(self.state_dir, clock=self.clock) as journal:
+                journal.record(
+                    self.operator, [EventDraft(action, payload={"read_only": self.read_only})]
+                )
+        except Exception:
+            log.exception("journal: could not record %s", action)
+
+    @work(thread=True, group="journal")
+    def record_desk_event(self, action: str) -> None:
+        self._record_sync(action)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        sections: list[tuple[str, Iterable[BindingType]]] = [
+            ("anywhere", self.BINDINGS),
+            ("vaults", VaultsPane.BINDINGS),
+            ("queue", QueuePane.BINDINGS),
+        ]
+        rows = key_rows(sections, self.settings.keymap, self.get_key_display)
+        self.push_screen(HelpScreen(rows))
+
+    def action_focus_pane(self, pane_id: str) -> None:
+        self.query_one(f"#{pane_id}").query_one("DataTable").focus()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Remember the operator's theme in the settings file."""
+        if theme.name != self.settings.theme:
+            self.settings = self.settings.model_copy(update={"theme": theme.name})
+            self.save_settings_worker(self.settings)
+
+    @work(thread=True, group="settings")
+    def save_settings_worker(self, settings: DeskSettings) -> None:
+        try:
+            save_settings(settings, self.settings_file)
+        except OSError:
+            log.exception("could not save settings")
 
 
 def run_desk(
-    state_dir: Path, *, operator: str, read_only: bool, log_file: str | None = None
+    state_dir: Path,
+    *,
+    operator: str | None,
+    read_only: bool,
+    log_file: str | None = None,
 ) -> int:
-    """Open the desk; returns the process exit code."""
+    """Open the desk; returns the process exit code.
+
+    The operator is ``--operator``, else the settings file's ``operator``, else the login name.
+    """
+    target = Path(log_file) if log_file else default_log_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        filename=log_file or "vanta-desk.log",
+        filename=str(target),
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = VantaApp(state_dir, operator=operator, read_only=read_only)
+    if not state_dir.is_dir():
+        print(f"state directory {state_dir} does not exist (vanta-tui init {state_dir})")
+        return 2
+    settings, warning = load_settings()
+    name = operator or settings.operator or operator_name(None)
+    app = VantaApp(state_dir, operator=name, read_only=read_only, settings=settings)
+    app._settings_warning = warning
     result = app.run()
     return result or 0

@@ -1,26 +1,126 @@
-"""`make screenshots`: SVGs of the real app on a temp copy of the demo, at fixed sizes."""
+"""The desk's screenshot scenarios, shared by `make screenshots` and the snapshot tests.
+
+Each scenario opens the real app on a fresh copy of the demo with a fixed clock and size.
+Run: ``python -m vanta_tui.ui.screenshots screenshots/``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from vanta_tui.demo.bundled import write_demo
+from textual.pilot import Pilot
+
+from vanta_tui.core.clock import fixed_clock
+from vanta_tui.demo.bundled import DEMO_NOW, write_demo
 from vanta_tui.ui.app import VantaApp
+from vanta_tui.ui.settings import DeskSettings
+
+SHOT_NOW = DEMO_NOW + timedelta(minutes=4)
+"""The clock every screenshot shows."""
+
+Prepare = Callable[[Pilot[int]], Awaitable[None]]
 
 
-async def _shoot(out: Path, name: str, size: tuple[int, int]) -> Path:
+async def wait_until(pilot: Pilot[int], condition: Callable[[], bool], timeout: float = 10) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise TimeoutError("screen did not reach the expected state")
+
+
+def _app(pilot: Pilot[int]) -> VantaApp:
+    app = pilot.app
+    assert isinstance(app, VantaApp)
+    return app
+
+
+async def main_screen(pilot: Pilot[int]) -> None:
+    app = _app(pilot)
+    await wait_until(pilot, lambda: app.loads > 0)
+    await pilot.pause()
+
+
+async def help_screen(pilot: Pilot[int]) -> None:
+    await main_screen(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+async def order_detail(pilot: Pilot[int]) -> None:
+    from vanta_tui.ui.screens.order_detail import OrderDetailScreen
+    from vanta_tui.ui.table import KeyedTable
+
+    app = _app(pilot)
+    await main_screen(pilot)
+    await pilot.press("3")
+    table = app.query_one("#queue-table", KeyedTable)
+    for index in range(table.row_count):
+        if table.get_row_at(index)[2].plain == "AAPL":
+            table.move_cursor(row=index)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, OrderDetailScreen))
+    await wait_until(
+        pilot, lambda: "loading" not in str(app.screen.query_one("#detail-audit").render())
+    )
+    await pilot.pause()
+
+
+async def error_banner(pilot: Pilot[int]) -> None:
+    app = _app(pilot)
+    await main_screen(pilot)
+    path = app.state_dir / "autotrade_queue.json"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    loads = app.loads
+    app.load_state(None)
+    await wait_until(pilot, lambda: app.loads > loads)
+    await pilot.pause()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    size: tuple[int, int]
+    prepare: Prepare
+
+
+SCENARIOS = [
+    Scenario("main", (120, 40), main_screen),
+    Scenario("main-80x24", (80, 24), main_screen),
+    Scenario("help", (120, 40), help_screen),
+    Scenario("order-detail", (120, 40), order_detail),
+    Scenario("error-banner", (120, 40), error_banner),
+]
+
+
+def shot_app(state_dir: Path) -> VantaApp:
+    """The app as every screenshot shows it: demo data, fixed clock, default settings."""
+    return VantaApp(
+        state_dir,
+        operator="demo",
+        clock=fixed_clock(SHOT_NOW),
+        settings=DeskSettings(),
+        settings_file=state_dir.parent / "settings.toml",
+        watch=False,
+        state_label="state/",
+    )
+
+
+async def _shoot(out: Path, scenario: Scenario) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"
         write_demo(state)
-        app = VantaApp(state, operator="demo")
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            app.sub_title = "state/"  # the temp path would differ on every run
-            await pilot.pause()
-            path = out / f"{name}.svg"
+        app = shot_app(state)
+        async with app.run_test(size=scenario.size) as pilot:
+            await scenario.prepare(pilot)
+            path = out / f"{scenario.name}.svg"
             app.save_screenshot(filename=path.name, path=str(out))
             return path
 
@@ -28,7 +128,8 @@ async def _shoot(out: Path, name: str, size: tuple[int, int]) -> Path:
 def main(argv: list[str]) -> int:
     out = Path(argv[0] if argv else "screenshots")
     out.mkdir(parents=True, exist_ok=True)
-    print(asyncio.run(_shoot(out, "main", (120, 40))))
+    for scenario in SCENARIOS:
+        print(asyncio.run(_shoot(out, scenario)))
     return 0
 
 

@@ -1,0 +1,54 @@
+"""Building the desk for tests: a temp state dir, a fixed clock, no personal settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from vanta_tui.core.clock import fixed_clock
+from vanta_tui.demo.bundled import DEMO_NOW
+from vanta_tui.ui.app import VantaApp
+from vanta_tui.ui.settings import DeskSettings
+
+NOW = DEMO_NOW + timedelta(minutes=4)
+
+
+def make_app(
+    state_dir: Path,
+    *,
+    now: datetime = NOW,
+    read_only: bool = False,
+    settings: DeskSettings | None = None,
+    settings_file: Path | None = None,
+    watch: bool = True,
+) -> VantaApp:
+    return VantaApp(
+        state_dir,
+        operator="dana",
+        read_only=read_only,
+        clock=fixed_clock(now),
+        settings=settings or DeskSettings(),
+        settings_file=settings_file or state_dir.parent / "settings.toml",
+        watch=watch,
+        state_label="state/",
+    )
+
+
+async def wait_for(pilot: Pilot[int], condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the app run until ``condition`` holds (file watcher, workers)."""
+    steps = int(timeout / 0.02)
+    for _ in range(steps):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def loaded(pilot: Pilot[int], at_least: int = 1) -> None:
+    app = pilot.app
+    assert isinstance(app, VantaApp)
+    await wait_for(pilot, lambda: app.loads >= at_least)
+    await pilot.pause()

@@ -1,0 +1,106 @@
+"""The state directory as a reader holds it: the last good model of each file and the current
+problems. A file that stops loading keeps its last good model (marked stale) until fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vanta_tui.core.models import (
+    AllocationFile,
+    FollowersFile,
+    OverlayFile,
+    PnlFile,
+    PortfolioFile,
+    QueueFile,
+    StateFileModel,
+    VaultFile,
+)
+from vanta_tui.core.state_files import DEPENDS_ON, StateKind
+from vanta_tui.store.errors import Problem, StateFileError
+from vanta_tui.store.loader import LoadedFile, load, reference_for
+
+M = TypeVar("M", bound=StateFileModel)
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    files: dict[StateKind, LoadedFile[Any]] = field(default_factory=dict)
+    problems: dict[StateKind, list[Problem]] = field(default_factory=dict)
+
+    def get(self, model_cls: type[M]) -> M | None:
+        for loaded in self.files.values():
+            if isinstance(loaded.model, model_cls):
+                return loaded.model
+        return None
+
+    def stale(self, kind: StateKind) -> bool:
+        """The file fails to load now; what we show is its last good content."""
+        return kind in self.problems
+
+    @property
+    def vaults(self) -> VaultFile | None:
+        return self.get(VaultFile)
+
+    @property
+    def overlays(self) -> OverlayFile | None:
+        return self.get(OverlayFile)
+
+    @property
+    def allocation(self) -> AllocationFile | None:
+        return self.get(AllocationFile)
+
+    @property
+    def portfolio(self) -> PortfolioFile | None:
+        return self.get(PortfolioFile)
+
+    @property
+    def pnl(self) -> PnlFile | None:
+        return self.get(PnlFile)
+
+    @property
+    def queue(self) -> QueueFile | None:
+        return self.get(QueueFile)
+
+    @property
+    def followers(self) -> FollowersFile | None:
+        return self.get(FollowersFile)
+
+
+_ORDER = sorted(StateKind, key=lambda k: len(DEPENDS_ON[k]))
+
+
+def reload(
+    state_dir: Path, previous: StateSnapshot, kinds: Iterable[StateKind] | None = None
+) -> StateSnapshot:
+    """A new snapshot with ``kinds`` (default: all) read again; the others are kept.
+
+    A change to a file others refer to (vault.json, followers.json) rechecks those too.
+    """
+    chosen = set(StateKind) if kinds is None else set(kinds)
+    for kind in list(chosen):
+        chosen |= {k for k, deps in DEPENDS_ON.items() if kind in deps}
+    files = dict(previous.files)
+    problems = {k: v for k, v in previous.problems.items() if k not in chosen}
+    for kind in _ORDER:
+        if kind not in chosen:
+            continue
+        try:
+            files[kind] = load(state_dir, kind, reference_for(state_dir, kind, files))
+        except StateFileError as exc:
+            problems[kind] = exc.problems
+    return replace(previous, files=files, problems=problems)
+
+
+def kinds_for_paths(state_dir: Path, paths: Iterable[str]) -> set[StateKind]:
+    """Which state files a set of changed paths touches (other files are ignored)."""
+    names = {k.filename: k for k in StateKind}
+    root = state_dir.resolve()
+    found: set[StateKind] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.name in names and path.resolve().parent == root:
+            found.add(names[path.name])
+    return found

@@ -1,0 +1,66 @@
+"""The desk's commands in the command palette (Ctrl+P)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from vanta_tui.ui.app import VantaApp
+
+
+class DeskCommands(Provider):
+    """Desk commands; commands that change state are hidden in read-only mode."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object], bool]]:
+        app = cast("VantaApp", self.app)
+
+        def queue_action(name: str) -> Callable[[], object]:
+            return lambda: app.query_one("#queue").run_action(name)
+
+        def focus(pane: str) -> Callable[[], object]:
+            return lambda: app.action_focus_pane(pane)
+
+        # (name, help, callback, mutating)
+        return [
+            ("Help: list every key", "Show the help screen", app.action_help, False),
+            ("Focus: vaults", "Move to the vaults pane", focus("vaults"), False),
+            ("Focus: queue", "Move to the order queue", focus("queue"), False),
+            ("Focus: positions", "Move to positions vs targets", focus("positions"), False),
+            ("Queue: filter", "Filter the queue by any text", queue_action("filter"), False),
+            (
+                "Queue: show or hide finished orders",
+                "Toggle finished orders",
+                queue_action("toggle_finished"),
+                False,
+            ),
+            (
+                "Queue: next sort order",
+                "Cycle the queue's sort column",
+                queue_action("cycle_sort"),
+                False,
+            ),
+            (
+                "Queue: all vaults or the selected one",
+                "Toggle the queue's scope",
+                queue_action("toggle_scope"),
+                False,
+            ),
+        ]
+
+    def _visible(self) -> list[tuple[str, str, Callable[[], object], bool]]:
+        read_only = getattr(self.app, "read_only", False)
+        return [c for c in self._commands() if not (read_only and c[3])]
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback, _ in self._visible():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback, _ in self._visible():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,1 @@
+"""The desk's five panes: vaults, overlays, queue, positions, PnL."""

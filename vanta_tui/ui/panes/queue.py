@@ -1,0 +1,223 @@
+"""`#queue`: the orders that still need someone, coloured by status; sortable and filterable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable, Input
+
+from vanta_tui.core.enums import OrderStatus, OrderType
+from vanta_tui.core.models import Order
+from vanta_tui.core.order_states import OPEN
+from vanta_tui.core.positions import under_maintenance
+from vanta_tui.store.snapshot import StateSnapshot
+from vanta_tui.ui.format import STATUS_STYLE, age, pct, price, qty
+from vanta_tui.ui.panes.base import Pane
+from vanta_tui.ui.table import Cell, KeyedTable
+
+SORTS: list[tuple[str, str, bool]] = [
+    # (column, label, newest/largest first)
+    ("age", "age", False),
+    ("vault", "vault", False),
+    ("symbol", "symbol", False),
+    ("status", "status", False),
+    ("conviction", "conviction", True),
+]
+
+_STATUS_RANK = {status: index for index, status in enumerate(OrderStatus)}
+
+
+def order_flags(order: Order, held: bool) -> str:
+    flags = []
+    if order.flipped:
+        flags.append("⇄flip")
+    if held and order.status in {OrderStatus.STAGED, OrderStatus.APPROVED}:
+        flags.append("HELD")
+    if order.follower_id:
+        flags.append(f"↳{order.follower_id}")
+    return " ".join(flags)
+
+
+def order_matches(order: Order, needle: str) -> bool:
+    """Case-insensitive match of any shown or identifying text of the order."""
+    if not needle:
+        return True
+    haystack = " ".join(
+        str(v)
+        for v in (
+            order.order_id,
+            order.vault_id,
+            order.symbol,
+            order.side.value,
+            order.status.value,
+            order.order_type.value,
+            order.origin,
+            order.follower_id or "",
+            order.parent_id or "",
+            order.client_order_id or "",
+            order.broker_order_id or "",
+            order.last_error or "",
+            " ".join(order.reason_vector),
+        )
+    )
+    return needle.lower() in haystack.lower()
+
+
+class QueuePane(Pane):
+    TITLE = "Order queue"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_order", "Details", id="order_details"),
+        Binding("slash", "filter", "Filter", id="queue_filter"),
+        Binding("z", "toggle_finished", "Finished", id="queue_finished"),
+        Binding("o", "cycle_sort", "Sort", id="queue_sort"),
+        Binding("v", "toggle_scope", "This vault", id="queue_scope"),
+    ]
+
+    class OrderOpened(Message):
+        def __init__(self, order_id: str) -> None:
+            super().__init__()
+            self.order_id = order_id
+
+    class ViewChanged(Message):
+        """Filter, sort or scope changed: the app re-renders the queue."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id)
+        self.show_finished = False
+        self.filter_text = ""
+        self.sort_index = 0
+        self.this_vault_only = False
+
+    def compose(self) -> ComposeResult:
+        yield self.banner
+        filter_input = Input(placeholder="filter orders (any text) · Esc clears", id="queue-filter")
+        filter_input.display = False
+        yield filter_input
+        table = KeyedTable(
+            [
+                ("id", "Id"),
+                ("vault", "Vault"),
+                ("symbol", "Symbol"),
+                ("side", "Side"),
+                ("qty", "Qty"),
+                ("type", "Type / limit"),
+                ("status", "Status"),
+                ("conviction", "Conv."),
+                ("age", "Age"),
+                ("flags", "Flags"),
+            ],
+            id="queue-table",
+        )
+        table.sort_column = "age"
+        yield table
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#queue-table", KeyedTable)
+
+    def _subtitle(self, shown: int, total: int) -> str:
+        parts = [f"{shown} of {total}", f"sort: {SORTS[self.sort_index][1]}"]
+        if self.show_finished:
+            parts.append("with finished")
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text!r}")
+        if self.this_vault_only:
+            parts.append("selected vault")
+        return " · ".join(parts)
+
+    def show(self, state: StateSnapshot, now: datetime, selected: str | None) -> None:
+        queue = state.queue
+        if queue is None:
+            return
+        rows: dict[str, list[Cell]] = {}
+        held_cache: dict[str, bool] = {}
+        for order in queue.orders:
+            if not self.show_finished and order.status not in OPEN:
+                continue
+            if self.this_vault_only and order.vault_id != selected:
+                continue
+            if not order_matches(order, self.filter_text):
+                continue
+            held = held_cache.setdefault(
+                order.vault_id, under_maintenance(state.overlays, order.vault_id)
+            )
+            seconds = order.age(now)
+            type_text = (
+                f"limit {price(order.limit_price)}"
+                if order.order_type is OrderType.LIMIT
+                else "market"
+            )
+            rows[order.order_id] = [
+                Cell(order.order_id[-8:], "dim", sort_key=order.order_id),
+                Cell(order.vault_id),
+                Cell(order.symbol, "bold"),
+                Cell(order.side.value, "green" if order.side.value == "buy" else "red"),
+                Cell(qty(order.qty), sort_key=order.qty),
+                Cell(type_text),
+                Cell(
+                    order.status.value.replace("_", " "),
+                    STATUS_STYLE[order.status],
+                    sort_key=_STATUS_RANK[order.status],
+                ),
+                Cell(
+                    pct(order.conviction, 0) if order.conviction is not None else "—",
+                    sort_key=order.conviction if order.conviction is not None else -1,
+                ),
+                Cell(age(seconds), sort_key=seconds),
+                Cell(order_flags(order, held), "bold yellow" if held else "cyan"),
+            ]
+        column, _, reverse = SORTS[self.sort_index]
+        self.table.sort_column = column
+        self.table.sort_reverse = reverse
+        self.table.sync(rows)
+        self.set_info(self._subtitle(len(rows), len(queue.orders)))
+
+    # ------------------------------------------------------------- actions
+
+    def action_open_order(self) -> None:
+        key = self.table.cursor_key
+        if key is not None:
+            self.post_message(self.OrderOpened(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.OrderOpened(str(event.row_key.value)))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value.strip()
+        self.post_message(self.ViewChanged())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", None)
+        box = self.query_one("#queue-filter", Input)
+        if key == "escape" and box.has_focus:
+            box.value = ""
+            box.display = False
+            self.table.focus()
+
+    def action_toggle_finished(self) -> None:
+        self.show_finished = not self.show_finished
+        self.post_message(self.ViewChanged())
+
+    def action_cycle_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        self.post_message(self.ViewChanged())
+
+    def action_toggle_scope(self) -> None:
+        self.this_vault_only = not self.this_vault_only
+        self.post_message(self.ViewChanged())
