@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("check", "validate every state file; exit 1 on any problem")
 
+    p = command("demo", "generate a large consistent state directory (for load tests)")
+    p.add_argument("--vaults", type=int, default=200)
+    p.add_argument("--orders", type=int, default=10_000)
+    p.add_argument("--positions", type=int, default=5_000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+
     p = command("schema", "write a JSON Schema per state file")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
 
@@ -112,6 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vanta_tui.cli.state_cmds import cmd_check
 
         return cmd_check(state_dir)
+    if args.command == "demo":
+        from vanta_tui.demo.generate import write_generated
+
+        write_generated(args.out, args.vaults, args.orders, args.positions, args.seed)
+        print(
+            f"wrote {args.vaults} vaults, {args.orders} orders, {args.positions} positions "
+            f"to {args.out}"
+        )
+        return 0
     if args.command == "schema":
         from vanta_tui.cli.state_cmds import cmd_schema
 

@@ -12,7 +12,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import ValidationError
 
-from vanta_tui.core.models import FollowersFile, StateFileModel, VaultFile
+from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
+from vanta_tui.core.models.queue import check_unique_order_ids
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.codec import parse_json
 from vanta_tui.store.errors import Problem, StateFileError
@@ -32,6 +33,9 @@ class LoadedFile(Generic[M]):
     model: M
     sha256: str
     size: int
+    reuse: Any = field(default=None, compare=False, repr=False)
+    """For the queue: order id → (raw dict, Order), so the next load re-validates only the
+    orders that changed (10,000 orders: a reload costs the parse, not the validation)."""
 
     @property
     def version(self) -> int:
@@ -140,8 +144,57 @@ def _json_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
 _NOISE = {"decimal", "str", "datetime", "tuple", "list", "dict", "none", "is-instance"}
 
 
-def parse_model(kind: StateKind, data: bytes, ref: Reference | None = None) -> StateFileModel:
-    """Validate the bytes of a state file; every problem is reported with its place."""
+class _LocatedErrors(Exception):
+    def __init__(self, errors: list[tuple[tuple[int | str, ...], Mapping[str, Any]]]) -> None:
+        self.errors = errors
+
+
+def _validate_queue_reusing(raw: dict[str, Any], reuse: dict[str, Any]) -> QueueFile:
+    """Validate a queue, taking unchanged orders (same raw dict) from the previous load."""
+    orders_raw = raw.get("orders")
+    if not isinstance(orders_raw, list):
+        return QueueFile.model_validate(raw)
+    orders: list[Order] = []
+    errors: list[tuple[tuple[int | str, ...], Mapping[str, Any]]] = []
+    for index, item in enumerate(orders_raw):
+        hit = reuse.get(str(item.get("order_id"))) if isinstance(item, dict) else None
+        if hit is not None and hit[0] == item:
+            orders.append(hit[1])
+            continue
+        try:
+            orders.append(Order.model_validate(item))
+        except ValidationError as exc:
+            for error in exc.errors():
+                errors.append((("orders", index, *_json_loc(tuple(error["loc"]))), error))
+    if errors:
+        raise _LocatedErrors(errors)
+    model = QueueFile.model_validate({**raw, "orders": []})
+    try:
+        check_unique_order_ids(orders)
+    except ValueError as exc:
+        raise _LocatedErrors([((), {"msg": str(exc), "type": "value_error"})]) from None
+    model.orders = orders
+    return model
+
+
+def queue_reuse(model: StateFileModel, raw_orders: Any) -> dict[str, Any] | None:
+    if not isinstance(model, QueueFile) or not isinstance(raw_orders, list):
+        return None
+    return {o.order_id: (item, o) for item, o in zip(raw_orders, model.orders, strict=False)}
+
+
+def parse_model(
+    kind: StateKind,
+    data: bytes,
+    ref: Reference | None = None,
+    reuse: dict[str, Any] | None = None,
+    keep: list[Any] | None = None,
+) -> StateFileModel:
+    """Validate the bytes of a state file; every problem is reported with its place.
+
+    ``reuse`` (the queue only) lets unchanged orders skip validation; ``keep``, if given,
+    receives the parsed JSON so the caller can build the next ``reuse``.
+    """
     name = kind.filename
     if not data.strip():
         raise StateFileError([Problem(name, "$", "file is empty")])
@@ -162,8 +215,20 @@ def parse_model(kind: StateKind, data: bytes, ref: Reference | None = None) -> S
         raise StateFileError([Problem(name, "$", f"invalid JSON: {exc}")]) from None
     if not isinstance(raw, dict):
         raise StateFileError([Problem(name, "$", "the top level must be a JSON object")])
+    if keep is not None:
+        keep.append(raw)
+    model: StateFileModel
     try:
-        model = kind.model.model_validate(raw)
+        if kind is StateKind.QUEUE and reuse:
+            model = _validate_queue_reusing(raw, reuse)
+        else:
+            model = kind.model.model_validate(raw)
+    except _LocatedErrors as exc:
+        problems = [
+            Problem(name, path_text(loc), _reason(error), locate(text, loc))
+            for loc, error in exc.errors
+        ]
+        raise StateFileError(problems) from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -177,11 +242,29 @@ def parse_model(kind: StateKind, data: bytes, ref: Reference | None = None) -> S
     return model
 
 
-def load(state_dir: Path, kind: StateKind, ref: Reference | None = None) -> LoadedFile[Any]:
-    """Read and validate one state file (against ``ref`` for cross-file rules, if given)."""
+def load(
+    state_dir: Path,
+    kind: StateKind,
+    ref: Reference | None = None,
+    previous: LoadedFile[Any] | None = None,
+) -> LoadedFile[Any]:
+    """Read and validate one state file (against ``ref`` for cross-file rules, if given).
+
+    With ``previous`` (the last load of the same file), an unchanged file is not parsed again
+    and a queue re-validates only the orders that changed.
+    """
     data = read_bytes(state_dir, kind)
-    model = parse_model(kind, data, ref)
-    return LoadedFile(kind, model, hashlib.sha256(data).hexdigest(), len(data))
+    digest = hashlib.sha256(data).hexdigest()
+    if previous is not None and previous.sha256 == digest:
+        cross = cross_check(kind, previous.model, ref) if ref is not None else []
+        if cross:
+            raise StateFileError([Problem(kind.filename, c.path, c.reason) for c in cross])
+        return previous
+    kept: list[Any] = []
+    reuse = previous.reuse if previous is not None else None
+    model = parse_model(kind, data, ref, reuse, kept if kind is StateKind.QUEUE else None)
+    next_reuse = queue_reuse(model, kept[0].get("orders")) if kept else None
+    return LoadedFile(kind, model, digest, len(data), next_reuse)
 
 
 def load_model(state_dir: Path, model_cls: type[M], ref: Reference | None = None) -> M:

@@ -88,7 +88,9 @@ def reload(
         if kind not in chosen:
             continue
         try:
-            files[kind] = load(state_dir, kind, reference_for(state_dir, kind, files))
+            files[kind] = load(
+                state_dir, kind, reference_for(state_dir, kind, files), files.get(kind)
+            )
         except StateFileError as exc:
             problems[kind] = exc.problems
     return replace(previous, files=files, problems=problems)

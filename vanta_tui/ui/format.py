@@ -58,6 +58,15 @@ def age(seconds: float) -> str:
     return f"{seconds // 86400}d{(seconds % 86400) // 3600}h"
 
 
+def age_changes_in(seconds: float) -> float:
+    """Seconds until `age` shows a different text for this age."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return 1 - (seconds - whole)
+    step = 60 if whole < 86400 else 3600
+    return step - (seconds % step)
+
+
 def countdown(until: datetime, now: datetime) -> str:
     left = int((until - now).total_seconds())
     if left <= 0:

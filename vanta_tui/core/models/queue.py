@@ -90,12 +90,17 @@ class QueueFile(StateFileModel):
 
     @model_validator(mode="after")
     def _ids_unique(self) -> Self:
-        seen: set[str] = set()
-        for index, order in enumerate(self.orders):
-            if order.order_id in seen:
-                raise ValueError(f"order_id {order.order_id} appears again at orders[{index}]")
-            seen.add(order.order_id)
+        check_unique_order_ids(self.orders)
         return self
 
     def get(self, order_id: str) -> Order | None:
         return next((o for o in self.orders if o.order_id == order_id), None)
+
+
+def check_unique_order_ids(orders: list[Order]) -> None:
+    """Raise ValueError naming the first order id that appears twice."""
+    seen: set[str] = set()
+    for index, order in enumerate(orders):
+        if order.order_id in seen:
+            raise ValueError(f"order_id {order.order_id} appears again at orders[{index}]")
+        seen.add(order.order_id)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from vanta_tui.core.enums import OrderStatus, OrderType
 from vanta_tui.core.models import Order
 from vanta_tui.core.order_states import OPEN
 from vanta_tui.core.positions import under_maintenance
 from vanta_tui.store.snapshot import StateSnapshot
-from vanta_tui.ui.format import STATUS_STYLE, age, pct, price, qty
+from vanta_tui.ui.format import STATUS_STYLE, age, age_changes_in, pct, price, qty
 from vanta_tui.ui.panes.base import Pane
 from vanta_tui.ui.table import Cell, KeyedTable
 
@@ -91,6 +91,10 @@ class QueuePane(Pane):
         self.filter_text = ""
         self.sort_index = 0
         self.this_vault_only = False
+        self.next_change: datetime | None = None
+        """When an age shown in the queue next changes; the clock tick redraws only then."""
+        self._rows: dict[str, tuple[Order, bool, list[Cell]]] = {}
+        """Rows built for the orders seen last time: an unchanged order reuses its cells."""
 
     def compose(self) -> ComposeResult:
         yield self.banner
@@ -135,6 +139,7 @@ class QueuePane(Pane):
             return
         rows: dict[str, list[Cell]] = {}
         held_cache: dict[str, bool] = {}
+        soonest = 3600.0
         for order in queue.orders:
             if not self.show_finished and order.status not in OPEN:
                 continue
@@ -142,39 +147,57 @@ class QueuePane(Pane):
                 continue
             if not order_matches(order, self.filter_text):
                 continue
-            held = held_cache.setdefault(
-                order.vault_id, under_maintenance(state.overlays, order.vault_id)
-            )
+            held = held_cache.get(order.vault_id)
+            if held is None:
+                held = held_cache[order.vault_id] = under_maintenance(
+                    state.overlays, order.vault_id
+                )
             seconds = order.age(now)
-            type_text = (
-                f"limit {price(order.limit_price)}"
-                if order.order_type is OrderType.LIMIT
-                else "market"
-            )
-            rows[order.order_id] = [
-                Cell(order.order_id[-8:], "dim", sort_key=order.order_id),
-                Cell(order.vault_id),
-                Cell(order.symbol, "bold"),
-                Cell(order.side.value, "green" if order.side.value == "buy" else "red"),
-                Cell(qty(order.qty), sort_key=order.qty),
-                Cell(type_text),
-                Cell(
-                    order.status.value.replace("_", " "),
-                    STATUS_STYLE[order.status],
-                    sort_key=_STATUS_RANK[order.status],
-                ),
-                Cell(
-                    pct(order.conviction, 0) if order.conviction is not None else "—",
-                    sort_key=order.conviction if order.conviction is not None else -1,
-                ),
-                Cell(age(seconds), sort_key=seconds),
-                Cell(order_flags(order, held), "bold yellow" if held else "cyan"),
-            ]
+            age_text = age(seconds)
+            soonest = min(soonest, age_changes_in(seconds))
+            cached = self._rows.get(order.order_id)
+            if cached is not None and cached[0] is order and cached[1] == held:
+                cells = cached[2]
+                if cells[8].plain != age_text:
+                    cells = [*cells[:8], Cell(age_text, sort_key=seconds), cells[9]]
+                    self._rows[order.order_id] = (order, held, cells)
+            else:
+                cells = self._order_cells(order, held, age_text, seconds)
+                self._rows[order.order_id] = (order, held, cells)
+            rows[order.order_id] = cells
+        for gone in [k for k in self._rows if k not in rows]:
+            del self._rows[gone]
+        self.next_change = now + timedelta(seconds=soonest)
         column, _, reverse = SORTS[self.sort_index]
         self.table.sort_column = column
         self.table.sort_reverse = reverse
         self.table.sync(rows)
         self.set_info(self._subtitle(len(rows), len(queue.orders)))
+
+    @staticmethod
+    def _order_cells(order: Order, held: bool, age_text: str, seconds: float) -> list[Cell]:
+        type_text = (
+            f"limit {price(order.limit_price)}" if order.order_type is OrderType.LIMIT else "market"
+        )
+        return [
+            Cell(order.order_id[-8:], "dim", sort_key=order.order_id),
+            Cell(order.vault_id),
+            Cell(order.symbol, "bold"),
+            Cell(order.side.value, "green" if order.side.value == "buy" else "red"),
+            Cell(qty(order.qty), sort_key=order.qty),
+            Cell(type_text),
+            Cell(
+                order.status.value.replace("_", " "),
+                STATUS_STYLE[order.status],
+                sort_key=_STATUS_RANK[order.status],
+            ),
+            Cell(
+                pct(order.conviction, 0) if order.conviction is not None else "—",
+                sort_key=order.conviction if order.conviction is not None else -1,
+            ),
+            Cell(age_text, sort_key=seconds),
+            Cell(order_flags(order, held), "bold yellow" if held else "cyan"),
+        ]
 
     # ------------------------------------------------------------- actions
 
@@ -183,10 +206,12 @@ class QueuePane(Pane):
         if key is not None:
             self.post_message(self.OrderOpened(key))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.OrderOpened(str(event.row_key.value)))
+        self.post_message(self.OrderOpened(event.key))
+
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        event.stop()
 
     def action_filter(self) -> None:
         box = self.query_one("#queue-filter", Input)

@@ -8,7 +8,6 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable
 
 from vanta_tui.core.positions import VaultStatus, account_of, vault_status
 from vanta_tui.store.snapshot import StateSnapshot
@@ -92,15 +91,13 @@ class VaultsPane(Pane):
     def selected(self) -> str | None:
         return self.table.cursor_key
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.VaultSelected(str(event.row_key.value)))
+        self.post_message(self.VaultSelected(event.key))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.VaultSelected(str(event.row_key.value)))
+        self.post_message(self.VaultSelected(event.key))
 
     def action_select_vault(self) -> None:
         if self.selected is not None:

@@ -1,0 +1,143 @@
+"""Desk start-up and one-order update, as ratios to a bare Textual app measured in the same run.
+
+Run: ``.venv/bin/python bench/desk.py``. Prints, for the bundled demo and for a generated
+state of 200 vaults / 10,000 orders / 5,000 positions:
+- start-to-first-paint of the desk (app start → every pane filled, headless at 120×40)
+  against a bare Textual app with one DataTable of the same queue rows (goal ≤ 1.3 for the
+  demo);
+- the time to apply one changed order at 10,000 orders (file rewritten → queue row shows it),
+  split into the reload (thread) and the table update (event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from vanta_tui.core.clock import fixed_clock
+from vanta_tui.core.models import QueueFile
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.demo.bundled import DEMO_NOW, write_demo
+from vanta_tui.demo.generate import write_generated
+from vanta_tui.store.loader import load_model
+from vanta_tui.ui.app import VantaApp
+from vanta_tui.ui.settings import DeskSettings
+
+ROUNDS = 5
+
+
+class BareApp(App[None]):
+    """The baseline: one DataTable filled with the queue's rows on mount."""
+
+    CSS: ClassVar[str] = "DataTable { height: 1fr; }"
+
+    def __init__(self, rows: list[tuple[str, ...]]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.painted = False
+
+    def compose(self) -> ComposeResult:
+        yield DataTable()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("id", "vault", "symbol", "side", "qty", "status")
+        for row in self.rows:
+            table.add_row(*row, key=row[0])
+        self.painted = True
+
+
+def queue_rows(state_dir: Path) -> list[tuple[str, ...]]:
+    queue = load_model(state_dir, QueueFile)
+    return [
+        (o.order_id, o.vault_id, o.symbol, o.side.value, str(o.qty), o.status.value)
+        for o in queue.orders
+    ]
+
+
+async def time_bare(state_dir: Path) -> float:
+    start = time.perf_counter()
+    app = BareApp(queue_rows(state_dir))
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not app.painted:
+            await pilot.pause(0.001)
+        await pilot.pause()
+        return time.perf_counter() - start
+
+
+def desk(state_dir: Path) -> VantaApp:
+    return VantaApp(
+        state_dir,
+        operator="bench",
+        clock=fixed_clock(DEMO_NOW),
+        settings=DeskSettings(),
+        settings_file=state_dir / "bench-settings.toml",
+        watch=False,
+    )
+
+
+async def time_desk(state_dir: Path) -> float:
+    start = time.perf_counter()
+    app = desk(state_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.loads == 0:
+            await pilot.pause(0.001)
+        await pilot.pause()
+        return time.perf_counter() - start
+
+
+async def time_one_order_change(state_dir: Path) -> tuple[float, float]:
+    app = desk(state_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.loads == 0:
+            await pilot.pause(0.001)
+        path = state_dir / "autotrade_queue.json"
+        data = json.loads(path.read_text())
+        order = next(o for o in data["orders"] if o["status"] == "staged")
+        totals, renders = [], []
+        for n in range(ROUNDS):
+            order["qty"] = 1000 + n
+            path.write_text(json.dumps(data, indent=2))
+            loads = app.loads
+            start = time.perf_counter()
+            app.load_state(frozenset({StateKind.QUEUE}))
+            while app.loads == loads:
+                await pilot.pause(0.001)
+            totals.append(time.perf_counter() - start)
+            t0 = time.perf_counter()
+            app.render_panes()
+            renders.append(time.perf_counter() - t0)
+        return statistics.median(totals), statistics.median(renders)
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = Path(tmp) / "demo"
+        write_demo(demo)
+        big = Path(tmp) / "big"
+        write_generated(big, 200, 10_000, 5_000)
+        for name, state in (("demo", demo), ("10k orders", big)):
+            bare = statistics.median([await time_bare(state) for _ in range(ROUNDS)])
+            full = statistics.median([await time_desk(state) for _ in range(ROUNDS)])
+            goal = " (goal ≤ 1.3)" if name == "demo" else ""
+            print(
+                f"first paint, {name}: desk {full * 1e3:.0f} ms, bare DataTable app "
+                f"{bare * 1e3:.0f} ms, ratio {full / bare:.2f}{goal}"
+            )
+        total, render = await time_one_order_change(big)
+        print(
+            f"one changed order at 10,000 orders: {total * 1e3:.0f} ms from reload to row shown "
+            f"(re-rendering every pane alone: {render * 1e3:.0f} ms)"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
