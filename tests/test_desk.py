@@ -250,3 +250,28 @@ asyncio.run(main())
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+async def test_ten_thousand_orders_scroll_and_update_in_place(tmp_path: Path) -> None:
+    from vanta_tui.demo.generate import write_generated
+
+    state = tmp_path / "big"
+    write_generated(state, 200, 10_000, 5_000)
+    app = make_app(state, now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        table = app.query_one("#queue-table", KeyedTable)
+        assert table.row_count > 5000
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await pilot.pause()
+        scroll_before, cursor_before = table.scroll_offset.y, table.cursor_key
+        assert scroll_before > 0 and cursor_before is not None
+        path = state / "autotrade_queue.json"
+        data = json.loads(path.read_text())
+        target = next(o for o in data["orders"] if o["status"] == "staged")
+        target["qty"] = 4321
+        data["version"] += 1
+        path.write_text(json.dumps(data, indent=2))
+        await wait_for(pilot, lambda: table.get_row(target["order_id"])[4].plain == "4,321")
+        assert table.scroll_offset.y == scroll_before and table.cursor_key == cursor_before
