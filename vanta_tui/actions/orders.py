@@ -1,16 +1,19 @@
-"""Order actions: stage, approve, reject."""
+"""Order actions: stage (by hand or a rebalance), approve, reject, flip, edit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.reading import read_allocation, read_context
 from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from vanta_tui.core.ids import ulid
-from vanta_tui.core.models import Order, QueueFile, StateFileModel
+from vanta_tui.core.models import Order, QueueFile, StateFileModel, VaultOverlay
 from vanta_tui.core.order_states import IllegalTransition, check_move
+from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
+from vanta_tui.core.risk import check_order
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
 
@@ -83,6 +86,7 @@ def _move_orders(
     target: OrderStatus,
     action: str,
     extra: dict[str, Any] | None = None,
+    check: Callable[[Order], dict[str, Any]] | None = None,
 ) -> ActResult:
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
@@ -98,6 +102,7 @@ def _move_orders(
                 check_move(order_id, order.status, target)
             except IllegalTransition as exc:
                 raise ActionRefused(str(exc)) from None
+            notes = check(order) if check is not None else {}
             order.status = target
             order.updated_at = now
             if target is OrderStatus.APPROVED:
@@ -112,7 +117,7 @@ def _move_orders(
                     vault_id=order.vault_id,
                     order_id=order_id,
                     follower_id=order.follower_id,
-                    payload={**(extra or {}), "order": order_payload(order)},
+                    payload={**(extra or {}), **notes, "order": order_payload(order)},
                 )
             )
         return Plan({StateKind.QUEUE: queue}, events, changed)
@@ -121,9 +126,25 @@ def _move_orders(
 
 
 def approve_orders(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
-    """staged → approved, recording who approved and when."""
+    """staged → approved, recording who approved and when, after the risk checks: a tripped
+    vault only takes orders that reduce exposure; no position may pass its cap. Orders of a
+    vault under maintenance are approved but held (not sent) until maintenance ends."""
     ctx.require_writable("approving orders")
-    return _move_orders(ctx, order_ids, OrderStatus.APPROVED, "order.approved")
+    state = read_context(ctx.state_dir)
+
+    def check(order: Order) -> dict[str, Any]:
+        verdict = check_order(
+            order,
+            state.vault(order.vault_id),
+            state.overlays,
+            state.pnl,
+            state.account(order.follower_id or order.vault_id),
+        )
+        if not verdict.allowed:
+            raise ActionRefused(f"order {order.order_id} not approved: {verdict.reason}")
+        return {"held": verdict.reason} if verdict.held else {}
+
+    return _move_orders(ctx, order_ids, OrderStatus.APPROVED, "order.approved", check=check)
 
 
 def reject_orders(
@@ -132,3 +153,160 @@ def reject_orders(
     """staged → rejected, with the operator's reason."""
     ctx.require_writable("rejecting orders")
     return _move_orders(ctx, order_ids, OrderStatus.REJECTED, "order.rejected", {"reason": reason})
+
+
+def _staged(queue: QueueFile, order_id: str, what: str) -> Order:
+    order = queue.get(order_id)
+    if order is None:
+        raise ActionRefused(f"order {order_id} is not in the queue")
+    if order.status is not OrderStatus.STAGED:
+        raise ActionRefused(
+            f"order {order_id} is {order.status.value}; only staged orders can be {what}"
+        )
+    return order
+
+
+def flip_order(ctx: ActionContext, order_id: str) -> ActResult:
+    """Reverse the side of a staged order (buy ↔ sell)."""
+    ctx.require_writable("flipping an order")
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue = _queue(models)
+        order = _staged(queue, order_id, "flipped")
+        before = order.side
+        order.side = before.opposite
+        order.flipped = not order.flipped
+        order.updated_at = ctx.clock()
+        event = EventDraft(
+            "order.flipped",
+            vault_id=order.vault_id,
+            order_id=order_id,
+            payload={"from": before.value, "to": order.side.value, "order": order_payload(order)},
+        )
+        return Plan({StateKind.QUEUE: queue}, [event], order)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+
+
+EDITABLE = ("qty", "limit_price", "order_type", "time_in_force")
+
+
+def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> ActResult:
+    """Change qty, limit price, order type or time in force of a staged order."""
+    ctx.require_writable("editing an order")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ActionRefused(f"cannot edit {', '.join(sorted(unknown))}; editable: {EDITABLE}")
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue = _queue(models)
+        order = _staged(queue, order_id, "edited")
+        data = order.model_dump()
+        data.update(changes)
+        if changes.get("order_type") == OrderType.MARKET:
+            data["limit_price"] = None
+        data["updated_at"] = ctx.clock()
+        try:
+            edited = Order.model_validate(data)
+        except ValueError as exc:
+            raise ActionRefused(f"order {order_id} not edited: {_first_error(exc)}") from None
+        diff = {
+            field: [str(getattr(order, field)), str(getattr(edited, field))]
+            for field in EDITABLE
+            if getattr(order, field) != getattr(edited, field)
+        }
+        if not diff:
+            return Plan({}, [], order)
+        queue.orders[queue.orders.index(order)] = edited
+        event = EventDraft(
+            "order.edited",
+            vault_id=order.vault_id,
+            order_id=order_id,
+            payload={"changed": diff, "order": order_payload(edited)},
+        )
+        return Plan({StateKind.QUEUE: queue}, [event], edited)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    return str(exc)
+
+
+def preview_rebalance(ctx: ActionContext, vault_id: str) -> RebalancePlan:
+    """The orders a rebalance of the vault would stage (nothing is written)."""
+    state = read_context(ctx.state_dir)
+    vault = state.vault(vault_id)
+    account = state.account(vault_id)
+    if account is None:
+        raise ActionRefused(f"vault {vault_id} has no account in portfolio.json")
+    allocation = read_allocation(ctx.state_dir)
+    targets = allocation.vaults.get(vault_id)
+    overlay = state.overlays.for_vault(vault_id) if state.overlays else None
+    return plan_rebalance(
+        vault,
+        overlay or VaultOverlay(),
+        account,
+        dict(targets.targets) if targets else {},
+        state.vaults.defaults,
+        ctx.clock(),
+    )
+
+
+def stage_rebalance(ctx: ActionContext, vault_id: str) -> ActResult:
+    """Stage the rebalance orders of a vault, each with its reason, in one audited action."""
+    ctx.require_writable("staging a rebalance")
+    proposal = preview_rebalance(ctx, vault_id)
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue = _queue(models)
+        now = ctx.clock()
+        events: list[EventDraft] = [
+            EventDraft(
+                "rebalance.staged",
+                vault_id=vault_id,
+                payload={
+                    "orders": len(proposal.orders),
+                    "buy_notional": proposal.buy_notional,
+                    "sell_notional": proposal.sell_notional,
+                    "skipped": proposal.skipped,
+                    "amplified": proposal.amplified,
+                },
+            )
+        ]
+        staged: list[Order] = []
+        for proposed in proposal.orders:
+            order = Order(
+                order_id=ulid(now),
+                vault_id=vault_id,
+                symbol=proposed.symbol,
+                asset_class=proposed.asset_class,
+                side=proposed.side,
+                qty=proposed.qty,
+                origin="rebalance",
+                reason_vector=[proposed.reason],
+                created_at=now,
+                updated_at=now,
+            )
+            queue.orders.append(order)
+            staged.append(order)
+            events.append(
+                EventDraft(
+                    "order.staged",
+                    vault_id=vault_id,
+                    order_id=order.order_id,
+                    payload={"order": order_payload(order)},
+                    batch_parents=[0],
+                )
+            )
+        if not staged:
+            return Plan({}, [], proposal)
+        return Plan({StateKind.QUEUE: queue}, events, staged)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)

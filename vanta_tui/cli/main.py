@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,9 @@ from vanta_tui.cli.common import add_common, operator_name, resolve_state_dir
 
 if TYPE_CHECKING:
     from vanta_tui.actions.context import ActionContext
+
+MUTATING = {"init", "orders", "maintenance", "trip", "flip-mode", "persona", "stage"}
+"""Commands refused in read-only mode (``stage --dry-run`` only reads and stays allowed)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,55 +25,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log", metavar="FILE", help="log file of the desk")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    def command(
+        name: str, help_text: str, parent: argparse._SubParsersAction[argparse.ArgumentParser]
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text)
         add_common(p, suppress=True)
         return p
 
-    p = command("init", "copy the bundled demo state into DIR")
+    def top(name: str, help_text: str) -> argparse.ArgumentParser:
+        return command(name, help_text, sub)
+
+    p = top("init", "copy the bundled demo state into DIR")
     p.add_argument("dir", type=Path)
     p.add_argument("--force", action="store_true", help="replace files already there")
 
-    command("check", "validate every state file; exit 1 on any problem")
+    top("check", "validate every state file; exit 1 on any problem")
 
-    p = command("demo", "generate a large consistent state directory (for load tests)")
+    p = top("demo", "generate a large consistent state directory (for load tests)")
     p.add_argument("--vaults", type=int, default=200)
     p.add_argument("--orders", type=int, default=10_000)
     p.add_argument("--positions", type=int, default=5_000)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
 
-    p = command("schema", "write a JSON Schema per state file")
+    p = top("schema", "write a JSON Schema per state file")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
 
-    audit = command("audit", "verify, replay, show and export the audit journal")
+    audit = top("audit", "verify, replay, show and export the audit journal")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", required=True)
-
-    def audit_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = audit_sub.add_parser(name, help=help_text, description=help_text)
-        add_common(p, suppress=True)
-        return p
-
-    audit_command("verify", "check the hash chain in vanta.db and trade_log.jsonl")
-    audit_command("replay", "rebuild the state files from the journal and diff them")
-    p = audit_command("show", "an order's audit trail as a tree")
+    command("verify", "check the hash chain in vanta.db and trade_log.jsonl", audit_sub)
+    command("replay", "rebuild the state files from the journal and diff them", audit_sub)
+    p = command("show", "an order's audit trail as a tree", audit_sub)
     p.add_argument("order_id")
-    p = audit_command("export", "write events as JSONL or CSV to standard output")
+    p = command("export", "write events as JSONL or CSV to standard output", audit_sub)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--since", metavar="TS", help="only events at or after this UTC time")
     p.add_argument("--vault", metavar="ID", help="only events of this vault")
 
-    orders = command("orders", "act on queue orders (no prompts; prints what it did)")
+    orders = top("orders", "act on queue orders (no prompts; prints what it did)")
     orders_sub = orders.add_subparsers(
         dest="orders_command", metavar="ORDERS_COMMAND", required=True
     )
-
-    def orders_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = orders_sub.add_parser(name, help=help_text, description=help_text)
-        add_common(p, suppress=True)
-        return p
-
-    p = orders_command("stage", "stage a new order by hand")
+    p = command("stage", "stage a new order by hand", orders_sub)
     p.add_argument("vault")
     p.add_argument("symbol")
     p.add_argument("side", choices=["buy", "sell"])
@@ -78,61 +74,169 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", metavar="PRICE", help="limit price (makes a limit order)")
     p.add_argument("--tif", choices=["day", "gtc", "ioc", "fok"], default="day")
     p.add_argument("--reason", action="append", default=[], help="a reason (repeatable)")
-    p = orders_command("approve", "approve staged orders")
+    p = command("approve", "approve staged orders", orders_sub)
     p.add_argument("ids", nargs="+", metavar="ID")
-    p = orders_command("reject", "reject staged orders")
+    p = command("reject", "reject staged orders", orders_sub)
     p.add_argument("ids", nargs="+", metavar="ID")
     p.add_argument("--reason")
+    p = command("flip", "reverse the side of a staged order", orders_sub)
+    p.add_argument("order_id")
+    p = command("edit", "edit a staged order", orders_sub)
+    p.add_argument("order_id")
+    p.add_argument("--qty")
+    p.add_argument("--limit", metavar="PRICE")
+    p.add_argument("--type", dest="order_type", choices=["market", "limit"])
+    p.add_argument("--tif", choices=["day", "gtc", "ioc", "fok"])
+
+    p = top("stage", "stage a rebalance of VAULT (allocation against portfolio)")
+    p.add_argument("vault")
+    p.add_argument("--dry-run", action="store_true", help="print the orders, stage nothing")
+
+    p = top("maintenance", "maintenance on or off for VAULT, or globally without VAULT")
+    p.add_argument("state", choices=["on", "off"])
+    p.add_argument("vault", nargs="?")
+    p.add_argument("--reason")
+
+    trip = top("trip", "clear a tripped vault after review")
+    trip_sub = trip.add_subparsers(dest="trip_command", metavar="TRIP_COMMAND", required=True)
+    p = command("clear", "let a tripped vault trade again", trip_sub)
+    p.add_argument("vault")
+    p.add_argument("--reason", required=True)
+
+    p = top("flip-mode", "flip mode on (with a TTL) or off for VAULT")
+    p.add_argument("state", choices=["on", "off"])
+    p.add_argument("vault")
+    p.add_argument("--ttl", type=int, default=45, metavar="MINUTES")
+    p.add_argument("--amplify", default="0.35", help="size factor above 1 (0.35 = ×1.35)")
+
+    p = top("persona", "set VAULT's active persona and boosts")
+    p.add_argument("vault")
+    p.add_argument("name")
+    p.add_argument(
+        "--boost", action="append", default=[], metavar="PERSONA=FRACTION", help="repeatable"
+    )
     return parser
 
 
-MUTATING = {"init", "orders"}
-"""Commands refused in read-only mode (`init` writes a directory; `orders` change the queue)."""
-
-
-def _context(args: argparse.Namespace, state_dir: Path) -> ActionContext:
+def _run_action(
+    args: argparse.Namespace, state_dir: Path, body: Callable[[ActionContext], int]
+) -> int:
+    """Open the journal (recovering from any crash), run one action, print refusals."""
     from vanta_tui.actions.context import ActionContext
+    from vanta_tui.store.errors import StoreError
 
-    return ActionContext.open(state_dir, operator_name(args.operator), read_only=args.read_only)
+    ctx = ActionContext.open(state_dir, operator_name(args.operator), read_only=args.read_only)
+    try:
+        return body(ctx)
+    except (StoreError, ValueError) as exc:
+        print(f"refused: {exc}")
+        return 1
+    finally:
+        ctx.close()
+
+
+def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
+    from vanta_tui.cli import action_cmds, order_cmds
+
+    command = args.command
+    if command == "orders":
+        which = args.orders_command
+        if which == "stage":
+            return _run_action(
+                args,
+                state_dir,
+                lambda ctx: order_cmds.cmd_stage(
+                    ctx, args.vault, args.symbol, args.side, args.qty, args.limit, args.tif,
+                    args.reason,
+                ),
+            )  # fmt: skip
+        if which == "approve":
+            return _run_action(args, state_dir, lambda ctx: order_cmds.cmd_approve(ctx, args.ids))
+        if which == "reject":
+            return _run_action(
+                args, state_dir, lambda ctx: order_cmds.cmd_reject(ctx, args.ids, args.reason)
+            )
+        if which == "flip":
+            return _run_action(args, state_dir, lambda ctx: order_cmds.cmd_flip(ctx, args.order_id))
+        return _run_action(
+            args,
+            state_dir,
+            lambda ctx: order_cmds.cmd_edit(
+                ctx, args.order_id, args.qty, args.limit, args.order_type, args.tif
+            ),
+        )
+    if command == "stage":
+        return _run_action(
+            args, state_dir, lambda ctx: action_cmds.cmd_stage(ctx, args.vault, args.dry_run)
+        )
+    if command == "maintenance":
+        return _run_action(
+            args,
+            state_dir,
+            lambda ctx: action_cmds.cmd_maintenance(ctx, args.state, args.vault, args.reason),
+        )
+    if command == "trip":
+        return _run_action(
+            args, state_dir, lambda ctx: action_cmds.cmd_trip_clear(ctx, args.vault, args.reason)
+        )
+    if command == "flip-mode":
+        return _run_action(
+            args,
+            state_dir,
+            lambda ctx: action_cmds.cmd_flip_mode(
+                ctx, args.state, args.vault, args.ttl, args.amplify
+            ),
+        )
+    if command == "persona":
+        return _run_action(
+            args,
+            state_dir,
+            lambda ctx: action_cmds.cmd_persona(ctx, args.vault, args.name, args.boost),
+        )
+    raise AssertionError(f"unhandled command {command}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     state_dir = resolve_state_dir(args.state_dir)
-    if args.read_only and args.command == "init":
-        print("read-only mode: 'init' writes files and is refused")
-        return 2
-    if args.command is None:
+    command = args.command
+    if command is None:
         from vanta_tui.ui.app import run_desk
 
         return run_desk(
-            state_dir,
-            operator=args.operator,
-            read_only=args.read_only,
-            log_file=args.log,
+            state_dir, operator=args.operator, read_only=args.read_only, log_file=args.log
         )
-    if args.command == "init":
+    read_only_ok = command == "stage" and args.dry_run
+    if args.read_only and command in MUTATING and not read_only_ok:
+        print(f"read-only mode: '{command}' changes state and is refused")
+        return 2
+    needs_state = command not in {"init", "demo", "schema"}
+    if needs_state and not state_dir.is_dir():
+        print(
+            f"state directory {state_dir} does not exist "
+            f"(set --state-dir or VANTA_STATE_DIR, or create one with: vanta-tui init {state_dir})"
+        )
+        return 2
+    if command == "init":
         from vanta_tui.cli.state_cmds import cmd_init
 
         return cmd_init(args.dir, args.force)
-    if args.command == "check":
+    if command == "check":
         from vanta_tui.cli.state_cmds import cmd_check
 
         return cmd_check(state_dir)
-    if args.command == "demo":
+    if command == "demo":
         from vanta_tui.demo.generate import write_generated
 
         write_generated(args.out, args.vaults, args.orders, args.positions, args.seed)
-        print(
-            f"wrote {args.vaults} vaults, {args.orders} orders, {args.positions} positions "
-            f"to {args.out}"
-        )
+        counts = f"{args.vaults} vaults, {args.orders} orders, {args.positions} positions"
+        print(f"wrote {counts} to {args.out}")
         return 0
-    if args.command == "schema":
+    if command == "schema":
         from vanta_tui.cli.state_cmds import cmd_schema
 
         return cmd_schema(args.out)
-    if args.command == "audit":
+    if command == "audit":
         from vanta_tui.cli import audit_cmds
 
         if args.audit_command == "verify":
@@ -142,25 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.audit_command == "show":
             return audit_cmds.cmd_show(state_dir, args.order_id)
         return audit_cmds.cmd_export(state_dir, args.format, args.since, args.vault)
-    if args.read_only and args.command in MUTATING:
-        print(f"read-only mode: '{args.command}' changes state and is refused")
-        return 2
-    if args.command == "orders":
-        from vanta_tui.cli import order_cmds
-
-        ctx = _context(args, state_dir)
-        try:
-            if args.orders_command == "stage":
-                return order_cmds.cmd_stage(
-                    ctx, args.vault, args.symbol, args.side, args.qty, args.limit, args.tif,
-                    args.reason,
-                )  # fmt: skip
-            if args.orders_command == "approve":
-                return order_cmds.cmd_approve(ctx, args.ids)
-            return order_cmds.cmd_reject(ctx, args.ids, args.reason)
-        finally:
-            ctx.close()
-    raise AssertionError(f"unhandled command {args.command}")
+    return _dispatch_action(args, state_dir)
 
 
 if __name__ == "__main__":

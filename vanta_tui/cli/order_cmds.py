@@ -6,18 +6,23 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.orders import approve_orders, reject_orders, stage_order
+from vanta_tui.actions.orders import (
+    approve_orders,
+    edit_order,
+    flip_order,
+    reject_orders,
+    stage_order,
+)
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
-from vanta_tui.store.errors import StoreError
 
 
 def parse_decimal(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise SystemExit(f"{what} must be a number, not {text!r}") from None
+        raise ValueError(f"{what} must be a number, not {text!r}") from None
     if not value.is_finite():
-        raise SystemExit(f"{what} must be finite")
+        raise ValueError(f"{what} must be finite")
     return value
 
 
@@ -31,32 +36,24 @@ def cmd_stage(
     tif: str,
     reason: Sequence[str],
 ) -> int:
-    try:
-        result = stage_order(
-            ctx,
-            vault_id=vault,
-            symbol=symbol,
-            side=Side(side),
-            qty=parse_decimal(qty, "qty"),
-            order_type=OrderType.LIMIT if limit else OrderType.MARKET,
-            limit_price=parse_decimal(limit, "limit") if limit else None,
-            time_in_force=TimeInForce(tif),
-            reasons=reason,
-        )
-    except (StoreError, ValueError) as exc:
-        print(f"refused: {exc}")
-        return 1
+    result = stage_order(
+        ctx,
+        vault_id=vault,
+        symbol=symbol,
+        side=Side(side),
+        qty=parse_decimal(qty, "qty"),
+        order_type=OrderType.LIMIT if limit else OrderType.MARKET,
+        limit_price=parse_decimal(limit, "limit") if limit else None,
+        time_in_force=TimeInForce(tif),
+        reasons=reason,
+    )
     order = result.result
     print(f"staged {order.order_id}: {vault} {side} {qty} {symbol}")
     return 0
 
 
 def cmd_approve(ctx: ActionContext, ids: Sequence[str]) -> int:
-    try:
-        result = approve_orders(ctx, ids)
-    except StoreError as exc:
-        print(f"refused: {exc}")
-        return 1
+    result = approve_orders(ctx, ids)
     for order in result.result:
         print(
             f"approved {order.order_id}: {order.vault_id} {order.side} {order.qty} {order.symbol}"
@@ -65,11 +62,43 @@ def cmd_approve(ctx: ActionContext, ids: Sequence[str]) -> int:
 
 
 def cmd_reject(ctx: ActionContext, ids: Sequence[str], reason: str | None) -> int:
-    try:
-        result = reject_orders(ctx, ids, reason)
-    except StoreError as exc:
-        print(f"refused: {exc}")
-        return 1
+    result = reject_orders(ctx, ids, reason)
     for order in result.result:
         print(f"rejected {order.order_id}" + (f": {reason}" if reason else ""))
+    return 0
+
+
+def cmd_flip(ctx: ActionContext, order_id: str) -> int:
+    order = flip_order(ctx, order_id).result
+    print(f"flipped {order.order_id}: now {order.side.value} {order.qty} {order.symbol}")
+    return 0
+
+
+def cmd_edit(
+    ctx: ActionContext,
+    order_id: str,
+    qty: str | None,
+    limit: str | None,
+    order_type: str | None,
+    tif: str | None,
+) -> int:
+    changes: dict[str, object] = {}
+    if qty is not None:
+        changes["qty"] = parse_decimal(qty, "qty")
+    if limit is not None:
+        changes["limit_price"] = parse_decimal(limit, "limit")
+        changes.setdefault("order_type", OrderType.LIMIT)
+    if order_type is not None:
+        changes["order_type"] = OrderType(order_type)
+    if tif is not None:
+        changes["time_in_force"] = TimeInForce(tif)
+    if not changes:
+        print("nothing to edit: give --qty, --limit, --type or --tif")
+        return 1
+    order = edit_order(ctx, order_id, changes).result
+    limit_text = f" @ {order.limit_price}" if order.limit_price is not None else ""
+    print(
+        f"edited {order.order_id}: {order.side.value} {order.qty} {order.symbol} "
+        f"{order.order_type.value}{limit_text} {order.time_in_force.value}"
+    )
     return 0
