@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
@@ -239,14 +241,14 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
-def preview_rebalance(ctx: ActionContext, vault_id: str) -> RebalancePlan:
+def preview_rebalance(state_dir: Path, vault_id: str, now: datetime) -> RebalancePlan:
     """The orders a rebalance of the vault would stage (nothing is written)."""
-    state = read_context(ctx.state_dir)
+    state = read_context(state_dir)
     vault = state.vault(vault_id)
     account = state.account(vault_id)
     if account is None:
         raise ActionRefused(f"vault {vault_id} has no account in portfolio.json")
-    allocation = read_allocation(ctx.state_dir)
+    allocation = read_allocation(state_dir)
     targets = allocation.vaults.get(vault_id)
     overlay = state.overlays.for_vault(vault_id) if state.overlays else None
     return plan_rebalance(
@@ -255,14 +257,14 @@ def preview_rebalance(ctx: ActionContext, vault_id: str) -> RebalancePlan:
         account,
         dict(targets.targets) if targets else {},
         state.vaults.defaults,
-        ctx.clock(),
+        now,
     )
 
 
 def stage_rebalance(ctx: ActionContext, vault_id: str) -> ActResult:
     """Stage the rebalance orders of a vault, each with its reason, in one audited action."""
     ctx.require_writable("staging a rebalance")
-    proposal = preview_rebalance(ctx, vault_id)
+    proposal = preview_rebalance(ctx.state_dir, vault_id, ctx.clock())
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)

@@ -56,11 +56,9 @@ def cmd_persona(ctx: ActionContext, vault: str, name: str, boosts: Sequence[str]
 
 
 def cmd_stage(ctx: ActionContext, vault: str, dry_run: bool) -> int:
-    plan = preview_rebalance(ctx, vault) if dry_run else None
-    if plan is None:
+    if not dry_run:
         result = stage_rebalance(ctx, vault)
         staged = result.result if isinstance(result.result, list) else []
-        plan = preview_rebalance(ctx, vault) if not staged else None
         for order in staged:
             print(
                 f"staged {order.order_id}: {order.side.value} {order.qty} {order.symbol} "
@@ -69,6 +67,7 @@ def cmd_stage(ctx: ActionContext, vault: str, dry_run: bool) -> int:
         if not staged:
             print(f"nothing to stage for {vault}")
         return 0
+    plan = preview_rebalance(ctx.state_dir, vault, ctx.clock())
     for order in plan.orders:
         print(
             f"would stage: {order.side.value} {order.qty} {order.symbol} "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.message import Message
@@ -26,6 +26,7 @@ from vanta_tui.store.journal.export import order_tree
 from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths, reload
 from vanta_tui.ui.commands import DeskCommands
 from vanta_tui.ui.header import DeskHeader
+from vanta_tui.ui.operator import MUTATING_ACTIONS, OPERATOR_BINDINGS, OperatorActions
 from vanta_tui.ui.panes.base import Pane
 from vanta_tui.ui.panes.overlays import OverlaysPane
 from vanta_tui.ui.panes.pnl import PnlPane
@@ -58,12 +59,12 @@ class StateLoaded(Message):
         self.kinds = kinds
 
 
-class VantaApp(App[int]):
+class VantaApp(OperatorActions):
     """The operator desk on one state directory."""
 
     TITLE = "VANTA desk"
     CSS_PATH = "desk.tcss"
-    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {DeskCommands}
+    COMMANDS: ClassVar[set[Any]] = OperatorActions.COMMANDS | {DeskCommands}
     # Textual declares this an instance variable, so it cannot be annotated ClassVar here.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,6 +75,7 @@ class VantaApp(App[int]):
         Binding("2", "focus_pane('overlays')", "Overlays", id="focus_overlays", show=False),
         Binding("3", "focus_pane('queue')", "Queue", id="focus_queue", show=False),
         Binding("4", "focus_pane('positions')", "Positions", id="focus_positions", show=False),
+        *OPERATOR_BINDINGS,
     ]
 
     def __init__(
@@ -106,6 +108,7 @@ class VantaApp(App[int]):
         self.snapshot = StateSnapshot()
         self.selected_vault: str | None = None
         self._stop_watch = asyncio.Event()
+        self._expiring = False
         self.loads = 0
         """How many state loads have been shown (tests wait on it)."""
 
@@ -142,7 +145,7 @@ class VantaApp(App[int]):
 
     # ------------------------------------------------------------------ loading
 
-    @work(thread=True, group="state-load")
+    @work(thread=True, group="state-load", exit_on_error=False)
     def load_state(self, kinds: frozenset[StateKind] | None) -> None:
         """Read the changed files (all, at start) in a thread; the UI gets a message."""
         snapshot = reload(self.state_dir, self.snapshot, kinds)
@@ -190,7 +193,7 @@ class VantaApp(App[int]):
             # The journal's start-up work waits until the operator sees the desk.
             self.call_after_refresh(self.start_journal)
 
-    @work(thread=True, group="journal")
+    @work(thread=True, group="journal", exit_on_error=False)
     def start_journal(self) -> None:
         """Recover from any crash, record outside changes, then record that the desk opened."""
         if not self.read_only:
@@ -215,6 +218,7 @@ class VantaApp(App[int]):
 
     def _tick(self) -> None:
         now = self.clock()
+        self.expire_flip_modes_if_due()
         self.query_one(DeskHeader).set_clock(now)
         if self.snapshot.files:
             self.query_one(OverlaysPane).show(self.snapshot, now, self.selected_vault)
@@ -239,7 +243,7 @@ class VantaApp(App[int]):
         self.push_screen(screen)
         self.load_audit_trail(screen, order.order_id)
 
-    @work(thread=True, group="audit-trail")
+    @work(thread=True, group="audit-trail", exit_on_error=False)
     def load_audit_trail(self, screen: OrderDetailScreen, order_id: str) -> None:
         lines: list[str] = []
         if (self.state_dir / "vanta.db").exists():
@@ -261,8 +265,13 @@ class VantaApp(App[int]):
     # ------------------------------------------------------------------ actions
 
     def action_help(self) -> None:
+        bindings = [
+            b
+            for b in self.BINDINGS
+            if not (self.read_only and isinstance(b, Binding) and b.action in MUTATING_ACTIONS)
+        ]
         sections: list[tuple[str, Iterable[BindingType]]] = [
-            ("anywhere", self.BINDINGS),
+            ("anywhere", bindings),
             ("vaults", VaultsPane.BINDINGS),
             ("queue", QueuePane.BINDINGS),
         ]
@@ -278,7 +287,7 @@ class VantaApp(App[int]):
             self.settings = self.settings.model_copy(update={"theme": theme.name})
             self.save_settings_worker(self.settings)
 
-    @work(thread=True, group="settings")
+    @work(thread=True, group="settings", exit_on_error=False)
     def save_settings_worker(self, settings: DeskSettings) -> None:
         try:
             save_settings(settings, self.settings_file)

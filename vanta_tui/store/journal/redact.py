@@ -3,11 +3,13 @@ stored or logged."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from vanta_tui.core.models.base import SECRET_KEY_RE
-from vanta_tui.core.types import PlainDecimal
+from vanta_tui.core.types import PlainDecimal, format_utc
 
 REDACTED = "[redacted]"
 
@@ -16,7 +18,8 @@ def redact(value: Any) -> Any:
     """A copy of ``value`` with the value of every credential-like key replaced.
 
     Numbers become `PlainDecimal` on the way, so the journal writes them without exponents
-    (the text must read back to the same text for the hashes to hold).
+    (the text must read back to the same text for the hashes to hold); timestamps become
+    UTC strings with a ``Z``; enums their values.
     """
     if isinstance(value, dict):
         return {
@@ -27,4 +30,8 @@ def redact(value: Any) -> Any:
         return [redact(item) for item in value]
     if isinstance(value, Decimal) and not isinstance(value, PlainDecimal):
         return PlainDecimal(value)
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, Enum):
+        return value.value
     return value

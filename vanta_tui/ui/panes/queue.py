@@ -75,6 +75,7 @@ class QueuePane(Pane):
         Binding("z", "toggle_finished", "Finished", id="queue_finished"),
         Binding("o", "cycle_sort", "Sort", id="queue_sort"),
         Binding("v", "toggle_scope", "This vault", id="queue_scope"),
+        Binding("space", "mark", "Mark", id="mark"),
     ]
 
     class OrderOpened(Message):
@@ -91,6 +92,8 @@ class QueuePane(Pane):
         self.filter_text = ""
         self.sort_index = 0
         self.this_vault_only = False
+        self.marked: set[str] = set()
+        """Orders marked (space) for a batch action."""
         self.next_change: datetime | None = None
         """When an age shown in the queue next changes; the clock tick redraws only then."""
         self._rows: dict[str, tuple[Order, bool, list[Cell]]] = {}
@@ -164,6 +167,8 @@ class QueuePane(Pane):
             else:
                 cells = self._order_cells(order, held, age_text, seconds)
                 self._rows[order.order_id] = (order, held, cells)
+            if order.order_id in self.marked:
+                cells = [Cell("● " + cells[0].plain, "bold reverse", cells[0].sort_key), *cells[1:]]
             rows[order.order_id] = cells
         for gone in [k for k in self._rows if k not in rows]:
             del self._rows[gone]
@@ -234,6 +239,22 @@ class QueuePane(Pane):
             box.value = ""
             box.display = False
             self.table.focus()
+
+    def action_mark(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            return
+        self.marked.symmetric_difference_update({key})
+        self.post_message(self.ViewChanged())
+        self.table.action_cursor_down()
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked.clear()
+            self.post_message(self.ViewChanged())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "mark" and getattr(self.app, "read_only", False))
 
     def action_toggle_finished(self) -> None:
         self.show_finished = not self.show_finished
