@@ -362,3 +362,16 @@ async def test_read_only_refuses_every_mutating_key(state_dir: Path, key: str) -
         shown = {b.binding.key for b in app.active_bindings.values() if b.binding.show}
         assert not shown & set(MUTATING_KEYS)
     assert {p.name: p.read_bytes() for p in state_dir.glob("*.json")} == before
+
+
+async def test_palette_hides_mutating_commands_in_read_only(state_dir: Path) -> None:
+    from vanta_tui.ui.commands import DeskCommands
+
+    for read_only, expect in ((False, True), (True, False)):
+        app = make_app(state_dir, read_only=read_only)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            provider = DeskCommands(app.screen)
+            names = [name for name, *_ in provider._visible()]
+            assert ("Orders: approve selected or marked" in names) is expect
+            assert "Queue: filter" in names

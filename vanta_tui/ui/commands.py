@@ -23,8 +23,22 @@ class DeskCommands(Provider):
         def focus(pane: str) -> Callable[[], object]:
             return lambda: app.action_focus_pane(pane)
 
+        def act(name: str) -> Callable[[], object]:
+            return lambda: app.run_action(name)
+
         # (name, help, callback, mutating)
         return [
+            ("Orders: approve selected or marked", "Approve staged orders", act("approve"), True),
+            ("Orders: reject selected or marked", "Reject staged orders", act("reject"), True),
+            ("Orders: flip the selected order", "Reverse buy/sell", act("flip"), True),
+            ("Orders: edit the selected order", "Qty, type, limit, TIF", act("edit"), True),
+            ("Orders: new order ticket", "Stage an order by hand", act("new_order"), True),
+            ("Vault: stage a rebalance", "Preview, then stage", act("stage_rebalance"), True),
+            ("Vault: maintenance on/off", "For the selected vault", act("maintenance"), True),
+            ("Desk: global maintenance on/off", "For every vault", act("global_maintenance"), True),
+            ("Vault: clear trip", "After review, with a reason", act("trip_clear"), True),
+            ("Vault: flip mode on/off", "Amplify with a TTL", act("flip_mode"), True),
+            ("Vault: persona and boosts", "Set the active persona", act("persona"), True),
             ("Help: list every key", "Show the help screen", app.action_help, False),
             ("Focus: vaults", "Move to the vaults pane", focus("vaults"), False),
             ("Focus: queue", "Move to the order queue", focus("queue"), False),
