@@ -1,0 +1,1 @@
+"""Brokers behind one interface: the built-in paper broker; Alpaca and ccxt (lazily imported)."""

@@ -1,0 +1,85 @@
+"""The one interface every broker implements, and the values it speaks in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from vanta_tui.core.enums import OrderType, Side, TimeInForce
+
+
+class BrokerStatus(StrEnum):
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def working(self) -> bool:
+        return self in {BrokerStatus.ACCEPTED, BrokerStatus.PARTIALLY_FILLED}
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    broker_order_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    status: BrokerStatus
+    filled_qty: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BrokerPosition:
+    symbol: str
+    qty: Decimal
+    avg_price: Decimal
+
+
+@dataclass(frozen=True)
+class BrokerAccount:
+    cash: Decimal
+    equity: Decimal | None = None
+
+
+class Broker(Protocol):
+    """What the executor needs from a broker. Errors are `vanta_tui.brokers.errors` types."""
+
+    name: str
+
+    def submit(self, request: OrderRequest) -> BrokerOrder:
+        """Send a new order. A reused client order id raises `DuplicateClientOrderId`."""
+        ...
+
+    def get_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
+        """The order with this client order id, or None if the broker never got it."""
+        ...
+
+    def open_orders(self) -> list[BrokerOrder]:
+        """Orders still working at the broker."""
+        ...
+
+    def cancel(self, broker_order_id: str) -> BrokerOrder:
+        """Cancel a working order; returns its final state."""
+        ...
+
+    def positions(self) -> list[BrokerPosition]: ...
+
+    def account(self) -> BrokerAccount: ...
