@@ -13,7 +13,7 @@ from vanta_tui.cli.common import add_common, operator_name, resolve_state_dir
 if TYPE_CHECKING:
     from vanta_tui.actions.context import ActionContext
 
-MUTATING = {"init", "orders", "maintenance", "trip", "flip-mode", "persona", "stage"}
+MUTATING = {"init", "orders", "maintenance", "trip", "flip-mode", "persona", "stage", "executor"}
 """Commands refused in read-only mode (``stage --dry-run`` only reads and stays allowed)."""
 
 
@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vault")
     p.add_argument("--ttl", type=int, default=45, metavar="MINUTES")
     p.add_argument("--amplify", default="0.35", help="size factor above 1 (0.35 = ×1.35)")
+
+    p = top("executor", "send approved orders to the brokers (one executor per directory)")
+    p.add_argument("--once", action="store_true", help="process what is approved now, then exit")
 
     p = top("persona", "set VAULT's active persona and boosts")
     p.add_argument("vault")
@@ -246,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.audit_command == "show":
             return audit_cmds.cmd_show(state_dir, args.order_id)
         return audit_cmds.cmd_export(state_dir, args.format, args.since, args.vault)
+    if command == "executor":
+        from vanta_tui.cli.executor_cmd import cmd_executor
+
+        return cmd_executor(state_dir, args.once)
     return _dispatch_action(args, state_dir)
 
 

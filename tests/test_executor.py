@@ -1,0 +1,69 @@
+"""The executor with the paper broker: approve → send once → fill → portfolio, PnL, audit."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.cli.main import main
+from vanta_tui.core.models import PnlFile, PortfolioFile, QueueFile
+from vanta_tui.executor.lease import Lease
+from vanta_tui.store import load_model
+from vanta_tui.store.journal.replay import replay
+from vanta_tui.store.journal.verify import verify
+
+
+def test_approved_order_is_sent_once_and_filled(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = load_model(state_dir, QueueFile)
+    aapl = next(o for o in queue.orders if o.symbol == "AAPL")
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "approve", aapl.order_id, *args]) == 0
+    cash = load_model(state_dir, PortfolioFile).accounts["V_CORE"].cash
+    assert main(["executor", "--once", *args]) == 0
+    order = load_model(state_dir, QueueFile).get(aapl.order_id)
+    assert order is not None and order.status == "filled" and order.filled_qty == 43
+    assert order.client_order_id == f"vanta-{aapl.order_id}" and order.broker_order_id
+    account = load_model(state_dir, PortfolioFile).accounts["V_CORE"]
+    assert account.positions["AAPL"].qty == 103
+    # The demo's approved MSFT parent (12 @ 415.50) went out in the same run.
+    assert account.cash == cash - Decimal(43) * Decimal("190.10") - Decimal(12) * Decimal("415.50")
+    pnl = load_model(state_dir, PnlFile).vaults["V_CORE"]
+    assert pnl.nav == account.equity.quantize(Decimal("0.01"))
+    book = json.loads((state_dir / "paper_book.json").read_text())
+    ids = [cid for acc in book["accounts"].values() for cid in acc["orders"]]
+    assert ids.count(order.client_order_id) == 1
+    assert main(["executor", "--once", *args]) == 0  # nothing more to send
+    book_again = json.loads((state_dir / "paper_book.json").read_text())
+    assert book_again == book
+    ctx = ActionContext.open(state_dir, "checker")
+    assert verify(ctx.journal).ok
+    assert replay(ctx.journal).ok
+    actions = [
+        a
+        for (a,) in ctx.journal.db.execute(
+            "SELECT action FROM events WHERE order_id = ? ORDER BY seq", [aapl.order_id]
+        )
+    ]
+    ctx.close()
+    assert actions == ["order.approved", "order.submitting", "order.submitted", "order.filled"]
+    fills = capsys.readouterr()
+    assert "sent" in fills.out
+
+
+def test_a_second_executor_says_who_holds_the_lease(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lease = Lease(state_dir, "executor")
+    lease.acquire()
+    try:
+        assert main(["executor", "--once", "--state-dir", str(state_dir)]) == 3
+        out = capsys.readouterr().out
+        assert "held by executor (pid" in out
+    finally:
+        lease.release()

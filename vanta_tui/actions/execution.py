@@ -1,0 +1,185 @@
+"""What the executor records: orders going to the broker, and what the broker answered.
+
+Each is one audited action over the files it changes, batched over many orders so a large
+queue is not rewritten once per state change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.orders import order_payload
+from vanta_tui.brokers.base import BrokerOrder, BrokerStatus
+from vanta_tui.core.enums import OrderStatus
+from vanta_tui.core.fills import apply_fill, mark_pnl
+from vanta_tui.core.ids import client_order_id
+from vanta_tui.core.models import Order, PnlFile, PortfolioFile, QueueFile, StateFileModel
+from vanta_tui.core.order_states import check_move
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.journal import ActResult, EventDraft, Plan
+
+
+def mark_submitting(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
+    """approved → submitting, with the client order id fixed before the first send."""
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue = models[StateKind.QUEUE]
+        assert isinstance(queue, QueueFile)
+        now = ctx.clock()
+        events: list[EventDraft] = []
+        marked: list[Order] = []
+        for order_id in order_ids:
+            order = queue.get(order_id)
+            if order is None:
+                continue
+            if order.status is OrderStatus.APPROVED:
+                check_move(order_id, order.status, OrderStatus.SUBMITTING)
+                order.status = OrderStatus.SUBMITTING
+            elif order.status is not OrderStatus.SUBMITTING:
+                continue  # someone else moved it meanwhile
+            order.client_order_id = order.client_order_id or client_order_id(order_id)
+            order.attempts += 1
+            order.updated_at = now
+            marked.append(order)
+            events.append(
+                EventDraft(
+                    "order.submitting",
+                    vault_id=order.vault_id,
+                    order_id=order_id,
+                    follower_id=order.follower_id,
+                    payload={"attempt": order.attempts, "order": order_payload(order)},
+                )
+            )
+        return Plan({StateKind.QUEUE: queue} if events else {}, events, marked)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one order at the broker: its broker state, or an error text."""
+
+    order_id: str
+    broker: BrokerOrder | None = None
+    error: str | None = None
+    give_up: bool = False
+    """The error is final for this order (retries spent): it fails."""
+
+
+_FINAL = {
+    BrokerStatus.FILLED: OrderStatus.FILLED,
+    BrokerStatus.CANCELLED: OrderStatus.CANCELLED,
+    BrokerStatus.REJECTED: OrderStatus.BROKER_REJECTED,
+}
+
+
+def record_outcomes(ctx: ActionContext, outcomes: Sequence[SendOutcome]) -> ActResult:
+    """Apply the broker's answers: submitted, fills (portfolio and PnL), cancels, rejects,
+    failures. One action for the whole batch."""
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue, portfolio, pnl = (
+            models[StateKind.QUEUE],
+            models[StateKind.PORTFOLIO],
+            models[StateKind.PNL],
+        )
+        assert isinstance(queue, QueueFile)
+        assert isinstance(portfolio, PortfolioFile)
+        assert isinstance(pnl, PnlFile)
+        now = ctx.clock()
+        events: list[EventDraft] = []
+        touched_truth = False
+        for outcome in outcomes:
+            order = queue.get(outcome.order_id)
+            if order is None:
+                continue
+
+            def emit(action: str, order: Order = order, **payload: object) -> None:
+                events.append(
+                    EventDraft(
+                        action,
+                        vault_id=order.vault_id,
+                        order_id=order.order_id,
+                        follower_id=order.follower_id,
+                        payload={**payload, "order": order_payload(order)},
+                    )
+                )
+
+            if outcome.broker is None:
+                order.last_error = outcome.error
+                order.updated_at = now
+                if outcome.give_up and order.status is OrderStatus.SUBMITTING:
+                    order.status = OrderStatus.FAILED
+                    emit("order.failed", error=outcome.error, attempts=order.attempts)
+                else:
+                    emit("order.send_error", error=outcome.error, attempts=order.attempts)
+                continue
+            answer = outcome.broker
+            if order.status is OrderStatus.SUBMITTING:
+                order.status = OrderStatus.SUBMITTED
+                order.broker_order_id = answer.broker_order_id
+                order.updated_at = now
+                order.last_error = None
+                emit("order.submitted", broker_order_id=answer.broker_order_id)
+            new_fill = answer.filled_qty - order.filled_qty
+            if new_fill > 0 and answer.avg_fill_price is not None:
+                # The fill price of this part: from the change in the broker's average.
+                before = order.filled_qty * (order.avg_fill_price or Decimal(0))
+                price = ((answer.filled_qty * answer.avg_fill_price - before) / new_fill).quantize(
+                    Decimal("0.00000001")
+                )
+                account_id = order.follower_id or order.vault_id
+                account = portfolio.accounts.get(account_id)
+                realized = Decimal(0)
+                if account is not None:
+                    realized = apply_fill(
+                        account, order.symbol, order.asset_class, order.side, new_fill, price
+                    )
+                    vault_pnl = pnl.vaults.get(account_id)
+                    if vault_pnl is not None:
+                        mark_pnl(vault_pnl, account, realized)
+                    touched_truth = True
+                order.filled_qty = answer.filled_qty
+                order.avg_fill_price = answer.avg_fill_price
+                target = (
+                    OrderStatus.FILLED
+                    if answer.status is BrokerStatus.FILLED
+                    else OrderStatus.PARTIALLY_FILLED
+                )
+                if order.status is not target:
+                    check_move(order.order_id, order.status, target)
+                    order.status = target
+                order.updated_at = now
+                emit(
+                    "order.filled" if target is OrderStatus.FILLED else "order.partially_filled",
+                    fill={
+                        "qty": new_fill,
+                        "price": price,
+                        "symbol": order.symbol,
+                        "side": order.side.value,
+                    },
+                    realized=realized,
+                )
+            final = _FINAL.get(answer.status)
+            if final is not None and final is not OrderStatus.FILLED and order.status is not final:
+                check_move(order.order_id, order.status, final)
+                order.status = final
+                order.last_error = answer.reason
+                order.updated_at = now
+                action = (
+                    "order.cancelled" if final is OrderStatus.CANCELLED else "order.broker_rejected"
+                )
+                emit(action, reason=answer.reason)
+        if touched_truth:
+            portfolio.asof = now
+            pnl.asof = now
+        changed: dict[StateKind, StateFileModel] = {StateKind.QUEUE: queue} if events else {}
+        if touched_truth:
+            changed[StateKind.PORTFOLIO] = portfolio
+            changed[StateKind.PNL] = pnl
+        return Plan(changed, events)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE, StateKind.PORTFOLIO, StateKind.PNL], plan)

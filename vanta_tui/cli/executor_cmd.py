@@ -1,0 +1,37 @@
+"""`vanta-tui executor [--once]`: the headless executor, one per state directory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.executor.engine import Executor, paper_brokers
+from vanta_tui.executor.lease import Lease, LeaseHeld
+
+
+def cmd_executor(state_dir: Path, once: bool, interval: float = 1.0) -> int:
+    lease = Lease(state_dir, "executor")
+    try:
+        lease.acquire()
+    except LeaseHeld as exc:
+        print(f"not starting: {exc}")
+        return 3
+    ctx = ActionContext.open(state_dir, "executor")
+    try:
+        executor = Executor(ctx, paper_brokers(state_dir))
+        if once:
+            reports = executor.run_once()
+            sent = sum(r.sent for r in reports)
+            print(f"executor: {sent} order(s) sent in {len(reports)} cycle(s)")
+            for note in reports[-1].held:
+                print(f"held: {note}")
+            for error in reports[-1].errors:
+                print(f"error: {error}")
+            return 0
+        while True:  # pragma: no cover - the long-running mode, stopped by a signal
+            executor.cycle()
+            time.sleep(interval)
+    finally:
+        ctx.close()
+        lease.release()

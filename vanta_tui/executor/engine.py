@@ -1,0 +1,213 @@
+"""One executor cycle: expire flip modes, reconcile working orders, send approved ones.
+
+Exactly once: the client order id is fixed and recorded (`submitting`) before the first
+call to the broker; after an unclear answer, or at start-up, an order in `submitting` is
+looked up by that id before any resend; a "duplicate client order id" answer means look it
+up. Temporary errors retry after a backoff; when the retries are spent the order fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.execution import SendOutcome, mark_submitting, record_outcomes
+from vanta_tui.actions.overlays import expire_flip_modes
+from vanta_tui.actions.reading import read_context
+from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
+from vanta_tui.brokers.errors import (
+    BrokerError,
+    DuplicateClientOrderId,
+    OrderRejected,
+    UnknownOutcome,
+)
+from vanta_tui.brokers.paper import PaperBroker, book_path
+from vanta_tui.core.enums import OrderStatus
+from vanta_tui.core.models import FollowersFile, Order, PortfolioFile, QueueFile, VaultFile
+from vanta_tui.core.order_states import WORKING
+from vanta_tui.core.risk import check_order
+from vanta_tui.store.loader import load_model
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = (1, 5, 15, 60)
+"""Waits before the 2nd, 3rd, ... send of an order after a temporary error."""
+
+
+@dataclass
+class CycleReport:
+    sent: int = 0
+    reconciled: int = 0
+    held: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.sent or self.reconciled)
+
+
+BrokerFactory = Callable[[Order], Broker]
+
+
+def paper_brokers(state_dir: Path) -> BrokerFactory:
+    """Every order to the built-in paper broker, one book account per account_ref, seeded
+    from portfolio.json the first time it is used and priced at its last prices."""
+    cache: dict[str, PaperBroker] = {}
+
+    def prices(symbol: str) -> Decimal | None:
+        portfolio = load_model(state_dir, PortfolioFile)
+        for account in portfolio.accounts.values():
+            if symbol in account.positions:
+                return account.positions[symbol].last_price
+        return None
+
+    def factory(order: Order) -> Broker:
+        vaults = load_model(state_dir, VaultFile)
+        account_id = order.follower_id or order.vault_id
+        ref = account_id
+        if order.follower_id:
+            follower = load_model(state_dir, FollowersFile).get(order.follower_id)
+            venue = follower.brokers.get(order.asset_class) if follower else None
+        else:
+            vault = vaults.get(order.vault_id)
+            venue = vault.venues.get(order.asset_class) if vault else None
+        if venue is not None:
+            if venue.adapter != "paper":
+                raise BrokerError(f"adapter {venue.adapter} is not available yet (issue 7)")
+            ref = f"{venue.account_ref}:{account_id}"
+        if ref not in cache:
+            account = load_model(state_dir, PortfolioFile).accounts.get(account_id)
+            cache[ref] = PaperBroker(
+                book_path(state_dir),
+                prices,
+                account_ref=ref,
+                initial_cash=account.cash if account else Decimal(0),
+                initial_positions={
+                    s: (p.qty, p.avg_price)
+                    for s, p in (account.positions.items() if account else [])
+                },
+            )
+        return cache[ref]
+
+    return factory
+
+
+class Executor:
+    def __init__(self, ctx: ActionContext, brokers: BrokerFactory) -> None:
+        self.ctx = ctx
+        self.brokers = brokers
+
+    def _request(self, order: Order) -> OrderRequest:
+        assert order.client_order_id is not None
+        return OrderRequest(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            order_type=order.order_type,
+            limit_price=order.limit_price,
+            time_in_force=order.time_in_force,
+        )
+
+    def _due(self, order: Order) -> bool:
+        """A resend waits out the backoff since the last attempt."""
+        if order.attempts == 0:
+            return True
+        wait = RETRY_AFTER_S[min(order.attempts, len(RETRY_AFTER_S)) - 1]
+        return self.ctx.clock() >= order.updated_at + timedelta(seconds=wait)
+
+    def _send(self, order: Order) -> SendOutcome:
+        broker = self.brokers(order)
+        request = self._request(order)
+        try:
+            return SendOutcome(order.order_id, broker.submit(request))
+        except (DuplicateClientOrderId, UnknownOutcome) as exc:
+            found = self._lookup(broker, request.client_order_id)
+            if found is not None:
+                return SendOutcome(order.order_id, found)
+            return self._failure(order, str(exc))
+        except OrderRejected as exc:
+            found = self._lookup(broker, request.client_order_id)
+            if found is not None:
+                return SendOutcome(order.order_id, found)
+            return SendOutcome(order.order_id, error=f"rejected: {exc}", give_up=True)
+        except BrokerError as exc:
+            return self._failure(order, str(exc))
+
+    def _lookup(self, broker: Broker, client_id: str) -> BrokerOrder | None:
+        try:
+            return broker.get_by_client_id(client_id)
+        except BrokerError:
+            return None
+
+    def _failure(self, order: Order, error: str) -> SendOutcome:
+        spent = order.attempts > len(RETRY_AFTER_S)
+        return SendOutcome(order.order_id, error=f"temporary: {error}", give_up=spent)
+
+    def cycle(self) -> CycleReport:
+        report = CycleReport()
+        expire_flip_modes(self.ctx)
+        queue = load_model(self.ctx.state_dir, QueueFile)
+        # 1. Reconcile what the broker may hold before sending anything new.
+        outcomes: list[SendOutcome] = []
+        resend: list[Order] = []
+        for order in queue.orders:
+            if order.status not in WORKING or order.client_order_id is None:
+                continue
+            try:
+                broker = self.brokers(order)
+                if isinstance(broker, PaperBroker):
+                    broker.poll()
+                found = broker.get_by_client_id(order.client_order_id)
+            except BrokerError as exc:
+                report.errors.append(f"{order.order_id}: {exc}")
+                continue
+            if found is None:
+                if order.status is OrderStatus.SUBMITTING and self._due(order):
+                    resend.append(order)  # it never reached the broker: same id again
+                continue
+            if found.status.value != order.status.value or found.filled_qty != order.filled_qty:
+                outcomes.append(SendOutcome(order.order_id, found))
+        # 2. Approved orders that pass the checks before send.
+        state = read_context(self.ctx.state_dir)
+        vaults = state.vaults
+        sendable: list[Order] = []
+        for order in queue.orders:
+            if order.status is not OrderStatus.APPROVED:
+                continue
+            vault = vaults.get(order.vault_id)
+            if vault is None:
+                continue
+            verdict = check_order(
+                order, vault, state.overlays, state.pnl,
+                state.account(order.follower_id or order.vault_id), for_send=True,
+            )  # fmt: skip
+            if not verdict.allowed or verdict.held:
+                report.held.append(f"{order.order_id}: {verdict.reason}")
+                continue
+            sendable.append(order)
+        to_send = [o.order_id for o in sendable + resend]
+        if to_send:
+            marked = mark_submitting(self.ctx, to_send).result or []
+            for order in marked:
+                outcomes.append(self._send(order))
+                report.sent += 1
+        if outcomes:
+            record_outcomes(self.ctx, outcomes)
+            report.reconciled += len(outcomes) - report.sent
+        return report
+
+    def run_once(self, max_cycles: int = 50) -> list[CycleReport]:
+        """Cycle until nothing more can progress now (for `executor --once` and tests)."""
+        reports = []
+        for _ in range(max_cycles):
+            report = self.cycle()
+            reports.append(report)
+            if report.idle:
+                break
+        return reports
