@@ -67,3 +67,35 @@ def test_a_second_executor_says_who_holds_the_lease(
         assert "held by executor (pid" in out
     finally:
         lease.release()
+
+
+def test_the_headless_executor_reverts_an_expired_flip_mode(state_dir: Path) -> None:
+    from datetime import timedelta
+
+    from vanta_tui.core.clock import fixed_clock
+    from vanta_tui.core.models import OverlayFile
+    from vanta_tui.demo.bundled import DEMO_NOW
+    from vanta_tui.executor.engine import Executor, paper_brokers
+
+    clock = fixed_clock(DEMO_NOW + timedelta(hours=2))  # V_CRYPTO's flip mode has expired
+    ctx = ActionContext.open(state_dir, "executor", clock=clock)
+    Executor(ctx, paper_brokers(state_dir)).cycle()
+    rows = ctx.journal.db.execute(
+        "SELECT actor, vault_id FROM events WHERE action = 'overlay.flip_mode_expired'"
+    ).fetchall()
+    ctx.close()
+    assert rows == [("system", "V_CRYPTO")]
+    assert not load_model(state_dir, OverlayFile).for_vault("V_CRYPTO").flip_mode.enabled
+
+
+def test_maintenance_holds_approved_orders_until_it_ends(state_dir: Path) -> None:
+    queue = load_model(state_dir, QueueFile)
+    ko = next(o for o in queue.orders if o.symbol == "KO")  # V_INCOME: under maintenance
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "approve", ko.order_id, *args]) == 0
+    assert main(["executor", "--once", *args]) == 0
+    assert load_model(state_dir, QueueFile).get(ko.order_id).status == "approved"  # type: ignore[union-attr]
+    assert main(["maintenance", "off", "V_INCOME", *args]) == 0
+    assert main(["executor", "--once", *args]) == 0
+    sent = load_model(state_dir, QueueFile).get(ko.order_id)
+    assert sent is not None and sent.status in {"submitted", "filled"}  # a limit at 62.40 fills

@@ -115,8 +115,9 @@ class Executor:
         )
 
     def _due(self, order: Order) -> bool:
-        """A resend waits out the backoff since the last attempt."""
-        if order.attempts == 0:
+        """A resend after a temporary error waits out the backoff; an order interrupted by a
+        crash (no error recorded) goes again at once, under the same client order id."""
+        if order.attempts == 0 or order.last_error is None:
             return True
         wait = RETRY_AFTER_S[min(order.attempts, len(RETRY_AFTER_S)) - 1]
         return self.ctx.clock() >= order.updated_at + timedelta(seconds=wait)

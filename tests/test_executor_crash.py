@@ -1,0 +1,95 @@
+"""SIGKILL the headless executor at random points: every order reaches the broker once."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.orders import approve_orders, stage_order
+from vanta_tui.brokers.paper import book_path
+from vanta_tui.cli.executor_cmd import cmd_executor
+from vanta_tui.core.enums import OrderStatus, Side
+from vanta_tui.core.models import PortfolioFile, QueueFile
+from vanta_tui.executor.engine import Executor, paper_brokers
+from vanta_tui.store import load_all, load_model
+from vanta_tui.store.journal.replay import replay
+from vanta_tui.store.journal.verify import verify
+
+RUNS = 50
+BATCH = 10
+SYMBOLS = ["AAPL", "MSFT", "NVDA"]
+
+
+def _run_executor(state_dir: str) -> None:
+    cmd_executor(Path(state_dir), once=True)
+
+
+def _approve_batch(state_dir: Path, run: int) -> list[str]:
+    ctx = ActionContext.open(state_dir, "dana")
+    ids = []
+    for index in range(BATCH):
+        side = Side.BUY if (run + index) % 3 else Side.SELL
+        order = stage_order(
+            ctx, vault_id="V_CORE", symbol=SYMBOLS[index % 3], side=side, qty=Decimal(1)
+        ).result
+        ids.append(order.order_id)
+    approve_orders(ctx, ids)
+    ctx.close()
+    return ids
+
+
+def _restart_and_check(state_dir: Path, sent: set[str]) -> None:
+    ctx = ActionContext.open(state_dir, "executor")  # journal recovery
+    Executor(ctx, paper_brokers(state_dir)).run_once()  # reconcile, then send the rest
+    assert verify(ctx.journal).ok
+    result = replay(ctx.journal)
+    assert result.ok, (result.problems, result.differences)
+    ctx.close()
+    assert load_all(state_dir).ok
+    queue = load_model(state_dir, QueueFile)
+    book = json.loads(book_path(state_dir).read_text())
+    account = next(a for ref, a in book["accounts"].items() if ref.endswith(":V_CORE"))
+    mine = [o for o in queue.orders if o.order_id in sent]
+    assert all(o.status is OrderStatus.FILLED for o in mine), [
+        (o.status, o.last_error, o.attempts) for o in mine if o.status is not OrderStatus.FILLED
+    ]
+    # Exactly once: one broker order per client id, and the fills the broker made are the
+    # fills the portfolio holds (a double send or a double fill would break one or the other).
+    assert {o.client_order_id for o in mine} <= set(account["orders"])
+    broker_ids = [o["broker_order_id"] for o in account["orders"].values()]
+    assert len(broker_ids) == len(set(broker_ids))
+    positions = load_model(state_dir, PortfolioFile).accounts["V_CORE"].positions
+    for symbol in SYMBOLS:
+        assert Decimal(str(account["positions"][symbol]["qty"])) == positions[symbol].qty, symbol
+    assert (
+        Decimal(str(account["cash"]))
+        == load_model(state_dir, PortfolioFile).accounts["V_CORE"].cash
+    )
+
+
+def test_sigkill_while_sending_leaves_every_order_sent_exactly_once(state_dir: Path) -> None:
+    vault = json.loads((state_dir / "vault.json").read_text())
+    vault["vaults"][0]["risk"]["max_single_pos_pct"] = 0.5  # room for many small buys
+    (state_dir / "vault.json").write_text(json.dumps(vault, indent=2))
+    rng = random.Random(4242)
+    ctx = multiprocessing.get_context("fork")
+    killed = 0
+    sent: set[str] = set()
+    for run in range(RUNS):
+        sent.update(_approve_batch(state_dir, run))
+        child = ctx.Process(target=_run_executor, args=(str(state_dir),))
+        child.start()
+        time.sleep(rng.uniform(0.0, 0.12))
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        killed += child.exitcode == -signal.SIGKILL
+        _restart_and_check(state_dir, sent)
+    assert killed > RUNS // 2  # most runs really died mid-way
