@@ -1,0 +1,136 @@
+"""A paper broker made to fail on purpose: one order per client id, and the right state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.orders import approve_orders, stage_order
+from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
+from vanta_tui.brokers.errors import OrderRejected, TemporaryBrokerError, UnknownOutcome
+from vanta_tui.brokers.paper import PaperBroker
+from vanta_tui.core.enums import Side
+from vanta_tui.core.models import Order, QueueFile
+from vanta_tui.demo.bundled import DEMO_NOW
+from vanta_tui.executor.engine import RETRY_AFTER_S, Executor, paper_brokers
+from vanta_tui.store import load_model
+from vanta_tui.store.journal.verify import verify
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = DEMO_NOW + timedelta(minutes=10)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Flaky:
+    """Wraps the paper broker: fails the first ``times`` submits in the given way."""
+
+    def __init__(self, inner: Broker, mode: str, times: int) -> None:
+        self.inner = inner
+        self.mode = mode
+        self.times = times
+        self.name = "flaky"
+        self.sends: dict[str, int] = {}
+
+    def calls_for(self, order_id: str) -> int:
+        return self.sends.get(f"vanta-{order_id}", 0)
+
+    def submit(self, request: OrderRequest) -> BrokerOrder:
+        count = self.sends.get(request.client_order_id, 0) + 1
+        self.sends[request.client_order_id] = count
+        if count <= self.times:
+            if self.mode == "temporary":
+                raise TemporaryBrokerError("503 service unavailable")
+            if self.mode == "reject":
+                raise OrderRejected("symbol halted")
+            if self.mode == "lose_answer":
+                self.inner.submit(request)
+                raise UnknownOutcome("connection dropped after sending")
+        return self.inner.submit(request)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def setup(
+    state_dir: Path, mode: str, times: int, qty: str = "1"
+) -> tuple[Executor, Flaky, str, Clock]:
+    clock = Clock()
+    ctx = ActionContext.open(state_dir, "dana", clock=clock)
+    order = stage_order(
+        ctx, vault_id="V_CORE", symbol="AAPL", side=Side.BUY, qty=Decimal(qty)
+    ).result
+    approve_orders(ctx, [order.order_id])
+    factory = paper_brokers(state_dir)
+    wrapped: dict[str, Flaky] = {}
+
+    def brokers(o: Order) -> Broker:
+        inner = factory(o)
+        key = o.vault_id
+        if key not in wrapped:
+            wrapped[key] = Flaky(inner, mode, times)
+        return wrapped[key]  # type: ignore[return-value]
+
+    executor = Executor(ActionContext.open(state_dir, "executor", clock=clock), brokers)
+    executor.run_once()
+    return executor, wrapped["V_CORE"], order.order_id, clock
+
+
+def book_orders(executor: Executor, order_id: str) -> int:
+    broker = executor.brokers(load_model(executor.ctx.state_dir, QueueFile).get(order_id))  # type: ignore[arg-type]
+    inner = broker.inner if isinstance(broker, Flaky) else broker
+    assert isinstance(inner, PaperBroker)
+    return sum(1 for o in inner.open_orders()) + sum(
+        1 for cid in [f"vanta-{order_id}"] if inner.get_by_client_id(cid) is not None
+    )
+
+
+def test_temporary_errors_retry_with_backoff_then_fill(state_dir: Path) -> None:
+    executor, flaky, oid, clock = setup(state_dir, "temporary", times=2)
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None and order.status == "submitting" and order.last_error
+    executor.run_once()  # the backoff has not passed: nothing is sent
+    assert flaky.calls_for(oid) == 1
+    clock.now += timedelta(seconds=RETRY_AFTER_S[0])
+    executor.run_once()
+    clock.now += timedelta(seconds=RETRY_AFTER_S[1])
+    executor.run_once()
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None and order.status == "filled" and order.attempts == 3
+    assert book_orders(executor, oid) == 1
+    assert verify(executor.ctx.journal).ok
+
+
+def test_retries_spent_dead_letter_the_order(state_dir: Path) -> None:
+    executor, flaky, oid, clock = setup(state_dir, "temporary", times=99)
+    for wait in RETRY_AFTER_S:
+        clock.now += timedelta(seconds=wait)
+        executor.run_once()
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None and order.status == "failed"
+    assert order.last_error == "temporary: 503 service unavailable"
+    assert flaky.calls_for(oid) == len(RETRY_AFTER_S) + 1
+    assert verify(executor.ctx.journal).ok
+
+
+def test_accepted_then_answer_lost_is_looked_up_not_resent(state_dir: Path) -> None:
+    executor, flaky, oid, _ = setup(state_dir, "lose_answer", times=1)
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None and order.status == "filled"
+    assert flaky.calls_for(oid) == 1 and book_orders(executor, oid) == 1
+
+
+def test_a_broker_reject_is_final_and_never_resent(state_dir: Path) -> None:
+    executor, flaky, oid, clock = setup(state_dir, "reject", times=1)
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None and order.status == "failed"
+    assert order.last_error == "rejected: symbol halted"
+    clock.now += timedelta(minutes=5)
+    executor.run_once()
+    assert flaky.calls_for(oid) == 1
+    assert verify(executor.ctx.journal).ok
