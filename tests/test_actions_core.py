@@ -117,6 +117,9 @@ MUTATING = [
     ["flip-mode", "on", "V_CORE"],
     ["persona", "V_CORE", "aggressive"],
     ["init", "elsewhere"],
+    ["orders", "cancel", "X"],
+    ["panic", "--reason", "r"],
+    ["executor", "--once"],
 ]
 
 

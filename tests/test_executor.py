@@ -72,10 +72,11 @@ def test_a_second_executor_says_who_holds_the_lease(
 def test_the_headless_executor_reverts_an_expired_flip_mode(state_dir: Path) -> None:
     from datetime import timedelta
 
+    from vanta_tui.brokers.routing import paper_brokers
     from vanta_tui.core.clock import fixed_clock
     from vanta_tui.core.models import OverlayFile
     from vanta_tui.demo.bundled import DEMO_NOW
-    from vanta_tui.executor.engine import Executor, paper_brokers
+    from vanta_tui.executor.engine import Executor
 
     clock = fixed_clock(DEMO_NOW + timedelta(hours=2))  # V_CRYPTO's flip mode has expired
     ctx = ActionContext.open(state_dir, "executor", clock=clock)
@@ -99,3 +100,48 @@ def test_maintenance_holds_approved_orders_until_it_ends(state_dir: Path) -> Non
     assert main(["executor", "--once", *args]) == 0
     sent = load_model(state_dir, QueueFile).get(ko.order_id)
     assert sent is not None and sent.status in {"submitted", "filled"}  # a limit at 62.40 fills
+
+
+def _working_limit_order(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "stage", "V_CORE", "AAPL", "buy", "2", "--limit", "150", *args]) == 0
+    oid = capsys.readouterr().out.split()[1].rstrip(":")
+    assert main(["orders", "approve", oid, *args]) == 0
+    assert main(["executor", "--once", *args]) == 0
+    assert load_model(state_dir, QueueFile).get(oid).status == "submitted"  # type: ignore[union-attr]
+    capsys.readouterr()
+    return oid
+
+
+def test_cancel_a_working_order(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    oid = _working_limit_order(state_dir, capsys)
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "cancel", oid, *args]) == 0
+    assert f"cancelled {oid}" in capsys.readouterr().out
+    assert load_model(state_dir, QueueFile).get(oid).status == "cancelled"  # type: ignore[union-attr]
+    staged = next(o for o in load_model(state_dir, QueueFile).orders if o.status == "staged")
+    assert main(["orders", "cancel", staged.order_id, *args]) == 1
+    assert "only orders working at the broker" in capsys.readouterr().out
+
+
+def test_panic_stops_everything_and_reports(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vanta_tui.core.models import OverlayFile
+
+    oid = _working_limit_order(state_dir, capsys)
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["panic", "--reason", "fat finger", *args]) == 1  # the demo's PG order is unknown
+    out = capsys.readouterr().out
+    assert "PANIC: global maintenance on (fat finger)" in out and f"cancelled {oid}" in out
+    assert "not cancelled:" in out and "no paper order paper-000041" in out
+    overlays = load_model(state_dir, OverlayFile)
+    assert overlays.global_.maintenance.enabled
+    assert overlays.global_.maintenance.reason == "PANIC: fat finger"
+    ctx = ActionContext.open(state_dir, "checker")
+    row = ctx.journal.db.execute(
+        "SELECT payload FROM events WHERE action = 'desk.panic'"
+    ).fetchone()
+    assert verify(ctx.journal).ok
+    ctx.close()
+    assert json.loads(row[0])["cancelled"] == [oid]

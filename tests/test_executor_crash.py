@@ -14,10 +14,11 @@ from pathlib import Path
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.paper import book_path
+from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.cli.executor_cmd import cmd_executor
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.models import PortfolioFile, QueueFile
-from vanta_tui.executor.engine import Executor, paper_brokers
+from vanta_tui.executor.engine import Executor
 from vanta_tui.store import load_all, load_model
 from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify

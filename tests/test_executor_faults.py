@@ -11,10 +11,11 @@ from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
 from vanta_tui.brokers.errors import OrderRejected, TemporaryBrokerError, UnknownOutcome
 from vanta_tui.brokers.paper import PaperBroker
+from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.enums import Side
 from vanta_tui.core.models import Order, QueueFile
 from vanta_tui.demo.bundled import DEMO_NOW
-from vanta_tui.executor.engine import RETRY_AFTER_S, Executor, paper_brokers
+from vanta_tui.executor.engine import RETRY_AFTER_S, Executor
 from vanta_tui.store import load_model
 from vanta_tui.store.journal.verify import verify
 

@@ -12,14 +12,25 @@ from decimal import Decimal
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import order_payload
+from vanta_tui.actions.overlays import set_maintenance
 from vanta_tui.brokers.base import BrokerOrder, BrokerStatus
+from vanta_tui.brokers.errors import BrokerError
+from vanta_tui.brokers.routing import BrokerFactory
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.fills import apply_fill, mark_pnl
 from vanta_tui.core.ids import client_order_id
-from vanta_tui.core.models import Order, PnlFile, PortfolioFile, QueueFile, StateFileModel
+from vanta_tui.core.models import (
+    Order,
+    OverlayFile,
+    PnlFile,
+    PortfolioFile,
+    QueueFile,
+    StateFileModel,
+)
 from vanta_tui.core.order_states import check_move
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.journal import ActResult, EventDraft, Plan
+from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
+from vanta_tui.store.loader import load_model
 
 
 def mark_submitting(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
@@ -183,3 +194,81 @@ def record_outcomes(ctx: ActionContext, outcomes: Sequence[SendOutcome]) -> ActR
         return Plan(changed, events)
 
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE, StateKind.PORTFOLIO, StateKind.PNL], plan)
+
+
+@dataclass
+class CancelReport:
+    cancelled: list[str]
+    failed: list[str]
+    """`order id: why` for each order that could not be cancelled."""
+
+
+def cancel_orders(
+    ctx: ActionContext, order_ids: Sequence[str], brokers: BrokerFactory
+) -> CancelReport:
+    """Ask the broker to cancel working orders (submitted or partially filled) and record
+    its answers; orders not at the broker are refused with the reason."""
+    ctx.require_writable("cancelling orders")
+    queue = load_model(ctx.state_dir, QueueFile)
+    outcomes: list[SendOutcome] = []
+    failed: list[str] = []
+    for order_id in order_ids:
+        order = queue.get(order_id)
+        if order is None:
+            failed.append(f"{order_id}: not in the queue")
+            continue
+        if (
+            order.status not in {OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED}
+            or not order.broker_order_id
+        ):
+            failed.append(
+                f"{order_id}: is {order.status.value}; only orders working at the broker "
+                "(submitted, partially filled) can be cancelled"
+            )
+            continue
+        try:
+            outcomes.append(SendOutcome(order_id, brokers(order).cancel(order.broker_order_id)))
+        except BrokerError as exc:
+            failed.append(f"{order_id}: {exc}")
+    if outcomes:
+        record_outcomes(ctx, outcomes)
+    cancelled = [
+        o.order_id for o in outcomes if o.broker and o.broker.status is BrokerStatus.CANCELLED
+    ]
+    failed += [
+        f"{o.order_id}: broker says {o.broker.status.value}"
+        for o in outcomes
+        if o.broker and o.broker.status is not BrokerStatus.CANCELLED
+    ]
+    return CancelReport(cancelled, failed)
+
+
+def panic(ctx: ActionContext, reason: str, brokers: BrokerFactory) -> CancelReport:
+    """Global maintenance on, then cancel every working order at every broker."""
+    ctx.require_writable("panic")
+    if not reason.strip():
+        raise ActionRefused("panic needs a reason")
+    overlays = load_model(ctx.state_dir, OverlayFile)
+    if not overlays.global_.maintenance.enabled:
+        set_maintenance(ctx, None, True, f"PANIC: {reason}")
+    queue = load_model(ctx.state_dir, QueueFile)
+    working = [
+        o.order_id
+        for o in queue.orders
+        if o.status in {OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED}
+    ]
+    report = cancel_orders(ctx, working, brokers)
+    ctx.journal.record(
+        ctx.actor,
+        [
+            EventDraft(
+                "desk.panic",
+                payload={
+                    "reason": reason,
+                    "cancelled": report.cancelled,
+                    "not_cancelled": report.failed,
+                },
+            )
+        ],
+    )
+    return report

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.executor.engine import Executor, paper_brokers
+from vanta_tui.brokers.routing import paper_brokers
+from vanta_tui.executor.engine import Executor
 from vanta_tui.executor.lease import Lease, LeaseHeld
 
 

@@ -13,7 +13,17 @@ from vanta_tui.cli.common import add_common, operator_name, resolve_state_dir
 if TYPE_CHECKING:
     from vanta_tui.actions.context import ActionContext
 
-MUTATING = {"init", "orders", "maintenance", "trip", "flip-mode", "persona", "stage", "executor"}
+MUTATING = {
+    "init",
+    "orders",
+    "maintenance",
+    "trip",
+    "flip-mode",
+    "persona",
+    "stage",
+    "executor",
+    "panic",
+}
 """Commands refused in read-only mode (``stage --dry-run`` only reads and stays allowed)."""
 
 
@@ -81,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason")
     p = command("flip", "reverse the side of a staged order", orders_sub)
     p.add_argument("order_id")
+    p = command("cancel", "cancel orders working at the broker", orders_sub)
+    p.add_argument("ids", nargs="+", metavar="ID")
     p = command("edit", "edit a staged order", orders_sub)
     p.add_argument("order_id")
     p.add_argument("--qty")
@@ -108,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vault")
     p.add_argument("--ttl", type=int, default=45, metavar="MINUTES")
     p.add_argument("--amplify", default="0.35", help="size factor above 1 (0.35 = ×1.35)")
+
+    p = top("panic", "global maintenance on and cancel every working order at every broker")
+    p.add_argument("--reason", required=True)
 
     p = top("executor", "send approved orders to the brokers (one executor per directory)")
     p.add_argument("--once", action="store_true", help="process what is approved now, then exit")
@@ -159,6 +174,8 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
             return _run_action(
                 args, state_dir, lambda ctx: order_cmds.cmd_reject(ctx, args.ids, args.reason)
             )
+        if which == "cancel":
+            return _run_action(args, state_dir, lambda ctx: order_cmds.cmd_cancel(ctx, args.ids))
         if which == "flip":
             return _run_action(args, state_dir, lambda ctx: order_cmds.cmd_flip(ctx, args.order_id))
         return _run_action(
@@ -190,6 +207,8 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
                 ctx, args.state, args.vault, args.ttl, args.amplify
             ),
         )
+    if command == "panic":
+        return _run_action(args, state_dir, lambda ctx: order_cmds.cmd_panic(ctx, args.reason))
     if command == "persona":
         return _run_action(
             args,

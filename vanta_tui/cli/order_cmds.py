@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.execution import CancelReport, cancel_orders, panic
 from vanta_tui.actions.orders import (
     approve_orders,
     edit_order,
@@ -13,6 +14,7 @@ from vanta_tui.actions.orders import (
     reject_orders,
     stage_order,
 )
+from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
 
 
@@ -102,3 +104,21 @@ def cmd_edit(
         f"{order.order_type.value}{limit_text} {order.time_in_force.value}"
     )
     return 0
+
+
+def _print_cancels(report: CancelReport) -> int:
+    for order_id in report.cancelled:
+        print(f"cancelled {order_id}")
+    for problem in report.failed:
+        print(f"not cancelled: {problem}")
+    return 0 if not report.failed else 1
+
+
+def cmd_cancel(ctx: ActionContext, ids: Sequence[str]) -> int:
+    return _print_cancels(cancel_orders(ctx, ids, paper_brokers(ctx.state_dir)))
+
+
+def cmd_panic(ctx: ActionContext, reason: str) -> int:
+    report = panic(ctx, reason, paper_brokers(ctx.state_dir))
+    print(f"PANIC: global maintenance on ({reason}); {len(report.cancelled)} order(s) cancelled")
+    return _print_cancels(report)

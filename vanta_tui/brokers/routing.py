@@ -1,0 +1,58 @@
+"""Which broker serves an order: the vault's (or follower's) venue for its asset class."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from vanta_tui.brokers.base import Broker
+from vanta_tui.brokers.errors import BrokerError
+from vanta_tui.brokers.paper import PaperBroker, book_path
+from vanta_tui.core.models import FollowersFile, Order, PortfolioFile, VaultFile
+from vanta_tui.store.loader import load_model
+
+BrokerFactory = Callable[[Order], Broker]
+
+
+def paper_brokers(state_dir: Path) -> BrokerFactory:
+    """Every order to the built-in paper broker, one book account per account_ref, seeded
+    from portfolio.json the first time it is used and priced at its last prices."""
+    cache: dict[str, PaperBroker] = {}
+
+    def prices(symbol: str) -> Decimal | None:
+        portfolio = load_model(state_dir, PortfolioFile)
+        for account in portfolio.accounts.values():
+            if symbol in account.positions:
+                return account.positions[symbol].last_price
+        return None
+
+    def factory(order: Order) -> Broker:
+        vaults = load_model(state_dir, VaultFile)
+        account_id = order.follower_id or order.vault_id
+        ref = account_id
+        if order.follower_id:
+            follower = load_model(state_dir, FollowersFile).get(order.follower_id)
+            venue = follower.brokers.get(order.asset_class) if follower else None
+        else:
+            vault = vaults.get(order.vault_id)
+            venue = vault.venues.get(order.asset_class) if vault else None
+        if venue is not None:
+            if venue.adapter != "paper":
+                raise BrokerError(f"adapter {venue.adapter} is not available yet (issue 7)")
+            ref = f"{venue.account_ref}:{account_id}"
+        if ref not in cache:
+            account = load_model(state_dir, PortfolioFile).accounts.get(account_id)
+            cache[ref] = PaperBroker(
+                book_path(state_dir),
+                prices,
+                account_ref=ref,
+                initial_cash=account.cash if account else Decimal(0),
+                initial_positions={
+                    s: (p.qty, p.avg_price)
+                    for s, p in (account.positions.items() if account else [])
+                },
+            )
+        return cache[ref]
+
+    return factory
