@@ -347,7 +347,7 @@ async def test_a_refused_action_says_why(state_dir: Path) -> None:
     assert any("is partially_filled; only staged orders can be flipped" in m for m in messages)
 
 
-MUTATING_KEYS = ["a", "x", "f", "e", "n", "s", "m", "M", "t", "F", "p", "space"]
+MUTATING_KEYS = ["a", "x", "f", "e", "n", "s", "m", "M", "t", "F", "p", "space", "c", "ctrl+k"]
 
 
 @pytest.mark.parametrize("key", MUTATING_KEYS)
@@ -375,3 +375,40 @@ async def test_palette_hides_mutating_commands_in_read_only(state_dir: Path) -> 
             names = [name for name, *_ in provider._visible()]
             assert ("Orders: approve selected or marked" in names) is expect
             assert "Queue: filter" in names
+
+
+async def test_approve_in_the_desk_then_the_executor_worker_fills_it(state_dir: Path) -> None:
+    from vanta_tui.core.clock import fixed_clock
+    from vanta_tui.ui.settings import DeskSettings
+
+    app = VantaApp(
+        state_dir, operator="dana", clock=fixed_clock(NOW), settings=DeskSettings(),
+        settings_file=state_dir.parent / "s.toml", executor=True, state_label="state/",
+    )  # fmt: skip
+    oid = order_id(state_dir, "AAPL", "staged")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await focus_order(pilot, app, oid)
+        await pilot.press("a")
+        await confirm(pilot, app)
+        await wait_for(
+            pilot,
+            lambda: (
+                (o := load_model(state_dir, QueueFile).get(oid)) is not None
+                and o.status == "filled"
+            ),
+            timeout=15,
+        )
+        await wait_for(
+            pilot,
+            lambda: app.query_one("#positions-table", KeyedTable).get_row("AAPL")[1].plain == "103",
+            timeout=10,
+        )
+        assert not app.query_one("#queue-table", KeyedTable).has_row(oid)  # no longer open
+        figures = str(app.query_one("#pnl-figures").render())
+        assert "NAV 280,429.00" in figures  # fills at the last price leave NAV unchanged
+        await wait_for(
+            pilot, lambda: any(n.title == "Filled" for n in app._notifications), timeout=5
+        )
+        assert "executor: running" in str(app.query_one("#header-executor").render())
+    chain_ok(state_dir)

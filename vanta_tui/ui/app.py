@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,8 +19,10 @@ from textual.theme import Theme
 from textual.widgets import Footer
 from watchfiles import awatch
 
+from vanta_tui.actions.context import ActionContext
 from vanta_tui.cli.common import operator_name
 from vanta_tui.core.clock import Clock, utc_now
+from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.journal.export import order_tree
@@ -90,6 +93,7 @@ class VantaApp(OperatorActions):
         settings_file: Path | None = None,
         watch: bool = True,
         state_label: str | None = None,
+        executor: bool = False,
     ) -> None:
         super().__init__()
         self.state_dir = state_dir
@@ -109,6 +113,8 @@ class VantaApp(OperatorActions):
         self.selected_vault: str | None = None
         self._stop_watch = asyncio.Event()
         self._expiring = False
+        self.run_executor = executor and not read_only
+        self._stop_executor = threading.Event()
         self.loads = 0
         """How many state loads have been shown (tests wait on it)."""
 
@@ -138,9 +144,18 @@ class VantaApp(OperatorActions):
         self.load_state(None)
         if self.watch_files:
             self.watch_state()
+        header = self.query_one(DeskHeader)
+        if self.run_executor:
+            header.set_executor("executor: starting", "ok")
+            self.executor_loop()
+        else:
+            header.set_executor(
+                "executor: off" + (" (read-only)" if self.read_only else ""), "warn"
+            )
 
     async def on_unmount(self) -> None:
         self._stop_watch.set()
+        self._stop_executor.set()
         await asyncio.to_thread(self._record_sync, "desk.closed")
 
     # ------------------------------------------------------------------ loading
@@ -179,7 +194,68 @@ class VantaApp(OperatorActions):
             if kinds:
                 self.load_state(frozenset(kinds))
 
+    @work(thread=True, group="executor", exit_on_error=False)
+    def executor_loop(self) -> None:
+        """The executor inside the desk: one cycle a second while the desk is open."""
+        from vanta_tui.brokers.routing import paper_brokers
+        from vanta_tui.executor.engine import Executor
+        from vanta_tui.executor.lease import Lease, LeaseHeld
+
+        header = self.query_one(DeskHeader)
+        lease = Lease(self.state_dir, f"desk of {self.operator}")
+        try:
+            lease.acquire()
+        except LeaseHeld as exc:
+            self.call_from_thread(header.set_executor, f"executor: {exc}", "warn")
+            return
+        try:
+            ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock)
+            executor = Executor(ctx, paper_brokers(self.state_dir))
+            while not self._stop_executor.is_set():
+                try:
+                    report = executor.cycle()
+                except Exception as exc:
+                    log.exception("executor cycle failed")
+                    self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
+                else:
+                    if report.errors:
+                        text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
+                    elif report.held:
+                        text, level = f"executor: running, {len(report.held)} held", "warn"
+                    else:
+                        text, level = "executor: running", "ok"
+                    self.call_from_thread(header.set_executor, text, level)
+                    if report.sent or report.reconciled:
+                        self.call_from_thread(self.load_state, None)
+                self._stop_executor.wait(self.settings.refresh.clock_seconds)
+            ctx.close()
+        finally:
+            lease.release()
+
+    def _announce(self, before: StateSnapshot, after: StateSnapshot) -> None:
+        """A toast when an order fills or fails."""
+        old, new = before.queue, after.queue
+        if old is None or new is None:
+            return
+        was = {o.order_id: o.status for o in old.orders}
+        for order in new.orders:
+            previous = was.get(order.order_id)
+            if previous is None or previous is order.status:
+                continue
+            what = f"{order.vault_id} {order.side.value} {order.qty} {order.symbol}"
+            if order.status is OrderStatus.FILLED:
+                self.notify(f"{what} filled at {order.avg_fill_price}", title="Filled")
+            elif order.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}:
+                self.notify(
+                    f"{what}: {order.last_error or order.status.value}",
+                    title=order.status.value.replace("_", " "),
+                    severity="error",
+                    timeout=15,
+                )
+
     def on_state_loaded(self, message: StateLoaded) -> None:
+        if self.loads:
+            self._announce(self.snapshot, message.snapshot)
         self.snapshot = message.snapshot
         if self.selected_vault is None and self.snapshot.vaults and self.snapshot.vaults.vaults:
             self.selected_vault = self.snapshot.vaults.vaults[0].vault_id
@@ -318,7 +394,9 @@ def run_desk(
         return 2
     settings, warning = load_settings()
     name = operator or settings.operator or operator_name(None)
-    app = VantaApp(state_dir, operator=name, read_only=read_only, settings=settings)
+    app = VantaApp(
+        state_dir, operator=name, read_only=read_only, settings=settings, executor=not read_only
+    )
     app._settings_warning = warning
     result = app.run()
     return result or 0

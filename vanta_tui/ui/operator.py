@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.execution import cancel_orders, panic
 from vanta_tui.actions.orders import (
     approve_orders,
     edit_order,
@@ -34,6 +35,7 @@ from vanta_tui.actions.overlays import (
     set_maintenance,
     set_persona,
 )
+from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.clock import Clock
 from vanta_tui.core.enums import OrderStatus, OrderType, TimeInForce
 from vanta_tui.core.models import Order
@@ -58,6 +60,8 @@ OPERATOR_BINDINGS = [
     Binding("t", "trip_clear", "Clear trip", id="trip_clear", show=False),
     Binding("F", "flip_mode", "Flip mode", id="flip_mode", show=False),
     Binding("p", "persona", "Persona", id="persona", show=False),
+    Binding("c", "cancel_order", "Cancel", id="cancel_order", show=False),
+    Binding("ctrl+k", "panic", "PANIC", id="panic", show=False),
 ]
 MUTATING_ACTIONS = frozenset(b.action for b in OPERATOR_BINDINGS) | {"mark"}
 
@@ -372,6 +376,59 @@ class OperatorActions(App[int]):
         self.call_from_thread(
             self.push_screen,
             ConfirmScreen(f"Stage a rebalance of {vault_id}?", lines, "Stage"),
+            done,
+        )
+
+    def action_cancel_order(self) -> None:
+        orders = [
+            o
+            for o in self._orders_for_action()
+            if o.status in {OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED}
+        ]
+        if not orders:
+            self.notify(
+                "no working order selected (submitted or partially filled)", severity="warning"
+            )
+            return
+        ids = [o.order_id for o in orders]
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self._clear_marks()
+
+                def body(ctx: ActionContext) -> str:
+                    report = cancel_orders(ctx, ids, paper_brokers(self.state_dir))
+                    if report.failed:
+                        raise ValueError("; ".join(report.failed))
+                    return f"cancelled {len(report.cancelled)} order(s)"
+
+                self.run_operator_action("Cancel", body)
+
+        lines = [describe(o, self._price(o)) for o in orders]
+        self.push_screen(
+            ConfirmScreen(f"Cancel {len(ids)} working order(s)?", lines, "Cancel them"), done
+        )
+
+    def action_panic(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            reason = values["reason"]
+
+            def body(ctx: ActionContext) -> str:
+                report = panic(ctx, reason, paper_brokers(self.state_dir))
+                text = f"global maintenance on; {len(report.cancelled)} order(s) cancelled"
+                if report.failed:
+                    text += "; NOT cancelled: " + "; ".join(report.failed)
+                return text
+
+            self.run_operator_action("PANIC", body)
+
+        self.push_screen(
+            reason_form(
+                "PANIC: global maintenance ON and cancel every working order at every broker",
+                required=True,
+            ),
             done,
         )
 
