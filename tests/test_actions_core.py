@@ -120,6 +120,8 @@ MUTATING = [
     ["orders", "cancel", "X"],
     ["panic", "--reason", "r"],
     ["executor", "--once"],
+    ["orders", "retry", "X"],
+    ["orders", "dismiss", "X"],
 ]
 
 

@@ -17,7 +17,8 @@ from vanta_tui.core.order_states import IllegalTransition, check_move
 from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
 from vanta_tui.core.risk import check_order
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
+from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
+from vanta_tui.store.loader import load_model
 
 
 def order_payload(order: Order) -> dict[str, Any]:
@@ -312,3 +313,81 @@ def stage_rebalance(ctx: ActionContext, vault_id: str) -> ActResult:
         return Plan({StateKind.QUEUE: queue}, events, staged)
 
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+
+
+def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
+    """A failed (dead-lettered) order, staged again as a new order for a fresh approval."""
+    ctx.require_writable("retrying an order")
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue = _queue(models)
+        failed = queue.get(order_id)
+        if failed is None or failed.status is not OrderStatus.FAILED:
+            state = failed.status.value if failed else "not in the queue"
+            raise ActionRefused(f"order {order_id} is {state}; only failed orders can be retried")
+        now = ctx.clock()
+        again = Order(
+            order_id=ulid(now),
+            vault_id=failed.vault_id,
+            symbol=failed.symbol,
+            asset_class=failed.asset_class,
+            side=failed.side,
+            qty=failed.qty,
+            order_type=failed.order_type,
+            limit_price=failed.limit_price,
+            time_in_force=failed.time_in_force,
+            origin="retry",
+            reason_vector=[
+                f"retry of {order_id} (failed: {failed.last_error})",
+                *failed.reason_vector,
+            ],
+            conviction=failed.conviction,
+            created_at=now,
+            updated_at=now,
+        )
+        queue.orders.append(again)
+        event = EventDraft(
+            "order.staged",
+            vault_id=again.vault_id,
+            order_id=again.order_id,
+            payload={"retry_of": order_id, "order": order_payload(again)},
+            parents=None,
+        )
+        return Plan({StateKind.QUEUE: queue}, [event], again)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+
+
+def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None) -> list[Any]:
+    """Take a failed order off the dead-letter list (it stays failed; the reason is audited)."""
+    ctx.require_writable("dismissing a dead letter")
+    queue = load_model(ctx.state_dir, QueueFile)
+    order = queue.get(order_id)
+    if order is None or order.status is not OrderStatus.FAILED:
+        state = order.status.value if order else "not in the queue"
+        raise ActionRefused(f"order {order_id} is {state}; only failed orders are dead letters")
+    return ctx.journal.record(
+        ctx.actor,
+        [
+            EventDraft(
+                "order.dead_letter_dismissed",
+                vault_id=order.vault_id,
+                order_id=order_id,
+                payload={"reason": reason},
+            )
+        ],
+    )
+
+
+def dead_letters(state_dir: Path, journal: Journal) -> list[Order]:
+    """Failed orders that nobody has dismissed yet."""
+    dismissed = {
+        row[0]
+        for row in journal.db.execute(
+            "SELECT order_id FROM events WHERE action = 'order.dead_letter_dismissed'"
+        )
+    }
+    queue = load_model(state_dir, QueueFile)
+    return [
+        o for o in queue.orders if o.status is OrderStatus.FAILED and o.order_id not in dismissed
+    ]

@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("order_id")
     p = command("cancel", "cancel orders working at the broker", orders_sub)
     p.add_argument("ids", nargs="+", metavar="ID")
+    p = command("retry", "stage a failed (dead-lettered) order again", orders_sub)
+    p.add_argument("order_id")
+    p = command("dismiss", "take a failed order off the dead-letter list", orders_sub)
+    p.add_argument("order_id")
+    p.add_argument("--reason")
     p = command("edit", "edit a staged order", orders_sub)
     p.add_argument("order_id")
     p.add_argument("--qty")
@@ -176,6 +181,14 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
             )
         if which == "cancel":
             return _run_action(args, state_dir, lambda ctx: order_cmds.cmd_cancel(ctx, args.ids))
+        if which == "retry":
+            return _run_action(
+                args, state_dir, lambda ctx: order_cmds.cmd_retry(ctx, args.order_id)
+            )
+        if which == "dismiss":
+            return _run_action(
+                args, state_dir, lambda ctx: order_cmds.cmd_dismiss(ctx, args.order_id, args.reason)
+            )
         if which == "flip":
             return _run_action(args, state_dir, lambda ctx: order_cmds.cmd_flip(ctx, args.order_id))
         return _run_action(

@@ -9,9 +9,11 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.execution import CancelReport, cancel_orders, panic
 from vanta_tui.actions.orders import (
     approve_orders,
+    dismiss_failed,
     edit_order,
     flip_order,
     reject_orders,
+    retry_failed,
     stage_order,
 )
 from vanta_tui.brokers.routing import paper_brokers
@@ -122,3 +124,15 @@ def cmd_panic(ctx: ActionContext, reason: str) -> int:
     report = panic(ctx, reason, paper_brokers(ctx.state_dir))
     print(f"PANIC: global maintenance on ({reason}); {len(report.cancelled)} order(s) cancelled")
     return _print_cancels(report)
+
+
+def cmd_retry(ctx: ActionContext, order_id: str) -> int:
+    again = retry_failed(ctx, order_id).result
+    print(f"staged {again.order_id} as a retry of {order_id}; approve it to send")
+    return 0
+
+
+def cmd_dismiss(ctx: ActionContext, order_id: str, reason: str | None) -> int:
+    dismiss_failed(ctx, order_id, reason)
+    print(f"dismissed dead letter {order_id}")
+    return 0

@@ -29,7 +29,12 @@ from vanta_tui.store.journal.export import order_tree
 from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths, reload
 from vanta_tui.ui.commands import DeskCommands
 from vanta_tui.ui.header import DeskHeader
-from vanta_tui.ui.operator import MUTATING_ACTIONS, OPERATOR_BINDINGS, OperatorActions
+from vanta_tui.ui.operator import (
+    MUTATING_ACTIONS,
+    OPERATOR_BINDINGS,
+    VIEW_BINDINGS,
+    OperatorActions,
+)
 from vanta_tui.ui.panes.base import Pane
 from vanta_tui.ui.panes.overlays import OverlaysPane
 from vanta_tui.ui.panes.pnl import PnlPane
@@ -79,6 +84,7 @@ class VantaApp(OperatorActions):
         Binding("3", "focus_pane('queue')", "Queue", id="focus_queue", show=False),
         Binding("4", "focus_pane('positions')", "Positions", id="focus_positions", show=False),
         *OPERATOR_BINDINGS,
+        *VIEW_BINDINGS,
     ]
 
     def __init__(

@@ -21,10 +21,13 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.execution import cancel_orders, panic
 from vanta_tui.actions.orders import (
     approve_orders,
+    dead_letters,
+    dismiss_failed,
     edit_order,
     flip_order,
     preview_rebalance,
     reject_orders,
+    retry_failed,
     stage_order,
     stage_rebalance,
 )
@@ -63,6 +66,7 @@ OPERATOR_BINDINGS = [
     Binding("c", "cancel_order", "Cancel", id="cancel_order", show=False),
     Binding("ctrl+k", "panic", "PANIC", id="panic", show=False),
 ]
+VIEW_BINDINGS = [Binding("d", "dead_letters", "Dead letters", id="dead_letters", show=False)]
 MUTATING_ACTIONS = frozenset(b.action for b in OPERATOR_BINDINGS) | {"mark"}
 
 
@@ -408,6 +412,47 @@ class OperatorActions(App[int]):
         self.push_screen(
             ConfirmScreen(f"Cancel {len(ids)} working order(s)?", lines, "Cancel them"), done
         )
+
+    def action_dead_letters(self) -> None:
+        self.open_dead_letters()
+
+    @work(thread=True, group="operator", exit_on_error=False)
+    def open_dead_letters(self) -> None:
+        from vanta_tui.store.journal import Journal
+        from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
+
+        with Journal(self.state_dir) as journal:
+            orders = dead_letters(self.state_dir, journal)
+
+        def refresh_later() -> None:
+            self.set_timer(0.5, lambda: self.refresh_dead_letters(screen))
+
+        def retry(order_id: str) -> None:
+            def body(ctx: ActionContext) -> str:
+                again = retry_failed(ctx, order_id).result
+                return f"staged {again.order_id[-8:]} again; approve it to send"
+
+            self.run_operator_action("Retry", body)
+            refresh_later()
+
+        def dismiss(order_id: str) -> None:
+            def body(ctx: ActionContext) -> str:
+                dismiss_failed(ctx, order_id, f"dismissed by {self.operator}")
+                return f"dismissed {order_id[-8:]}"
+
+            self.run_operator_action("Dismiss", body)
+            refresh_later()
+
+        screen = DeadLetterScreen(orders, retry, dismiss, self.read_only)
+        self.call_from_thread(self.push_screen, screen)
+
+    @work(thread=True, group="operator", exit_on_error=False)
+    def refresh_dead_letters(self, screen: Any) -> None:
+        from vanta_tui.store.journal import Journal
+
+        with Journal(self.state_dir) as journal:
+            orders = dead_letters(self.state_dir, journal)
+        self.call_from_thread(screen.show, orders)
 
     def action_panic(self) -> None:
         def done(values: dict[str, str] | None) -> None:

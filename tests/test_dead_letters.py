@@ -1,0 +1,59 @@
+"""Dead letters: failed orders listed, retried (staged again) or dismissed; CLI and desk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ui_helpers import loaded, make_app, wait_for
+
+from vanta_tui.actions.orders import dead_letters
+from vanta_tui.cli.main import main
+from vanta_tui.core.models import QueueFile
+from vanta_tui.store import load_model
+from vanta_tui.store.journal import Journal
+from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
+
+
+def failed_id(state_dir: Path) -> str:
+    return next(o.order_id for o in load_model(state_dir, QueueFile).orders if o.status == "failed")
+
+
+def letters(state_dir: Path) -> list[str]:
+    with Journal(state_dir) as journal:
+        return [o.order_id for o in dead_letters(state_dir, journal)]
+
+
+def test_cli_retry_and_dismiss(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    oid = failed_id(state_dir)
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "retry", oid, *args]) == 0
+    new_id = capsys.readouterr().out.split()[1]
+    again = load_model(state_dir, QueueFile).get(new_id)
+    assert again is not None and again.status == "staged" and again.origin == "retry"
+    assert again.reason_vector[0].startswith(f"retry of {oid} (failed: temporary: broker timed out")
+    assert letters(state_dir) == [oid]
+    assert main(["orders", "dismiss", oid, "--reason", "handled by phone", *args]) == 0
+    assert letters(state_dir) == []
+    assert main(["orders", "retry", new_id, *args]) == 1  # only failed orders
+    assert "only failed orders can be retried" in capsys.readouterr().out
+
+
+async def test_desk_dead_letter_view(state_dir: Path) -> None:
+    oid = failed_id(state_dir)
+    app = make_app(state_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeadLetterScreen))
+        screen = app.screen
+        assert [o.order_id for o in screen.orders] == [oid]  # type: ignore[attr-defined]
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: any(o.origin == "retry" for o in load_model(state_dir, QueueFile).orders),
+        )
+        await pilot.press("x")
+        await wait_for(pilot, lambda: letters(state_dir) == [], timeout=10)
+        await wait_for(pilot, lambda: screen.orders == [], timeout=10)  # type: ignore[attr-defined]
+        await pilot.press("escape")

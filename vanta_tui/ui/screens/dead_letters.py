@@ -1,0 +1,86 @@
+"""`d`: failed orders (retries spent). `r` stages a retry for approval, `x` dismisses one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label
+
+from vanta_tui.core.models import Order
+from vanta_tui.ui.format import qty
+from vanta_tui.ui.table import Cell, KeyedTable
+
+
+class DeadLetterScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "retry", "Retry", id="dead_retry"),
+        Binding("x", "dismiss_order", "Dismiss", id="dead_dismiss"),
+        Binding("escape,q,d", "close", "Close", id="dead_close"),
+    ]
+
+    def __init__(
+        self,
+        orders: Sequence[Order],
+        on_retry: Callable[[str], None],
+        on_dismiss: Callable[[str], None],
+        read_only: bool,
+    ) -> None:
+        super().__init__(classes="modal")
+        self.orders = list(orders)
+        self.on_retry = on_retry
+        self.on_dismiss = on_dismiss
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-body"):
+            yield Label(f"Dead letters: {len(self.orders)} failed order(s)", classes="modal-title")
+            yield KeyedTable(
+                [
+                    ("id", "Id"),
+                    ("vault", "Vault"),
+                    ("what", "Order"),
+                    ("attempts", "Tries"),
+                    ("error", "Last error"),
+                ],
+                id="dead-table",
+            )
+            yield Label("r retry (stages a copy for approval) · x dismiss · Esc close")
+
+    def on_mount(self) -> None:
+        self.show(self.orders)
+        self.query_one(KeyedTable).focus()
+
+    def show(self, orders: Sequence[Order]) -> None:
+        self.orders = list(orders)
+        rows = {
+            o.order_id: [
+                Cell(o.order_id[-8:], "dim"),
+                Cell(o.vault_id),
+                Cell(f"{o.side.value} {qty(o.qty)} {o.symbol}", "bold"),
+                Cell(str(o.attempts)),
+                Cell(o.last_error or "—", "red"),
+            ]
+            for o in orders
+        }
+        self.query_one(KeyedTable).sync(rows)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.read_only and action in {"retry", "dismiss_order"})
+
+    def action_retry(self) -> None:
+        key = self.query_one(KeyedTable).cursor_key
+        if key is not None:
+            self.on_retry(key)
+
+    def action_dismiss_order(self) -> None:
+        key = self.query_one(KeyedTable).cursor_key
+        if key is not None:
+            self.on_dismiss(key)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
