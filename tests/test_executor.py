@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.brokers.paper import book_path, read_book
 from vanta_tui.cli.main import main
 from vanta_tui.core.models import PnlFile, PortfolioFile, QueueFile
 from vanta_tui.executor.lease import Lease
@@ -35,11 +36,11 @@ def test_approved_order_is_sent_once_and_filled(
     assert account.cash == cash - Decimal(43) * Decimal("190.10") - Decimal(12) * Decimal("415.50")
     pnl = load_model(state_dir, PnlFile).vaults["V_CORE"]
     assert pnl.nav == account.equity.quantize(Decimal("0.01"))
-    book = json.loads((state_dir / "paper_book.json").read_text())
-    ids = [cid for acc in book["accounts"].values() for cid in acc["orders"]]
+    book = read_book(book_path(state_dir))
+    ids = [cid for acc in book.values() for cid in acc["orders"]]
     assert ids.count(order.client_order_id) == 1
     assert main(["executor", "--once", *args]) == 0  # nothing more to send
-    book_again = json.loads((state_dir / "paper_book.json").read_text())
+    book_again = read_book(book_path(state_dir))
     assert book_again == book
     ctx = ActionContext.open(state_dir, "checker")
     assert verify(ctx.journal).ok

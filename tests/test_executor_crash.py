@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
-from vanta_tui.brokers.paper import book_path
+from vanta_tui.brokers.paper import book_path, read_book
 from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.cli.executor_cmd import cmd_executor
 from vanta_tui.core.enums import OrderStatus, Side
@@ -55,8 +55,8 @@ def _restart_and_check(state_dir: Path, sent: set[str]) -> None:
     ctx.close()
     assert load_all(state_dir).ok
     queue = load_model(state_dir, QueueFile)
-    book = json.loads(book_path(state_dir).read_text())
-    account = next(a for ref, a in book["accounts"].items() if ref.endswith(":V_CORE"))
+    book = read_book(book_path(state_dir))
+    account = next(a for ref, a in book.items() if ref.endswith(":V_CORE"))
     mine = [o for o in queue.orders if o.order_id in sent]
     assert all(o.status is OrderStatus.FILLED for o in mine), [
         (o.status, o.last_error, o.attempts) for o in mine if o.status is not OrderStatus.FILLED

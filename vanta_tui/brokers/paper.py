@@ -10,12 +10,11 @@ order id. The book (`paper_book.json` beside the state files) survives restarts.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
-
-from filelock import FileLock
 
 from vanta_tui.brokers.base import (
     BrokerAccount,
@@ -26,10 +25,122 @@ from vanta_tui.brokers.base import (
 )
 from vanta_tui.brokers.errors import DuplicateClientOrderId, OrderNotFound, OrderRejected
 from vanta_tui.core.enums import OrderType, Side
-from vanta_tui.store.codec import dumps_pretty, parse_json
-from vanta_tui.store.writer import atomic_replace
+from vanta_tui.store.codec import dumps_compact, parse_json
 
-BOOK_NAME = "paper_book.json"
+BOOK_NAME = "paper_book.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
+CREATE TABLE IF NOT EXISTS accounts (ref TEXT PRIMARY KEY, cash TEXT, positions TEXT);
+CREATE TABLE IF NOT EXISTS orders (
+    ref TEXT, client_order_id TEXT, broker_order_id TEXT UNIQUE, status TEXT, body TEXT,
+    PRIMARY KEY (ref, client_order_id)
+);
+CREATE INDEX IF NOT EXISTS orders_status ON orders(ref, status);
+"""
+
+
+class _Orders:
+    """The account's orders, read from SQLite on demand; changes are written on flush."""
+
+    def __init__(self, conn: sqlite3.Connection, ref: str) -> None:
+        self.conn = conn
+        self.ref = ref
+        self.dirty: dict[str, dict[str, Any]] = {}
+
+    def _load(self, body: str) -> dict[str, Any]:
+        data: dict[str, Any] = parse_json(body)
+        return data
+
+    def get(self, client_order_id: str) -> dict[str, Any] | None:
+        if client_order_id in self.dirty:
+            return self.dirty[client_order_id]
+        row = self.conn.execute(
+            "SELECT body FROM orders WHERE ref = ? AND client_order_id = ?",
+            [self.ref, client_order_id],
+        ).fetchone()
+        return self._load(row[0]) if row else None
+
+    def __contains__(self, client_order_id: str) -> bool:
+        return self.get(client_order_id) is not None
+
+    def __setitem__(self, client_order_id: str, order: dict[str, Any]) -> None:
+        self.dirty[client_order_id] = order
+
+    def touch(self, order: dict[str, Any]) -> None:
+        self.dirty[order["client_order_id"]] = order
+
+    def working(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT body FROM orders WHERE ref = ? AND status IN ('accepted', 'partially_filled')",
+            [self.ref],
+        ).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def by_broker_id(self, broker_order_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT body FROM orders WHERE ref = ? AND broker_order_id = ?",
+            [self.ref, broker_order_id],
+        ).fetchone()
+        return self._load(row[0]) if row else None
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT client_order_id, body FROM orders WHERE ref = ?", [self.ref]
+        ).fetchall()
+        return {cid: self._load(body) for cid, body in rows}
+
+    def flush(self) -> None:
+        for cid, order in self.dirty.items():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO orders (ref, client_order_id, broker_order_id, status, "
+                "body) VALUES (?, ?, ?, ?, ?)",
+                [self.ref, cid, order["broker_order_id"], order["status"], dumps_compact(order)],
+            )
+        self.dirty.clear()
+
+
+class _Account:
+    """One account of the book inside a transaction: cash and positions, and its orders."""
+
+    def __init__(self, conn: sqlite3.Connection, ref: str) -> None:
+        self.conn = conn
+        self.ref = ref
+        self.orders = _Orders(conn, ref)
+        row = conn.execute("SELECT cash, positions FROM accounts WHERE ref = ?", [ref]).fetchone()
+        self.missing = row is None
+        self.data: dict[str, Any] = (
+            {"cash": _d(row[0]), "positions": parse_json(row[1])} if row else {}
+        )
+
+    def seed(self, cash: Decimal, positions: dict[str, tuple[Decimal, Decimal]]) -> None:
+        self.data = {
+            "cash": cash,
+            "positions": {s: {"qty": q, "avg_price": p} for s, (q, p) in positions.items()},
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def next_id(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+        value = int(row[0]) if row else 1
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_id', ?)", [value + 1]
+        )
+        return value
+
+    def flush(self) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO accounts (ref, cash, positions) VALUES (?, ?, ?)",
+            [self.ref, str(self.data["cash"]), dumps_compact(self.data["positions"])],
+        )
+        self.orders.flush()
+
+
 PriceSource = Callable[[str], Decimal | None]
 
 
@@ -60,40 +171,38 @@ class PaperBroker:
         self.partial_fill_ratio = partial_fill_ratio
         self._initial_cash = initial_cash
         self._initial_positions = initial_positions or {}
-        self._lock = FileLock(str(book_path) + ".lock", timeout=30)
+        self._conn: sqlite3.Connection | None = None
 
     # ---------------------------------------------------------------- the book
+    # SQLite (WAL, synchronous=FULL): one small durable transaction per broker call, so
+    # the cost of a call does not grow with the book.
 
-    def _empty(self) -> dict[str, Any]:
-        return {
-            "version": 1,
-            "next_id": 1,
-            "accounts": {},
-        }
-
-    def _account(self, book: dict[str, Any]) -> dict[str, Any]:
-        accounts: dict[str, Any] = book["accounts"]
-        if self.account_ref not in accounts:
-            accounts[self.account_ref] = {
-                "cash": self._initial_cash,
-                "positions": {
-                    s: {"qty": q, "avg_price": p} for s, (q, p) in self._initial_positions.items()
-                },
-                "orders": {},
-            }
-        account: dict[str, Any] = accounts[self.account_ref]
-        return account
+    def _connect(self) -> sqlite3.Connection:
+        """One connection per broker object (and thread), opened on first use."""
+        if self._conn is None:
+            conn = sqlite3.connect(str(self.book_path), timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
 
     @contextlib.contextmanager
-    def _book(self, write: bool = True) -> Iterator[dict[str, Any]]:
-        with self._lock:
-            if self.book_path.exists():
-                book = parse_json(self.book_path.read_text(encoding="utf-8"))
-            else:
-                book = self._empty()
-            yield book
+    def _book(self, write: bool = True) -> Iterator[_Account]:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            account = _Account(conn, self.account_ref)
+            if account.missing:
+                account.seed(self._initial_cash, self._initial_positions)
+            yield account
             if write:
-                atomic_replace(self.book_path, dumps_pretty(book).encode("utf-8"))
+                account.flush()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     @staticmethod
     def _as_order(data: dict[str, Any]) -> BrokerOrder:
@@ -124,7 +233,7 @@ class PaperBroker:
             price = min(price, limit) if buy else max(price, limit)
         return price.quantize(Decimal("0.00000001"))
 
-    def _try_fill(self, account: dict[str, Any], order: dict[str, Any]) -> None:
+    def _try_fill(self, account: _Account, order: dict[str, Any]) -> None:
         if order["status"] not in {
             BrokerStatus.ACCEPTED.value,
             BrokerStatus.PARTIALLY_FILLED.value,
@@ -175,15 +284,13 @@ class PaperBroker:
     # ---------------------------------------------------------------- interface
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
-        with self._book() as book:
-            account = self._account(book)
-            orders = account["orders"]
+        with self._book() as account:
+            orders = account.orders
             if request.client_order_id in orders:
                 raise DuplicateClientOrderId(
                     f"client order id {request.client_order_id} was already used"
                 )
-            broker_id = f"paper-{book['next_id']:06d}"
-            book["next_id"] += 1
+            broker_id = f"paper-{account.next_id():06d}"
             order = {
                 "broker_order_id": broker_id,
                 "client_order_id": request.client_order_id,
@@ -198,64 +305,78 @@ class PaperBroker:
                 "avg_fill_price": None,
                 "reason": None,
             }
-            orders[request.client_order_id] = order
             last = self.prices(request.symbol)
             if last is None and request.order_type is OrderType.MARKET:
                 order["status"] = BrokerStatus.REJECTED.value
                 order["reason"] = f"no price for {request.symbol}"
             else:
                 self._try_fill(account, order)
+            orders[request.client_order_id] = order
             result = self._as_order(order)
         if result.status is BrokerStatus.REJECTED:
             raise OrderRejected(f"{request.client_order_id}: {result.reason}")
         return result
 
     def get_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
-        with self._book(write=False) as book:
-            order = self._account(book)["orders"].get(client_order_id)
+        with self._book(write=False) as account:
+            order = account.orders.get(client_order_id)
             return self._as_order(order) if order is not None else None
 
     def open_orders(self) -> list[BrokerOrder]:
-        with self._book(write=False) as book:
-            return [
-                self._as_order(o)
-                for o in self._account(book)["orders"].values()
-                if BrokerStatus(o["status"]).working
-            ]
+        with self._book(write=False) as account:
+            return [self._as_order(o) for o in account.orders.working()]
 
     def poll(self) -> list[BrokerOrder]:
         """Let working orders fill at the current prices; returns the orders that changed."""
         changed: list[BrokerOrder] = []
-        with self._book() as book:
-            account = self._account(book)
-            for order in account["orders"].values():
+        with self._book() as account:
+            for order in account.orders.working():
                 before = (order["status"], order["filled_qty"])
                 self._try_fill(account, order)
                 if (order["status"], order["filled_qty"]) != before:
+                    account.orders.touch(order)
                     changed.append(self._as_order(order))
         return changed
 
     def cancel(self, broker_order_id: str) -> BrokerOrder:
-        with self._book() as book:
-            for order in self._account(book)["orders"].values():
-                if order["broker_order_id"] == broker_order_id:
-                    if BrokerStatus(order["status"]).working:
-                        order["status"] = BrokerStatus.CANCELLED.value
-                    return self._as_order(order)
+        with self._book() as account:
+            order = account.orders.by_broker_id(broker_order_id)
+            if order is not None:
+                if BrokerStatus(order["status"]).working:
+                    order["status"] = BrokerStatus.CANCELLED.value
+                    account.orders.touch(order)
+                return self._as_order(order)
         raise OrderNotFound(f"no paper order {broker_order_id}")
 
     def positions(self) -> list[BrokerPosition]:
-        with self._book(write=False) as book:
+        with self._book(write=False) as account:
             return [
                 BrokerPosition(symbol, _d(p["qty"]), _d(p["avg_price"]))
-                for symbol, p in self._account(book)["positions"].items()
+                for symbol, p in account["positions"].items()
                 if _d(p["qty"]) != 0
             ]
 
     def account(self) -> BrokerAccount:
-        with self._book(write=False) as book:
-            return BrokerAccount(cash=_d(self._account(book)["cash"]))
+        with self._book(write=False) as account:
+            return BrokerAccount(cash=_d(account["cash"]))
 
 
 def book_path(state_dir: Path) -> Path:
     return state_dir / BOOK_NAME
+
+
+def read_book(path: Path) -> dict[str, Any]:
+    """The whole book as plain data: ``{account_ref: {cash, positions, orders}}``."""
+    conn = sqlite3.connect(str(path))
+    try:
+        conn.executescript(_SCHEMA)
+        book: dict[str, Any] = {}
+        for ref, cash, positions in conn.execute("SELECT ref, cash, positions FROM accounts"):
+            book[ref] = {
+                "cash": _d(cash),
+                "positions": parse_json(positions),
+                "orders": _Orders(conn, ref).all(),
+            }
+        return book
+    finally:
+        conn.close()

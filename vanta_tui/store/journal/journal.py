@@ -174,29 +174,34 @@ class Journal:
 
     # ----------------------------------------------------------------- appending
 
-    def _derive_parents(self, draft: EventDraft, batch: Sequence[Event]) -> list[int]:
+    def _derive_parents(
+        self, draft: EventDraft, batch: Sequence[Event], last_in_batch: dict[str, int]
+    ) -> list[int]:
+        """The events a draft follows from: given ones, else the order's previous event (in
+        this batch or the journal) and, for a child order's first event, its parent's."""
         parents: list[int] = [batch[i].seq for i in draft.batch_parents]
         if draft.parents is not None:
             return sorted(set(parents + draft.parents))
         if draft.order_id:
-            prior = [e.seq for e in batch if e.order_id == draft.order_id]
-            if prior:
-                parents.append(prior[-1])
+            prior = last_in_batch.get(draft.order_id)
+            if prior is not None:
+                parents.append(prior)
             else:
-                row = self.db.execute(
-                    "SELECT MAX(seq) FROM events WHERE order_id = ?", [draft.order_id]
-                ).fetchone()
-                if row and row[0] is not None:
-                    parents.append(int(row[0]))
-            parent_order = (draft.payload.get("order") or {}).get("parent_id")
-            if parent_order and not prior:
-                row = self.db.execute(
-                    "SELECT MAX(seq) FROM events WHERE order_id = ?", [parent_order]
-                ).fetchone()
-                if row and row[0] is not None:
-                    parents.append(int(row[0]))
-                parents += [e.seq for e in batch if e.order_id == parent_order][-1:]
+                seq = self._last_seq_of(draft.order_id)
+                if seq is not None:
+                    parents.append(seq)
+                parent_order = (draft.payload.get("order") or {}).get("parent_id")
+                if parent_order:
+                    seq = last_in_batch.get(parent_order) or self._last_seq_of(parent_order)
+                    if seq is not None:
+                        parents.append(seq)
         return sorted(set(parents))
+
+    def _last_seq_of(self, order_id: str) -> int | None:
+        row = self.db.execute(
+            "SELECT MAX(seq) FROM events WHERE order_id = ?", [order_id]
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
 
     def _append_locked(
         self, actor: str, drafts: Sequence[EventDraft], *, ts: str | None = None,
@@ -206,6 +211,7 @@ class Journal:
         stamp = ts or event_ts(self.clock())
         seq, prev = self.head()
         events: list[Event] = []
+        last_in_batch: dict[str, int] = {}
         with self._tx():
             for draft in drafts:
                 seq += 1
@@ -215,13 +221,15 @@ class Journal:
                     ts=stamp,
                     actor=actor,
                     draft=draft,
-                    parents=self._derive_parents(draft, events),
+                    parents=self._derive_parents(draft, events, last_in_batch),
                     payload=payload,
                     prev_hash=prev,
                 )
                 self._insert_event(event)
                 self._update_derived(event)
                 events.append(event)
+                if event.order_id:
+                    last_in_batch[event.order_id] = event.seq
                 prev = event.hash
             if intent_id is not None:
                 self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])

@@ -6,12 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from vanta_tui.core.models.base import SECRET_KEY_RE
 from vanta_tui.core.types import PlainDecimal, format_utc
 
 REDACTED = "[redacted]"
+
+
+@lru_cache(maxsize=4096)
+def _is_secret(key: str) -> bool:
+    return SECRET_KEY_RE.search(key) is not None
 
 
 def redact(value: Any) -> Any:
@@ -23,7 +29,7 @@ def redact(value: Any) -> Any:
     """
     if isinstance(value, dict):
         return {
-            key: (REDACTED if isinstance(key, str) and SECRET_KEY_RE.search(key) else redact(item))
+            key: (REDACTED if isinstance(key, str) and _is_secret(key) else redact(item))
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
