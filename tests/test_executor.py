@@ -146,3 +146,21 @@ def test_panic_stops_everything_and_reports(
     assert verify(ctx.journal).ok
     ctx.close()
     assert json.loads(row[0])["cancelled"] == [oid]
+
+
+def test_executor_options_slippage_and_partial_fills(state_dir: Path) -> None:
+    queue = load_model(state_dir, QueueFile)
+    aapl = next(o for o in queue.orders if o.symbol == "AAPL")
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "approve", aapl.order_id, *args]) == 0
+    assert main(["executor", "--once", "--slippage-bps", "10", "--partial-fill", "0.5",
+                 "--retry-after", "2,4", *args]) == 0  # fmt: skip
+    order = load_model(state_dir, QueueFile).get(aapl.order_id)
+    assert order is not None and order.status == "filled"  # 21 first, 22 on the next cycle
+    assert order.avg_fill_price == Decimal("190.2901")
+    ctx = ActionContext.open(state_dir, "checker")
+    kinds = [a for (a,) in ctx.journal.db.execute(
+        "SELECT action FROM events WHERE order_id = ? ORDER BY seq", [aapl.order_id])]  # fmt: skip
+    ctx.close()
+    assert kinds[-2:] == ["order.partially_filled", "order.filled"]
+    assert main(["executor", "--once", "--retry-after", "x", *args]) == 2

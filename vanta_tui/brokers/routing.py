@@ -42,7 +42,12 @@ class _Fresh:
         return cast(M, hit[1])
 
 
-def paper_brokers(state_dir: Path) -> BrokerFactory:
+def paper_brokers(
+    state_dir: Path,
+    *,
+    slippage_bps: Decimal = Decimal(0),
+    partial_fill_ratio: Decimal | None = None,
+) -> BrokerFactory:
     """Every order to the built-in paper broker, one book account per account_ref, seeded
     from portfolio.json the first time it is used and priced at its last prices."""
     cache: dict[str, PaperBroker] = {}
@@ -75,6 +80,8 @@ def paper_brokers(state_dir: Path) -> BrokerFactory:
                 book_path(state_dir),
                 prices,
                 account_ref=ref,
+                slippage_bps=slippage_bps,
+                partial_fill_ratio=partial_fill_ratio,
                 initial_cash=account.cash if account else Decimal(0),
                 initial_positions={
                     s: (p.qty, p.avg_price)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.routing import paper_brokers
-from vanta_tui.executor.engine import Executor
+from vanta_tui.executor.engine import RETRY_AFTER_S, Executor
 from vanta_tui.executor.lease import Lease, LeaseHeld
 
 
-def cmd_executor(state_dir: Path, once: bool, interval: float = 1.0) -> int:
+def cmd_executor(
+    state_dir: Path,
+    once: bool,
+    interval: float = 1.0,
+    *,
+    retry_after: tuple[float, ...] = RETRY_AFTER_S,
+    slippage_bps: Decimal = Decimal(0),
+    partial_fill_ratio: Decimal | None = None,
+) -> int:
     lease = Lease(state_dir, "executor")
     try:
         lease.acquire()
@@ -20,7 +29,10 @@ def cmd_executor(state_dir: Path, once: bool, interval: float = 1.0) -> int:
         return 3
     ctx = ActionContext.open(state_dir, "executor")
     try:
-        executor = Executor(ctx, paper_brokers(state_dir))
+        brokers = paper_brokers(
+            state_dir, slippage_bps=slippage_bps, partial_fill_ratio=partial_fill_ratio
+        )
+        executor = Executor(ctx, brokers, retry_after)
         if once:
             reports = executor.run_once()
             sent = sum(r.sent for r in reports)

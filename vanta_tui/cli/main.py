@@ -131,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = top("executor", "send approved orders to the brokers (one executor per directory)")
     p.add_argument("--once", action="store_true", help="process what is approved now, then exit")
+    p.add_argument(
+        "--retry-after", default="1,5,15,60", metavar="S,S,...",
+        help="seconds before each resend after a temporary error (default 1,5,15,60)",
+    )  # fmt: skip
+    p.add_argument("--slippage-bps", default="0", help="paper broker slippage in basis points")
+    p.add_argument(
+        "--partial-fill", default=None, metavar="FRACTION",
+        help="paper broker: fill this fraction first, the rest on the next cycle",
+    )  # fmt: skip
 
     p = top("persona", "set VAULT's active persona and boosts")
     p.add_argument("vault")
@@ -282,9 +291,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_cmds.cmd_show(state_dir, args.order_id)
         return audit_cmds.cmd_export(state_dir, args.format, args.since, args.vault)
     if command == "executor":
+        from decimal import Decimal
+
         from vanta_tui.cli.executor_cmd import cmd_executor
 
-        return cmd_executor(state_dir, args.once)
+        try:
+            retry = tuple(float(x) for x in args.retry_after.split(",") if x.strip())
+            slippage = Decimal(args.slippage_bps)
+            partial = Decimal(args.partial_fill) if args.partial_fill else None
+        except (ValueError, ArithmeticError):
+            print("--retry-after takes seconds like 1,5,15,60; --slippage-bps and")
+            print("--partial-fill take numbers")
+            return 2
+        return cmd_executor(
+            state_dir, args.once, retry_after=retry, slippage_bps=slippage,
+            partial_fill_ratio=partial,
+        )  # fmt: skip
     return _dispatch_action(args, state_dir)
 
 

@@ -50,9 +50,15 @@ class CycleReport:
 
 
 class Executor:
-    def __init__(self, ctx: ActionContext, brokers: BrokerFactory) -> None:
+    def __init__(
+        self,
+        ctx: ActionContext,
+        brokers: BrokerFactory,
+        retry_after: tuple[float, ...] = RETRY_AFTER_S,
+    ) -> None:
         self.ctx = ctx
         self.brokers = brokers
+        self.retry_after = retry_after or RETRY_AFTER_S
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -71,7 +77,7 @@ class Executor:
         crash (no error recorded) goes again at once, under the same client order id."""
         if order.attempts == 0 or order.last_error is None:
             return True
-        wait = RETRY_AFTER_S[min(order.attempts, len(RETRY_AFTER_S)) - 1]
+        wait = self.retry_after[min(order.attempts, len(self.retry_after)) - 1]
         return self.ctx.clock() >= order.updated_at + timedelta(seconds=wait)
 
     def _send(self, order: Order) -> SendOutcome:
@@ -99,7 +105,7 @@ class Executor:
             return None
 
     def _failure(self, order: Order, error: str) -> SendOutcome:
-        spent = order.attempts > len(RETRY_AFTER_S)
+        spent = order.attempts > len(self.retry_after)
         return SendOutcome(order.order_id, error=f"temporary: {error}", give_up=spent)
 
     def cycle(self) -> CycleReport:
