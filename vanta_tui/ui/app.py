@@ -263,6 +263,8 @@ class VantaApp(OperatorActions):
         if self.loads:
             self._announce(self.snapshot, message.snapshot)
         self.snapshot = message.snapshot
+        if not self.query("#vaults"):
+            return  # the desk is closing: a late load has nothing left to draw
         if self.selected_vault is None and self.snapshot.vaults and self.snapshot.vaults.vaults:
             self.selected_vault = self.snapshot.vaults.vaults[0].vault_id
         self.render_panes()
