@@ -50,7 +50,7 @@ from vanta_tui.store.journal.events import (
     line_with_hash,
     make_event,
 )
-from vanta_tui.store.journal.redact import redact
+from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import parse_model, read_bytes, reference_for, state_path
 from vanta_tui.store.writer import atomic_replace, file_lock, render
 
@@ -215,7 +215,7 @@ class Journal:
         with self._tx():
             for draft in drafts:
                 seq += 1
-                payload = redact(draft.payload)
+                payload = redact_payload(draft.payload)
                 event = make_event(
                     seq=seq,
                     ts=stamp,
@@ -516,13 +516,16 @@ class Journal:
             intent_id = secrets.token_hex(8)
             body = {
                 "ts": ts,
-                "drafts": [_draft_to_dict(d) for d in planned.events],
+                "drafts": [
+                    {**_draft_to_dict(d), "payload": redact_payload(d.payload)}
+                    for d in planned.events
+                ],
                 "changes": changes,
             }
             with self._tx():
                 self.db.execute(
                     "INSERT INTO intents (intent_id, created, actor, body) VALUES (?,?,?,?)",
-                    [intent_id, ts, actor, dumps_compact(redact(body))],
+                    [intent_id, ts, actor, dumps_compact(body)],
                 )
             for kind, data in afters.items():
                 atomic_replace(state_path(self.state_dir, kind), data)

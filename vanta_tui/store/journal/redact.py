@@ -41,3 +41,13 @@ def redact(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def redact_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """`redact` for an event payload, passing its ``changes`` through as they are: those are
+    patches of state files, whose loader already refuses credential-like keys, and whose
+    numbers are already exact (parsed from the written files)."""
+    out = redact({k: v for k, v in payload.items() if k != "changes"})
+    if "changes" in payload:
+        out["changes"] = payload["changes"]
+    return dict(out)
