@@ -212,7 +212,7 @@ def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> Ac
         try:
             edited = Order.model_validate(data)
         except ValueError as exc:
-            raise ActionRefused(f"order {order_id} not edited: {_first_error(exc)}") from None
+            raise ActionRefused(f"order {order_id} not edited: {first_error(exc)}") from None
         diff = {
             field: [str(getattr(order, field)), str(getattr(edited, field))]
             for field in EDITABLE
@@ -232,7 +232,8 @@ def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> Ac
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
-def _first_error(exc: ValueError) -> str:
+def first_error(exc: ValueError) -> str:
+    """The first problem of a validation error, as `place: message` (for refusals)."""
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors()[0]

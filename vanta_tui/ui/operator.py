@@ -24,6 +24,7 @@ from vanta_tui.actions.orders import (
     dead_letters,
     dismiss_failed,
     edit_order,
+    first_error,
     flip_order,
     preview_rebalance,
     reject_orders,
@@ -242,7 +243,7 @@ class OperatorActions(App[int]):
             try:
                 edited = changes(values)["order"]
             except ValueError as exc:
-                raise ValueError(_short(exc)) from None
+                raise ValueError(first_error(exc)) from None
             return "→ " + describe(edited, edited.limit_price or price)
 
         def done(values: dict[str, str] | None) -> None:
@@ -294,7 +295,7 @@ class OperatorActions(App[int]):
                     }
                 )
             except ValueError as exc:
-                raise ValueError(_short(exc)) from None
+                raise ValueError(first_error(exc)) from None
 
         def check(values: dict[str, str]) -> str:
             order = ticket(values)
@@ -676,13 +677,3 @@ class OperatorActions(App[int]):
         finally:
             self._expiring = False
         self.call_from_thread(self.load_state, None)
-
-
-def _short(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        return f"{where}: {message}" if where else message
-    return str(exc)
