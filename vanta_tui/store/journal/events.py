@@ -55,6 +55,9 @@ class Event:
     parents: list[int]
     prev_hash: str
     hash: str
+    canonical: str | None = field(default=None, compare=False, repr=False)
+    """The hashed text, when the event was just made (saves dumping it again)."""
+    payload_text: str | None = field(default=None, compare=False, repr=False)
 
     def body(self) -> dict[str, Any]:
         """Everything that is hashed: the event without its hash."""
@@ -72,7 +75,7 @@ class Event:
         }
 
     def to_line(self) -> str:
-        return line_with_hash(dumps_canonical(self.body()), self.hash)
+        return line_with_hash(self.canonical or dumps_canonical(self.body()), self.hash)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.body(), "hash": self.hash}
@@ -98,19 +101,14 @@ def make_event(
     payload: dict[str, Any],
     prev_hash: str,
 ) -> Event:
-    body = {
-        "seq": seq,
-        "ts": ts,
-        "actor": actor,
-        "action": draft.action,
-        "vault_id": draft.vault_id,
-        "order_id": draft.order_id,
-        "follower_id": draft.follower_id,
-        "payload": payload,
-        "parents": parents,
-        "prev_hash": prev_hash,
-    }
-    digest = hash_text(dumps_canonical(body))
+    payload_text = dumps_canonical(payload)
+    canonical = canonical_from_row(
+        (
+            seq, ts, actor, draft.action, draft.vault_id, draft.order_id, draft.follower_id,
+            payload_text, dumps_canonical(parents), prev_hash,
+        )
+    )  # fmt: skip
+    digest = hash_text(canonical)
     return Event(
         seq=seq,
         ts=ts,
@@ -123,6 +121,8 @@ def make_event(
         parents=parents,
         prev_hash=prev_hash,
         hash=digest,
+        canonical=canonical,
+        payload_text=payload_text,
     )
 
 

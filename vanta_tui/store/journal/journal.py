@@ -253,7 +253,7 @@ class Journal:
                 event.vault_id,
                 event.order_id,
                 event.follower_id,
-                dumps_canonical(event.payload),
+                event.payload_text or dumps_canonical(event.payload),
                 dumps_canonical(event.parents),
                 event.prev_hash,
                 event.hash,
