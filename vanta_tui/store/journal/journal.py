@@ -205,7 +205,7 @@ class Journal:
 
     def _append_locked(
         self, actor: str, drafts: Sequence[EventDraft], *, ts: str | None = None,
-        intent_id: str | None = None,
+        intent_id: str | None = None, redacted: bool = False,
     ) -> list[Event]:  # fmt: skip
         """Append drafts to the chain (caller holds the journal lock). SQLite first, then JSONL."""
         stamp = ts or event_ts(self.clock())
@@ -215,7 +215,7 @@ class Journal:
         with self._tx():
             for draft in drafts:
                 seq += 1
-                payload = redact_payload(draft.payload)
+                payload = draft.payload if redacted else redact_payload(draft.payload)
                 event = make_event(
                     seq=seq,
                     ts=stamp,
@@ -514,12 +514,11 @@ class Journal:
             first.payload = {**first.payload, "changes": changes}
             ts = event_ts(self.clock())
             intent_id = secrets.token_hex(8)
+            for draft in planned.events:
+                draft.payload = redact_payload(draft.payload)
             body = {
                 "ts": ts,
-                "drafts": [
-                    {**_draft_to_dict(d), "payload": redact_payload(d.payload)}
-                    for d in planned.events
-                ],
+                "drafts": [_draft_to_dict(d) for d in planned.events],
                 "changes": changes,
             }
             with self._tx():
@@ -529,7 +528,9 @@ class Journal:
                 )
             for kind, data in afters.items():
                 atomic_replace(state_path(self.state_dir, kind), data)
-            events = self._append_locked(actor, planned.events, ts=ts, intent_id=intent_id)
+            events = self._append_locked(
+                actor, planned.events, ts=ts, intent_id=intent_id, redacted=True
+            )
             return ActResult(events, planned.models, planned.result)
 
     # ----------------------------------------------------------------- recovery
@@ -595,7 +596,7 @@ class Journal:
             return
         for kind, data in pending:
             atomic_replace(state_path(self.state_dir, kind), data)
-        self._append_locked(actor, drafts, ts=body["ts"], intent_id=intent_id)
+        self._append_locked(actor, drafts, ts=body["ts"], intent_id=intent_id, redacted=True)
         (report.rolled_forward if pending else report.completed).append(intent_id)
 
     def _repair_jsonl(self, report: RecoveryReport) -> None:
