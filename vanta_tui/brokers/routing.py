@@ -72,7 +72,7 @@ def paper_brokers(
             venue = vault.venues.get(order.asset_class) if vault else None
         if venue is not None:
             if venue.adapter != "paper":
-                raise BrokerError(f"adapter {venue.adapter} is not available yet (issue 7)")
+                raise BrokerError(f"adapter {venue.adapter} is not supported yet; use paper")
             ref = f"{venue.account_ref}:{account_id}"
         if ref not in cache:
             account = files.get(PortfolioFile).accounts.get(account_id)
