@@ -318,12 +318,10 @@ async def test_trip_clear(state_dir: Path) -> None:
         await loaded(pilot)
         await pilot.press("down")  # V_CRYPTO
         await wait_for(pilot, lambda: app.selected_vault == "V_CRYPTO")
-        from ui_helpers import wait_for as wait
-
-        await wait(
+        await wait_for(
             pilot,
             lambda: (
-                "tripped" in str(app.query_one("#vaults-table", KeyedTable).get_row("V_CRYPTO")[2])
+                app.query_one("#vaults-table", KeyedTable).get_row("V_CRYPTO")[2].plain == "tripped"
             ),
         )
         await pilot.press("t")

@@ -229,9 +229,10 @@ def test_an_intent_whose_file_was_written_is_completed(ctx: ActionContext) -> No
     assert staged.fetchone()[0] == 1
 
 
-def test_an_intent_whose_file_was_not_written_rolls_forward(
+def _stage_but_die_before_the_file_write(
     ctx: ActionContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Stage XOM, with the process "killed" after the intent but before the queue write."""
     import vanta_tui.store.journal.journal as journal_module
 
     def die(*args: object) -> None:
@@ -241,6 +242,12 @@ def test_an_intent_whose_file_was_not_written_rolls_forward(
     with pytest.raises(KeyboardInterrupt):
         stage_order(ctx, vault_id="V_CORE", symbol="XOM", side=Side.SELL, qty=Decimal(1))
     monkeypatch.undo()
+
+
+def test_an_intent_whose_file_was_not_written_rolls_forward(
+    ctx: ActionContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stage_but_die_before_the_file_write(ctx, monkeypatch)
     assert all(o.symbol != "XOM" for o in load_model(ctx.state_dir, QueueFile).orders)
     report = ctx.journal.recover()
     assert len(report.rolled_forward) == 1
@@ -251,15 +258,7 @@ def test_an_intent_whose_file_was_not_written_rolls_forward(
 def test_an_intent_overtaken_by_another_writer_is_abandoned_with_a_reason(
     ctx: ActionContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vanta_tui.store.journal.journal as journal_module
-
-    def die(*args: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(journal_module, "atomic_replace", die)
-    with pytest.raises(KeyboardInterrupt):
-        stage_order(ctx, vault_id="V_CORE", symbol="XOM", side=Side.SELL, qty=Decimal(1))
-    monkeypatch.undo()
+    _stage_but_die_before_the_file_write(ctx, monkeypatch)
     path = ctx.state_dir / "autotrade_queue.json"
     data = json.loads(path.read_text())
     data["orders"].pop()

@@ -330,13 +330,8 @@ def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
         again = Order(
             order_id=ulid(now),
             vault_id=failed.vault_id,
-            symbol=failed.symbol,
             asset_class=failed.asset_class,
-            side=failed.side,
-            qty=failed.qty,
-            order_type=failed.order_type,
-            limit_price=failed.limit_price,
-            time_in_force=failed.time_in_force,
+            **failed.ticket(),
             origin="retry",
             reason_vector=[
                 f"retry of {order_id} (failed: {failed.last_error})",

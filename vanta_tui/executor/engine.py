@@ -62,15 +62,7 @@ class Executor:
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
-        return OrderRequest(
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            qty=order.qty,
-            order_type=order.order_type,
-            limit_price=order.limit_price,
-            time_in_force=order.time_in_force,
-        )
+        return OrderRequest(client_order_id=order.client_order_id, **order.ticket())
 
     def _due(self, order: Order) -> bool:
         """A resend after a temporary error waits out the backoff; an order interrupted by a

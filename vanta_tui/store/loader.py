@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -320,15 +319,3 @@ def load_all(state_dir: Path) -> StateLoad:
         except StateFileError as exc:
             result.problems[kind] = exc.problems
     return result
-
-
-def fingerprint(state_dir: Path, kind: StateKind) -> str | None:
-    """sha256 of the file's bytes now, or None if it is missing."""
-    try:
-        return hashlib.sha256(read_bytes(state_dir, kind)).hexdigest()
-    except StateFileError:
-        return None
-
-
-def exists(state_dir: Path, kind: StateKind) -> bool:
-    return os.path.lexists(state_dir / kind.filename)

@@ -311,12 +311,7 @@ class OperatorActions(App[int]):
                             + stage_order(
                                 ctx,
                                 vault_id=order.vault_id,
-                                symbol=order.symbol,
-                                side=order.side,
-                                qty=order.qty,
-                                order_type=order.order_type,
-                                limit_price=order.limit_price,
-                                time_in_force=order.time_in_force,
+                                **order.ticket(),
                                 reasons=[f"staged by hand by {self.operator}"],
                             ).result.order_id
                         ),

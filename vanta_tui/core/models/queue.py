@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
@@ -74,10 +74,19 @@ class Order(VantaModel):
             )
         return self
 
-    @property
-    def notional_hint(self) -> Decimal | None:
-        """qty × limit price for limit orders; market orders need a last price to say."""
-        return self.qty * self.limit_price if self.limit_price is not None else None
+    def ticket(self) -> dict[str, Any]:
+        """What the order trades, as keyword arguments: symbol, side, qty, type, limit, TIF.
+
+        Staging a copy, a broker request and a retry all start from this.
+        """
+        return {
+            "symbol": self.symbol,
+            "side": self.side,
+            "qty": self.qty,
+            "order_type": self.order_type,
+            "limit_price": self.limit_price,
+            "time_in_force": self.time_in_force,
+        }
 
     def age(self, now: datetime) -> float:
         return (now - self.created_at).total_seconds()

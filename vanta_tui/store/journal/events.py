@@ -19,8 +19,6 @@ from vanta_tui.store.codec import dumps_canonical, parse_json
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first event."""
 
-ACTORS_SYSTEM = frozenset({"executor", "allocator", "system"})
-
 
 def event_ts(moment: datetime) -> str:
     """Event timestamps: UTC, microseconds, ``Z``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -129,7 +129,3 @@ def reason_form(title: str, *, required: bool, prompt: str = "Reason") -> FormSc
         return "Enter to confirm, Esc to cancel"
 
     return FormScreen(title, [("reason", prompt, "")], check, submit="Confirm")
-
-
-def form_value(values: dict[str, str], key: str) -> Any:
-    return values.get(key) or None
