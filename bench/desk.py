@@ -2,9 +2,10 @@
 
 Run: ``.venv/bin/python bench/desk.py``. Prints, for the bundled demo and for a generated
 state of 200 vaults / 10,000 orders / 5,000 positions:
-- start-to-first-paint of the desk (app start → every pane filled, headless at 120×40)
-  against a bare Textual app with one DataTable of the same queue rows (goal ≤ 1.3 for the
-  demo);
+- start-to-first-paint of the desk (app created → the first frame that shows the loaded
+  state is composed, headless at 120×40) against a bare Textual app with one DataTable of the
+  same queue rows, timed the same way (goal ≤ 1.3 for the demo). Background work that
+  starts after that frame (the journal's start-up) is not part of it;
 - the time to apply one changed order at 10,000 orders (file rewritten → queue row shows it),
   split into the reload (thread) and the table update (event loop).
 """
@@ -16,10 +17,13 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.console import RenderableType
 from textual.app import App, ComposeResult
+from textual.screen import Screen
 from textual.widgets import DataTable
 
 from vanta_tui.core.clock import fixed_clock
@@ -31,7 +35,7 @@ from vanta_tui.store.loader import load_model
 from vanta_tui.ui.app import VantaApp
 from vanta_tui.ui.settings import DeskSettings
 
-ROUNDS = 5
+ROUNDS = 9
 
 
 class BareApp(App[None]):
@@ -63,14 +67,38 @@ def queue_rows(state_dir: Path) -> list[tuple[str, ...]]:
     ]
 
 
-async def time_bare(state_dir: Path) -> float:
-    start = time.perf_counter()
-    app = BareApp(queue_rows(state_dir))
+class FirstPaint:
+    """Records when an app first composes a frame for the terminal once ``ready()`` holds.
+
+    Textual renders every frame through ``App._display`` (headless too; it just does not
+    write the bytes), so this is the moment the operator would see the filled screen.
+    """
+
+    def __init__(self, app: App[None] | VantaApp, ready: Callable[[], bool]) -> None:
+        self.at: float | None = None
+        display = app._display
+
+        def _display(screen: Screen[Any], renderable: RenderableType | None) -> None:
+            display(screen, renderable)
+            if renderable is not None and self.at is None and ready():
+                self.at = time.perf_counter()
+
+        app._display = _display  # type: ignore[method-assign]
+
+
+async def first_paint(app: App[None] | VantaApp, ready: Callable[[], bool], start: float) -> float:
+    paint = FirstPaint(app, ready)
     async with app.run_test(size=(120, 40)) as pilot:
-        while not app.painted:
+        while paint.at is None:
             await pilot.pause(0.001)
-        await pilot.pause()
-        return time.perf_counter() - start
+    return paint.at - start
+
+
+async def time_bare(state_dir: Path) -> float:
+    rows = queue_rows(state_dir)
+    start = time.perf_counter()
+    app = BareApp(rows)
+    return await first_paint(app, lambda: app.painted, start)
 
 
 def desk(state_dir: Path) -> VantaApp:
@@ -87,11 +115,7 @@ def desk(state_dir: Path) -> VantaApp:
 async def time_desk(state_dir: Path) -> float:
     start = time.perf_counter()
     app = desk(state_dir)
-    async with app.run_test(size=(120, 40)) as pilot:
-        while app.loads == 0:
-            await pilot.pause(0.001)
-        await pilot.pause()
-        return time.perf_counter() - start
+    return await first_paint(app, lambda: app.loads > 0, start)
 
 
 async def time_one_order_change(state_dir: Path) -> tuple[float, float]:
@@ -125,8 +149,12 @@ async def main() -> None:
         big = Path(tmp) / "big"
         write_generated(big, 200, 10_000, 5_000)
         for name, state in (("demo", demo), ("10k orders", big)):
-            bare = statistics.median([await time_bare(state) for _ in range(ROUNDS)])
-            full = statistics.median([await time_desk(state) for _ in range(ROUNDS)])
+            bares, fulls = [], []
+            for _ in range(ROUNDS + 2):  # interleaved, so both see the same machine load
+                bares.append(await time_bare(state))
+                fulls.append(await time_desk(state))
+            bare = statistics.median(bares[2:])  # the first rounds warm imports and caches
+            full = statistics.median(fulls[2:])
             goal = " (goal ≤ 1.3)" if name == "demo" else ""
             print(
                 f"first paint, {name}: desk {full * 1e3:.0f} ms, bare DataTable app "

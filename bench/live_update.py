@@ -58,7 +58,7 @@ async def measure(state_dir: Path, rounds: int) -> list[float]:
         while app.loads == 0:
             await pilot.pause(0.005)
         await pilot.pause(0.3)  # the watcher is up
-        table = app.query_one("#queue-table", KeyedTable)
+        table = app.query_one("#queue", KeyedTable)
         for n in range(rounds):
             want = str(5000 + n)
             order["qty"] = int(want)

@@ -16,6 +16,9 @@ from ui_helpers import NOW, loaded, make_app, wait_for
 
 from vanta_tui.store.journal import Journal
 from vanta_tui.ui.app import VantaApp
+from vanta_tui.ui.header import DeskHeader
+from vanta_tui.ui.panes.pnl import PnlPane
+from vanta_tui.ui.panes.positions import PositionsPane
 from vanta_tui.ui.panes.queue import QueuePane
 from vanta_tui.ui.screens.help import HelpScreen
 from vanta_tui.ui.screens.order_detail import OrderDetailScreen
@@ -44,29 +47,31 @@ async def test_every_pane_shows_the_demo(state_dir: Path) -> None:
     app = make_app(state_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        vaults = cells(app, "vaults-table")
+        vaults = cells(app, "vaults")
         assert list(vaults) == ["V_CORE", "V_CRYPTO", "V_INCOME"]
         assert vaults["V_CORE"][2:6] == ["active", "280,429.00", "280,429.00", "2.10% / 12%"]
         assert vaults["V_INCOME"][2] == "maintenance"
         assert vaults["V_CORE"][6] == "2"  # followers
-        overlays = cells(app, "overlays-table")
+        overlays = cells(app, "overlays")
         assert overlays["V_INCOME"][1].startswith("ON: dividend reinvestment review (sam")
         assert overlays["V_CRYPTO"][2] == "×1.35 · 36:00 left"  # counts down from the clock
-        queue = cells(app, "queue-table")
+        queue = cells(app, "queue")
         assert len(queue) == 10  # open orders only; 15 with finished ones
         statuses = {row[6] for row in queue.values()}
         assert statuses == {"staged", "approved", "submitting", "submitted", "partially filled"}
         assert any("HELD" in row[9] for row in queue.values())
         assert any("↳F_1042" in row[9] for row in queue.values())
-        positions = cells(app, "positions-table")
+        positions = cells(app, "positions")
         assert positions["AAPL"][4:8] == ["4.07%", "7.00%", "-2.93%", "◆ DRIFT"]
         assert positions["SOL/USD"][1] == "—" and positions["SOL/USD"][7] == "◆ DRIFT"
         assert positions["NVDA"][7] == ""
-        figures = static_text(app, "#pnl-figures")
+        figures = app.query_one(PnlPane).figures_text
         assert "NAV 280,429.00" in figures and "realized 13,425.00" in figures
         assert "fees 2,685.00" in figures
-        assert "PAPER" in static_text(app, "#header-mode")
-        assert static_text(app, "#header-clock") == "2026-11-24 08:09:00 UTC"
+        header = app.query_one(DeskHeader)
+        line = header.render().plain
+        assert "PAPER" in line and str(state_dir.name) in line
+        assert header.clock_text == "2026-11-24 08:09:00 UTC" and header.clock_text in line
 
 
 async def test_selecting_a_vault_focuses_the_other_panes(state_dir: Path) -> None:
@@ -75,9 +80,9 @@ async def test_selecting_a_vault_focuses_the_other_panes(state_dir: Path) -> Non
         await loaded(pilot)
         await pilot.press("down")  # V_CRYPTO
         await wait_for(pilot, lambda: app.selected_vault == "V_CRYPTO")
-        assert set(cells(app, "positions-table")) == {"BTC/USD", "ETH/USD", "SOL/USD"}
-        assert "NAV 179,153.50" in static_text(app, "#pnl-figures")
-        assert cells(app, "overlays-table")["V_CRYPTO"][0] == "▶ V_CRYPTO"
+        assert set(cells(app, "positions")) == {"BTC/USD", "ETH/USD", "SOL/USD"}
+        assert "NAV 179,153.50" in app.query_one(PnlPane).figures_text
+        assert cells(app, "overlays")["V_CRYPTO"][0] == "▶ V_CRYPTO"
 
 
 async def test_an_outside_rewrite_of_the_queue_shows_at_once(state_dir: Path) -> None:
@@ -85,7 +90,7 @@ async def test_an_outside_rewrite_of_the_queue_shows_at_once(state_dir: Path) ->
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("3")  # the queue
-        table = app.query_one("#queue-table", KeyedTable)
+        table = app.query_one("#queue", KeyedTable)
         table.move_cursor(row=3)
         await pilot.pause()
         cursor_before = table.cursor_key
@@ -95,7 +100,7 @@ async def test_an_outside_rewrite_of_the_queue_shows_at_once(state_dir: Path) ->
         target["qty"] = 44
         data["version"] += 1
         path.write_text(json.dumps(data, indent=2))
-        await wait_for(pilot, lambda: cells(app, "queue-table")[target["order_id"]][4] == "44")
+        await wait_for(pilot, lambda: cells(app, "queue")[target["order_id"]][4] == "44")
         assert table.cursor_key == cursor_before  # the cursor stayed on its row
 
 
@@ -105,17 +110,18 @@ async def test_a_corrupt_file_puts_a_banner_and_keeps_the_last_good_rows(
     app = make_app(state_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        rows_before = cells(app, "queue-table")
+        rows_before = cells(app, "queue")
         path = state_dir / "autotrade_queue.json"
         good = path.read_bytes()
         path.write_bytes(good[: len(good) // 2])
         queue = app.query_one("#queue", QueuePane)
         await wait_for(pilot, lambda: queue.has_class("-problem"))
-        banner = str(queue.banner.render())
+        banner = queue.banner_text
+        assert (banner, "problem") in queue.notices  # drawn on the pane
         assert "autotrade_queue.json" in banner and "invalid JSON" in banner
         assert "last good" in banner
         assert queue.has_class("-stale") and str(queue.border_subtitle).startswith("STALE · ")
-        assert cells(app, "queue-table") == rows_before
+        assert cells(app, "queue") == rows_before
         assert path.read_bytes() == good[: len(good) // 2]  # never overwritten
         path.write_bytes(good)
         await wait_for(pilot, lambda: not queue.has_class("-problem"))
@@ -129,9 +135,9 @@ async def test_a_deleted_file_is_reported_the_same_way(state_dir: Path) -> None:
         (state_dir / "pnl_summary.json").unlink()
         pane = app.query_one("#pnl")
         await wait_for(pilot, lambda: pane.has_class("-problem"))
-        assert "pnl_summary.json" in str(pane.banner.render())  # type: ignore[attr-defined]
-        assert "missing" in str(pane.banner.render())  # type: ignore[attr-defined]
-        assert "NAV 280,429.00" in static_text(app, "#pnl-figures")
+        assert isinstance(pane, PnlPane)
+        assert "pnl_summary.json" in pane.banner_text and "missing" in pane.banner_text
+        assert "NAV 280,429.00" in app.query_one(PnlPane).figures_text
 
 
 async def test_filter_sort_and_finished_toggle(state_dir: Path) -> None:
@@ -139,16 +145,17 @@ async def test_filter_sort_and_finished_toggle(state_dir: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("3", "z")
-        await wait_for(pilot, lambda: len(cells(app, "queue-table")) == 15)
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 15)
         await pilot.press("slash", *"msft", "enter")
-        await wait_for(pilot, lambda: len(cells(app, "queue-table")) == 3)
-        assert {row[2] for row in cells(app, "queue-table").values()} == {"MSFT"}
-        box = app.query_one("#queue-filter")
-        await pilot.press("slash", "escape")
-        await wait_for(pilot, lambda: len(cells(app, "queue-table")) == 15)
-        assert not box.display
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 3)
+        assert {row[2] for row in cells(app, "queue").values()} == {"MSFT"}
+        queue = app.query_one(QueuePane)
+        assert not queue.filtering and queue.filter_text == "msft"
+        await pilot.press("slash", "backspace", "escape")
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 15)
+        assert not queue.filtering and queue.filter_text == "" and not queue.notices
         await pilot.press("o")  # sort by vault
-        table = app.query_one("#queue-table", KeyedTable)
+        table = app.query_one("#queue", KeyedTable)
         await pilot.pause()
         vault_column = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
         assert vault_column == sorted(vault_column)
@@ -160,7 +167,7 @@ async def test_order_detail_shows_reasons_ids_and_audit_trail(state_dir: Path) -
         await loaded(pilot)
         await wait_for(pilot, lambda: (state_dir / "vanta.db").exists())
         await pilot.press("3")
-        table = app.query_one("#queue-table", KeyedTable)
+        table = app.query_one("#queue", KeyedTable)
         index = next(i for i in range(table.row_count) if table.get_row_at(i)[2].plain == "AAPL")
         table.move_cursor(row=index)
         await pilot.press("enter")
@@ -220,10 +227,10 @@ async def test_stale_portfolio_is_flagged(state_dir: Path) -> None:
     app = make_app(state_dir, now=NOW + timedelta(hours=30))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        warning = app.query_one("#positions-stale", Static)
-        assert warning.display
-        assert "portfolio.json" in static_text(app, "#positions-stale")
-        assert "older than 24 h" in static_text(app, "#positions-stale")
+        pane = app.query_one(PositionsPane)
+        assert (pane.stale_warning, "warning") in pane.notices
+        assert "portfolio.json" in pane.stale_warning
+        assert "older than 24 h" in pane.stale_warning
 
 
 def test_the_desk_starts_without_importing_broker_sdks(state_dir: Path) -> None:
@@ -261,7 +268,7 @@ async def test_ten_thousand_orders_scroll_and_update_in_place(tmp_path: Path) ->
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("3")
-        table = app.query_one("#queue-table", KeyedTable)
+        table = app.query_one("#queue", KeyedTable)
         assert table.row_count > 5000
         await pilot.press("pagedown", "pagedown", "pagedown")
         await pilot.pause()

@@ -18,6 +18,8 @@ from vanta_tui.store.journal import Journal
 from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify
 from vanta_tui.ui.app import VantaApp
+from vanta_tui.ui.header import DeskHeader
+from vanta_tui.ui.panes.pnl import PnlPane
 from vanta_tui.ui.screens.modals import ConfirmScreen, FormScreen
 from vanta_tui.ui.table import KeyedTable
 
@@ -47,7 +49,7 @@ def chain_ok(state_dir: Path) -> None:
 
 async def focus_order(pilot: Any, app: VantaApp, key: str) -> None:
     await pilot.press("3")
-    table = app.query_one("#queue-table", KeyedTable)
+    table = app.query_one("#queue", KeyedTable)
     table.move_to(key)
     await pilot.pause()
     assert table.cursor_key == key
@@ -320,9 +322,7 @@ async def test_trip_clear(state_dir: Path) -> None:
         await wait_for(pilot, lambda: app.selected_vault == "V_CRYPTO")
         await wait_for(
             pilot,
-            lambda: (
-                app.query_one("#vaults-table", KeyedTable).get_row("V_CRYPTO")[2].plain == "tripped"
-            ),
+            lambda: app.query_one("#vaults", KeyedTable).get_row("V_CRYPTO")[2].plain == "tripped",
         )
         await pilot.press("t")
         await fill(pilot, app, {"reason": "reviewed with risk"})
@@ -399,14 +399,14 @@ async def test_approve_in_the_desk_then_the_executor_worker_fills_it(state_dir: 
         )
         await wait_for(
             pilot,
-            lambda: app.query_one("#positions-table", KeyedTable).get_row("AAPL")[1].plain == "103",
+            lambda: app.query_one("#positions", KeyedTable).get_row("AAPL")[1].plain == "103",
             timeout=10,
         )
-        assert not app.query_one("#queue-table", KeyedTable).has_row(oid)  # no longer open
-        figures = str(app.query_one("#pnl-figures").render())
+        assert not app.query_one("#queue", KeyedTable).has_row(oid)  # no longer open
+        figures = app.query_one(PnlPane).figures_text
         assert "NAV 280,429.00" in figures  # fills at the last price leave NAV unchanged
         await wait_for(
             pilot, lambda: any(n.title == "Filled" for n in app._notifications), timeout=5
         )
-        assert "executor: running" in str(app.query_one("#header-executor").render())
+        assert "executor: running" in app.query_one(DeskHeader).executor_text
     chain_ok(state_dir)

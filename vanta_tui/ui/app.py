@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import threading
@@ -13,7 +14,6 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid
 from textual.message import Message
 from textual.theme import Theme
 from textual.widgets import Footer
@@ -56,6 +56,20 @@ PANE_FILES: dict[str, tuple[StateKind, ...]] = {
     "pnl": (StateKind.PNL,),
 }
 """Which files' problems each pane reports in its banner."""
+
+
+SYNC_LOAD_BYTES = 512 * 1024
+"""Up to this many bytes of state files, the first load runs before the first layout."""
+ALL_KINDS = frozenset(StateKind)
+
+
+def state_bytes(state_dir: Path) -> int:
+    """The total size of the state files present (a missing file counts as nothing)."""
+    total = 0
+    for kind in StateKind:
+        with contextlib.suppress(OSError):
+            total += (state_dir / kind.filename).stat().st_size
+    return total
 
 
 class StateLoaded(Message):
@@ -123,18 +137,36 @@ class VantaApp(OperatorActions):
         self._stop_executor = threading.Event()
         self.loads = 0
         """How many state loads have been shown (tests wait on it)."""
+        # The main screen's widgets, kept so that a tick or a load reaches them while a modal
+        # screen is on top (a query would search the modal).
+        self.header = DeskHeader(self.state_label, live=self.live, read_only=self.read_only)
+        self.vaults_pane = VaultsPane(id="vaults")
+        self.overlays_pane = OverlaysPane(id="overlays")
+        self.queue_pane = QueuePane(id="queue")
+        self.positions_pane = PositionsPane(id="positions")
+        self.pnl_pane = PnlPane(id="pnl")
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield DeskHeader(self.state_label, live=self.live, read_only=self.read_only)
-        with Grid(id="desk"):
-            yield VaultsPane(id="vaults")
-            yield OverlaysPane(id="overlays")
-            yield QueuePane(id="queue")
-            yield PositionsPane(id="positions")
-            yield PnlPane(id="pnl")
+        # The panes sit in the screen's own grid (desk.tcss); header and footer are docked.
+        yield self.header
+        yield self.vaults_pane
+        yield self.overlays_pane
+        yield self.queue_pane
+        yield self.positions_pane
+        yield self.pnl_pane
         yield Footer()
+
+    @property
+    def panes(self) -> dict[str, Pane | PnlPane]:
+        return {
+            "vaults": self.vaults_pane,
+            "overlays": self.overlays_pane,
+            "queue": self.queue_pane,
+            "positions": self.positions_pane,
+            "pnl": self.pnl_pane,
+        }
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
@@ -144,13 +176,18 @@ class VantaApp(OperatorActions):
             self.set_keymap(self.settings.keymap)
         if self._settings_warning:
             self.notify(self._settings_warning, title="Settings", severity="warning")
-        self.query_one(DeskHeader).set_clock(self.clock())
+        self.header.set_clock(self.clock())
         self.set_interval(self.settings.refresh.clock_seconds, self._tick)
-        self.query_one("#vaults-table").focus()
-        self.load_state(None)
+        self.vaults_pane.focus()
+        if state_bytes(self.state_dir) <= SYNC_LOAD_BYTES:
+            # A small state loads in a few milliseconds: load it now, so that the first
+            # layout already has the data (one layout pass instead of two).
+            self.on_state_loaded(StateLoaded(reload(self.state_dir, self.snapshot), ALL_KINDS))
+        else:
+            self.load_state(None)
         if self.watch_files:
             self.watch_state()
-        header = self.query_one(DeskHeader)
+        header = self.header
         if self.run_executor:
             header.set_executor("executor: starting", "ok")
             self.executor_loop()
@@ -207,7 +244,7 @@ class VantaApp(OperatorActions):
         from vanta_tui.executor.engine import Executor
         from vanta_tui.executor.lease import Lease, LeaseHeld
 
-        header = self.query_one(DeskHeader)
+        header = self.header
         lease = Lease(self.state_dir, f"desk of {self.operator}")
         try:
             lease.acquire()
@@ -263,7 +300,7 @@ class VantaApp(OperatorActions):
         if self.loads:
             self._announce(self.snapshot, message.snapshot)
         self.snapshot = message.snapshot
-        if not self.query("#vaults"):
+        if not self.vaults_pane.is_attached:
             return  # the desk is closing: a late load has nothing left to draw
         if self.selected_vault is None and self.snapshot.vaults and self.snapshot.vaults.vaults:
             self.selected_vault = self.snapshot.vaults.vaults[0].vault_id
@@ -290,23 +327,23 @@ class VantaApp(OperatorActions):
         state = self.snapshot
         now = self.clock()
         for pane_id, kinds in PANE_FILES.items():
-            pane = self.query_one(f"#{pane_id}", Pane)
+            pane = self.panes[pane_id]
             problems = [p for k in kinds for p in state.problems.get(k, [])]
             stale = any(state.stale(k) and k in state.files for k in kinds)
             pane.show_problems(problems, stale=stale)
-        self.query_one(VaultsPane).show(state)
-        self.query_one(OverlaysPane).show(state, now, self.selected_vault)
-        self.query_one(QueuePane).show(state, now, self.selected_vault)
-        self.query_one(PositionsPane).show(state, now, self.selected_vault)
-        self.query_one(PnlPane).show(state, self.selected_vault)
+        self.vaults_pane.show(state)
+        self.overlays_pane.show(state, now, self.selected_vault)
+        self.queue_pane.show(state, now, self.selected_vault)
+        self.positions_pane.show(state, now, self.selected_vault)
+        self.pnl_pane.show(state, self.selected_vault)
 
     def _tick(self) -> None:
         now = self.clock()
         self.expire_flip_modes_if_due()
-        self.query_one(DeskHeader).set_clock(now)
+        self.header.set_clock(now)
         if self.snapshot.files:
-            self.query_one(OverlaysPane).show(self.snapshot, now, self.selected_vault)
-            queue = self.query_one(QueuePane)
+            self.overlays_pane.show(self.snapshot, now, self.selected_vault)
+            queue = self.queue_pane
             if queue.next_change is None or now >= queue.next_change:
                 queue.show(self.snapshot, now, self.selected_vault)
 
@@ -316,7 +353,7 @@ class VantaApp(OperatorActions):
             self.render_panes()
 
     def on_queue_pane_view_changed(self, _message: QueuePane.ViewChanged) -> None:
-        self.query_one(QueuePane).show(self.snapshot, self.clock(), self.selected_vault)
+        self.queue_pane.show(self.snapshot, self.clock(), self.selected_vault)
 
     def on_queue_pane_order_opened(self, message: QueuePane.OrderOpened) -> None:
         queue = self.snapshot.queue
@@ -363,7 +400,7 @@ class VantaApp(OperatorActions):
         self.push_screen(HelpScreen(rows))
 
     def action_focus_pane(self, pane_id: str) -> None:
-        self.query_one(f"#{pane_id}").query_one(KeyedTable).focus()
+        self.query_one(f"#{pane_id}", KeyedTable).focus()
 
     def _theme_changed(self, theme: Theme) -> None:
         """Remember the operator's theme in the settings file."""

@@ -1,40 +1,113 @@
-"""The desk's header: state directory, broker mode (PAPER or LIVE), read-only, executor, clock."""
+"""The desk's header: state directory, broker mode (PAPER or LIVE), read-only, executor, clock.
+
+One widget drawing one line (see `panes/base.py` for why the desk keeps widgets few).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Static
+from rich.cells import cell_len, set_cell_size
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
 
 
-class DeskHeader(Horizontal):
+class DeskHeader(Widget):
     """One line that says where the desk points and whether money can move."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "desk-header--title",
+        "desk-header--state",
+        "desk-header--paper",
+        "desk-header--live",
+        "desk-header--readonly",
+        "desk-header--ok",
+        "desk-header--warn",
+        "desk-header--fail",
+    }
+    DEFAULT_CSS = """
+    DeskHeader {
+        height: 1;
+        dock: top;
+        background: $panel;
+    }
+    DeskHeader > .desk-header--title {
+        text-style: bold;
+        color: $accent;
+    }
+    DeskHeader > .desk-header--state {
+        color: $text-muted;
+    }
+    DeskHeader > .desk-header--paper {
+        background: $success-darken-2;
+        color: $text;
+        text-style: bold;
+    }
+    DeskHeader > .desk-header--live {
+        background: red;
+        color: white;
+        text-style: bold reverse;
+    }
+    DeskHeader > .desk-header--readonly {
+        background: $warning-darken-2;
+        color: $text;
+        text-style: bold;
+    }
+    DeskHeader > .desk-header--warn {
+        color: $warning;
+    }
+    DeskHeader > .desk-header--fail {
+        color: $error;
+        text-style: bold;
+    }
+    """
 
     def __init__(self, state_dir: str, *, live: bool, read_only: bool) -> None:
         super().__init__(id="header")
         self.state_dir = state_dir
         self.live = live
         self.read_only = read_only
+        self.clock_text = ""
+        self.executor_text = ""
+        self.executor_level = "ok"
 
-    def compose(self) -> ComposeResult:
-        yield Static("VANTA desk", id="header-title")
-        yield Static(self.state_dir, id="header-state", markup=False)
-        mode = Static("LIVE" if self.live else "PAPER", id="header-mode")
-        mode.add_class("-live" if self.live else "-paper")
-        yield mode
-        read_only = Static("READ-ONLY", id="header-readonly")
-        read_only.display = self.read_only
-        yield read_only
-        yield Static("", id="header-executor", markup=False)
-        yield Static("", id="header-clock")
+    @property
+    def mode_text(self) -> str:
+        return "LIVE" if self.live else "PAPER"
 
     def set_clock(self, now: datetime) -> None:
-        self.query_one("#header-clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        self.clock_text = now.strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.refresh()
 
     def set_executor(self, text: str, level: str = "ok") -> None:
-        widget = self.query_one("#header-executor", Static)
-        widget.update(text)
-        for name in ("ok", "warn", "fail"):
-            widget.set_class(name == level, f"-{name}")
+        self.executor_text = text
+        self.executor_level = level
+        self.refresh()
+
+    def render(self) -> Text:
+        style = self.get_component_rich_style
+        right: list[tuple[str, Style]] = [
+            (
+                f" {self.mode_text} ",
+                style("desk-header--live" if self.live else "desk-header--paper"),
+            )
+        ]
+        if self.read_only:
+            right.append((" READ-ONLY ", style("desk-header--readonly")))
+        if self.executor_text:
+            right.append((f" {self.executor_text} ", style(f"desk-header--{self.executor_level}")))
+        right.append((f" {self.clock_text} ", Style()))
+        title = (" VANTA desk ", style("desk-header--title"))
+        room = self.size.width - cell_len(title[0]) - sum(cell_len(t) + 1 for t, _ in right)
+        state = f" {self.state_dir}"
+        if cell_len(state) > room:
+            state = set_cell_size(state, max(room - 1, 0)) + ("…" if room > 1 else "")
+        line = Text.assemble(
+            title, (set_cell_size(state, max(room, 0)), style("desk-header--state"))
+        )
+        for text, text_style in right:
+            line.append(" ")
+            line.append(text, text_style)
+        return line

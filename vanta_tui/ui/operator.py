@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -49,6 +49,9 @@ from vanta_tui.store.errors import StoreError
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import money, qty
 from vanta_tui.ui.screens.modals import ConfirmScreen, FormScreen, reason_form
+
+if TYPE_CHECKING:
+    from vanta_tui.ui.panes.queue import QueuePane
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +101,7 @@ class OperatorActions(App[int]):
     snapshot: StateSnapshot
     selected_vault: str | None
     _expiring: bool
+    queue_pane: QueuePane
 
     def load_state(self, kinds: frozenset[StateKind] | None) -> object:
         raise NotImplementedError
@@ -133,15 +137,11 @@ class OperatorActions(App[int]):
 
     def _orders_for_action(self) -> list[Order]:
         """The marked orders, or the one under the queue's cursor."""
-        from vanta_tui.ui.panes.queue import QueuePane
-
-        queue_pane = self.query_one(QueuePane)
+        queue_pane = self.queue_pane
         queue = self.snapshot.queue
         if queue is None:
             return []
-        ids = list(queue_pane.marked) or (
-            [queue_pane.table.cursor_key] if queue_pane.table.cursor_key else []
-        )
+        ids = list(queue_pane.marked) or ([queue_pane.cursor_key] if queue_pane.cursor_key else [])
         return [o for o in (queue.get(i) for i in ids) if o is not None]
 
     def _price(self, order: Order) -> Decimal | None:
@@ -155,9 +155,7 @@ class OperatorActions(App[int]):
         return self.selected_vault
 
     def _clear_marks(self) -> None:
-        from vanta_tui.ui.panes.queue import QueuePane
-
-        self.query_one(QueuePane).clear_marks()
+        self.queue_pane.clear_marks()
 
     # ------------------------------------------------------------------ orders
 

@@ -60,7 +60,7 @@ async def order_detail(pilot: Pilot[int]) -> None:
     app = _app(pilot)
     await main_screen(pilot)
     await pilot.press("3")
-    table = app.query_one("#queue-table", KeyedTable)
+    table = app.query_one("#queue", KeyedTable)
     for index in range(table.row_count):
         if table.get_row_at(index)[2].plain == "AAPL":
             table.move_cursor(row=index)

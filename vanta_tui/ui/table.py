@@ -10,6 +10,7 @@ Line API), so mounting and updating cost nothing per row that is not on screen.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
@@ -26,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 MAX_COLUMN_WIDTH = 48
+MAX_NOTICE_LINES = 3
 
 
 class _ByText:
@@ -68,6 +70,9 @@ class KeyedTable(ScrollView, can_focus=True):
         "keyed-table--cursor",
         "keyed-table--even",
         "keyed-table--odd",
+        "keyed-table--problem",
+        "keyed-table--warning",
+        "keyed-table--prompt",
     }
     DEFAULT_CSS = """
     KeyedTable {
@@ -94,6 +99,19 @@ class KeyedTable(ScrollView, can_focus=True):
     KeyedTable:focus > .keyed-table--cursor {
         background: $accent 60%;
         text-style: bold;
+    }
+    KeyedTable > .keyed-table--problem {
+        background: $error 30%;
+        color: $text;
+    }
+    KeyedTable > .keyed-table--warning {
+        background: $warning 30%;
+        color: $text;
+        text-style: bold;
+    }
+    KeyedTable > .keyed-table--prompt {
+        background: $boost;
+        color: $text;
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -147,6 +165,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self.sort_reverse = False
         self._sorted_by: tuple[str | None, bool] = (None, False)
         self._highlighted: str | None = None
+        self._notices: list[tuple[str, str]] = []
+        self._notice_cache: tuple[int, list[tuple[str, str]]] | None = None
 
     # ------------------------------------------------------------------ data
 
@@ -241,7 +261,44 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         width = sum(w + 2 for w in self._widths)
-        self.virtual_size = Size(width, len(self._order) + 1)
+        self.virtual_size = Size(width, len(self._order) + 1 + len(self._notice_lines()))
+
+    # ------------------------------------------------------------------ notices
+
+    def set_notices(self, notices: Sequence[tuple[str, str]]) -> None:
+        """Lines kept above the column headers (they do not scroll): a file problem, a stale
+        warning, the filter being typed. Each is (text, kind); kind is ``problem``, ``warning``
+        or ``prompt``. Long texts wrap to at most three lines."""
+        notices = list(notices)
+        if notices == self._notices:
+            return
+        self._notices = notices
+        self._notice_cache = None
+        self._resize()
+        self.refresh(layout=True)
+
+    @property
+    def notices(self) -> list[tuple[str, str]]:
+        return list(self._notices)
+
+    def _notice_lines(self) -> list[tuple[str, str]]:
+        if not self._notices:
+            return []
+        width = max(self.size.width, 20)
+        if self._notice_cache is None or self._notice_cache[0] != width:
+            lines: list[tuple[str, str]] = []
+            for text, kind in self._notices:
+                wrapped = textwrap.wrap(text, width - 2) or [""]
+                if len(wrapped) > MAX_NOTICE_LINES:
+                    wrapped = wrapped[:MAX_NOTICE_LINES]
+                    wrapped[-1] = set_cell_size(wrapped[-1], width - 3) + "…"
+                lines.extend((line, kind) for line in wrapped)
+            self._notice_cache = (width, lines)
+        return self._notice_cache[1]
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self._notices:
+            self._resize()
 
     # ------------------------------------------------------------------ cursor
 
@@ -264,7 +321,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _scroll_to_cursor(self) -> None:
-        visible = max(self.size.height - 1, 1)
+        visible = max(self.size.height - 1 - len(self._notice_lines()), 1)
         top = int(self.scroll_offset.y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
@@ -295,9 +352,10 @@ class KeyedTable(ScrollView, can_focus=True):
             self.post_message(self.RowSelected(self, key))
 
     def on_click(self, event: events.Click) -> None:
-        if event.y == 0:
+        top = len(self._notice_lines()) + 1
+        if event.y < top:
             return
-        row = int(self.scroll_offset.y) + event.y - 1
+        row = int(self.scroll_offset.y) + event.y - top
         if 0 <= row < len(self._order):
             already = row == self.cursor_row
             self._set_cursor(row)
@@ -325,6 +383,12 @@ class KeyedTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
+        notices = self._notice_lines()
+        if y < len(notices):
+            text, kind = notices[y]
+            style = self.get_component_rich_style(f"keyed-table--{kind}")
+            return Strip([Segment(" " + set_cell_size(text, max(width - 1, 0)), style)], width)
+        y -= len(notices)
         if y == 0:
             base = self.get_component_rich_style("keyed-table--header")
             strip = self._line(((label, Style()) for _, label in self._column_spec), base)
@@ -347,7 +411,7 @@ class KeyedTable(ScrollView, can_focus=True):
         return strip.crop(int(scroll_x), int(scroll_x) + width)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._order) + 1
+        return len(self._order) + 1 + len(self._notice_lines())
 
 
 def _sortable(value: Any) -> Any:

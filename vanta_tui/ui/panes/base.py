@@ -1,61 +1,88 @@
-"""What every pane has: a title, a banner for file problems, and a stale mark."""
+"""What every pane has: a title, a banner for file problems, and a stale mark.
+
+A pane is one widget (a table, or the PnL view): the banner and other notices are lines the
+widget draws itself, not child widgets. Textual's cost of a layout grows with the number of
+widgets, and the desk's first paint is measured against an app with a single table
+(`bench/desk.py`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from textual.containers import Vertical
-from textual.widgets import Static
+from textual.widget import Widget
 
 from vanta_tui.store.errors import Problem
+from vanta_tui.ui.table import KeyedTable
 
 
-class Pane(Vertical):
-    """A bordered pane; `show_problems` puts a banner on it naming the file and the error."""
+def problem_text(problems: Sequence[Problem], *, stale: bool) -> str:
+    """The banner: the first problem (file, place, reason), how many more, and whether the
+    pane shows the last good data."""
+    first = problems[0]
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    note = " — showing the last good data" if stale else ""
+    return f"⚠ {first}{more}{note}"
 
-    DEFAULT_CSS = """
-    Pane > .banner {
-        display: none;
-        background: $error 30%;
-        color: $text;
-        padding: 0 1;
-        height: auto;
-        max-height: 4;
-    }
-    Pane.-problem > .banner {
-        display: block;
-    }
-    Pane.-stale {
-        border: round $warning;
-    }
-    """
 
-    TITLE = ""
+class PaneState:
+    """The part every pane shares: problems, the stale mark, and the bottom-border note."""
 
-    def __init__(self, *, id: str) -> None:
-        super().__init__(id=id)
-        self.border_title = self.TITLE
-        self.banner = Static("", classes="banner", markup=False)
-        self._info = ""
+    def __init__(self, widget: Widget) -> None:
+        self.widget = widget
+        self.banner = ""
+        self.info = ""
 
-    def show_problems(self, problems: Sequence[Problem], *, stale: bool) -> None:
-        """Show (or clear) the banner; ``stale`` marks the data as the last good copy."""
-        if problems:
-            first = problems[0]
-            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-            note = " — showing the last good data" if stale else ""
-            self.banner.update(f"⚠ {first}{more}{note}")
-        self.set_class(bool(problems), "-problem")
-        self.set_class(stale, "-stale")
+    def show_problems(self, problems: Sequence[Problem], *, stale: bool) -> bool:
+        """Returns whether the banner text changed."""
+        banner = problem_text(problems, stale=stale) if problems else ""
+        changed = banner != self.banner
+        self.banner = banner
+        self.widget.set_class(bool(problems), "-problem")
+        self.widget.set_class(stale, "-stale")
         self._show_subtitle()
+        return changed
 
     def set_info(self, text: str) -> None:
-        """The pane's own note in its bottom border (counts, sort...)."""
-        self._info = text
+        self.info = text
         self._show_subtitle()
 
     def _show_subtitle(self) -> None:
-        parts = (["STALE"] if self.has_class("-stale") else []) + (
-            [self._info] if self._info else []
+        parts = (["STALE"] if self.widget.has_class("-stale") else []) + (
+            [self.info] if self.info else []
         )
-        self.border_subtitle = " · ".join(parts)
+        self.widget.border_subtitle = " · ".join(parts)
+
+
+class Pane(KeyedTable):
+    """A bordered table pane; `show_problems` puts a banner on it naming the file and the error."""
+
+    TITLE = ""
+
+    def __init__(self, columns: Sequence[tuple[str, str]], *, id: str, **kwargs: Any) -> None:
+        super().__init__(columns, id=id, classes="pane", **kwargs)
+        self.border_title = self.TITLE
+        self.pane = PaneState(self)
+
+    @property
+    def banner_text(self) -> str:
+        """The problem banner shown on the pane ("" when none)."""
+        return self.pane.banner
+
+    def show_problems(self, problems: Sequence[Problem], *, stale: bool) -> None:
+        """Show (or clear) the banner; ``stale`` marks the data as the last good copy."""
+        if self.pane.show_problems(problems, stale=stale):
+            self.update_notices()
+
+    def set_info(self, text: str) -> None:
+        """The pane's own note in its bottom border (counts, sort...)."""
+        self.pane.set_info(text)
+
+    def extra_notices(self) -> list[tuple[str, str]]:
+        """Notices of the pane itself (stale warning, filter prompt), under the banner."""
+        return []
+
+    def update_notices(self) -> None:
+        banner = [(self.pane.banner, "problem")] if self.pane.banner else []
+        self.set_notices(banner + self.extra_notices())

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from textual.app import ComposeResult
-
 from vanta_tui.core.models import FlipMode, Maintenance
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import countdown, pct
 from vanta_tui.ui.panes.base import Pane
-from vanta_tui.ui.table import Cell, KeyedTable
+from vanta_tui.ui.table import Cell
 
 GLOBAL_KEY = "*global*"
 
@@ -45,9 +43,8 @@ def flip_cell(flip: FlipMode, now: datetime) -> Cell:
 class OverlaysPane(Pane):
     TITLE = "Overlays"
 
-    def compose(self) -> ComposeResult:
-        yield self.banner
-        yield KeyedTable(
+    def __init__(self, *, id: str) -> None:
+        super().__init__(
             [
                 ("scope", "Scope"),
                 ("maintenance", "Maintenance"),
@@ -55,12 +52,8 @@ class OverlaysPane(Pane):
                 ("persona", "Persona"),
                 ("boosts", "Boosts"),
             ],
-            id="overlays-table",
+            id=id,
         )
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one(KeyedTable)
 
     def show(self, state: StateSnapshot, now: datetime, selected: str | None) -> None:
         overlays = state.overlays
@@ -90,4 +83,4 @@ class OverlaysPane(Pane):
                 Cell(overlay.persona or "—"),
                 Cell(boosts or "—", "dim" if not boosts else ""),
             ]
-        self.table.sync(rows)
+        self.sync(rows)

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from textual.app import ComposeResult
-from textual.widgets import Static
-
 from vanta_tui.core.models import VaultOverlay
 from vanta_tui.core.positions import account_of, is_stale, position_rows, vault_targets
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import money, pct, price, qty, stamp
 from vanta_tui.ui.panes.base import Pane
-from vanta_tui.ui.table import Cell, KeyedTable
+from vanta_tui.ui.table import Cell
 
 
 class PositionsPane(Pane):
     TITLE = "Positions vs targets"
 
-    def compose(self) -> ComposeResult:
-        yield self.banner
-        yield Static("", id="positions-stale", markup=False)
-        yield KeyedTable(
+    def __init__(self, *, id: str) -> None:
+        super().__init__(
             [
                 ("symbol", "Symbol"),
                 ("qty", "Qty"),
@@ -32,21 +27,21 @@ class PositionsPane(Pane):
                 ("drift", "Drift"),
                 ("mark", ""),
             ],
-            id="positions-table",
+            id=id,
         )
+        self.stale_warning = ""
+        """The warning shown when the portfolio or allocation is older than 24 h ("" if not)."""
 
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one(KeyedTable)
+    def extra_notices(self) -> list[tuple[str, str]]:
+        return [(self.stale_warning, "warning")] if self.stale_warning else []
 
     def show(self, state: StateSnapshot, now: datetime, vault_id: str | None) -> None:
         vaults = state.vaults
         vault = vaults.get(vault_id) if vaults and vault_id else None
-        warning = self.query_one("#positions-stale", Static)
         portfolio = state.portfolio
         if vault is None or vaults is None:
-            self.table.sync({})
-            warning.display = False
+            self.sync({})
+            self._warn("")
             return
         self.border_title = f"Positions vs targets · {vault.vault_id}"
         overlay = state.overlays.for_vault(vault.vault_id) if state.overlays else None
@@ -71,15 +66,20 @@ class PositionsPane(Pane):
                      sort_key=row.drift),
                 Cell("◆ DRIFT" if row.drifted else "", "bold red"),
             ]  # fmt: skip
-        self.table.sync(cells)
+        self.sync(cells)
         stale_files = []
         if portfolio is not None and is_stale(portfolio.asof, now):
             stale_files.append(f"portfolio.json asof {stamp(portfolio.asof)}")
         if state.allocation is not None and is_stale(state.allocation.asof, now):
             stale_files.append(f"vault_allocation.json asof {stamp(state.allocation.asof)}")
-        if stale_files:
-            warning.update(
-                "⚠ STALE: " + "; ".join(stale_files) + " — older than 24 h, drift cannot be trusted"
-            )
-        warning.display = bool(stale_files)
-        self.set_class(bool(stale_files), "-old")
+        self._warn(
+            "⚠ STALE: " + "; ".join(stale_files) + " — older than 24 h, drift cannot be trusted"
+            if stale_files
+            else ""
+        )
+
+    def _warn(self, text: str) -> None:
+        self.set_class(bool(text), "-old")
+        if text != self.stale_warning:
+            self.stale_warning = text
+            self.update_notices()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Input
 
 from vanta_tui.core.enums import OrderStatus, OrderType
 from vanta_tui.core.models import Order
@@ -87,24 +86,7 @@ class QueuePane(Pane):
         """Filter, sort or scope changed: the app re-renders the queue."""
 
     def __init__(self, *, id: str) -> None:
-        super().__init__(id=id)
-        self.show_finished = False
-        self.filter_text = ""
-        self.sort_index = 0
-        self.this_vault_only = False
-        self.marked: set[str] = set()
-        """Orders marked (space) for a batch action."""
-        self.next_change: datetime | None = None
-        """When an age shown in the queue next changes; the clock tick redraws only then."""
-        self._rows: dict[str, tuple[Order, bool, list[Cell]]] = {}
-        """Rows built for the orders seen last time: an unchanged order reuses its cells."""
-
-    def compose(self) -> ComposeResult:
-        yield self.banner
-        filter_input = Input(placeholder="filter orders (any text) · Esc clears", id="queue-filter")
-        filter_input.display = False
-        yield filter_input
-        table = KeyedTable(
+        super().__init__(
             [
                 ("id", "Id"),
                 ("vault", "Vault"),
@@ -117,14 +99,21 @@ class QueuePane(Pane):
                 ("age", "Age"),
                 ("flags", "Flags"),
             ],
-            id="queue-table",
+            id=id,
         )
-        table.sort_column = "age"
-        yield table
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#queue-table", KeyedTable)
+        self.sort_column = "age"
+        self.filtering = False
+        """The operator is typing a filter (after `/`); keys go to the filter text."""
+        self.show_finished = False
+        self.filter_text = ""
+        self.sort_index = 0
+        self.this_vault_only = False
+        self.marked: set[str] = set()
+        """Orders marked (space) for a batch action."""
+        self.next_change: datetime | None = None
+        """When an age shown in the queue next changes; the clock tick redraws only then."""
+        self._rows: dict[str, tuple[Order, bool, list[Cell]]] = {}
+        """Rows built for the orders seen last time: an unchanged order reuses its cells."""
 
     def _subtitle(self, shown: int, total: int) -> str:
         parts = [f"{shown} of {total}", f"sort: {SORTS[self.sort_index][1]}"]
@@ -148,7 +137,7 @@ class QueuePane(Pane):
                 continue
             if self.this_vault_only and order.vault_id != selected:
                 continue
-            if not order_matches(order, self.filter_text):
+            if not order_matches(order, self.filter_text.strip()):
                 continue
             held = held_cache.get(order.vault_id)
             if held is None:
@@ -174,9 +163,9 @@ class QueuePane(Pane):
             del self._rows[gone]
         self.next_change = now + timedelta(seconds=soonest)
         column, _, reverse = SORTS[self.sort_index]
-        self.table.sort_column = column
-        self.table.sort_reverse = reverse
-        self.table.sync(rows)
+        self.sort_column = column
+        self.sort_reverse = reverse
+        self.sync(rows)
         self.set_info(self._subtitle(len(rows), len(queue.orders)))
 
     @staticmethod
@@ -207,7 +196,7 @@ class QueuePane(Pane):
     # ------------------------------------------------------------- actions
 
     def action_open_order(self) -> None:
-        key = self.table.cursor_key
+        key = self.cursor_key
         if key is not None:
             self.post_message(self.OrderOpened(key))
 
@@ -219,34 +208,50 @@ class QueuePane(Pane):
         event.stop()
 
     def action_filter(self) -> None:
-        box = self.query_one("#queue-filter", Input)
-        box.display = True
-        box.focus()
+        self.filtering = True
+        self.update_notices()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    def extra_notices(self) -> list[tuple[str, str]]:
+        if not self.filtering:
+            return []
+        return [(f"/{self.filter_text}▏  filter: any text · Enter keeps · Esc clears", "prompt")]
+
+    def on_key(self, event: events.Key) -> None:
+        """While filtering, keys edit the filter text instead of running commands."""
+        if not self.filtering:
+            return
         event.stop()
-        self.filter_text = event.value.strip()
+        event.prevent_default()
+        if event.key == "escape":
+            self.filtering = False
+            self._set_filter("")
+        elif event.key == "enter":
+            self.filtering = False
+            self.update_notices()
+        elif event.key == "backspace":
+            self._set_filter(self.filter_text[:-1])
+        elif event.key == "ctrl+u":
+            self._set_filter("")
+        elif event.character is not None and event.is_printable:
+            self._set_filter(self.filter_text + event.character)
+
+    def _set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self.update_notices()
         self.post_message(self.ViewChanged())
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.table.focus()
-
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", None)
-        box = self.query_one("#queue-filter", Input)
-        if key == "escape" and box.has_focus:
-            box.value = ""
-            box.display = False
-            self.table.focus()
+    def on_blur(self, _event: events.Blur) -> None:
+        if self.filtering:
+            self.filtering = False
+            self.update_notices()
 
     def action_mark(self) -> None:
-        key = self.table.cursor_key
+        key = self.cursor_key
         if key is None:
             return
         self.marked.symmetric_difference_update({key})
         self.post_message(self.ViewChanged())
-        self.table.action_cursor_down()
+        self.action_cursor_down()
 
     def clear_marks(self) -> None:
         if self.marked:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
@@ -35,9 +34,8 @@ class VaultsPane(Pane):
             super().__init__()
             self.vault_id = vault_id
 
-    def compose(self) -> ComposeResult:
-        yield self.banner
-        yield KeyedTable(
+    def __init__(self, *, id: str) -> None:
+        super().__init__(
             [
                 ("vault", "Vault"),
                 ("label", "Label"),
@@ -48,12 +46,8 @@ class VaultsPane(Pane):
                 ("followers", "Foll."),
                 ("venues", "Venues"),
             ],
-            id="vaults-table",
+            id=id,
         )
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one(KeyedTable)
 
     def show(self, state: StateSnapshot) -> None:
         vaults = state.vaults
@@ -85,11 +79,11 @@ class VaultsPane(Pane):
                 Cell(str(followers.get(vault.vault_id, 0)), sort_key=followers[vault.vault_id]),
                 Cell(venues or "—"),
             ]
-        self.table.sync(rows)
+        self.sync(rows)
 
     @property
     def selected(self) -> str | None:
-        return self.table.cursor_key
+        return self.cursor_key
 
     def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
         event.stop()

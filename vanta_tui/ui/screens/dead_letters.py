@@ -17,6 +17,7 @@ from vanta_tui.ui.table import Cell, KeyedTable
 
 
 class DeadLetterScreen(ModalScreen[None]):
+    CSS_PATH = "screens.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry", id="dead_retry"),
         Binding("x", "dismiss_order", "Dismiss", id="dead_dismiss"),

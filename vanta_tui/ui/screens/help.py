@@ -35,6 +35,7 @@ def key_rows(
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "screens.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help_close"),
     ]

@@ -53,6 +53,7 @@ def order_table(order: Order) -> Table:
 
 
 class OrderDetailScreen(ModalScreen[None]):
+    CSS_PATH = "screens.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close", id="detail_close"),
     ]
