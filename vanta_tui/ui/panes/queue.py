@@ -217,8 +217,15 @@ class QueuePane(Pane):
         return [(f"/{self.filter_text}▏  filter: any text · Enter keeps · Esc clears", "prompt")]
 
     def on_key(self, event: events.Key) -> None:
-        """While filtering, keys edit the filter text instead of running commands."""
+        """While filtering, keys edit the filter text instead of running commands.
+
+        `/` starts filtering here, not only through its binding: bindings run when the key
+        has bubbled up to the app, after this pane has already seen the keys typed next."""
         if not self.filtering:
+            if event.key == "slash":
+                event.stop()
+                event.prevent_default()
+                self.action_filter()
             return
         event.stop()
         event.prevent_default()

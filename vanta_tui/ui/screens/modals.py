@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 class ConfirmScreen(ModalScreen[bool]):
     """Says exactly what will happen; `y`/Enter confirms, `n`/Esc cancels."""
+
     CSS_PATH = "screens.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,6 +53,7 @@ Field = tuple[str, str, str]
 class FormScreen(ModalScreen[dict[str, str] | None]):
     """A small form of text fields. ``check`` turns the values into a preview line or raises
     ValueError with the reason; Enter submits only when the values check out."""
+
     CSS_PATH = "screens.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
