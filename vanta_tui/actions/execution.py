@@ -42,8 +42,9 @@ def mark_submitting(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
         now = ctx.clock()
         events: list[EventDraft] = []
         marked: list[Order] = []
+        by_id = queue.index()
         for order_id in order_ids:
-            order = queue.get(order_id)
+            order = by_id.get(order_id)
             if order is None:
                 continue
             if order.status is OrderStatus.APPROVED:
@@ -103,8 +104,9 @@ def record_outcomes(ctx: ActionContext, outcomes: Sequence[SendOutcome]) -> ActR
         now = ctx.clock()
         events: list[EventDraft] = []
         touched_truth = False
+        by_id = queue.index()
         for outcome in outcomes:
-            order = queue.get(outcome.order_id)
+            order = by_id.get(outcome.order_id)
             if order is None:
                 continue
 

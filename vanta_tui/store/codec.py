@@ -31,12 +31,15 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str, *, check_duplicates: bool = True) -> Any:
     """Parse JSON text with `Decimal` numbers; raises `json.JSONDecodeError` or `ValueError`.
 
     Numbers with a fraction come back as `PlainDecimal`, so writing them again gives the very
-    same text (``0.00000001`` stays ``0.00000001``).
+    same text (``0.00000001`` stays ``0.00000001``). A key twice in one object is an error
+    unless ``check_duplicates`` is off (for text we rendered ourselves).
     """
+    if not check_duplicates:
+        return json.loads(text, parse_float=PlainDecimal, parse_constant=_reject_constant)
     return json.loads(
         text,
         parse_float=PlainDecimal,
@@ -53,22 +56,23 @@ def dumps_pretty(data: Any) -> str:
     return text + "\n"
 
 
+# One encoder each, made once: `simplejson.dumps` with options builds a new encoder per call,
+# and the journal dumps several small objects per event. `encode` keeps no state between calls.
+_CANONICAL = simplejson.JSONEncoder(
+    use_decimal=True, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_COMPACT = simplejson.JSONEncoder(
+    use_decimal=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def dumps_canonical(data: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) for hashing: the same data, the same text."""
-    text: str = simplejson.dumps(
-        data,
-        use_decimal=True,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    text: str = _CANONICAL.encode(data)
     return text
 
 
 def dumps_compact(data: Any) -> str:
     """Compact JSON that keeps key order (for records that must rebuild a file exactly)."""
-    text: str = simplejson.dumps(
-        data, use_decimal=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    text: str = _COMPACT.encode(data)
     return text

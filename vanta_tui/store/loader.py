@@ -188,11 +188,15 @@ def parse_model(
     ref: Reference | None = None,
     reuse: dict[str, Any] | None = None,
     keep: list[Any] | None = None,
+    *,
+    ours: bool = False,
 ) -> StateFileModel:
     """Validate the bytes of a state file; every problem is reported with its place.
 
     ``reuse`` (the queue only) lets unchanged orders skip validation; ``keep``, if given,
-    receives the parsed JSON so the caller can build the next ``reuse``.
+    receives the parsed JSON so the caller can build the next ``reuse``. ``ours`` says the
+    bytes were just rendered by us from a model (no duplicate keys can occur): the JSON is
+    parsed without the duplicate-key check, which runs in Python for every object.
     """
     name = kind.filename
     if not data.strip():
@@ -205,7 +209,7 @@ def parse_model(
             [Problem(name, "$", f"not UTF-8: byte 0x{data[exc.start]:02x}", line, col)]
         ) from None
     try:
-        raw = parse_json(text)
+        raw = parse_json(text, check_duplicates=not ours)
     except json.JSONDecodeError as exc:
         raise StateFileError(
             [Problem(name, "$", f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)]

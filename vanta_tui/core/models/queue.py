@@ -105,6 +105,10 @@ class QueueFile(StateFileModel):
     def get(self, order_id: str) -> Order | None:
         return next((o for o in self.orders if o.order_id == order_id), None)
 
+    def index(self) -> dict[str, Order]:
+        """Orders by id, for code that looks up many (a fresh dict: `orders` is mutable)."""
+        return {o.order_id: o for o in self.orders}
+
 
 def check_unique_order_ids(orders: list[Order]) -> None:
     """Raise ValueError naming the first order id that appears twice."""

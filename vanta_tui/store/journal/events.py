@@ -56,6 +56,7 @@ class Event:
     canonical: str | None = field(default=None, compare=False, repr=False)
     """The hashed text, when the event was just made (saves dumping it again)."""
     payload_text: str | None = field(default=None, compare=False, repr=False)
+    parents_text: str | None = field(default=None, compare=False, repr=False)
 
     def body(self) -> dict[str, Any]:
         """Everything that is hashed: the event without its hash."""
@@ -100,10 +101,11 @@ def make_event(
     prev_hash: str,
 ) -> Event:
     payload_text = dumps_canonical(payload)
+    parents_text = parents_json(parents)
     canonical = canonical_from_row(
         (
             seq, ts, actor, draft.action, draft.vault_id, draft.order_id, draft.follower_id,
-            payload_text, dumps_canonical(parents), prev_hash,
+            payload_text, parents_text, prev_hash,
         )
     )  # fmt: skip
     digest = hash_text(canonical)
@@ -121,7 +123,14 @@ def make_event(
         hash=digest,
         canonical=canonical,
         payload_text=payload_text,
+        parents_text=parents_text,
     )
+
+
+def parents_json(parents: list[int]) -> str:
+    """Canonical JSON of a list of seq numbers (what `dumps_canonical` gives, without its
+    per-call set-up: this runs for every event)."""
+    return "[" + ",".join(str(int(p)) for p in parents) + "]"
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

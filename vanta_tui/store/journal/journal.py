@@ -49,6 +49,7 @@ from vanta_tui.store.journal.events import (
     event_ts,
     line_with_hash,
     make_event,
+    parents_json,
 )
 from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import parse_model, read_bytes, reference_for, state_path
@@ -254,7 +255,7 @@ class Journal:
                 event.order_id,
                 event.follower_id,
                 event.payload_text or dumps_canonical(event.payload),
-                dumps_canonical(event.parents),
+                event.parents_text or parents_json(event.parents),
                 event.prev_hash,
                 event.hash,
             ],
@@ -468,16 +469,20 @@ class Journal:
             self._recover_locked(only=set(chosen))
             self._note_external_locked(chosen)
             befores: dict[StateKind, bytes] = {}
+            before_json: dict[StateKind, Any] = {}
             models: dict[StateKind, StateFileModel] = {}
             for kind in chosen:
                 data = read_bytes(self.state_dir, kind)
+                keep: list[Any] = []
                 try:
-                    models[kind] = parse_model(kind, data, None)
+                    models[kind] = parse_model(kind, data, None, keep=keep)
                 except StateFileError as exc:
                     raise WriteRefused(
                         kind.filename, "the file on disk does not load", exc.problems
                     ) from None
                 befores[kind] = data
+                # The parsed JSON is not touched by validation; the patch is taken from it.
+                before_json[kind] = keep[0]
             planned = plan(models)
             if not planned.events:
                 return ActResult([], {}, planned.result)
@@ -489,16 +494,17 @@ class Journal:
                 version = models[kind].version + 1
                 new = model.model_copy(update={"version": version})
                 data = render(new)
+                keep = []
                 try:
                     planned.models[kind] = parse_model(
-                        kind, data, reference_for(self.state_dir, kind)
+                        kind, data, reference_for(self.state_dir, kind), keep=keep, ours=True
                     )
                 except StateFileError as exc:
                     raise WriteRefused(
                         kind.filename, "the new content would not load back", exc.problems
                     ) from None
-                before_data = parse_json(befores[kind].decode("utf-8"))
-                after_data = parse_json(data.decode("utf-8"))
+                before_data = before_json[kind]
+                after_data = keep[0]
                 changes.append(
                     {
                         "file": kind.filename,

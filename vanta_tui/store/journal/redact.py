@@ -13,6 +13,8 @@ from vanta_tui.core.models.base import SECRET_KEY_RE
 from vanta_tui.core.types import PlainDecimal, format_utc
 
 REDACTED = "[redacted]"
+_AS_IS = frozenset({str, int, bool, type(None), PlainDecimal})
+"""Types that pass through unchanged (checked first: most values are these)."""
 
 
 @lru_cache(maxsize=4096)
@@ -27,6 +29,8 @@ def redact(value: Any) -> Any:
     (the text must read back to the same text for the hashes to hold); timestamps become
     UTC strings with a ``Z``; enums their values.
     """
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, dict):
         return {
             key: (REDACTED if isinstance(key, str) and _is_secret(key) else redact(item))
