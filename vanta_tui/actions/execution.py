@@ -229,7 +229,9 @@ def cancel_orders(
             )
             continue
         try:
-            outcomes.append(SendOutcome(order_id, brokers(order).cancel(order.broker_order_id)))
+            outcomes.append(
+                SendOutcome(order_id, brokers(order).cancel(order.broker_order_id, order.symbol))
+            )
         except BrokerError as exc:
             failed.append(f"{order_id}: {exc}")
     if outcomes:

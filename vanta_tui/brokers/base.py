@@ -68,15 +68,18 @@ class Broker(Protocol):
         """Send a new order. A reused client order id raises `DuplicateClientOrderId`."""
         ...
 
-    def get_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
-        """The order with this client order id, or None if the broker never got it."""
+    def get_by_client_id(
+        self, client_order_id: str, symbol: str | None = None
+    ) -> BrokerOrder | None:
+        """The order with this client order id, or None if the broker never got it.
+        ``symbol`` is given whenever known (some exchanges look orders up per market)."""
         ...
 
     def open_orders(self) -> list[BrokerOrder]:
         """Orders still working at the broker."""
         ...
 
-    def cancel(self, broker_order_id: str) -> BrokerOrder:
+    def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:
         """Cancel a working order; returns its final state."""
         ...
 

@@ -317,7 +317,9 @@ class PaperBroker:
             raise OrderRejected(f"{request.client_order_id}: {result.reason}")
         return result
 
-    def get_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
+    def get_by_client_id(
+        self, client_order_id: str, symbol: str | None = None
+    ) -> BrokerOrder | None:
         with self._book(write=False) as account:
             order = account.orders.get(client_order_id)
             return self._as_order(order) if order is not None else None
@@ -338,7 +340,7 @@ class PaperBroker:
                     changed.append(self._as_order(order))
         return changed
 
-    def cancel(self, broker_order_id: str) -> BrokerOrder:
+    def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:
         with self._book() as account:
             order = account.orders.by_broker_id(broker_order_id)
             if order is not None:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from vanta_tui.brokers.base import Broker
-from vanta_tui.brokers.errors import BrokerError
+from vanta_tui.brokers.credentials import load_credentials
+from vanta_tui.brokers.errors import BrokerError, CredentialsError
 from vanta_tui.brokers.paper import PaperBroker, book_path
 from vanta_tui.core.models import (
     FollowersFile,
@@ -17,6 +18,8 @@ from vanta_tui.core.models import (
     StateFileModel,
     VaultFile,
 )
+from vanta_tui.core.models.vault import Venue
+from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import kind_of, load_model
 
 BrokerFactory = Callable[[Order], Broker]
@@ -48,9 +51,32 @@ def paper_brokers(
     slippage_bps: Decimal = Decimal(0),
     partial_fill_ratio: Decimal | None = None,
 ) -> BrokerFactory:
-    """Every order to the built-in paper broker, one book account per account_ref, seeded
-    from portfolio.json the first time it is used and priced at its last prices."""
-    cache: dict[str, PaperBroker] = {}
+    """Every order to the built-in paper broker, whatever its venue says (tests, demos)."""
+    return brokers_for(
+        state_dir,
+        slippage_bps=slippage_bps,
+        partial_fill_ratio=partial_fill_ratio,
+        paper_only=True,
+    )
+
+
+def brokers_for(
+    state_dir: Path,
+    *,
+    live: bool = False,
+    slippage_bps: Decimal = Decimal(0),
+    partial_fill_ratio: Decimal | None = None,
+    timeout_s: float = 10.0,
+    paper_only: bool = False,
+) -> BrokerFactory:
+    """The broker of each order: its vault's (or follower's) venue for its asset class.
+
+    ``paper`` is the built-in paper broker (one book account per account_ref, seeded from
+    portfolio.json the first time it is used and priced at its last prices); ``alpaca`` and
+    ``ccxt:<exchange>`` are the real adapters with the venue's account_ref credentials.
+    One adapter object per (adapter, account), so ccxt's markets are loaded once.
+    """
+    cache: dict[str, Broker] = {}
     files = _Fresh(state_dir)
 
     def prices(symbol: str) -> Decimal | None:
@@ -60,34 +86,89 @@ def paper_brokers(
                 return account.positions[symbol].last_price
         return None
 
+    def paper(ref: str, account_id: str) -> Broker:
+        account = files.get(PortfolioFile).accounts.get(account_id)
+        return PaperBroker(
+            book_path(state_dir),
+            prices,
+            account_ref=ref,
+            slippage_bps=slippage_bps,
+            partial_fill_ratio=partial_fill_ratio,
+            initial_cash=account.cash if account else Decimal(0),
+            initial_positions={
+                s: (p.qty, p.avg_price) for s, p in (account.positions.items() if account else [])
+            },
+        )
+
     def factory(order: Order) -> Broker:
-        vaults = files.get(VaultFile)
         account_id = order.follower_id or order.vault_id
-        ref = account_id
-        if order.follower_id:
-            follower = files.get(FollowersFile).get(order.follower_id)
-            venue = follower.brokers.get(order.asset_class) if follower else None
-        else:
-            vault = vaults.get(order.vault_id)
-            venue = vault.venues.get(order.asset_class) if vault else None
-        if venue is not None:
-            if venue.adapter != "paper":
-                raise BrokerError(f"adapter {venue.adapter} is not supported yet; use paper")
-            ref = f"{venue.account_ref}:{account_id}"
-        if ref not in cache:
-            account = files.get(PortfolioFile).accounts.get(account_id)
-            cache[ref] = PaperBroker(
-                book_path(state_dir),
-                prices,
-                account_ref=ref,
-                slippage_bps=slippage_bps,
-                partial_fill_ratio=partial_fill_ratio,
-                initial_cash=account.cash if account else Decimal(0),
-                initial_positions={
-                    s: (p.qty, p.avg_price)
-                    for s, p in (account.positions.items() if account else [])
-                },
+        venue = venue_of(files, order)
+        if venue is None or venue.adapter == "paper" or paper_only:
+            ref = f"{venue.account_ref}:{account_id}" if venue is not None else account_id
+            if ref not in cache:
+                cache[ref] = paper(ref, account_id)
+            return cache[ref]
+        key = f"{venue.adapter}|{venue.account_ref}"
+        if key not in cache:
+            cache[key] = real_adapter(
+                venue.adapter, venue.account_ref, live=live, timeout_s=timeout_s
             )
-        return cache[ref]
+        return cache[key]
 
     return factory
+
+
+def venue_of(files: _Fresh, order: Order) -> Venue | None:
+    if order.follower_id:
+        follower = files.get(FollowersFile).get(order.follower_id)
+        return follower.brokers.get(order.asset_class) if follower else None
+    vault = files.get(VaultFile).get(order.vault_id)
+    return vault.venues.get(order.asset_class) if vault else None
+
+
+def real_adapter(adapter: str, account_ref: str, *, live: bool, timeout_s: float) -> Broker:
+    """An Alpaca or ccxt adapter for ``account_ref`` (its credentials are loaded now)."""
+    credentials = load_credentials(account_ref)
+    if adapter == "alpaca":
+        from vanta_tui.brokers.alpaca import AlpacaBroker
+
+        return AlpacaBroker(credentials, live=live, timeout_s=timeout_s)
+    if adapter.startswith("ccxt:"):
+        from vanta_tui.brokers.ccxt_adapter import CcxtBroker
+
+        return CcxtBroker(adapter.split(":", 1)[1], credentials, live=live, timeout_s=timeout_s)
+    raise BrokerError(f"unknown broker adapter {adapter!r}")
+
+
+def real_accounts(state_dir: Path) -> list[tuple[str, str, str]]:
+    """Every (adapter, account_ref, used by) that needs credentials: non-paper venues of the
+    vaults and the followers' brokers."""
+    found: dict[tuple[str, str], list[str]] = {}
+    vaults = load_model(state_dir, VaultFile)
+    for vault in vaults.vaults:
+        for venue in vault.venues.values():
+            if venue.adapter != "paper":
+                found.setdefault((venue.adapter, venue.account_ref), []).append(vault.vault_id)
+    try:
+        followers = load_model(state_dir, FollowersFile)
+    except StoreError:
+        followers = None
+    for follower in followers.followers if followers else []:
+        for venue in follower.brokers.values():
+            if venue.adapter != "paper":
+                found.setdefault((venue.adapter, venue.account_ref), []).append(
+                    follower.follower_id
+                )
+    return [(adapter, ref, ", ".join(users)) for (adapter, ref), users in sorted(found.items())]
+
+
+def missing_credentials(state_dir: Path) -> list[str]:
+    """One line per account whose keys cannot be found (empty when all are there): checked
+    when the desk or the executor starts, so a missing key never surfaces mid-send."""
+    problems = []
+    for adapter, ref, users in real_accounts(state_dir):
+        try:
+            load_credentials(ref)
+        except CredentialsError as exc:
+            problems.append(f"{adapter} for {users}: {exc}")
+    return problems

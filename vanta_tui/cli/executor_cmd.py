@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.brokers.routing import paper_brokers
+from vanta_tui.brokers.routing import brokers_for, missing_credentials
 from vanta_tui.executor.engine import RETRY_AFTER_S, Executor
 from vanta_tui.executor.lease import Lease, LeaseHeld
 
@@ -20,7 +21,14 @@ def cmd_executor(
     retry_after: tuple[float, ...] = RETRY_AFTER_S,
     slippage_bps: Decimal = Decimal(0),
     partial_fill_ratio: Decimal | None = None,
+    live: bool = False,
+    timeout_s: float = 10.0,
 ) -> int:
+    missing = missing_credentials(state_dir)
+    if missing:
+        for line in missing:
+            print(f"not starting: {line}", file=sys.stderr)
+        return 2
     lease = Lease(state_dir, "executor")
     try:
         lease.acquire()
@@ -29,9 +37,15 @@ def cmd_executor(
         return 3
     ctx = ActionContext.open(state_dir, "executor")
     try:
-        brokers = paper_brokers(
-            state_dir, slippage_bps=slippage_bps, partial_fill_ratio=partial_fill_ratio
+        brokers = brokers_for(
+            state_dir,
+            live=live,
+            timeout_s=timeout_s,
+            slippage_bps=slippage_bps,
+            partial_fill_ratio=partial_fill_ratio,
         )
+        if live:
+            print("executor: LIVE endpoints (real money)")
         executor = Executor(ctx, brokers, retry_after)
         if once:
             reports = executor.run_once()

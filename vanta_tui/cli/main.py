@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_common(parser, suppress=False)
     parser.add_argument("--log", metavar="FILE", help="log file of the desk")
+    parser.add_argument(
+        "--live", action="store_true",
+        help="real-money endpoints (Alpaca live, exchanges without sandbox); asks to confirm",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(
@@ -131,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = top("executor", "send approved orders to the brokers (one executor per directory)")
     p.add_argument("--once", action="store_true", help="process what is approved now, then exit")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        dest="executor_live",
+        help="real-money endpoints (default: Alpaca paper, exchange sandboxes)",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per broker request")
     p.add_argument(
         "--retry-after", default="1,5,15,60", metavar="S,S,...",
         help="seconds before each resend after a temporary error (default 1,5,15,60)",
@@ -248,7 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vanta_tui.ui.app import run_desk
 
         return run_desk(
-            state_dir, operator=args.operator, read_only=args.read_only, log_file=args.log
+            state_dir,
+            operator=args.operator,
+            read_only=args.read_only,
+            log_file=args.log,
+            live=args.live,
         )
     read_only_ok = command == "stage" and args.dry_run
     if args.read_only and command in MUTATING and not read_only_ok:
@@ -305,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return cmd_executor(
             state_dir, args.once, retry_after=retry, slippage_bps=slippage,
-            partial_fill_ratio=partial,
+            partial_fill_ratio=partial, live=args.live or args.executor_live,
+            timeout_s=args.timeout,
         )  # fmt: skip
     return _dispatch_action(args, state_dir)
 

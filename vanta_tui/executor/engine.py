@@ -78,21 +78,21 @@ class Executor:
         try:
             return SendOutcome(order.order_id, broker.submit(request))
         except (DuplicateClientOrderId, UnknownOutcome) as exc:
-            found = self._lookup(broker, request.client_order_id)
+            found = self._lookup(broker, request.client_order_id, order.symbol)
             if found is not None:
                 return SendOutcome(order.order_id, found)
             return self._failure(order, str(exc))
         except OrderRejected as exc:
-            found = self._lookup(broker, request.client_order_id)
+            found = self._lookup(broker, request.client_order_id, order.symbol)
             if found is not None:
                 return SendOutcome(order.order_id, found)
             return SendOutcome(order.order_id, error=f"rejected: {exc}", give_up=True)
         except BrokerError as exc:
             return self._failure(order, str(exc))
 
-    def _lookup(self, broker: Broker, client_id: str) -> BrokerOrder | None:
+    def _lookup(self, broker: Broker, client_id: str, symbol: str) -> BrokerOrder | None:
         try:
-            return broker.get_by_client_id(client_id)
+            return broker.get_by_client_id(client_id, symbol)
         except BrokerError:
             return None
 
@@ -114,7 +114,7 @@ class Executor:
                 broker = self.brokers(order)
                 if isinstance(broker, PaperBroker):
                     broker.poll()
-                found = broker.get_by_client_id(order.client_order_id)
+                found = broker.get_by_client_id(order.client_order_id, order.symbol)
             except BrokerError as exc:
                 report.errors.append(f"{order.order_id}: {exc}")
                 continue

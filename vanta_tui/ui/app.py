@@ -20,6 +20,7 @@ from textual.widgets import Footer
 from watchfiles import awatch
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.brokers.routing import missing_credentials
 from vanta_tui.cli.common import operator_name
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
@@ -42,6 +43,7 @@ from vanta_tui.ui.panes.positions import PositionsPane
 from vanta_tui.ui.panes.queue import QueuePane
 from vanta_tui.ui.panes.vaults import VaultsPane
 from vanta_tui.ui.screens.help import HelpScreen, key_rows
+from vanta_tui.ui.screens.modals import ConfirmScreen
 from vanta_tui.ui.screens.order_detail import OrderDetailScreen
 from vanta_tui.ui.settings import DeskSettings, default_log_path, load_settings, save_settings
 from vanta_tui.ui.table import KeyedTable
@@ -187,14 +189,43 @@ class VantaApp(OperatorActions):
             self.load_state(None)
         if self.watch_files:
             self.watch_state()
-        header = self.header
-        if self.run_executor:
-            header.set_executor("executor: starting", "ok")
-            self.executor_loop()
+        if self.live and not self.read_only:
+            self.push_screen(
+                ConfirmScreen(
+                    "LIVE trading",
+                    [
+                        "This desk uses the brokers' LIVE endpoints: approved orders move real",
+                        "money (Alpaca live, exchanges without sandbox).",
+                        "Cancel closes the desk.",
+                    ],
+                    confirm="Trade live",
+                ),
+                self._live_confirmed,
+            )
         else:
+            self.start_executor()
+
+    def _live_confirmed(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self.start_executor()
+        else:
+            self.exit(1)
+
+    def start_executor(self) -> None:
+        header = self.header
+        if not self.run_executor:
             header.set_executor(
                 "executor: off" + (" (read-only)" if self.read_only else ""), "warn"
             )
+            return
+        missing = missing_credentials(self.state_dir)
+        if missing:
+            header.set_executor(f"executor: not started, missing keys ({len(missing)})", "fail")
+            for line in missing:
+                self.notify(line, title="Missing broker keys", severity="error", timeout=30)
+            return
+        header.set_executor("executor: starting", "ok")
+        self.executor_loop()
 
     async def on_unmount(self) -> None:
         self._stop_watch.set()
@@ -240,7 +271,6 @@ class VantaApp(OperatorActions):
     @work(thread=True, group="executor", exit_on_error=False)
     def executor_loop(self) -> None:
         """The executor inside the desk: one cycle a second while the desk is open."""
-        from vanta_tui.brokers.routing import paper_brokers
         from vanta_tui.executor.engine import Executor
         from vanta_tui.executor.lease import Lease, LeaseHeld
 
@@ -253,7 +283,7 @@ class VantaApp(OperatorActions):
             return
         try:
             ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock)
-            executor = Executor(ctx, paper_brokers(self.state_dir))
+            executor = Executor(ctx, self.brokers())
             while not self._stop_executor.is_set():
                 try:
                     report = executor.cycle()
@@ -422,6 +452,7 @@ def run_desk(
     operator: str | None,
     read_only: bool,
     log_file: str | None = None,
+    live: bool = False,
 ) -> int:
     """Open the desk; returns the process exit code.
 
@@ -440,7 +471,12 @@ def run_desk(
     settings, warning = load_settings()
     name = operator or settings.operator or operator_name(None)
     app = VantaApp(
-        state_dir, operator=name, read_only=read_only, settings=settings, executor=not read_only
+        state_dir,
+        operator=name,
+        read_only=read_only,
+        settings=settings,
+        executor=not read_only,
+        live=live,
     )
     app._settings_warning = warning
     result = app.run()

@@ -39,7 +39,7 @@ from vanta_tui.actions.overlays import (
     set_maintenance,
     set_persona,
 )
-from vanta_tui.brokers.routing import paper_brokers
+from vanta_tui.brokers.routing import BrokerFactory, brokers_for
 from vanta_tui.core.clock import Clock
 from vanta_tui.core.enums import OrderStatus, OrderType, TimeInForce
 from vanta_tui.core.models import Order
@@ -103,8 +103,14 @@ class OperatorActions(App[int]):
     _expiring: bool
     queue_pane: QueuePane
 
+    live: bool
+
     def load_state(self, kinds: frozenset[StateKind] | None) -> object:
         raise NotImplementedError
+
+    def brokers(self) -> BrokerFactory:
+        """The brokers of the state's venues (paper, or Alpaca/ccxt with their keys)."""
+        return brokers_for(self.state_dir, live=self.live)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -395,7 +401,7 @@ class OperatorActions(App[int]):
                 self._clear_marks()
 
                 def body(ctx: ActionContext) -> str:
-                    report = cancel_orders(ctx, ids, paper_brokers(self.state_dir))
+                    report = cancel_orders(ctx, ids, self.brokers())
                     if report.failed:
                         raise ValueError("; ".join(report.failed))
                     return f"cancelled {len(report.cancelled)} order(s)"
@@ -455,7 +461,7 @@ class OperatorActions(App[int]):
             reason = values["reason"]
 
             def body(ctx: ActionContext) -> str:
-                report = panic(ctx, reason, paper_brokers(self.state_dir))
+                report = panic(ctx, reason, self.brokers())
                 text = f"global maintenance on; {len(report.cancelled)} order(s) cancelled"
                 if report.failed:
                     text += "; NOT cancelled: " + "; ".join(report.failed)

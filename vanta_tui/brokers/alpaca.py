@@ -1,0 +1,256 @@
+"""Alpaca through alpaca-py's `TradingClient` (imported here only, when first used).
+
+Exactly once: alpaca-py retries a POST answered 429 or 504 by itself, and a retried POST
+can create a second order; its retries are off here (the executor retries, always under
+the same client order id, after looking the order up). alpaca-py sets no timeout: every
+request gets one, and a POST that times out is an `UnknownOutcome` (the executor then
+looks the order up by its client order id before anything else).
+
+Responses are read as raw JSON (``raw_data=True``): quantities and prices stay exact
+`Decimal` text instead of passing through floats.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from decimal import Decimal
+from typing import Any
+
+from vanta_tui.brokers.base import (
+    BrokerAccount,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerStatus,
+    OrderRequest,
+)
+from vanta_tui.brokers.credentials import Credentials
+from vanta_tui.brokers.errors import (
+    BrokerError,
+    CredentialsError,
+    DuplicateClientOrderId,
+    OrderNotFound,
+    OrderRejected,
+    TemporaryBrokerError,
+    UnknownOutcome,
+)
+from vanta_tui.core.enums import OrderType, Side
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
+URL_ENV = "VANTA_ALPACA_URL"
+"""Overrides the host (for a proxy or a test server), without ``/v2``."""
+DEFAULT_TIMEOUT_S = 10.0
+
+_STATUS = {
+    "new": BrokerStatus.ACCEPTED,
+    "accepted": BrokerStatus.ACCEPTED,
+    "pending_new": BrokerStatus.ACCEPTED,
+    "accepted_for_bidding": BrokerStatus.ACCEPTED,
+    "calculated": BrokerStatus.ACCEPTED,
+    "held": BrokerStatus.ACCEPTED,
+    "stopped": BrokerStatus.ACCEPTED,
+    "done_for_day": BrokerStatus.ACCEPTED,
+    "pending_cancel": BrokerStatus.ACCEPTED,
+    "pending_replace": BrokerStatus.ACCEPTED,
+    "partially_filled": BrokerStatus.PARTIALLY_FILLED,
+    "filled": BrokerStatus.FILLED,
+    "canceled": BrokerStatus.CANCELLED,
+    "expired": BrokerStatus.CANCELLED,
+    "replaced": BrokerStatus.CANCELLED,
+    "rejected": BrokerStatus.REJECTED,
+    "suspended": BrokerStatus.REJECTED,
+}
+_CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
+
+
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def _symbol(raw: dict[str, Any]) -> str:
+    """Alpaca answers crypto symbols without the slash (``BTCUSD``); the desk writes ``BTC/USD``."""
+    symbol = str(raw.get("symbol") or "")
+    if raw.get("asset_class") == "crypto" and "/" not in symbol:
+        for quote in _CRYPTO_QUOTES:
+            if symbol.endswith(quote) and len(symbol) > len(quote):
+                return f"{symbol[: -len(quote)]}/{quote}"
+    return symbol
+
+
+def _message(error: Exception) -> str:
+    text = str(error)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(data, dict):
+        return str(data.get("message") or data)[:300]
+    return text[:300]
+
+
+class AlpacaBroker:
+    """One Alpaca account (paper unless ``live``)."""
+
+    name = "alpaca"
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        live: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        base_url: str | None = None,
+    ) -> None:
+        self.account_ref = credentials.account_ref
+        self.live = live
+        self.base_url = base_url or os.environ.get(URL_ENV) or (LIVE_URL if live else PAPER_URL)
+        self.timeout_s = timeout_s
+        self._credentials = credentials
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        return f"AlpacaBroker({self.account_ref!r}, live={self.live}, url={self.base_url!r})"
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from alpaca.trading.client import TradingClient
+
+            client = TradingClient(
+                self._credentials.api_key,
+                self._credentials.api_secret,
+                paper=not self.live,
+                raw_data=True,
+                url_override=self.base_url.rstrip("/"),
+            )
+            # No retries of its own (a retried POST may create a second order) ...
+            client._retry = 0
+            client._retry_codes = []
+            # ... and a timeout on every request (alpaca-py sets none).
+            session = client._session
+            session.request = functools.partial(  # type: ignore[method-assign]
+                session.request, timeout=self.timeout_s
+            )
+            self._client = client
+        return self._client
+
+    # ------------------------------------------------------------ translation
+
+    def _call(self, what: str, fn: Any, *args: Any, sending: bool = False) -> Any:
+        """Run one client call; every library error becomes one of ours."""
+        import requests
+        from alpaca.common.exceptions import APIError
+
+        try:
+            return fn(*args)
+        except APIError as exc:
+            status = exc.status_code or 0
+            message = _message(exc)
+            if status in (401, 403) and "buying power" not in message.lower():
+                raise CredentialsError(f"alpaca {self.account_ref}: {what}: {message}") from exc
+            if status == 404:
+                raise OrderNotFound(f"alpaca {self.account_ref}: {what}: {message}") from exc
+            if status == 422 and "client_order_id" in message and "unique" in message:
+                raise DuplicateClientOrderId(f"alpaca: {message}") from exc
+            if status == 429:
+                # Rate limited: the order was not taken. Retried later under the same id.
+                raise TemporaryBrokerError(f"alpaca {what}: rate limited (429)") from exc
+            if status >= 500:
+                if sending:
+                    raise UnknownOutcome(f"alpaca {what}: HTTP {status}: {message}") from exc
+                raise TemporaryBrokerError(f"alpaca {what}: HTTP {status}: {message}") from exc
+            if sending:
+                raise OrderRejected(f"alpaca: HTTP {status}: {message}") from exc
+            raise BrokerError(f"alpaca {what}: HTTP {status}: {message}") from exc
+        except requests.Timeout as exc:
+            error = f"alpaca {what}: no answer within {self.timeout_s:g} s"
+            raise (UnknownOutcome(error) if sending else TemporaryBrokerError(error)) from exc
+        except requests.RequestException as exc:
+            # Connection refused before sending is harmless; a dropped connection after it
+            # is not knowable from here: a send is always treated as possibly taken.
+            error = f"alpaca {what}: {type(exc).__name__}"
+            raise (UnknownOutcome(error) if sending else TemporaryBrokerError(error)) from exc
+
+    @staticmethod
+    def _order(raw: dict[str, Any]) -> BrokerOrder:
+        status = _STATUS.get(str(raw.get("status")), BrokerStatus.ACCEPTED)
+        filled = _d(raw.get("filled_qty"))
+        price = raw.get("filled_avg_price")
+        return BrokerOrder(
+            broker_order_id=str(raw["id"]),
+            client_order_id=str(raw.get("client_order_id")),
+            symbol=_symbol(raw),
+            side=Side(str(raw.get("side"))),
+            qty=_d(raw.get("qty")),
+            status=status,
+            filled_qty=filled,
+            avg_fill_price=_d(price) if price not in (None, "") and filled > 0 else None,
+            reason=str(raw["status"]) if status is BrokerStatus.REJECTED else None,
+        )
+
+    # ------------------------------------------------------------ interface
+
+    def submit(self, request: OrderRequest) -> BrokerOrder:
+        from alpaca.trading.enums import OrderSide
+        from alpaca.trading.enums import TimeInForce as AlpacaTif
+        from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+
+        fields: dict[str, Any] = {
+            "symbol": request.symbol,
+            "qty": float(request.qty)
+            if request.qty != request.qty.to_integral()
+            else int(request.qty),
+            "side": OrderSide.BUY if request.side is Side.BUY else OrderSide.SELL,
+            "time_in_force": AlpacaTif(request.time_in_force.value),
+            "client_order_id": request.client_order_id,
+        }
+        if request.order_type is OrderType.LIMIT:
+            assert request.limit_price is not None
+            order_data: Any = LimitOrderRequest(limit_price=float(request.limit_price), **fields)
+        else:
+            order_data = MarketOrderRequest(**fields)
+        raw = self._call("submit", self.client.submit_order, order_data, sending=True)
+        order = self._order(raw)
+        if order.status is BrokerStatus.REJECTED:
+            raise OrderRejected(f"alpaca rejected {request.client_order_id}: {raw.get('status')}")
+        return order
+
+    def get_by_client_id(
+        self, client_order_id: str, symbol: str | None = None
+    ) -> BrokerOrder | None:
+        try:
+            raw = self._call("lookup", self.client.get_order_by_client_id, client_order_id)
+        except OrderNotFound:
+            return None
+        return self._order(raw)
+
+    def open_orders(self) -> list[BrokerOrder]:
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        raw = self._call(
+            "open orders", self.client.get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN)
+        )
+        return [self._order(item) for item in raw]
+
+    def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:
+        self._call("cancel", self.client.cancel_order_by_id, broker_order_id)
+        raw = self._call("cancel", self.client.get_order_by_id, broker_order_id)
+        return self._order(raw)
+
+    def positions(self) -> list[BrokerPosition]:
+        raw = self._call("positions", self.client.get_all_positions)
+        return [
+            BrokerPosition(
+                _symbol(item),
+                _d(item.get("qty")),  # negative for a short position
+                _d(item.get("avg_entry_price")),
+            )
+            for item in raw
+        ]
+
+    def account(self) -> BrokerAccount:
+        raw = self._call("account", self.client.get_account)
+        return BrokerAccount(cash=_d(raw.get("cash")), equity=_d(raw.get("equity")))
