@@ -180,6 +180,17 @@ class FakeAlpaca(FakeBroker):
         if (lowered.get("apca-api-key-id"), lowered.get("apca-api-secret-key")) != KEYS:
             return 401, {"code": 40110000, "message": "request is not authorized"}, None
         with self.lock:
+            if method == "GET" and path in (
+                "/v2/stocks/trades/latest",
+                "/v1beta3/crypto/us/latest/trades",
+            ):
+                wanted = [x for x in query.get("symbols", "").split(",") if x]
+                trades = {
+                    sym: {"t": NOW, "x": "V", "p": float(self.prices[sym]), "s": 100, "i": 1}
+                    for sym in wanted
+                    if sym in self.prices
+                }
+                return 200, {"trades": trades}, None
             if method == "POST" and path == "/v2/orders":
                 return self._post_order(json.loads(body))
             if method == "GET" and path == "/v2/orders:by_client_order_id":
@@ -326,6 +337,19 @@ class FakeBinance(FakeBroker):
             params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
         if path == "/api/v3/exchangeInfo":
             return 200, self._exchange_info(), None
+        if path == "/api/v3/ticker/24hr":
+            unified = self._unified(params.get("symbol", ""))
+            if unified not in self.prices:
+                return 400, {"code": -1121, "msg": "Invalid symbol."}, None
+            last = str(self.prices[unified])
+            return 200, {
+                "symbol": params["symbol"], "priceChange": "0", "priceChangePercent": "0",
+                "weightedAvgPrice": last, "prevClosePrice": last, "lastPrice": last,
+                "lastQty": "1", "bidPrice": last, "bidQty": "1", "askPrice": last,
+                "askQty": "1", "openPrice": last, "highPrice": last, "lowPrice": last,
+                "volume": "100", "quoteVolume": "100", "openTime": 1795000000000,
+                "closeTime": 1795000000000, "firstId": 1, "lastId": 2, "count": 2,
+            }, None  # fmt: skip
         lowered = {k.lower(): v for k, v in headers.items()}
         if lowered.get("x-mbx-apikey") != KEYS[0] or "signature" not in params:
             return (

@@ -28,7 +28,7 @@ from vanta_tui.brokers.errors import (
 )
 from vanta_tui.brokers.routing import brokers_for, missing_credentials
 from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side
-from vanta_tui.core.models import QueueFile, VaultFile
+from vanta_tui.core.models import PnlFile, PortfolioFile, QueueFile, VaultFile
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.demo.bundled import DEMO_NOW
 from vanta_tui.executor.engine import Executor
@@ -254,3 +254,41 @@ def test_the_executor_refuses_to_start_without_keys(state_dir: Path) -> None:
     )
     assert done.returncode == 2, done.stderr
     assert "VANTA_ALPACA_MAIN_API_KEY" in done.stderr
+
+
+# ------------------------------------------------------------------ market prices
+
+
+def test_prices_of_non_paper_venues_come_from_their_broker(
+    state_dir: Path, alpaca: FakeAlpaca, binance: FakeBinance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_venue(state_dir, "V_CORE", AssetClass.EQUITY, "alpaca", "alpaca-main")
+    use_venue(state_dir, "V_CRYPTO", AssetClass.CRYPTO, "ccxt:binance", "binance-main")
+    set_keys(monkeypatch, "alpaca-main")
+    set_keys(monkeypatch, "binance-main")
+    monkeypatch.setenv("VANTA_ALPACA_URL", alpaca.url)
+    monkeypatch.setenv("VANTA_ALPACA_DATA_URL", alpaca.url)
+    monkeypatch.setenv("VANTA_CCXT_BINANCE_URL", binance.url)
+    alpaca.prices.update({"AAPL": Decimal("200.00"), "BTC/USD": Decimal("70000")})
+    binance.prices.update({"BTC/USD": Decimal("65000"), "ETH/USD": Decimal("3300")})
+    before = load_model(state_dir, PnlFile).vaults["V_CORE"]
+    executor = Executor(
+        ActionContext.open(state_dir, "executor", clock=Clock()), brokers_for(state_dir)
+    )
+    report = executor.cycle()
+    assert report.marked == 2, report.errors
+    portfolio = load_model(state_dir, PortfolioFile)
+    core, crypto = portfolio.accounts["V_CORE"], portfolio.accounts["V_CRYPTO"]
+    assert core.positions["AAPL"].last_price == Decimal("200.00")  # from Alpaca's last trade
+    # V_CORE's crypto venue is still paper: its BTC keeps the portfolio's own price.
+    assert core.positions["BTC/USD"].last_price != Decimal("70000")
+    assert crypto.positions["BTC/USD"].last_price == Decimal("65000")  # from Binance
+    assert crypto.positions["ETH/USD"].last_price == Decimal("3300")
+    after = load_model(state_dir, PnlFile).vaults["V_CORE"]
+    assert after.nav == core.equity.quantize(Decimal("0.01")) and after.nav != before.nav
+    rows = executor.ctx.journal.db.execute(
+        "SELECT json_extract(payload, '$.account') FROM events WHERE action = 'prices.marked'"
+    ).fetchall()
+    assert {row[0] for row in rows} == {"V_CORE", "V_CRYPTO"}
+    assert executor.cycle().marked == 0  # not due again before the interval
+    assert verify(executor.ctx.journal).ok

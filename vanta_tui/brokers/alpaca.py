@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,9 @@ PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
 URL_ENV = "VANTA_ALPACA_URL"
 """Overrides the host (for a proxy or a test server), without ``/v2``."""
+DATA_URL = "https://data.alpaca.markets"
+DATA_URL_ENV = "VANTA_ALPACA_DATA_URL"
+"""Overrides the market data host (prices for the positions pane and PnL)."""
 DEFAULT_TIMEOUT_S = 10.0
 
 _STATUS = {
@@ -107,8 +111,10 @@ class AlpacaBroker:
         self.live = live
         self.base_url = base_url or os.environ.get(URL_ENV) or (LIVE_URL if live else PAPER_URL)
         self.timeout_s = timeout_s
+        self.data_url = os.environ.get(DATA_URL_ENV) or DATA_URL
         self._credentials = credentials
         self._client: Any = None
+        self._data: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"AlpacaBroker({self.account_ref!r}, live={self.live}, url={self.base_url!r})"
@@ -135,6 +141,26 @@ class AlpacaBroker:
             )
             self._client = client
         return self._client
+
+    def _data_client(self, kind: str) -> Any:
+        """alpaca-py's market data client (stocks or crypto), set up like the trading one."""
+        if kind not in self._data:
+            from alpaca.data.historical.crypto import CryptoHistoricalDataClient
+            from alpaca.data.historical.stock import StockHistoricalDataClient
+
+            cls: Any = CryptoHistoricalDataClient if kind == "crypto" else StockHistoricalDataClient
+            client = cls(
+                self._credentials.api_key,
+                self._credentials.api_secret,
+                raw_data=True,
+                url_override=self.data_url.rstrip("/"),
+            )
+            client._retry = 0
+            client._retry_codes = []
+            session = client._session
+            session.request = functools.partial(session.request, timeout=self.timeout_s)
+            self._data[kind] = client
+        return self._data[kind]
 
     # ------------------------------------------------------------ translation
 
@@ -254,3 +280,28 @@ class AlpacaBroker:
     def account(self) -> BrokerAccount:
         raw = self._call("account", self.client.get_account)
         return BrokerAccount(cash=_d(raw.get("cash")), equity=_d(raw.get("equity")))
+
+    def quotes(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """The last trade price of each symbol Alpaca knows (stocks and crypto pairs)."""
+        from alpaca.data.requests import CryptoLatestTradeRequest, StockLatestTradeRequest
+
+        out: dict[str, Decimal] = {}
+        stocks = [s for s in symbols if "/" not in s]
+        pairs = [s for s in symbols if "/" in s]
+        if stocks:
+            client = self._data_client("stock")
+            raw = self._call(
+                "prices",
+                client.get_stock_latest_trade,
+                StockLatestTradeRequest(symbol_or_symbols=stocks),
+            )
+            out.update({sym: _d(trade.get("p")) for sym, trade in (raw or {}).items()})
+        if pairs:
+            client = self._data_client("crypto")
+            raw = self._call(
+                "prices",
+                client.get_crypto_latest_trade,
+                CryptoLatestTradeRequest(symbol_or_symbols=pairs),
+            )
+            out.update({sym: _d(trade.get("p")) for sym, trade in (raw or {}).items()})
+        return {sym: price for sym, price in out.items() if price > 0}

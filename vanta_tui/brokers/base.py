@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -84,5 +85,9 @@ class Broker(Protocol):
         ...
 
     def positions(self) -> list[BrokerPosition]: ...
+
+    def quotes(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """Current prices (last trade, else mid) of the symbols the broker knows."""
+        ...
 
     def account(self) -> BrokerAccount: ...

@@ -13,7 +13,9 @@ replaces scheme and host of every API URL of that exchange, for a proxy or a tes
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,6 +38,8 @@ from vanta_tui.brokers.errors import (
     UnknownOutcome,
 )
 from vanta_tui.core.enums import OrderType, Side
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 10.0
 CASH_CURRENCIES = ("USD", "USDT", "USDC")
@@ -271,3 +275,28 @@ class CcxtBroker:
         free = balance.get("free") or {}
         cash = sum((_d(free.get(q)) for q in CASH_CURRENCIES), Decimal(0))
         return BrokerAccount(cash=cash)
+
+    def quotes(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """The last trade of each market (the bid/ask mid when there is no last)."""
+        self._markets()
+        markets = self.exchange.markets or {}
+        out: dict[str, Decimal] = {}
+        for symbol in symbols:
+            if symbol not in markets:
+                continue
+            try:
+                ticker = self._call("prices", self.exchange.fetch_ticker, symbol)
+            except CredentialsError:
+                raise
+            except BrokerError as exc:
+                if exc.retryable:
+                    raise
+                log.warning("%s: no price for %s: %s", self.name, symbol, exc)
+                continue  # one market without a price does not hide the others
+            last = ticker.get("last")
+            bid, ask = ticker.get("bid"), ticker.get("ask")
+            if last not in (None, 0):
+                out[symbol] = _d(last)
+            elif bid and ask:
+                out[symbol] = (_d(bid) + _d(ask)) / 2
+        return out

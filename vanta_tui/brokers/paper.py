@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
@@ -349,6 +349,11 @@ class PaperBroker:
                     account.orders.touch(order)
                 return self._as_order(order)
         raise OrderNotFound(f"no paper order {broker_order_id}")
+
+    def quotes(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """The paper broker's prices are the portfolio's last prices."""
+        found = {symbol: self.prices(symbol) for symbol in symbols}
+        return {symbol: price for symbol, price in found.items() if price is not None}
 
     def positions(self) -> list[BrokerPosition]:
         with self._book(write=False) as account:

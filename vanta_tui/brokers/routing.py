@@ -68,54 +68,83 @@ def brokers_for(
     partial_fill_ratio: Decimal | None = None,
     timeout_s: float = 10.0,
     paper_only: bool = False,
-) -> BrokerFactory:
-    """The broker of each order: its vault's (or follower's) venue for its asset class.
+) -> Brokers:
+    """The broker of each order: its vault's (or follower's) venue for its asset class."""
+    return Brokers(
+        state_dir,
+        live=live,
+        slippage_bps=slippage_bps,
+        partial_fill_ratio=partial_fill_ratio,
+        timeout_s=timeout_s,
+        paper_only=paper_only,
+    )
+
+
+class Brokers:
+    """Calling it with an order gives that order's broker (a `BrokerFactory`).
 
     ``paper`` is the built-in paper broker (one book account per account_ref, seeded from
     portfolio.json the first time it is used and priced at its last prices); ``alpaca`` and
     ``ccxt:<exchange>`` are the real adapters with the venue's account_ref credentials.
     One adapter object per (adapter, account), so ccxt's markets are loaded once.
     """
-    cache: dict[str, Broker] = {}
-    files = _Fresh(state_dir)
 
-    def prices(symbol: str) -> Decimal | None:
-        portfolio = files.get(PortfolioFile)
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        live: bool,
+        slippage_bps: Decimal,
+        partial_fill_ratio: Decimal | None,
+        timeout_s: float,
+        paper_only: bool,
+    ) -> None:
+        self.state_dir = state_dir
+        self.live = live
+        self.slippage_bps = slippage_bps
+        self.partial_fill_ratio = partial_fill_ratio
+        self.timeout_s = timeout_s
+        self.paper_only = paper_only
+        self.files = _Fresh(state_dir)
+        self._cache: dict[str, Broker] = {}
+
+    def _prices(self, symbol: str) -> Decimal | None:
+        portfolio = self.files.get(PortfolioFile)
         for account in portfolio.accounts.values():
             if symbol in account.positions:
                 return account.positions[symbol].last_price
         return None
 
-    def paper(ref: str, account_id: str) -> Broker:
-        account = files.get(PortfolioFile).accounts.get(account_id)
+    def _paper(self, ref: str, account_id: str) -> Broker:
+        account = self.files.get(PortfolioFile).accounts.get(account_id)
         return PaperBroker(
-            book_path(state_dir),
-            prices,
+            book_path(self.state_dir),
+            self._prices,
             account_ref=ref,
-            slippage_bps=slippage_bps,
-            partial_fill_ratio=partial_fill_ratio,
+            slippage_bps=self.slippage_bps,
+            partial_fill_ratio=self.partial_fill_ratio,
             initial_cash=account.cash if account else Decimal(0),
             initial_positions={
                 s: (p.qty, p.avg_price) for s, p in (account.positions.items() if account else [])
             },
         )
 
-    def factory(order: Order) -> Broker:
-        account_id = order.follower_id or order.vault_id
-        venue = venue_of(files, order)
-        if venue is None or venue.adapter == "paper" or paper_only:
+    def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
+        """The broker of ``account_id`` (a vault or follower id) at ``venue``."""
+        if venue is None or venue.adapter == "paper" or self.paper_only:
             ref = f"{venue.account_ref}:{account_id}" if venue is not None else account_id
-            if ref not in cache:
-                cache[ref] = paper(ref, account_id)
-            return cache[ref]
+            if ref not in self._cache:
+                self._cache[ref] = self._paper(ref, account_id)
+            return self._cache[ref]
         key = f"{venue.adapter}|{venue.account_ref}"
-        if key not in cache:
-            cache[key] = real_adapter(
-                venue.adapter, venue.account_ref, live=live, timeout_s=timeout_s
+        if key not in self._cache:
+            self._cache[key] = real_adapter(
+                venue.adapter, venue.account_ref, live=self.live, timeout_s=self.timeout_s
             )
-        return cache[key]
+        return self._cache[key]
 
-    return factory
+    def __call__(self, order: Order) -> Broker:
+        return self.for_venue(venue_of(self.files, order), order.follower_id or order.vault_id)
 
 
 def venue_of(files: _Fresh, order: Order) -> Venue | None:

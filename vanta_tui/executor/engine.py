@@ -9,11 +9,14 @@ up. Temporary errors retry after a backoff; when the retries are spent the order
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.execution import SendOutcome, mark_submitting, record_outcomes
+from vanta_tui.actions.marks import mark_prices
 from vanta_tui.actions.overlays import expire_flip_modes
 from vanta_tui.actions.reading import read_context
 from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
@@ -25,16 +28,19 @@ from vanta_tui.brokers.errors import (
 )
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.brokers.routing import BrokerFactory
-from vanta_tui.core.enums import OrderStatus
-from vanta_tui.core.models import Order, QueueFile
+from vanta_tui.core.enums import AssetClass, OrderStatus
+from vanta_tui.core.models import FollowersFile, Order, QueueFile, Venue
 from vanta_tui.core.order_states import WORKING
 from vanta_tui.core.risk import check_order
+from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import load_model
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = (1, 5, 15, 60)
 """Waits before the 2nd, 3rd, ... send of an order after a temporary error."""
+PRICE_EVERY_S = 60.0
+"""How often prices are fetched from the brokers of non-paper venues (None: never)."""
 
 
 @dataclass
@@ -43,6 +49,8 @@ class CycleReport:
     reconciled: int = 0
     held: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    marked: int = 0
+    """Accounts whose prices were refreshed from their brokers."""
 
     @property
     def idle(self) -> bool:
@@ -55,10 +63,13 @@ class Executor:
         ctx: ActionContext,
         brokers: BrokerFactory,
         retry_after: tuple[float, ...] = RETRY_AFTER_S,
+        price_every_s: float | None = PRICE_EVERY_S,
     ) -> None:
         self.ctx = ctx
         self.brokers = brokers
         self.retry_after = retry_after or RETRY_AFTER_S
+        self.price_every_s = price_every_s
+        self._prices_at: float | None = None
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -151,7 +162,51 @@ class Executor:
         if outcomes:
             record_outcomes(self.ctx, outcomes)
             report.reconciled += len(outcomes) - report.sent
+        if self.price_every_s is not None and (
+            self._prices_at is None or time.monotonic() - self._prices_at >= self.price_every_s
+        ):
+            self._prices_at = time.monotonic()
+            self.refresh_prices(report)
         return report
+
+    def refresh_prices(self, report: CycleReport) -> None:
+        """Prices of every account's positions from its broker, where that is not the paper
+        broker (whose prices are the portfolio's own), marked into the portfolio and PnL."""
+        for_venue = getattr(self.brokers, "for_venue", None)
+        if for_venue is None:
+            return
+        state = read_context(self.ctx.state_dir)
+        portfolio = state.portfolio
+        if portfolio is None:
+            return
+        accounts: list[tuple[str, dict[AssetClass, Venue]]] = [
+            (vault.vault_id, vault.venues) for vault in state.vaults.vaults
+        ]
+        try:
+            followers = load_model(self.ctx.state_dir, FollowersFile).followers
+        except StoreError:
+            followers = []
+        accounts += [(f.follower_id, f.brokers) for f in followers]
+        for account_id, venues in accounts:
+            account = portfolio.accounts.get(account_id)
+            if account is None:
+                continue
+            prices: dict[str, Decimal] = {}
+            sources: list[str] = []
+            for asset, venue in venues.items():
+                if venue.adapter == "paper":
+                    continue
+                symbols = [s for s, p in account.positions.items() if p.asset_class is asset]
+                if not symbols:
+                    continue
+                try:
+                    prices.update(for_venue(venue, account_id).quotes(symbols))
+                except BrokerError as exc:
+                    report.errors.append(f"prices for {account_id} from {venue.adapter}: {exc}")
+                    continue
+                sources.append(venue.adapter)
+            if prices and mark_prices(self.ctx, account_id, prices, ", ".join(sources)).events:
+                report.marked += 1
 
     def run_once(self, max_cycles: int = 50) -> list[CycleReport]:
         """Cycle until nothing more can progress now (for `executor --once` and tests)."""

@@ -298,7 +298,7 @@ class VantaApp(OperatorActions):
                     else:
                         text, level = "executor: running", "ok"
                     self.call_from_thread(header.set_executor, text, level)
-                    if report.sent or report.reconciled:
+                    if report.sent or report.reconciled or report.marked:
                         self.call_from_thread(self.load_state, None)
                 self._stop_executor.wait(self.settings.refresh.clock_seconds)
             ctx.close()
