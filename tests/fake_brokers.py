@@ -281,6 +281,7 @@ class FakeBinance(FakeBroker):
     ):
         super().__init__(prices, cash)
         self.next_id = 1000
+        self.market_loads = 0
 
     @staticmethod
     def _unified(exchange_symbol: str) -> str:
@@ -336,6 +337,7 @@ class FakeBinance(FakeBroker):
         if body:
             params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
         if path == "/api/v3/exchangeInfo":
+            self.market_loads += 1
             return 200, self._exchange_info(), None
         if path == "/api/v3/ticker/24hr":
             unified = self._unified(params.get("symbol", ""))
