@@ -8,6 +8,21 @@ from pathlib import Path
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, reject_orders, stage_order
 from vanta_tui.core.enums import Side
+from vanta_tui.core.models import FollowersFile
+from vanta_tui.store import update
+
+
+def without_followers(state_dir: Path) -> None:
+    """Before the journal starts, move V_CORE's followers to V_INCOME: approvals of V_CORE
+    orders then add no mirror events, so these tests can count their own actions' events.
+    (They stay registered: the demo queue holds child orders of theirs.)"""
+
+    def move(followers: FollowersFile) -> None:
+        for follower in followers.followers:
+            if follower.vault_id == "V_CORE":
+                follower.vault_id = "V_INCOME"
+
+    update(state_dir, FollowersFile, move)
 
 
 def do_actions(ctx: ActionContext, rounds: int) -> None:

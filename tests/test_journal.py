@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from journal_helpers import do_actions
+from journal_helpers import do_actions, without_followers
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
@@ -28,6 +28,7 @@ from vanta_tui.store.journal.verify import verify
 
 @pytest.fixture
 def ctx(state_dir: Path) -> Iterator[ActionContext]:
+    without_followers(state_dir)
     context = ActionContext.open(state_dir, "dana")
     yield context
     context.close()

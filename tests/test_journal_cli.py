@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from journal_helpers import do_actions
+from journal_helpers import do_actions, without_followers
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.cli.main import main
@@ -17,6 +17,7 @@ from vanta_tui.cli.progress import Progress
 
 
 def test_sqlite_utils_cli_queries_the_journal_as_it_is(state_dir: Path) -> None:
+    without_followers(state_dir)
     ctx = ActionContext.open(state_dir, "dana")
     do_actions(ctx, 3)
     ctx.close()
@@ -60,6 +61,7 @@ def test_progress_draws_on_a_terminal_and_stays_quiet_when_piped() -> None:
 
 
 def test_verify_output_is_one_line_when_piped(state_dir: Path) -> None:
+    without_followers(state_dir)
     ctx = ActionContext.open(state_dir, "dana")
     do_actions(ctx, 1)
     ctx.close()

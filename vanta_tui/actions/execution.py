@@ -186,6 +186,48 @@ def record_outcomes(ctx: ActionContext, outcomes: Sequence[SendOutcome]) -> ActR
                     "order.cancelled" if final is OrderStatus.CANCELLED else "order.broker_rejected"
                 )
                 emit(action, reason=answer.reason)
+        failed_parents = {
+            outcome.order_id
+            for outcome in outcomes
+            if (o := by_id.get(outcome.order_id)) is not None
+            and o.follower_id is None
+            and o.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}
+        }
+        if failed_parents:
+            sent = {
+                OrderStatus.SUBMITTING,
+                OrderStatus.SUBMITTED,
+                OrderStatus.PARTIALLY_FILLED,
+                OrderStatus.FILLED,
+            }
+            for parent_id in sorted(failed_parents):
+                children = [
+                    o for o in queue.orders if o.parent_id == parent_id and o.status in sent
+                ]
+                if children:
+                    parent = by_id[parent_id]
+                    # Not unwound: the followers' orders stand until an operator decides.
+                    events.append(
+                        EventDraft(
+                            "alarm.raised",
+                            vault_id=parent.vault_id,
+                            order_id=parent_id,
+                            payload={
+                                "kind": "parent_failed_children_sent",
+                                "level": "fail",
+                                "message": (
+                                    f"vault order {parent_id} is {parent.status.value} but "
+                                    f"{len(children)} follower order(s) already went to the "
+                                    "brokers; they are not unwound: decide per follower"
+                                ),
+                                "children": [
+                                    {"order_id": c.order_id, "follower_id": c.follower_id,
+                                     "status": c.status.value}
+                                    for c in children
+                                ],
+                            },
+                        )
+                    )  # fmt: skip
         if touched_truth:
             portfolio.asof = now
             pnl.asof = now

@@ -9,14 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.reading import read_allocation, read_context
+from vanta_tui.actions.reading import Context, read_allocation, read_context
 from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from vanta_tui.core.ids import ulid
-from vanta_tui.core.models import Order, QueueFile, StateFileModel, VaultOverlay
+from vanta_tui.core.mirror import size_child, snapshot
+from vanta_tui.core.models import (
+    Follower,
+    FollowersFile,
+    Order,
+    QueueFile,
+    StateFileModel,
+    VaultOverlay,
+)
 from vanta_tui.core.order_states import IllegalTransition, check_move
 from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
 from vanta_tui.core.risk import check_order
 from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.errors import StoreError
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
 from vanta_tui.store.loader import load_model
 
@@ -90,7 +99,11 @@ def _move_orders(
     action: str,
     extra: dict[str, Any] | None = None,
     check: Callable[[Order], dict[str, Any]] | None = None,
+    after: Callable[[Order, int, QueueFile, list[EventDraft]], None] | None = None,
 ) -> ActResult:
+    """Move orders to ``target``; ``after(order, index of its event, queue, events)`` may
+    add orders and events of its own (the mirroring of an approved vault order)."""
+
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
         now = ctx.clock()
@@ -123,6 +136,8 @@ def _move_orders(
                     payload={**(extra or {}), **notes, "order": order_payload(order)},
                 )
             )
+            if after is not None:
+                after(order, len(events) - 1, queue, events)
         return Plan({StateKind.QUEUE: queue}, events, changed)
 
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
@@ -147,7 +162,97 @@ def approve_orders(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
             raise ActionRefused(f"order {order.order_id} not approved: {verdict.reason}")
         return {"held": verdict.reason} if verdict.held else {}
 
-    return _move_orders(ctx, order_ids, OrderStatus.APPROVED, "order.approved", check=check)
+    try:
+        followers = load_model(ctx.state_dir, FollowersFile).followers
+    except StoreError:
+        followers = []
+
+    def mirror(parent: Order, event_index: int, queue: QueueFile, events: list[EventDraft]) -> None:
+        if parent.parent_id is not None or parent.follower_id is not None:
+            return  # children are not mirrored again
+        mine = [f for f in followers if f.vault_id == parent.vault_id]
+        if mine:
+            expand_children(ctx, state, parent, mine, event_index, queue, events)
+
+    return _move_orders(
+        ctx, order_ids, OrderStatus.APPROVED, "order.approved", check=check, after=mirror
+    )
+
+
+def expand_children(
+    ctx: ActionContext,
+    state: Context,
+    parent: Order,
+    followers: Sequence[Follower],
+    parent_event: int,
+    queue: QueueFile,
+    events: list[EventDraft],
+) -> list[Order]:
+    """The approved vault order's children, one per eligible follower, appended to the queue
+    already approved (the follower agreed to mirroring when onboarding); shadow children and
+    skipped followers are only journaled. Every follower is sized from one parent snapshot."""
+    vault = state.vault(parent.vault_id)
+    pnl = state.pnl.vaults.get(parent.vault_id) if state.pnl else None
+    snap = snapshot(parent, state.account(parent.vault_id), pnl.nav if pnl else None)
+    now = ctx.clock()
+    children: list[Order] = []
+    for follower in followers:
+        size = size_child(snap, follower, vault, state.account(follower.follower_id))
+
+        def draft(
+            action: str,
+            payload: dict[str, Any],
+            order_id: str | None = None,
+            follower_id: str = follower.follower_id,
+        ) -> None:
+            events.append(
+                EventDraft(
+                    action,
+                    vault_id=parent.vault_id,
+                    order_id=order_id,
+                    follower_id=follower_id,
+                    payload={"parent": snap.as_payload(), **payload},
+                    batch_parents=[parent_event],
+                )
+            )
+
+        if size.qty is None:
+            draft("mirror.skipped", {"reason": size.reason})
+            continue
+        if size.shadow:
+            child_intent = {"symbol": snap.symbol, "side": snap.side.value, "qty": size.qty}
+            draft("mirror.shadow", {"child": child_intent, "reason": size.reason})
+            continue
+        child = Order(
+            order_id=ulid(now),
+            vault_id=parent.vault_id,
+            symbol=parent.symbol,
+            asset_class=parent.asset_class,
+            side=parent.side,
+            qty=size.qty,
+            order_type=parent.order_type,
+            limit_price=parent.limit_price,
+            time_in_force=parent.time_in_force,
+            status=OrderStatus.APPROVED,
+            origin="mirror",
+            reason_vector=[f"mirror of {parent.order_id}", *parent.reason_vector],
+            conviction=parent.conviction,
+            created_at=now,
+            updated_at=now,
+            approved_by=f"mirror ({ctx.actor})",
+            approved_at=now,
+            flipped=parent.flipped,
+            parent_id=parent.order_id,
+            follower_id=follower.follower_id,
+        )
+        queue.orders.append(child)
+        children.append(child)
+        draft(
+            "order.mirrored",
+            {"sizing": size.reason, "order": order_payload(child)},
+            order_id=child.order_id,
+        )
+    return children
 
 
 def reject_orders(

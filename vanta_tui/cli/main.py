@@ -23,6 +23,8 @@ MUTATING = {
     "stage",
     "executor",
     "panic",
+    "followers",
+    "fees",
 }
 """Commands refused in read-only mode (``stage --dry-run`` only reads and stays allowed)."""
 
@@ -130,6 +132,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ttl", type=int, default=45, metavar="MINUTES")
     p.add_argument("--amplify", default="0.35", help="size factor above 1 (0.35 = ×1.35)")
 
+    followers = top("followers", "mirror followers: add an API packet, list, kill switch, remove")
+    followers_sub = followers.add_subparsers(
+        dest="followers_command", metavar="FOLLOWERS_COMMAND", required=True
+    )
+    p = command("add", "validate an API packet and register the follower", followers_sub)
+    p.add_argument("packet", type=Path, metavar="PACKET.json")
+    command(
+        "list", "every follower with mode, caps, equity, kill switch, PnL and fees", followers_sub
+    )
+    p = command("kill-switch", "stop (on) or resume (off) mirroring to a follower", followers_sub)
+    p.add_argument("follower_id")
+    p.add_argument("state", choices=["on", "off"])
+    p = command("remove", "remove a follower with no open orders or positions", followers_sub)
+    p.add_argument("follower_id")
+
+    fees = top("fees", "fee cycles and the fee ledger")
+    fees_sub = fees.add_subparsers(dest="fees_command", metavar="FEES_COMMAND", required=True)
+    p = command(
+        "close-cycle", "close the fee cycle of every vault (or one) and its followers", fees_sub
+    )
+    p.add_argument("--vault", metavar="ID")
+    p = command("ledger", "print the fee ledger", fees_sub)
+    p.add_argument("--vault", metavar="ID")
+    p.add_argument("--follower", metavar="ID")
+
     p = top("panic", "global maintenance on and cancel every working order at every broker")
     p.add_argument("--reason", required=True)
 
@@ -182,6 +209,37 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
     from vanta_tui.cli import action_cmds, order_cmds
 
     command = args.command
+    if command == "followers":
+        from vanta_tui.cli import follower_cmds
+
+        which = args.followers_command
+        if which == "list":
+            return follower_cmds.cmd_followers_list(state_dir)
+        if which == "add":
+            return _run_action(
+                args, state_dir, lambda ctx: follower_cmds.cmd_followers_add(ctx, args.packet)
+            )
+        if which == "kill-switch":
+            return _run_action(
+                args,
+                state_dir,
+                lambda ctx: follower_cmds.cmd_kill_switch(ctx, args.follower_id, args.state),
+            )
+        return _run_action(
+            args, state_dir, lambda ctx: follower_cmds.cmd_followers_remove(ctx, args.follower_id)
+        )
+    if command == "fees":
+        from vanta_tui.cli import follower_cmds
+
+        if args.fees_command == "ledger":
+            return _run_action(
+                args,
+                state_dir,
+                lambda ctx: follower_cmds.cmd_ledger(ctx, args.vault, args.follower),
+            )
+        return _run_action(
+            args, state_dir, lambda ctx: follower_cmds.cmd_close_cycle(ctx, args.vault)
+        )
     if command == "orders":
         which = args.orders_command
         if which == "stage":
@@ -265,7 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_file=args.log,
             live=args.live,
         )
-    read_only_ok = command == "stage" and args.dry_run
+    read_only_ok = (
+        (command == "stage" and args.dry_run)
+        or (command == "followers" and args.followers_command == "list")
+        or (command == "fees" and args.fees_command == "ledger")
+    )
     if args.read_only and command in MUTATING and not read_only_ok:
         print(f"read-only mode: '{command}' changes state and is refused")
         return 2

@@ -46,8 +46,14 @@ def check_order(
     account: Account | None,
     *,
     for_send: bool = False,
+    price_hint: Decimal | None = None,
+    max_pos_usd: Decimal | None = None,
 ) -> RiskVerdict:
-    """Whether ``order`` may be approved (or, with ``for_send``, sent now), and why not."""
+    """Whether ``order`` may be approved (or, with ``for_send``, sent now), and why not.
+
+    A follower's child order passes ``max_pos_usd`` (the follower's cap, in place of the
+    vault's share of equity) and ``price_hint`` (the vault's price of the symbol, for a
+    follower who does not hold it yet)."""
     overlay = overlays.for_vault(vault.vault_id) if overlays is not None else None
     vault_pnl = pnl.vaults.get(vault.vault_id) if pnl is not None else None
     if (
@@ -64,7 +70,7 @@ def check_order(
                 "pass until an operator clears the trip"
             ),
         )
-    price = order_price(order, account)
+    price = order_price(order, account) or price_hint
     if order.side is Side.BUY:
         if price is None:
             return RiskVerdict(
@@ -81,8 +87,19 @@ def check_order(
             else ZERO
         )
         after = (held + order.qty) * price
-        cap = vault.risk.max_single_pos_pct
-        if equity <= 0 or after > cap * equity:
+        if max_pos_usd is not None:
+            if after > max_pos_usd:
+                return RiskVerdict(
+                    False,
+                    reason=(
+                        f"{order.symbol} would be {after:,.2f} USD, above the follower's "
+                        f"max_pos_usd {max_pos_usd:,.2f}"
+                    ),
+                )
+            cap = None
+        else:
+            cap = vault.risk.max_single_pos_pct
+        if cap is not None and (equity <= 0 or after > cap * equity):
             share = after / equity * 100 if equity > 0 else Decimal(100)
             return RiskVerdict(
                 False,

@@ -257,7 +257,13 @@ def portfolio_file() -> dict[str, Any]:
                 for h in holdings
             },
         }
+    for follower_id, equity in _FOLLOWER_ACCOUNTS.items():
+        accounts[follower_id] = {"cash": D(equity), "positions": {}}
     return {"version": 1, "asof": _iso(DEMO_NOW), "accounts": accounts}
+
+
+_FOLLOWER_ACCOUNTS = {"F_1042": 12000, "F_1043": 8000, "F_2002": 15000, "F_3001": 3000}
+"""The followers' own accounts (all cash so far); the shadow follower F_2001 trades nothing."""
 
 
 def _nav_history(nav: Decimal, below_hwm: Decimal, rng: random.Random) -> list[list[Any]]:
@@ -301,6 +307,16 @@ def pnl_file() -> dict[str, Any]:
             "high_water_mark": hwm,
             "drawdown": ((hwm - nav) / hwm).quantize(D("0.0001")),
             "nav_history": history,
+        }
+    for follower_id, equity in _FOLLOWER_ACCOUNTS.items():
+        vaults[follower_id] = {
+            "nav": D(equity),
+            "realized": D(0),
+            "unrealized": D(0),
+            "fees_accrued": D(0),
+            "high_water_mark": D(equity),
+            "drawdown": D(0),
+            "nav_history": [[_iso(DEMO_NOW), D(equity)]],
         }
     return {"version": 1, "asof": _iso(DEMO_NOW), "vaults": vaults}
 

@@ -29,9 +29,9 @@ from vanta_tui.brokers.errors import (
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.brokers.routing import BrokerFactory
 from vanta_tui.core.enums import AssetClass, OrderStatus
-from vanta_tui.core.models import FollowersFile, Order, QueueFile, Venue
+from vanta_tui.core.models import Follower, FollowersFile, Order, QueueFile, Venue
 from vanta_tui.core.order_states import WORKING
-from vanta_tui.core.risk import check_order
+from vanta_tui.core.risk import check_order, order_price
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import load_model
 
@@ -138,6 +138,7 @@ class Executor:
         # 2. Approved orders that pass the checks before send.
         state = read_context(self.ctx.state_dir)
         vaults = state.vaults
+        followers = self._followers()
         sendable: list[Order] = []
         for order in queue.orders:
             if order.status is not OrderStatus.APPROVED:
@@ -145,9 +146,17 @@ class Executor:
             vault = vaults.get(order.vault_id)
             if vault is None:
                 continue
+            child_of = followers.get(order.follower_id) if order.follower_id else None
+            if order.follower_id and child_of is None:
+                report.held.append(f"{order.order_id}: follower {order.follower_id} is gone")
+                continue
             verdict = check_order(
                 order, vault, state.overlays, state.pnl,
                 state.account(order.follower_id or order.vault_id), for_send=True,
+                price_hint=(
+                    order_price(order, state.account(order.vault_id)) if child_of else None
+                ),
+                max_pos_usd=child_of.max_pos_usd if child_of else None,
             )  # fmt: skip
             if not verdict.allowed or verdict.held:
                 report.held.append(f"{order.order_id}: {verdict.reason}")
@@ -169,6 +178,13 @@ class Executor:
             self.refresh_prices(report)
         return report
 
+    def _followers(self) -> dict[str, Follower]:
+        try:
+            registry = load_model(self.ctx.state_dir, FollowersFile)
+        except StoreError:
+            return {}
+        return {f.follower_id: f for f in registry.followers}
+
     def refresh_prices(self, report: CycleReport) -> None:
         """Prices of every account's positions from its broker, where that is not the paper
         broker (whose prices are the portfolio's own), marked into the portfolio and PnL."""
@@ -182,11 +198,7 @@ class Executor:
         accounts: list[tuple[str, dict[AssetClass, Venue]]] = [
             (vault.vault_id, vault.venues) for vault in state.vaults.vaults
         ]
-        try:
-            followers = load_model(self.ctx.state_dir, FollowersFile).followers
-        except StoreError:
-            followers = []
-        accounts += [(f.follower_id, f.brokers) for f in followers]
+        accounts += [(f.follower_id, f.brokers) for f in self._followers().values()]
         for account_id, venues in accounts:
             account = portfolio.accounts.get(account_id)
             if account is None:

@@ -23,6 +23,7 @@ ends in a torn line, is repaired from SQLite, which is the journal of record.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -35,7 +36,7 @@ from typing import Any
 from filelock import FileLock
 
 from vanta_tui.core.clock import Clock, utc_now
-from vanta_tui.core.models import StateFileModel
+from vanta_tui.core.models import FollowersFile, StateFileModel, VaultFile
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.codec import dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import StateFileError, StoreError, WriteRefused
@@ -495,10 +496,16 @@ class Journal:
                 new = model.model_copy(update={"version": version})
                 data = render(new)
                 keep = []
+                ref = reference_for(self.state_dir, kind)
+                # Files changed by this same action are referred to as they will be.
+                new_vaults = planned.models.get(StateKind.VAULT)
+                if isinstance(new_vaults, VaultFile):
+                    ref = dataclasses.replace(ref, vaults=new_vaults)
+                new_followers = planned.models.get(StateKind.FOLLOWERS)
+                if isinstance(new_followers, FollowersFile):
+                    ref = dataclasses.replace(ref, followers=new_followers)
                 try:
-                    planned.models[kind] = parse_model(
-                        kind, data, reference_for(self.state_dir, kind), keep=keep, ours=True
-                    )
+                    planned.models[kind] = parse_model(kind, data, ref, keep=keep, ours=True)
                 except StateFileError as exc:
                     raise WriteRefused(
                         kind.filename, "the new content would not load back", exc.problems
