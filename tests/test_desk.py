@@ -56,15 +56,30 @@ async def test_every_pane_shows_the_demo(state_dir: Path) -> None:
         assert overlays["V_INCOME"][1].startswith("ON: dividend reinvestment review (sam")
         assert overlays["V_CRYPTO"][2] == "×1.35 · 36:00 left"  # counts down from the clock
         queue = cells(app, "queue")
-        assert len(queue) == 10  # open orders only; 15 with finished ones
+        # Open orders only (15 with finished ones); the MSFT vault order's two follower
+        # orders are folded under it.
+        assert len(queue) == 8
         statuses = {row[6] for row in queue.values()}
         assert statuses == {"staged", "approved", "submitting", "submitted", "partially filled"}
         assert any("HELD" in row[9] for row in queue.values())
-        assert any("↳F_1042" in row[9] for row in queue.values())
+        parent = next(k for k, row in queue.items() if "2 follower orders" in row[9])
+        assert queue[parent][2] == "MSFT" and queue[parent][9].startswith("▸")
         positions = cells(app, "positions")
         assert positions["AAPL"][4:8] == ["4.07%", "7.00%", "-2.93%", "◆ DRIFT"]
         assert positions["SOL/USD"][1] == "—" and positions["SOL/USD"][7] == "◆ DRIFT"
         assert positions["NVDA"][7] == ""
+        table = app.query_one("#queue", KeyedTable)
+        await pilot.press("3")
+        table.move_to(parent)
+        await pilot.press("right")  # → opens the follower orders under their parent
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 10)
+        order = table.row_keys()
+        kids = order[order.index(parent) + 1 : order.index(parent) + 3]
+        assert [cells(app, "queue")[k][9] for k in kids] == ["↳F_1042", "↳F_1043"]
+        assert all(cells(app, "queue")[k][0].startswith("  ↳ ") for k in kids)
+        await pilot.press("down", "left")  # ← on a child folds them back, cursor on parent
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 8)
+        assert table.cursor_key == parent
         figures = app.query_one(PnlPane).figures_text
         assert "NAV 280,429.00" in figures and "realized 13,425.00" in figures
         assert "fees 2,685.00" in figures
@@ -144,15 +159,15 @@ async def test_filter_sort_and_finished_toggle(state_dir: Path) -> None:
     app = make_app(state_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await pilot.press("3", "z")
-        await wait_for(pilot, lambda: len(cells(app, "queue")) == 15)
+        await pilot.press("3", "z")  # 15 orders with finished ones, 2 folded under a parent
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 13)
         await pilot.press("slash", *"msft", "enter")
-        await wait_for(pilot, lambda: len(cells(app, "queue")) == 3)
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 1)  # the parent, folded
         assert {row[2] for row in cells(app, "queue").values()} == {"MSFT"}
         queue = app.query_one(QueuePane)
         assert not queue.filtering and queue.filter_text == "msft"
         await pilot.press("slash", "backspace", "escape")
-        await wait_for(pilot, lambda: len(cells(app, "queue")) == 15)
+        await wait_for(pilot, lambda: len(cells(app, "queue")) == 13)
         assert not queue.filtering and queue.filter_text == "" and not queue.notices
         await pilot.press("o")  # sort by vault
         table = app.query_one("#queue", KeyedTable)

@@ -42,6 +42,7 @@ from vanta_tui.ui.panes.pnl import PnlPane
 from vanta_tui.ui.panes.positions import PositionsPane
 from vanta_tui.ui.panes.queue import QueuePane
 from vanta_tui.ui.panes.vaults import VaultsPane
+from vanta_tui.ui.screens.followers import FollowersScreen
 from vanta_tui.ui.screens.help import HelpScreen, key_rows
 from vanta_tui.ui.screens.modals import ConfirmScreen
 from vanta_tui.ui.screens.order_detail import OrderDetailScreen
@@ -335,6 +336,9 @@ class VantaApp(OperatorActions):
         if self.selected_vault is None and self.snapshot.vaults and self.snapshot.vaults.vaults:
             self.selected_vault = self.snapshot.vaults.vaults[0].vault_id
         self.render_panes()
+        for screen in self.screen_stack:
+            if isinstance(screen, FollowersScreen):
+                screen.show(self.snapshot)
         self.loads += 1
         # A state of 10,000 orders is some 300,000 long-lived objects; without this, every
         # full garbage collection walks them all (a 100 ms stall). Freed state still goes by

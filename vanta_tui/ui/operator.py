@@ -19,6 +19,7 @@ from textual.binding import Binding
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.execution import cancel_orders, panic
+from vanta_tui.actions.followers import set_kill_switch
 from vanta_tui.actions.orders import (
     approve_orders,
     dead_letters,
@@ -70,7 +71,10 @@ OPERATOR_BINDINGS = [
     Binding("c", "cancel_order", "Cancel", id="cancel_order", show=False),
     Binding("ctrl+k", "panic", "PANIC", id="panic", show=False),
 ]
-VIEW_BINDINGS = [Binding("d", "dead_letters", "Dead letters", id="dead_letters", show=False)]
+VIEW_BINDINGS = [
+    Binding("d", "dead_letters", "Dead letters", id="dead_letters", show=False),
+    Binding("w", "followers", "Followers", id="followers", show=False),
+]
 MUTATING_ACTIONS = frozenset(b.action for b in OPERATOR_BINDINGS) | {"mark"}
 
 
@@ -415,6 +419,43 @@ class OperatorActions(App[int]):
 
     def action_dead_letters(self) -> None:
         self.open_dead_letters()
+
+    def action_followers(self) -> None:
+        from vanta_tui.ui.screens.followers import FollowersScreen
+
+        def kill_switch(follower_id: str) -> None:
+            registry = self.snapshot.followers
+            follower = registry.get(follower_id) if registry else None
+            if follower is None:
+                return
+            turn_on = not follower.kill_switch
+            state = "on" if turn_on else "off"
+            what = (
+                "stops mirroring new vault orders to it (orders already sent stay)"
+                if turn_on
+                else "resumes mirroring new vault orders to it"
+            )
+
+            def done(confirmed: bool | None) -> None:
+                if not confirmed:
+                    return
+
+                def body(ctx: ActionContext) -> str:
+                    set_kill_switch(ctx, follower_id, turn_on)
+                    return f"{follower_id}: kill switch {state}"
+
+                self.run_operator_action("Kill switch", body)
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"Kill switch {state} for {follower_id}?",
+                    [f"{follower_id} ({follower.vault_id}, {follower.mode.value}): {what}."],
+                    f"Switch {state}",
+                ),
+                done,
+            )
+
+        self.push_screen(FollowersScreen(self.snapshot, kill_switch, self.read_only))
 
     @work(thread=True, group="operator", exit_on_error=False)
     def open_dead_letters(self) -> None:

@@ -200,9 +200,10 @@ class KeyedTable(ScrollView, can_focus=True):
             return None
         return self._order[min(self.cursor_row, len(self._order) - 1)]
 
-    def sync(self, rows: Mapping[str, Sequence[Cell]]) -> int:
+    def sync(self, rows: Mapping[str, Sequence[Cell]], order: Sequence[str] | None = None) -> int:
         """Make the table hold exactly ``rows``; returns how many rows were added, removed or
-        changed. New rows go to the end (or their sorted place); the cursor stays on its row."""
+        changed. New rows go to the end (or their sorted place); the cursor stays on its row.
+        ``order`` (every key of ``rows``) fixes the display order instead of the sort."""
         keep = self.cursor_key
         touched = 0
         removed = [k for k in self._signatures if k not in rows]
@@ -231,7 +232,14 @@ class KeyedTable(ScrollView, can_focus=True):
                     widths[index] = min(width, MAX_COLUMN_WIDTH)
             touched += 1
         resort = self._sorted_by != (self.sort_column, self.sort_reverse)
-        if resort or (touched and self.sort_column is not None):
+        if order is not None:
+            wanted = list(order)
+            resort = wanted != self._order
+            if resort or removed or added:
+                self._order = wanted
+                self._reindex()
+                self.refresh()
+        elif resort or (touched and self.sort_column is not None):
             self.apply_sort()
         elif removed or added:
             self._reindex()
@@ -250,7 +258,7 @@ class KeyedTable(ScrollView, can_focus=True):
             column = self.column_keys.index(self.sort_column)
             cells = self._cells
             self._order.sort(
-                key=lambda k: (_sortable(cells[k][column].sort_value), k),
+                key=lambda k: (sortable(cells[k][column].sort_value), k),
                 reverse=self.sort_reverse,
             )
         self._reindex()
@@ -414,7 +422,7 @@ class KeyedTable(ScrollView, can_focus=True):
         return len(self._order) + 1 + len(self._notice_lines())
 
 
-def _sortable(value: Any) -> Any:
+def sortable(value: Any) -> Any:
     """None sorts first; mixed types sort by type name, then value."""
     if value is None:
         return (0, "", 0)

@@ -62,6 +62,7 @@ class PnlPane(Widget):
         self._history: list[float] = []
         self._range = ""
         self._axis = ("", "")
+        self._follower_lines: list[Text] = []
         self._lines: tuple[tuple[int, int, str], list[Strip]] | None = None
 
     @property
@@ -103,7 +104,25 @@ class PnlPane(Widget):
                 )
             else:
                 self._range, self._axis = "no NAV history", ("", "")
-        self.figures_text = self._figures.plain
+        self._follower_lines = []
+        registry = state.followers
+        for follower in registry.followers if registry and vault_id else []:
+            if follower.vault_id != vault_id:
+                continue
+            own = state.pnl.vaults.get(follower.follower_id) if state.pnl else None
+            if own is None:
+                continue
+            self._follower_lines.append(
+                Text.assemble(
+                    (f"↳ {follower.follower_id} ", "bold"),
+                    f"{money(own.nav)} · realized ",
+                    (money(own.realized), "green" if own.realized >= 0 else "red"),
+                    f" · fees {money(own.fees_accrued)}",
+                )
+            )
+        self.figures_text = "\n".join(
+            [self._figures.plain, *(line.plain for line in self._follower_lines)]
+        )
         self.refresh_drawing()
 
     def render_line(self, y: int) -> Strip:
@@ -138,6 +157,11 @@ class PnlPane(Widget):
                 text_line(Text(wrapped.ljust(width), style=style))
         for figures in self._figures.split("\n"):
             text_line(figures)
+        # The followers' PnL and fees under the vault's, as far as there is room (the chart
+        # keeps at least its minimum height).
+        room = height - len(out) - 1 - MIN_CHART_LINES
+        for line in self._follower_lines[: max(room, 0)]:
+            text_line(line)
         chart_lines = height - len(out) - 1
         if chart_lines >= MIN_CHART_LINES:
             muted = base + self.get_component_rich_style("pnl--muted")

@@ -16,7 +16,7 @@ from vanta_tui.core.positions import under_maintenance
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import STATUS_STYLE, age, age_changes_in, pct, price, qty
 from vanta_tui.ui.panes.base import Pane
-from vanta_tui.ui.table import Cell, KeyedTable
+from vanta_tui.ui.table import Cell, KeyedTable, sortable
 
 SORTS: list[tuple[str, str, bool]] = [
     # (column, label, newest/largest first)
@@ -75,6 +75,8 @@ class QueuePane(Pane):
         Binding("o", "cycle_sort", "Sort", id="queue_sort"),
         Binding("v", "toggle_scope", "This vault", id="queue_scope"),
         Binding("space", "mark", "Mark", id="mark"),
+        Binding("right", "expand", "Open children", id="queue_expand", show=False),
+        Binding("left", "collapse", "Fold children", id="queue_collapse", show=False),
     ]
 
     class OrderOpened(Message):
@@ -101,8 +103,11 @@ class QueuePane(Pane):
             ],
             id=id,
         )
-        self.sort_column = "age"
         self.filtering = False
+        self.parents: set[str] = set()
+        """Orders shown with follower orders folded under them."""
+        self.expanded: set[str] = set()
+        """Parents whose follower orders are open (→)."""
         """The operator is typing a filter (after `/`); keys go to the filter text."""
         self.show_finished = False
         self.filter_text = ""
@@ -162,11 +167,75 @@ class QueuePane(Pane):
         for gone in [k for k in self._rows if k not in rows]:
             del self._rows[gone]
         self.next_change = now + timedelta(seconds=soonest)
-        column, _, reverse = SORTS[self.sort_index]
-        self.sort_column = column
-        self.sort_reverse = reverse
-        self.sync(rows)
+        shown, display_order = self._fold(queue.orders, rows)
+        self.sync(shown, display_order)
         self.set_info(self._subtitle(len(rows), len(queue.orders)))
+
+    def _fold(
+        self, orders: list[Order], rows: dict[str, list[Cell]]
+    ) -> tuple[dict[str, list[Cell]], list[str]]:
+        """Follower child orders folded under their parent (expanded with →): the parents and
+        lone orders in the chosen sort, each parent's children right after it when open."""
+        children: dict[str, list[str]] = {}
+        for o in orders:
+            if o.parent_id is not None and o.order_id in rows and o.parent_id in rows:
+                children.setdefault(o.parent_id, []).append(o.order_id)
+        nested = {kid for kids in children.values() for kid in kids}
+        column, _, reverse = SORTS[self.sort_index]
+        index = self.column_keys.index(column)
+        top = sorted(
+            (k for k in rows if k not in nested),
+            key=lambda k: (sortable(rows[k][index].sort_value), k),
+            reverse=reverse,
+        )
+        self.parents = set(children)
+        self.expanded &= self.parents
+        shown: dict[str, list[Cell]] = {}
+        order: list[str] = []
+        for key in top:
+            cells = rows[key]
+            kids = children.get(key)
+            if kids:
+                mark = "▾" if key in self.expanded else "▸"
+                flag = f"{mark} {len(kids)} follower order{'s' if len(kids) > 1 else ''}"
+                flags = cells[9].plain
+                cells = [*cells[:9], Cell(f"{flags} {flag}".strip(), "bold cyan")]
+            shown[key] = cells
+            order.append(key)
+            if kids and key in self.expanded:
+                for kid in sorted(kids, key=lambda k: str(rows[k][9].plain)):
+                    first = rows[kid][0]
+                    shown[kid] = [Cell("  ↳ " + first.plain, "dim", first.sort_key), *rows[kid][1:]]
+                    order.append(kid)
+        return shown, order
+
+    def parent_of(self, key: str) -> str | None:
+        queue_rows = self._rows.get(key)
+        return queue_rows[0].parent_id if queue_rows else None
+
+    def action_expand(self) -> None:
+        """→ on a parent opens its follower orders; elsewhere it scrolls right."""
+        key = self.cursor_key
+        if key in self.parents and key not in self.expanded:
+            self.expanded.add(key)
+            self.post_message(self.ViewChanged())
+        else:
+            self.action_scroll_right()
+
+    def action_collapse(self) -> None:
+        """← folds the follower orders back under their parent; elsewhere it scrolls left."""
+        key = self.cursor_key
+        parent = self.parent_of(key) if key else None
+        if key in self.expanded:
+            self.expanded.discard(key)
+            self.post_message(self.ViewChanged())
+        elif parent in self.expanded:
+            assert parent is not None
+            self.expanded.discard(parent)
+            self.move_to(parent)
+            self.post_message(self.ViewChanged())
+        else:
+            self.action_scroll_left()
 
     @staticmethod
     def _order_cells(order: Order, held: bool, age_text: str, seconds: float) -> list[Cell]:
