@@ -10,7 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ["store_update.py", "audit.py", "live_update.py", "desk.py"]
+SCRIPTS = [
+    "store_update.py",
+    "audit.py",
+    "live_update.py",
+    "desk.py",
+    "executor.py",
+    "mirror.py",
+]
 
 
 def main() -> int:
