@@ -13,8 +13,11 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.fees import close_fee_cycle, ledger
 from vanta_tui.actions.followers import add_follower, remove_follower, set_kill_switch
 from vanta_tui.actions.orders import approve_orders, flip_order, reject_orders, stage_order
+from vanta_tui.brokers.base import OrderRequest
+from vanta_tui.brokers.errors import OrderRejected
+from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.cli.main import main
-from vanta_tui.core.enums import AssetClass, FeeType, MirrorMode, Side
+from vanta_tui.core.enums import AssetClass, FeeType, MirrorMode, OrderStatus, Side
 from vanta_tui.core.fees import FeeTerms, close_cycle
 from vanta_tui.core.mirror import ParentSnapshot, size_child
 from vanta_tui.core.models import (
@@ -30,6 +33,7 @@ from vanta_tui.core.models import (
     Risk,
     Vault,
 )
+from vanta_tui.executor.engine import Executor
 from vanta_tui.store import load_model, update
 from vanta_tui.store.journal import ActionRefused
 
@@ -341,4 +345,68 @@ def test_kill_switch_and_remove(state_dir: Path) -> None:
     assert "F_3001" not in load_model(state_dir, PortfolioFile).accounts
     with pytest.raises(ActionRefused, match="order"):
         remove_follower(ctx, "F_1042")  # the demo queue holds a child order of it
+    ctx.close()
+
+
+class RejectSome:
+    """Wraps a broker factory: the orders ``refuse`` picks are rejected at the broker."""
+
+    def __init__(self, state_dir: Path, refuse: Any) -> None:
+        self.inner = paper_brokers(state_dir)
+        self.refuse = refuse
+
+    def __call__(self, order: Any) -> Any:
+        broker = self.inner(order)
+        if not self.refuse(order):
+            return broker
+
+        class Refusing:
+            name = "refusing"
+
+            def submit(self, request: OrderRequest) -> Any:
+                raise OrderRejected("symbol halted")
+
+            def __getattr__(self, attr: str) -> Any:
+                return getattr(broker, attr)
+
+        return Refusing()
+
+
+def mirrored_buy(state_dir: Path) -> tuple[ActionContext, str]:
+    ctx = ActionContext.open(state_dir, "dana")
+    staged = stage_order(ctx, vault_id="V_CORE", symbol="AAPL", side=Side.BUY, qty=D(20)).result
+    approve_orders(ctx, [staged.order_id])
+    return ctx, staged.order_id
+
+
+def test_a_failing_child_is_dead_lettered_alone(state_dir: Path) -> None:
+    ctx, parent_id = mirrored_buy(state_dir)
+    brokers = RejectSome(state_dir, lambda o: o.follower_id == "F_1042")
+    Executor(ActionContext.open(state_dir, "executor"), brokers, price_every_s=None).run_once()
+    queue = load_model(state_dir, QueueFile)
+    parent = queue.get(parent_id)
+    kids = children_of(state_dir, parent_id)
+    assert parent is not None and parent.status is OrderStatus.FILLED
+    assert kids["F_1042"].status is OrderStatus.FAILED  # a dead letter of its own
+    assert kids["F_1043"].status is OrderStatus.FILLED  # its sibling went on
+    ctx.close()
+
+
+def test_a_parent_failing_after_its_children_went_raises_an_alarm(state_dir: Path) -> None:
+    ctx, parent_id = mirrored_buy(state_dir)
+    brokers = RejectSome(state_dir, lambda o: o.order_id == parent_id)
+    executor = Executor(ActionContext.open(state_dir, "executor"), brokers, price_every_s=None)
+    executor.run_once()
+    queue = load_model(state_dir, QueueFile)
+    parent = queue.get(parent_id)
+    assert parent is not None and parent.status is OrderStatus.FAILED
+    kids = children_of(state_dir, parent_id)
+    assert {o.status for o in kids.values()} == {OrderStatus.FILLED}  # not unwound
+    rows = executor.ctx.journal.db.execute(
+        "SELECT order_id, payload FROM events WHERE action = 'alarm.raised'"
+    ).fetchall()
+    assert [r[0] for r in rows] == [parent_id]
+    alarm = json.loads(rows[0][1])
+    assert alarm["kind"] == "parent_failed_children_sent"
+    assert {c["follower_id"] for c in alarm["children"]} == {"F_1042", "F_1043"}
     ctx.close()
