@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 from vanta_tui.cli.progress import Progress
+from vanta_tui.core.clock import utc_now
+from vanta_tui.core.types import format_utc
+from vanta_tui.store.codec import dumps_compact
 from vanta_tui.store.journal import Journal
 from vanta_tui.store.journal.export import export, order_tree
 from vanta_tui.store.journal.replay import replay
@@ -17,6 +20,10 @@ def cmd_verify(state_dir: Path) -> int:
         bar = Progress("verify", journal.count() * 2)
         result = verify(journal, bar)
         bar.finish()
+        journal.set_meta(
+            "verify.last",
+            dumps_compact({"at": format_utc(utc_now()), "ok": result.ok, "result": str(result)}),
+        )
     print(result)
     return 0 if result.ok else 1
 

@@ -25,6 +25,8 @@ MUTATING = {
     "panic",
     "followers",
     "fees",
+    "reconcile",
+    "alarm",
 }
 """Commands refused in read-only mode (``stage --dry-run`` only reads and stays allowed)."""
 
@@ -157,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vault", metavar="ID")
     p.add_argument("--follower", metavar="ID")
 
+    p = top("status", "one line per component (OK/WARN/FAIL) and every open alarm; exit 0/1/2")
+    p.add_argument("--json", action="store_true", help="the same, for machines")
+    p.add_argument("--no-probe", action="store_true", help="do not call the brokers")
+    p.add_argument("--at", metavar="TS", help="evaluate as of this UTC time (what-if, tests)")
+    p = top("reconcile", "compare a vault's portfolio with its brokers; adopt the broker's view")
+    p.add_argument("vault")
+    p.add_argument("--accept-broker", action="store_true", help="write the broker's view")
+    alarm = top("alarm", "acknowledge an alarm (it stays until its cause is gone)")
+    alarm_sub = alarm.add_subparsers(dest="alarm_command", metavar="ALARM_COMMAND", required=True)
+    p = command("ack", "acknowledge an alarm by its id (see vanta-tui status)", alarm_sub)
+    p.add_argument("alarm_id")
+    p.add_argument("--note")
+
     p = top("panic", "global maintenance on and cancel every working order at every broker")
     p.add_argument("--reason", required=True)
 
@@ -209,6 +224,34 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
     from vanta_tui.cli import action_cmds, order_cmds
 
     command = args.command
+    if command in {"status", "reconcile", "alarm"}:
+        from vanta_tui.cli import status_cmds
+
+        if command == "status":
+            from vanta_tui.core.clock import utc_now
+            from vanta_tui.core.types import parse_utc
+
+            try:
+                now = parse_utc(args.at) if args.at else utc_now()
+            except ValueError as exc:
+                print(f"--at: {exc}")
+                return 2
+            return _run_action(
+                args,
+                state_dir,
+                lambda ctx: status_cmds.cmd_status(ctx, now, args.json, not args.no_probe),
+            )
+        if command == "reconcile":
+            return _run_action(
+                args,
+                state_dir,
+                lambda ctx: status_cmds.cmd_reconcile(
+                    ctx, args.vault, args.accept_broker, args.live
+                ),
+            )
+        return _run_action(
+            args, state_dir, lambda ctx: status_cmds.cmd_ack(ctx, args.alarm_id, args.note)
+        )
     if command == "followers":
         from vanta_tui.cli import follower_cmds
 
@@ -327,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (command == "stage" and args.dry_run)
         or (command == "followers" and args.followers_command == "list")
         or (command == "fees" and args.fees_command == "ledger")
+        or (command == "reconcile" and not args.accept_broker)
     )
     if args.read_only and command in MUTATING and not read_only_ok:
         print(f"read-only mode: '{command}' changes state and is refused")

@@ -19,6 +19,7 @@ from vanta_tui.actions.execution import SendOutcome, mark_submitting, record_out
 from vanta_tui.actions.marks import mark_prices
 from vanta_tui.actions.overlays import expire_flip_modes
 from vanta_tui.actions.reading import read_context
+from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
 from vanta_tui.brokers.errors import (
     BrokerError,
@@ -29,9 +30,10 @@ from vanta_tui.brokers.errors import (
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.brokers.routing import BrokerFactory
 from vanta_tui.core.enums import AssetClass, OrderStatus
-from vanta_tui.core.models import Follower, FollowersFile, Order, QueueFile, Venue
+from vanta_tui.core.models import Follower, FollowersFile, Order, QueueFile, VaultFile, Venue
 from vanta_tui.core.order_states import WORKING
 from vanta_tui.core.risk import check_order, order_price
+from vanta_tui.core.types import format_utc
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import load_model
 
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = (1, 5, 15, 60)
 """Waits before the 2nd, 3rd, ... send of an order after a temporary error."""
+RECONCILE_EVERY_S = 300.0
+"""How often each vault's account is compared with its brokers (None: never)."""
 PRICE_EVERY_S = 60.0
 """How often prices are fetched from the brokers of non-paper venues (None: never)."""
 
@@ -51,6 +55,8 @@ class CycleReport:
     errors: list[str] = field(default_factory=list)
     marked: int = 0
     """Accounts whose prices were refreshed from their brokers."""
+    mismatches: int = 0
+    """Differences between portfolio.json and the brokers found by reconciliation."""
 
     @property
     def idle(self) -> bool:
@@ -64,12 +70,15 @@ class Executor:
         brokers: BrokerFactory,
         retry_after: tuple[float, ...] = RETRY_AFTER_S,
         price_every_s: float | None = PRICE_EVERY_S,
+        reconcile_every_s: float | None = RECONCILE_EVERY_S,
     ) -> None:
         self.ctx = ctx
         self.brokers = brokers
         self.retry_after = retry_after or RETRY_AFTER_S
         self.price_every_s = price_every_s
         self._prices_at: float | None = None
+        self.reconcile_every_s = reconcile_every_s
+        self._reconciled_at: float | None = None
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -171,12 +180,33 @@ class Executor:
         if outcomes:
             record_outcomes(self.ctx, outcomes)
             report.reconciled += len(outcomes) - report.sent
+        if not self.ctx.read_only:
+            self.ctx.journal.set_meta("executor.last_cycle", format_utc(self.ctx.clock()))
+        if self.reconcile_every_s is not None and (
+            self._reconciled_at is None
+            or time.monotonic() - self._reconciled_at >= self.reconcile_every_s
+        ):
+            self._reconciled_at = time.monotonic()
+            self.reconcile(report)
         if self.price_every_s is not None and (
             self._prices_at is None or time.monotonic() - self._prices_at >= self.price_every_s
         ):
             self._prices_at = time.monotonic()
             self.refresh_prices(report)
         return report
+
+    def reconcile(self, report: CycleReport) -> None:
+        """Compare every vault's account with its brokers (recorded when it changes)."""
+        for_venue = getattr(self.brokers, "for_venue", None)
+        if for_venue is None:
+            return
+        for vault in load_model(self.ctx.state_dir, VaultFile).vaults:
+            try:
+                found = reconcile_check(self.ctx, vault.vault_id, for_venue)
+            except BrokerError as exc:
+                report.errors.append(f"reconcile {vault.vault_id}: {exc}")
+                continue
+            report.mismatches += len(found)
 
     def _followers(self) -> dict[str, Follower]:
         try:

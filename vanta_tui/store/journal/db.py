@@ -100,6 +100,10 @@ CREATE TABLE IF NOT EXISTS intents (
     actor TEXT,
     body TEXT
 );
+CREATE TABLE IF NOT EXISTS alarm_seen (
+    alarm_id TEXT PRIMARY KEY,
+    first_seen TEXT
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT

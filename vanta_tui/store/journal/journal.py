@@ -165,6 +165,11 @@ class Journal:
         row = self.db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Operational notes (last verify, executor heartbeat): not part of the chain."""
+        with self.db.conn:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 

@@ -1,0 +1,160 @@
+"""Broker truth: compare each vault's account in portfolio.json with what its brokers hold,
+record the differences (audited when they change), and adopt the broker's view on request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.brokers.base import Broker
+from vanta_tui.core.enums import AssetClass
+from vanta_tui.core.fills import mark_pnl
+from vanta_tui.core.models import (
+    Account,
+    PnlFile,
+    PortfolioFile,
+    Position,
+    StateFileModel,
+    VaultFile,
+    Venue,
+)
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.codec import parse_json
+from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
+from vanta_tui.store.loader import load_model
+
+QTY_TOLERANCE = Decimal("0.00000001")
+CASH_TOLERANCE = Decimal("0.01")
+
+VenueBroker = Callable[[Venue, str], Broker]
+
+
+@dataclass(frozen=True)
+class BrokerView:
+    positions: dict[str, tuple[Decimal, Decimal]]
+    """symbol → (qty, average price) as the brokers report them."""
+    cash: Decimal
+
+
+def broker_view(state_dir: Any, vault_id: str, for_venue: VenueBroker) -> BrokerView:
+    """Positions and cash of ``vault_id`` at every broker its venues name (each broker
+    account counted once)."""
+    vault = load_model(state_dir, VaultFile).get(vault_id)
+    if vault is None:
+        raise ActionRefused(f"unknown vault {vault_id!r}")
+    seen: set[int] = set()
+    positions: dict[str, tuple[Decimal, Decimal]] = {}
+    cash = Decimal(0)
+    for venue in vault.venues.values():
+        broker = for_venue(venue, vault_id)
+        if id(broker) in seen:
+            continue
+        seen.add(id(broker))
+        for position in broker.positions():
+            qty, _ = positions.get(position.symbol, (Decimal(0), Decimal(0)))
+            positions[position.symbol] = (qty + position.qty, position.avg_price)
+        cash += broker.account().cash
+    return BrokerView(positions, cash)
+
+
+def compare(account: Account | None, view: BrokerView) -> list[dict[str, Any]]:
+    """The differences beyond tolerance: one per symbol, and one for cash."""
+    held = {s: p.qty for s, p in (account.positions.items() if account else [])}
+    out: list[dict[str, Any]] = []
+    for symbol in sorted(set(held) | set(view.positions)):
+        file_qty = held.get(symbol, Decimal(0))
+        broker_qty = view.positions.get(symbol, (Decimal(0), Decimal(0)))[0]
+        if abs(file_qty - broker_qty) > QTY_TOLERANCE:
+            out.append({"symbol": symbol, "file": file_qty, "broker": broker_qty})
+    file_cash = account.cash if account else Decimal(0)
+    if abs(file_cash - view.cash) > CASH_TOLERANCE:
+        out.append({"symbol": None, "file": file_cash, "broker": view.cash})
+    return out
+
+
+def latest_mismatches(journal: Journal) -> dict[str, list[dict[str, Any]]]:
+    """Per vault, the differences of its last check (none after an acceptance)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    rows = journal.db.execute(
+        "SELECT vault_id, action, payload FROM events WHERE action IN "
+        "('reconcile.checked', 'reconcile.accepted') ORDER BY seq"
+    )
+    for vault_id, action, payload in rows:
+        found = parse_json(payload).get("mismatches") if action == "reconcile.checked" else []
+        out[str(vault_id)] = list(found or [])
+    return {vid: m for vid, m in out.items() if m}
+
+
+def check(ctx: ActionContext, vault_id: str, for_venue: VenueBroker) -> list[dict[str, Any]]:
+    """Compare now; record ``reconcile.checked`` when the differences changed since the last
+    check (a new mismatch, a different one, or none any more)."""
+    view = broker_view(ctx.state_dir, vault_id, for_venue)
+    account = load_model(ctx.state_dir, PortfolioFile).accounts.get(vault_id)
+    mismatches = compare(account, view)
+    before = latest_mismatches(ctx.journal).get(vault_id, [])
+    if _key(before) != _key(mismatches) and not ctx.read_only:
+        ctx.journal.record(
+            ctx.actor,
+            [
+                EventDraft(
+                    "reconcile.checked",
+                    vault_id=vault_id,
+                    payload={"mismatches": mismatches},
+                )
+            ],
+        )
+    return mismatches
+
+
+def _key(mismatches: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    return [
+        (str(m.get("symbol")), str(Decimal(str(m["file"]))), str(Decimal(str(m["broker"]))))
+        for m in mismatches
+    ]
+
+
+def accept_broker(ctx: ActionContext, vault_id: str, for_venue: VenueBroker) -> ActResult:
+    """Adopt the brokers' positions and cash for ``vault_id`` in portfolio.json (and re-mark
+    its PnL), audited with every difference."""
+    ctx.require_writable("adopting the broker's view")
+    view = broker_view(ctx.state_dir, vault_id, for_venue)
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        portfolio, pnl = models[StateKind.PORTFOLIO], models[StateKind.PNL]
+        assert isinstance(portfolio, PortfolioFile) and isinstance(pnl, PnlFile)
+        account = portfolio.accounts.setdefault(vault_id, Account(cash=Decimal(0)))
+        differences = compare(account, view)
+        if not differences:
+            raise ActionRefused(f"{vault_id}: portfolio.json already matches the broker")
+        for symbol, (qty, avg) in view.positions.items():
+            position = account.positions.get(symbol)
+            if position is None:
+                price = avg if avg > 0 else Decimal(1)
+                account.positions[symbol] = Position(
+                    qty=qty,
+                    avg_price=avg,
+                    last_price=price,
+                    asset_class=AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY,
+                )
+            else:
+                position.qty = qty
+        for symbol in [s for s in account.positions if s not in view.positions]:
+            del account.positions[symbol]
+        account.cash = view.cash
+        portfolio.asof = ctx.clock()
+        changed: dict[StateKind, StateFileModel] = {StateKind.PORTFOLIO: portfolio}
+        vault_pnl = pnl.vaults.get(vault_id)
+        if vault_pnl is not None:
+            mark_pnl(vault_pnl, account, Decimal(0))
+            changed[StateKind.PNL] = pnl
+        event = EventDraft(
+            "reconcile.accepted",
+            vault_id=vault_id,
+            payload={"differences": differences, "source": "broker"},
+        )
+        return Plan(changed, [event], differences)
+
+    return ctx.journal.act(ctx.actor, [StateKind.PORTFOLIO, StateKind.PNL], plan)

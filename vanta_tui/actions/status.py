@@ -1,0 +1,313 @@
+"""System status: one line per component with OK / WARN / FAIL, and every open alarm.
+
+Used by `vanta-tui status [--json]` (exit 0 / 1 / 2) and the desk's status view (`S`).
+Alarms get their age from the journal's ``alarm_seen`` table (first time seen, kept while
+the alarm stays open) and their acknowledgement from ``alarm.acknowledged`` events.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.orders import dead_letters
+from vanta_tui.actions.reconcile import latest_mismatches
+from vanta_tui.brokers.credentials import load_credentials
+from vanta_tui.brokers.errors import BrokerError, CredentialsError
+from vanta_tui.brokers.routing import Brokers, real_accounts
+from vanta_tui.core.alarms import Alarm, Facts, Level, Thresholds, evaluate, worst
+from vanta_tui.core.enums import OrderStatus
+from vanta_tui.core.models import Venue
+from vanta_tui.core.order_states import OPEN
+from vanta_tui.core.positions import is_stale
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.core.types import format_utc, parse_utc
+from vanta_tui.executor.lease import LEASE_NAME, Lease
+from vanta_tui.store.codec import parse_json
+from vanta_tui.store.journal import EventDraft, Journal
+from vanta_tui.store.snapshot import StateSnapshot, reload
+
+EXECUTOR_SILENT_AFTER_S = 120
+"""An executor holding the lease but silent this long is reported (WARN)."""
+
+
+@dataclass
+class StatusLine:
+    component: str
+    level: Level
+    detail: str
+
+
+@dataclass
+class StatusReport:
+    at: datetime
+    lines: list[StatusLine] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
+    opened: list[Alarm] = field(default_factory=list)
+    """Alarms first seen by this collection (the desk toasts them)."""
+
+    @property
+    def level(self) -> Level:
+        return worst([line.level for line in self.lines] + [a.level for a in self.alarms])
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": format_utc(self.at),
+            "level": self.level.value,
+            "components": [
+                {"component": s.component, "level": s.level.value, "detail": s.detail}
+                for s in self.lines
+            ],
+            "alarms": [
+                {
+                    "id": a.alarm_id,
+                    "kind": a.kind,
+                    "level": a.level.value,
+                    "vault_id": a.vault_id,
+                    "message": a.message,
+                    "since": format_utc(a.since) if a.since else None,
+                    "age_s": int((self.at - a.since).total_seconds()) if a.since else None,
+                    "acknowledged_by": a.acked_by,
+                    "details": {k: str(v) for k, v in a.details.items()},
+                }
+                for a in self.alarms
+            ],
+        }
+
+
+def _age(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def file_lines(state: StateSnapshot, state_dir: Path, now: datetime) -> list[StatusLine]:
+    lines = []
+    for kind in StateKind:
+        name = kind.filename
+        problems = state.problems.get(kind)
+        if problems:
+            lines.append(StatusLine(f"file {name}", Level.FAIL, str(problems[0])))
+            continue
+        loaded = state.files.get(kind)
+        if loaded is None:
+            lines.append(StatusLine(f"file {name}", Level.FAIL, "not loaded"))
+            continue
+        model = loaded.model
+        try:
+            modified = (state_dir / name).stat().st_mtime
+            age = f", written {_age(time.time() - modified)} ago"
+        except OSError:
+            age = ""
+        level, note = Level.OK, ""
+        asof = getattr(model, "asof", None)
+        if kind in {StateKind.PORTFOLIO, StateKind.ALLOCATION} and asof and is_stale(asof, now):
+            level, note = Level.WARN, f", STALE: asof {format_utc(asof)}"
+        lines.append(StatusLine(f"file {name}", level, f"version {model.version}{age}{note}"))
+    return lines
+
+
+def executor_line(
+    state_dir: Path, journal: Journal, state: StateSnapshot, now: datetime
+) -> StatusLine:
+    queue = state.queue
+    depth = sum(1 for o in queue.orders if o.status in OPEN) if queue else 0
+    approved = sum(1 for o in queue.orders if o.status is OrderStatus.APPROVED) if queue else 0
+    lock = FileLock(str(state_dir / LEASE_NAME) + ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = Lease(state_dir, "status").current() or "another process"
+        row = journal.db.execute(
+            "SELECT value FROM meta WHERE key = 'executor.last_cycle'"
+        ).fetchone()
+        last = parse_utc(str(row[0])) if row else None
+        since = f"last cycle {_age((now - last).total_seconds())} ago" if last else "no cycle yet"
+        silent = last is None or (now - last).total_seconds() > EXECUTOR_SILENT_AFTER_S
+        return StatusLine(
+            "executor",
+            Level.WARN if silent else Level.OK,
+            f"running: {holder}; {since}; queue depth {depth}",
+        )
+    else:
+        lock.release()
+    level = Level.WARN if approved else Level.OK
+    return StatusLine(
+        "executor",
+        level,
+        f"not running; queue depth {depth}"
+        + (f", {approved} approved order(s) wait to be sent" if approved else ""),
+    )
+
+
+def broker_lines(state_dir: Path, probe: bool, timeout_s: float) -> list[StatusLine]:
+    lines = []
+    brokers = Brokers(
+        state_dir,
+        live=False,
+        slippage_bps=Decimal(0),
+        partial_fill_ratio=None,
+        timeout_s=timeout_s,
+        paper_only=False,
+    )
+    accounts: list[tuple[str, str]] = [("paper", "paper book")]
+    accounts += [(adapter, ref) for adapter, ref, _ in real_accounts(state_dir)]
+    for adapter, ref in accounts:
+        name = f"broker {adapter} {ref}" if adapter != "paper" else "broker paper"
+        if adapter == "paper":
+            book = state_dir / "paper_book.db"
+            lines.append(
+                StatusLine(name, Level.OK, "built in" + (", book present" if book.exists() else ""))
+            )
+            continue
+        try:
+            credentials = load_credentials(ref)
+        except CredentialsError as exc:
+            lines.append(StatusLine(name, Level.FAIL, str(exc)))
+            continue
+        if not probe:
+            lines.append(
+                StatusLine(name, Level.OK, f"keys from the {credentials.source}; not probed")
+            )
+            continue
+        started = time.perf_counter()
+        try:
+            brokers.for_venue(Venue(adapter=adapter, account_ref=ref), "status").account()
+        except BrokerError as exc:
+            level = (
+                Level.FAIL if isinstance(exc, CredentialsError) or not exc.retryable else Level.WARN
+            )
+            lines.append(StatusLine(name, level, f"unreachable: {exc}"))
+            continue
+        took = (time.perf_counter() - started) * 1000
+        lines.append(
+            StatusLine(
+                name, Level.OK, f"reachable, {took:.0f} ms; keys from the {credentials.source}"
+            )
+        )
+    return lines
+
+
+def journal_line(state_dir: Path, journal: Journal) -> StatusLine:
+    seq, head = journal.head()
+    size = sum(
+        (state_dir / name).stat().st_size
+        for name in ("vanta.db", "vanta.db-wal", "trade_log.jsonl")
+        if (state_dir / name).exists()
+    )
+    row = journal.db.execute("SELECT value FROM meta WHERE key = 'verify.last'").fetchone()
+    if row:
+        last = parse_json(str(row[0]))
+        ok = bool(last.get("ok"))
+        verified = f"last verify {last.get('at')}: {'OK' if ok else 'FAILED'}"
+        level = Level.OK if ok else Level.FAIL
+    else:
+        verified, level = "not verified yet (vanta-tui audit verify)", Level.OK
+    return StatusLine(
+        "journal", level, f"head #{seq} {head[:12]}…; {verified}; {size / 1e6:.1f} MB"
+    )
+
+
+def alarms_of(
+    journal: Journal,
+    state: StateSnapshot,
+    state_dir: Path,
+    now: datetime,
+    *,
+    record: bool,
+    thresholds: Thresholds | None = None,
+) -> tuple[list[Alarm], list[Alarm]]:
+    """The open alarms (with age and acknowledgement) and those that just opened."""
+    facts = Facts(
+        dead_letters=[o.order_id for o in dead_letters(state_dir, journal)]
+        if state.queue is not None
+        else [],
+        mismatches=latest_mismatches(journal),
+    )
+    found = evaluate(
+        now,
+        vaults=state.vaults,
+        overlays=state.overlays,
+        allocation=state.allocation,
+        portfolio=state.portfolio,
+        pnl=state.pnl,
+        queue=state.queue,
+        followers=state.followers,
+        facts=facts,
+        thresholds=thresholds or Thresholds(),
+    )
+    db = journal.db
+    seen = {
+        str(r[0]): parse_utc(str(r[1]))
+        for r in db.execute("SELECT alarm_id, first_seen FROM alarm_seen")
+    }
+    opened = [a for a in found if a.alarm_id not in seen]
+    if record:
+        with db.conn:
+            db.execute(
+                "DELETE FROM alarm_seen WHERE alarm_id NOT IN (SELECT value FROM json_each(?))",
+                [json.dumps([a.alarm_id for a in found])],
+            )
+            for alarm in opened:
+                db.execute(
+                    "INSERT OR IGNORE INTO alarm_seen (alarm_id, first_seen) VALUES (?, ?)",
+                    [alarm.alarm_id, format_utc(now)],
+                )
+    acks: dict[str, tuple[datetime, str]] = {}
+    for ts, actor, payload in db.execute(
+        "SELECT ts, actor, payload FROM events WHERE action = 'alarm.acknowledged' ORDER BY seq"
+    ):
+        acks[str(parse_json(payload).get("alarm_id"))] = (parse_utc(str(ts)), str(actor))
+    for alarm in found:
+        alarm.since = seen.get(alarm.alarm_id, now)
+        ack = acks.get(alarm.alarm_id)
+        if ack is not None and ack[0] >= alarm.since:
+            alarm.acked_by = ack[1]
+    return found, opened
+
+
+def collect(
+    ctx: ActionContext,
+    now: datetime,
+    *,
+    probe: bool = True,
+    record: bool = True,
+    watcher: StatusLine | None = None,
+    timeout_s: float = 5.0,
+) -> StatusReport:
+    state_dir = ctx.state_dir
+    state = reload(state_dir, StateSnapshot())
+    report = StatusReport(at=now)
+    report.lines += file_lines(state, state_dir, now)
+    report.lines.append(
+        watcher or StatusLine("watcher", Level.OK, "part of the desk; not running in the CLI")
+    )
+    report.lines.append(executor_line(state_dir, ctx.journal, state, now))
+    report.lines += broker_lines(state_dir, probe, timeout_s)
+    report.lines.append(journal_line(state_dir, ctx.journal))
+    report.alarms, report.opened = alarms_of(
+        ctx.journal, state, state_dir, now, record=record and not ctx.read_only
+    )
+    return report
+
+
+def acknowledge(ctx: ActionContext, alarm_id: str, note: str | None = None) -> None:
+    """Record that the operator has seen ``alarm_id`` (it stays until its cause is gone)."""
+    ctx.require_writable("acknowledging an alarm")
+    ctx.journal.record(
+        ctx.actor,
+        [EventDraft("alarm.acknowledged", payload={"alarm_id": alarm_id, "note": note})],
+    )
