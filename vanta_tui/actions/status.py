@@ -18,7 +18,6 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.orders import dead_letters
 from vanta_tui.actions.reconcile import latest_mismatches
 from vanta_tui.brokers.credentials import load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError
@@ -109,7 +108,7 @@ def file_lines(state: StateSnapshot, state_dir: Path, now: datetime) -> list[Sta
         model = loaded.model
         try:
             modified = (state_dir / name).stat().st_mtime
-            age = f", written {_age(time.time() - modified)} ago"
+            age = f", written {_age(now.timestamp() - modified)} ago"
         except OSError:
             age = ""
         level, note = Level.OK, ""
@@ -231,10 +230,18 @@ def alarms_of(
     thresholds: Thresholds | None = None,
 ) -> tuple[list[Alarm], list[Alarm]]:
     """The open alarms (with age and acknowledgement) and those that just opened."""
+    dismissed = {
+        str(row[0])
+        for row in journal.db.execute(
+            "SELECT order_id FROM events WHERE action = 'order.dead_letter_dismissed'"
+        )
+    }
     facts = Facts(
-        dead_letters=[o.order_id for o in dead_letters(state_dir, journal)]
-        if state.queue is not None
-        else [],
+        dead_letters=[
+            o.order_id
+            for o in (state.queue.orders if state.queue else [])
+            if o.status is OrderStatus.FAILED and o.order_id not in dismissed
+        ],
         mismatches=latest_mismatches(journal),
     )
     found = evaluate(
@@ -287,9 +294,12 @@ def collect(
     record: bool = True,
     watcher: StatusLine | None = None,
     timeout_s: float = 5.0,
+    state: StateSnapshot | None = None,
 ) -> StatusReport:
+    """The status now; ``state`` is what the caller holds (the desk: the last good models
+    and the current problems), else the files are read."""
     state_dir = ctx.state_dir
-    state = reload(state_dir, StateSnapshot())
+    state = state if state is not None else reload(state_dir, StateSnapshot())
     report = StatusReport(at=now)
     report.lines += file_lines(state, state_dir, now)
     report.lines.append(

@@ -20,8 +20,10 @@ from textual.widgets import Footer
 from watchfiles import awatch
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.status import StatusLine, StatusReport, collect
 from vanta_tui.brokers.routing import missing_credentials
 from vanta_tui.cli.common import operator_name
+from vanta_tui.core.alarms import Alarm, Level
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.state_files import StateKind
@@ -46,6 +48,7 @@ from vanta_tui.ui.screens.followers import FollowersScreen
 from vanta_tui.ui.screens.help import HelpScreen, key_rows
 from vanta_tui.ui.screens.modals import ConfirmScreen
 from vanta_tui.ui.screens.order_detail import OrderDetailScreen
+from vanta_tui.ui.screens.status import StatusScreen
 from vanta_tui.ui.settings import DeskSettings, default_log_path, load_settings, save_settings
 from vanta_tui.ui.table import KeyedTable
 
@@ -61,6 +64,8 @@ PANE_FILES: dict[str, tuple[StateKind, ...]] = {
 """Which files' problems each pane reports in its banner."""
 
 
+STATUS_EVERY_S = 30.0
+"""How often the desk works out its status and alarms without a file change."""
 SENT_TO_BROKER = frozenset(
     {
         OrderStatus.SUBMITTING,
@@ -156,6 +161,12 @@ class VantaApp(OperatorActions):
         self.queue_pane = QueuePane(id="queue")
         self.positions_pane = PositionsPane(id="positions")
         self.pnl_pane = PnlPane(id="pnl")
+        self.status_report: StatusReport | None = None
+        """The last system status (alarms for the badges and toasts, the `S` view)."""
+        self.status_count = 0
+        """How many status reports have been shown (tests and screenshots wait on it)."""
+        self._status_generation = 0
+        self._watching = False
 
     # ------------------------------------------------------------------ layout
 
@@ -189,6 +200,7 @@ class VantaApp(OperatorActions):
             self.notify(self._settings_warning, title="Settings", severity="warning")
         self.header.set_clock(self.clock())
         self.set_interval(self.settings.refresh.clock_seconds, self._tick)
+        self.set_interval(STATUS_EVERY_S, lambda: self.refresh_status(False))
         self.vaults_pane.focus()
         if state_bytes(self.state_dir) <= SYNC_LOAD_BYTES:
             # A small state loads in a few milliseconds: load it now, so that the first
@@ -265,6 +277,7 @@ class VantaApp(OperatorActions):
     async def watch_state(self) -> None:
         """Reload the files other programs change, as soon as they change."""
         refresh = self.settings.refresh
+        self._watching = True
         async for changes in awatch(
             self.state_dir,
             debounce=refresh.watch_debounce_ms,
@@ -362,6 +375,10 @@ class VantaApp(OperatorActions):
             if isinstance(screen, FollowersScreen):
                 screen.show(self.snapshot)
         self.loads += 1
+        if self.loads == 1:
+            self.call_after_refresh(lambda: self.refresh_status(False))
+        else:
+            self.refresh_status(False)
         # A state of 10,000 orders is some 300,000 long-lived objects; without this, every
         # full garbage collection walks them all (a 100 ms stall). Freed state still goes by
         # reference counting; the models hold no reference cycles.
@@ -378,6 +395,73 @@ class VantaApp(OperatorActions):
         self._record_sync("desk.opened")
 
     # ------------------------------------------------------------------ rendering
+
+    def refresh_status(self, probe: bool) -> None:
+        """Work out the system status and the alarms (in a thread; brokers only if ``probe``).
+        Only the newest request's report is shown (an older one may finish later)."""
+        self._status_generation += 1
+        self._status_worker(probe, self._status_generation)
+
+    @work(thread=True, group="status", exit_on_error=False)
+    def _status_worker(self, probe: bool, generation: int) -> None:
+        watcher = (
+            StatusLine("watcher", Level.OK, "watching the state directory")
+            if self._watching
+            else StatusLine(
+                "watcher",
+                Level.OK if not self.watch_files else Level.WARN,
+                "off" if not self.watch_files else "starting",
+            )
+        )
+        try:
+            ctx = ActionContext.open(
+                self.state_dir, self.operator, clock=self.clock, read_only=self.read_only
+            )
+            try:
+                report = collect(
+                    ctx, self.clock(), probe=probe, watcher=watcher, state=self.snapshot
+                )
+            finally:
+                ctx.close()
+        except Exception:
+            log.exception("status failed")
+            return
+        self.call_from_thread(self._show_if_newest, report, generation)
+
+    def _show_if_newest(self, report: StatusReport, generation: int) -> None:
+        if generation == self._status_generation:
+            self.show_status(report)
+
+    def show_status(self, report: StatusReport) -> None:
+        first = self.status_report is None
+        self.status_report = report
+        self.status_count += 1
+        by_pane: dict[str, list[Alarm]] = {}
+        for alarm in report.alarms:
+            by_pane.setdefault(alarm.pane, []).append(alarm)
+        for pane_id, pane in self.panes.items():
+            pane.pane.set_badge(by_pane.get(pane_id, []))
+        opened = [a for a in report.opened if not a.acked_by]
+        if first:
+            failing = [a for a in report.alarms if a.level is Level.FAIL]
+            if failing:
+                self.notify(
+                    "; ".join(a.message for a in failing[:3]),
+                    title=f"{len(failing)} FAIL alarm(s) open (S)",
+                    severity="error",
+                    timeout=20,
+                )
+        else:
+            for alarm in opened[:5]:
+                self.notify(
+                    alarm.message,
+                    title=f"Alarm ({alarm.level.value})",
+                    severity="error" if alarm.level is Level.FAIL else "warning",
+                    timeout=20 if alarm.level is Level.FAIL else 10,
+                )
+        for screen in self.screen_stack:
+            if isinstance(screen, StatusScreen):
+                screen.show(report)
 
     def render_panes(self) -> None:
         state = self.snapshot

@@ -40,6 +40,10 @@ from vanta_tui.actions.overlays import (
     set_maintenance,
     set_persona,
 )
+from vanta_tui.actions.reconcile import accept_broker
+from vanta_tui.actions.reconcile import check as reconcile_check
+from vanta_tui.actions.status import StatusReport, acknowledge
+from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.brokers.routing import BrokerFactory, brokers_for
 from vanta_tui.core.clock import Clock
 from vanta_tui.core.enums import OrderStatus, OrderType, TimeInForce
@@ -70,10 +74,12 @@ OPERATOR_BINDINGS = [
     Binding("p", "persona", "Persona", id="persona", show=False),
     Binding("c", "cancel_order", "Cancel", id="cancel_order", show=False),
     Binding("ctrl+k", "panic", "PANIC", id="panic", show=False),
+    Binding("r", "reconcile", "Reconcile", id="reconcile", show=False),
 ]
 VIEW_BINDINGS = [
     Binding("d", "dead_letters", "Dead letters", id="dead_letters", show=False),
     Binding("w", "followers", "Followers", id="followers", show=False),
+    Binding("S", "status", "Status", id="status", show=False),
 ]
 MUTATING_ACTIONS = frozenset(b.action for b in OPERATOR_BINDINGS) | {"mark"}
 
@@ -106,6 +112,7 @@ class OperatorActions(App[int]):
     selected_vault: str | None
     _expiring: bool
     queue_pane: QueuePane
+    status_report: StatusReport | None
 
     live: bool
 
@@ -419,6 +426,74 @@ class OperatorActions(App[int]):
 
     def action_dead_letters(self) -> None:
         self.open_dead_letters()
+
+    def action_reconcile(self) -> None:
+        vault_id = self._need_vault()
+        if vault_id is not None:
+            self.reconcile_vault(vault_id)
+
+    @work(thread=True, group="operator", exit_on_error=False)
+    def reconcile_vault(self, vault_id: str) -> None:
+        """Compare the selected vault with its brokers; offer to adopt the broker's view."""
+        brokers = brokers_for(self.state_dir, live=self.live)
+        try:
+            ctx = ActionContext.open(self.state_dir, self.operator, clock=self.clock)
+            try:
+                found = reconcile_check(ctx, vault_id, brokers.for_venue)
+            finally:
+                ctx.close()
+        except (StoreError, BrokerError, ValueError) as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="Reconcile", severity="error", timeout=10
+            )
+            return
+        self.call_from_thread(self.refresh_status, False)
+        if not found:
+            self.call_from_thread(
+                self.notify, f"{vault_id}: portfolio.json matches the broker", title="Reconcile"
+            )
+            return
+        lines = [
+            f"{d['symbol'] or 'cash'}: portfolio.json {d['file']}, broker {d['broker']}"
+            for d in found
+        ]
+
+        def done(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+
+            def body(ctx: ActionContext) -> str:
+                accept_broker(ctx, vault_id, brokers.for_venue)
+                return f"{vault_id}: portfolio.json now holds the broker's view"
+
+            self.run_operator_action("Reconcile", body)
+
+        self.call_from_thread(
+            self.push_screen,
+            ConfirmScreen(
+                f"{vault_id} differs from its broker: adopt the broker's view?",
+                [*lines, "portfolio.json (and the vault's PnL) will take the broker's numbers."],
+                "Adopt the broker's view",
+            ),
+            done,
+        )
+
+    def refresh_status(self, probe: bool) -> object:
+        raise NotImplementedError
+
+    def action_status(self) -> None:
+        from vanta_tui.ui.screens.status import StatusScreen
+
+        def ack(alarm_id: str) -> None:
+            def body(ctx: ActionContext) -> str:
+                acknowledge(ctx, alarm_id)
+                return f"acknowledged {alarm_id}"
+
+            self.run_operator_action("Alarm", body)
+            self.set_timer(0.3, lambda: self.refresh_status(False))
+
+        self.push_screen(StatusScreen(self.status_report, ack, self.read_only))
+        self.refresh_status(True)
 
     def action_followers(self) -> None:
         from vanta_tui.ui.screens.followers import FollowersScreen

@@ -7,6 +7,8 @@ Run: ``python -m vanta_tui.ui.screenshots screenshots/``.
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from vanta_tui.core.clock import fixed_clock
+from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import DEMO_NOW, write_demo
 from vanta_tui.ui.app import VantaApp
 from vanta_tui.ui.settings import DeskSettings
@@ -43,7 +46,54 @@ def _app(pilot: Pilot[int]) -> VantaApp:
 
 async def main_screen(pilot: Pilot[int]) -> None:
     app = _app(pilot)
-    await wait_until(pilot, lambda: app.loads > 0)
+    await wait_until(pilot, lambda: app.loads > 0 and app.status_count > 0)
+    await pilot.pause()
+
+
+def journal_has(state_dir: Path, action: str) -> bool:
+    path = state_dir / "vanta.db"
+    if not path.exists():
+        return False
+    conn = sqlite3.connect(str(path))
+    try:
+        return bool(conn.execute("SELECT 1 FROM events WHERE action = ?", [action]).fetchone())
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+async def status_screen(pilot: Pilot[int]) -> None:
+    """The status view with a FAIL alarm (V_CRYPTO tripped) beside the demo's WARN ones."""
+    from vanta_tui.ui.screens.status import StatusScreen
+
+    app = _app(pilot)
+    await main_screen(pilot)
+    await wait_until(pilot, lambda: journal_has(app.state_dir, "desk.opened"))
+    path = app.state_dir / "pnl_summary.json"
+    path.write_text(path.read_text().replace('"drawdown": 0.2280', '"drawdown": 0.2600'))
+    stamp = (SHOT_NOW - timedelta(minutes=4)).timestamp()
+    for file in app.state_dir.glob("*.json"):
+        os.utime(file, (stamp, stamp))
+    loads = app.loads
+    app.load_state(frozenset({StateKind.PNL}))
+    await wait_until(pilot, lambda: app.loads > loads)
+    await wait_until(pilot, lambda: journal_has(app.state_dir, "state.external_change"))
+    await wait_until(
+        pilot,
+        lambda: (
+            app.status_report is not None
+            and any(a.kind == "tripped" for a in app.status_report.alarms)
+        ),
+    )
+    seen = app.status_count
+    await pilot.press("S")
+    await wait_until(pilot, lambda: isinstance(app.screen, StatusScreen))
+    await wait_until(pilot, lambda: app.status_count > seen)
+    screen = app.screen
+    assert isinstance(screen, StatusScreen)
+    await wait_until(pilot, lambda: screen.shown is app.status_report)
+    app.clear_notifications()
     await pilot.pause()
 
 
@@ -78,9 +128,9 @@ async def error_banner(pilot: Pilot[int]) -> None:
     path = app.state_dir / "autotrade_queue.json"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
-    loads = app.loads
+    loads, seen = app.loads, app.status_count
     app.load_state(None)
-    await wait_until(pilot, lambda: app.loads > loads)
+    await wait_until(pilot, lambda: app.loads > loads and app.status_count > seen)
     await pilot.pause()
 
 
@@ -97,6 +147,7 @@ SCENARIOS = [
     Scenario("help", (120, 40), help_screen),
     Scenario("order-detail", (120, 40), order_detail),
     Scenario("error-banner", (120, 40), error_banner),
+    Scenario("status", (120, 40), status_screen),
 ]
 
 

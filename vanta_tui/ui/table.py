@@ -152,8 +152,15 @@ class KeyedTable(ScrollView, can_focus=True):
         def control(self) -> KeyedTable:
             return self.table
 
-    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        max_column_width: int = MAX_COLUMN_WIDTH,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.max_column_width = max_column_width
         self._column_spec = list(columns)
         self._widths = [cell_len(label) for _, label in columns]
         self._order: list[str] = []
@@ -229,7 +236,7 @@ class KeyedTable(ScrollView, can_focus=True):
             for index, (text, _, _) in enumerate(cells):
                 width = cell_len(text)
                 if width > widths[index]:
-                    widths[index] = min(width, MAX_COLUMN_WIDTH)
+                    widths[index] = min(width, self.max_column_width)
             touched += 1
         resort = self._sorted_by != (self.sort_column, self.sort_reverse)
         if order is not None:

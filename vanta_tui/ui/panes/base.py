@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from textual.widget import Widget
 
+from vanta_tui.core.alarms import Alarm, Level, worst
 from vanta_tui.store.errors import Problem
 from vanta_tui.ui.table import KeyedTable
 
@@ -33,6 +35,7 @@ class PaneState:
         self.widget = widget
         self.banner = ""
         self.info = ""
+        self.badge = ""
 
     def show_problems(self, problems: Sequence[Problem], *, stale: bool) -> bool:
         """Returns whether the banner text changed."""
@@ -48,9 +51,24 @@ class PaneState:
         self.info = text
         self._show_subtitle()
 
+    def set_badge(self, alarms: Sequence[Alarm]) -> None:
+        """The pane's alarms, as a coloured mark in its bottom border (`S` lists them)."""
+        if not alarms:
+            badge = ""
+        else:
+            level = worst(a.level for a in alarms)
+            style = "bold white on red" if level is Level.FAIL else "bold black on yellow"
+            badge = f"[{style}] ⚠ {len(alarms)} {level.value} [/]"
+        if badge != self.badge:
+            self.badge = badge
+            self.widget.set_class(bool(alarms), "-alarm")
+            self._show_subtitle()
+
     def _show_subtitle(self) -> None:
-        parts = (["STALE"] if self.widget.has_class("-stale") else []) + (
-            [self.info] if self.info else []
+        parts = (
+            ([self.badge] if self.badge else [])
+            + (["STALE"] if self.widget.has_class("-stale") else [])
+            + ([escape(self.info)] if self.info else [])
         )
         self.widget.border_subtitle = " · ".join(parts)
 
