@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -171,21 +172,23 @@ class PaperBroker:
         self.partial_fill_ratio = partial_fill_ratio
         self._initial_cash = initial_cash
         self._initial_positions = initial_positions or {}
-        self._conn: sqlite3.Connection | None = None
+        self._local = threading.local()
 
     # ---------------------------------------------------------------- the book
     # SQLite (WAL, synchronous=FULL): one small durable transaction per broker call, so
     # the cost of a call does not grow with the book.
 
     def _connect(self) -> sqlite3.Connection:
-        """One connection per broker object (and thread), opened on first use."""
-        if self._conn is None:
+        """One connection per broker object and thread, opened on first use (the desk calls
+        a broker from its executor, its operator actions and its status checks)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
             conn = sqlite3.connect(str(self.book_path), timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
-            self._conn = conn
-        return self._conn
+            self._local.conn = conn
+        return conn
 
     @contextlib.contextmanager
     def _book(self, write: bool = True) -> Iterator[_Account]:
