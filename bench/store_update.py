@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from report import emit
+
 from vanta_tui.core.enums import AssetClass, Side
 from vanta_tui.core.models import Order, QueueFile
 from vanta_tui.demo.bundled import write_demo
@@ -64,6 +66,10 @@ def main() -> None:
         f"queue update, {count} orders: {result['update_ms']:.1f} ms; raw durable replace "
         f"{result['raw_ms']:.1f} ms; ratio {ratio:.1f}"
     )
+    emit(
+        f"queue update, {count} orders (ms)", result["update_ms"], "ms", result["raw_ms"],
+        ratio, "—", None,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -202,11 +202,8 @@ def broker_lines(state_dir: Path, probe: bool, timeout_s: float) -> list[StatusL
 
 def journal_line(state_dir: Path, journal: Journal) -> StatusLine:
     seq, head = journal.head()
-    size = sum(
-        (state_dir / name).stat().st_size
-        for name in ("vanta.db", "vanta.db-wal", "trade_log.jsonl")
-        if (state_dir / name).exists()
-    )
+    log_path = state_dir / "trade_log.jsonl"
+    size = log_path.stat().st_size if log_path.exists() else 0
     row = journal.db.execute("SELECT value FROM meta WHERE key = 'verify.last'").fetchone()
     if row:
         last = parse_json(str(row[0]))
@@ -216,7 +213,9 @@ def journal_line(state_dir: Path, journal: Journal) -> StatusLine:
     else:
         verified, level = "not verified yet (vanta-tui audit verify)", Level.OK
     return StatusLine(
-        "journal", level, f"head #{seq} {head[:12]}…; {verified}; {size / 1e6:.1f} MB"
+        "journal",
+        level,
+        f"head #{seq} {head[:12]}…; {verified}; {seq} events, log {size / 1024:,.0f} KB",
     )
 
 

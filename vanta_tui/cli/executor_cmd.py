@@ -23,6 +23,7 @@ def cmd_executor(
     partial_fill_ratio: Decimal | None = None,
     live: bool = False,
     timeout_s: float = 10.0,
+    reconcile_every_s: float = 300.0,
 ) -> int:
     missing = missing_credentials(state_dir)
     if missing:
@@ -46,7 +47,7 @@ def cmd_executor(
         )
         if live:
             print("executor: LIVE endpoints (real money)")
-        executor = Executor(ctx, brokers, retry_after)
+        executor = Executor(ctx, brokers, retry_after, reconcile_every_s=reconcile_every_s)
         if once:
             reports = executor.run_once()
             sent = sum(r.sent for r in reports)

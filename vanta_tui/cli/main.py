@@ -185,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per broker request")
     p.add_argument(
+        "--reconcile-minutes", type=float, default=5.0,
+        help="compare each vault's portfolio with its brokers this often (default 5)",
+    )  # fmt: skip
+    p.add_argument(
         "--retry-after", default="1,5,15,60", metavar="S,S,...",
         help="seconds before each resend after a temporary error (default 1,5,15,60)",
     )  # fmt: skip
@@ -427,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_executor(
             state_dir, args.once, retry_after=retry, slippage_bps=slippage,
             partial_fill_ratio=partial, live=args.live or args.executor_live,
-            timeout_s=args.timeout,
+            timeout_s=args.timeout, reconcile_every_s=args.reconcile_minutes * 60,
         )  # fmt: skip
     return _dispatch_action(args, state_dir)
 

@@ -251,6 +251,18 @@ class VantaApp(OperatorActions):
     async def on_unmount(self) -> None:
         self._stop_watch.set()
         self._stop_executor.set()
+        # Let the background readers and writers of the state directory finish first, so
+        # that nothing touches it after the desk has closed.
+        busy = [
+            w
+            for w in self.workers
+            if w.group in {"status", "journal", "state-load", "executor"} and not w.is_finished
+        ]
+        if busy:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(w.wait() for w in busy), return_exceptions=True), 10
+                )
         await asyncio.to_thread(self._record_sync, "desk.closed")
 
     # ------------------------------------------------------------------ loading
@@ -305,7 +317,13 @@ class VantaApp(OperatorActions):
             return
         try:
             ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock)
-            executor = Executor(ctx, self.brokers())
+            refresh = self.settings.refresh
+            executor = Executor(
+                ctx,
+                self.brokers(),
+                price_every_s=refresh.prices_seconds,
+                reconcile_every_s=refresh.reconcile_minutes * 60,
+            )
             while not self._stop_executor.is_set():
                 try:
                     report = executor.cycle()

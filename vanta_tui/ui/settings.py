@@ -37,6 +37,10 @@ class RefreshSettings(BaseModel):
     """How long the file watcher gathers changes before the desk reloads (watchfiles)."""
     watch_step_ms: int = Field(default=5, ge=1, le=1000)
     """How often the watcher checks for further changes while gathering (watchfiles)."""
+    reconcile_minutes: float = Field(default=5.0, gt=0, le=1440)
+    """How often the desk's executor compares each vault's portfolio with its brokers."""
+    prices_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """How often the desk's executor fetches prices from non-paper brokers."""
 
 
 class DeskSettings(BaseModel):
