@@ -211,3 +211,47 @@ def test_status_is_allowed_read_only(state_dir: Path, read_only: bool) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1 and "open alarm(s)" in done.stdout
+
+
+def test_a_fake_alpaca_reporting_other_positions(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_brokers import FakeAlpaca
+
+    from vanta_tui.actions.reconcile import check
+    from vanta_tui.brokers.credentials import env_names
+    from vanta_tui.core.enums import AssetClass
+    from vanta_tui.core.models import Venue
+
+    def to_alpaca(vaults: VaultFile) -> None:
+        income = vaults.get("V_INCOME")
+        assert income is not None
+        income.venues = {AssetClass.EQUITY: Venue(adapter="alpaca", account_ref="alpaca-inc")}
+
+    update(state_dir, VaultFile, to_alpaca)
+    key_var, secret_var = env_names("alpaca-inc")
+    monkeypatch.setenv(key_var, "key-123")
+    monkeypatch.setenv(secret_var, "secret-456")
+    account = load_model(state_dir, PortfolioFile).accounts["V_INCOME"]
+    with FakeAlpaca() as fake:
+        monkeypatch.setenv("VANTA_ALPACA_URL", fake.url)
+        # The broker holds what the file says, but 10 KO fewer and 500 USD more cash.
+        fake.positions = {s: p.qty for s, p in account.positions.items()}
+        fake.positions["KO"] -= 10
+        fake.prices = {s: p.avg_price for s, p in account.positions.items()}
+        fake.cash = account.cash + 500
+        ctx = ActionContext.open(state_dir, "executor")
+        found = check(ctx, "V_INCOME", brokers_for(state_dir).for_venue)
+        assert {(m["symbol"], m["file"] - m["broker"]) for m in found} == {
+            ("KO", Decimal(10)),
+            (None, Decimal(-500)),
+        }
+        report = collect(ctx, NOW, probe=True)
+        ctx.close()
+    levels = {a.alarm_id: a.level for a in report.alarms}
+    assert levels["reconcile:V_INCOME:KO"] is Level.FAIL
+    assert levels["reconcile:V_INCOME:cash"] is Level.FAIL
+    brokers = {line.component: line for line in report.lines}
+    assert brokers["broker alpaca alpaca-inc"].level is Level.OK
+    assert "reachable" in brokers["broker alpaca alpaca-inc"].detail
+    assert report.level is Level.FAIL and report.level.exit_code == 2
