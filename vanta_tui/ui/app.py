@@ -451,7 +451,16 @@ class VantaApp(OperatorActions):
             self.show_status(report)
 
     def show_status(self, report: StatusReport) -> None:
-        first = self.status_report is None
+        previous = self.status_report
+        first = previous is None
+        if previous is not None:
+            # Keep the earliest first-seen time this desk knows (a read-only desk cannot
+            # record it in the journal).
+            earlier = {a.alarm_id: a.since for a in previous.alarms if a.since is not None}
+            for alarm in report.alarms:
+                known = earlier.get(alarm.alarm_id)
+                if known is not None and (alarm.since is None or known < alarm.since):
+                    alarm.since = known
         self.status_report = report
         self.status_count += 1
         by_pane: dict[str, list[Alarm]] = {}
@@ -459,7 +468,10 @@ class VantaApp(OperatorActions):
             by_pane.setdefault(alarm.pane, []).append(alarm)
         for pane_id, pane in self.panes.items():
             pane.pane.set_badge(by_pane.get(pane_id, []))
-        opened = [a for a in report.opened if not a.acked_by]
+        # New since the last report this desk showed (read-only desks record nothing, so
+        # the journal's first-seen table cannot tell).
+        before = {a.alarm_id for a in previous.alarms} if previous is not None else set()
+        opened = [a for a in report.alarms if a.alarm_id not in before and not a.acked_by]
         if first:
             failing = [a for a in report.alarms if a.level is Level.FAIL]
             if failing:
