@@ -44,6 +44,7 @@ from vanta_tui.ui.panes.pnl import PnlPane
 from vanta_tui.ui.panes.positions import PositionsPane
 from vanta_tui.ui.panes.queue import QueuePane
 from vanta_tui.ui.panes.vaults import VaultsPane
+from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
 from vanta_tui.ui.screens.followers import FollowersScreen
 from vanta_tui.ui.screens.help import HelpScreen, key_rows
 from vanta_tui.ui.screens.modals import ConfirmScreen
@@ -565,6 +566,9 @@ class VantaApp(OperatorActions):
             ("anywhere", bindings),
             ("vaults", VaultsPane.BINDINGS),
             ("queue", QueuePane.BINDINGS),
+            ("followers (w)", FollowersScreen.BINDINGS),
+            ("status (S)", StatusScreen.BINDINGS),
+            ("dead letters (d)", DeadLetterScreen.BINDINGS),
         ]
         rows = key_rows(sections, self.settings.keymap, self.get_key_display)
         self.push_screen(HelpScreen(rows))
