@@ -480,15 +480,22 @@ def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None)
     )
 
 
-def dead_letters(state_dir: Path, journal: Journal) -> list[Order]:
-    """Failed orders that nobody has dismissed yet."""
-    dismissed = {
-        row[0]
+def dismissed_dead_letters(journal: Journal) -> set[str]:
+    """Failed orders an operator has dismissed (they are dead letters no more)."""
+    return {
+        str(row[0])
         for row in journal.db.execute(
             "SELECT order_id FROM events WHERE action = 'order.dead_letter_dismissed'"
         )
     }
-    queue = load_model(state_dir, QueueFile)
+
+
+def failed_not_dismissed(queue: QueueFile, dismissed: set[str]) -> list[Order]:
     return [
         o for o in queue.orders if o.status is OrderStatus.FAILED and o.order_id not in dismissed
     ]
+
+
+def dead_letters(state_dir: Path, journal: Journal) -> list[Order]:
+    """Failed orders that nobody has dismissed yet."""
+    return failed_not_dismissed(load_model(state_dir, QueueFile), dismissed_dead_letters(journal))

@@ -18,6 +18,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.orders import dismissed_dead_letters, failed_not_dismissed
 from vanta_tui.actions.reconcile import latest_mismatches
 from vanta_tui.brokers.credentials import load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError
@@ -229,20 +230,10 @@ def alarms_of(
     thresholds: Thresholds | None = None,
 ) -> tuple[list[Alarm], list[Alarm]]:
     """The open alarms (with age and acknowledgement) and those that just opened."""
-    dismissed = {
-        str(row[0])
-        for row in journal.db.execute(
-            "SELECT order_id FROM events WHERE action = 'order.dead_letter_dismissed'"
-        )
-    }
-    facts = Facts(
-        dead_letters=[
-            o.order_id
-            for o in (state.queue.orders if state.queue else [])
-            if o.status is OrderStatus.FAILED and o.order_id not in dismissed
-        ],
-        mismatches=latest_mismatches(journal),
+    waiting = (
+        failed_not_dismissed(state.queue, dismissed_dead_letters(journal)) if state.queue else []
     )
+    facts = Facts(dead_letters=[o.order_id for o in waiting], mismatches=latest_mismatches(journal))
     found = evaluate(
         now,
         vaults=state.vaults,
