@@ -21,7 +21,9 @@ class Lease:
     def __init__(self, state_dir: Path, holder: str) -> None:
         self.info_path = state_dir / LEASE_NAME
         self.holder = holder
-        self._lock = FileLock(str(self.info_path) + ".lock", timeout=0)
+        # A short wait, not none: `vanta-tui status` tries the lock for an instant to see
+        # whether an executor runs, and must not make a starting executor give up.
+        self._lock = FileLock(str(self.info_path) + ".lock", timeout=1.0)
 
     def acquire(self) -> None:
         try:
