@@ -433,8 +433,11 @@ class VantaApp(OperatorActions):
             )
         )
         try:
-            ctx = ActionContext.open(
-                self.state_dir, self.operator, clock=self.clock, read_only=self.read_only
+            # No journal start-up here (the desk did it when it opened; actions do it too):
+            # a status refresh only reads, and notes first-seen times of alarms.
+            journal = Journal(self.state_dir, clock=self.clock)
+            ctx = ActionContext(
+                self.state_dir, journal, self.operator, self.clock, self.read_only, None
             )
             try:
                 report = collect(
