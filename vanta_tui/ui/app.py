@@ -467,11 +467,7 @@ class VantaApp(OperatorActions):
                     alarm.since = known
         self.status_report = report
         self.status_count += 1
-        by_pane: dict[str, list[Alarm]] = {}
-        for alarm in report.alarms:
-            by_pane.setdefault(alarm.pane, []).append(alarm)
-        for pane_id, pane in self.panes.items():
-            pane.pane.set_badge(by_pane.get(pane_id, []))
+        self.apply_badges()
         # New since the last report this desk showed (read-only desks record nothing, so
         # the journal's first-seen table cannot tell).
         before = {a.alarm_id for a in previous.alarms} if previous is not None else set()
@@ -496,6 +492,23 @@ class VantaApp(OperatorActions):
         for screen in self.screen_stack:
             if isinstance(screen, StatusScreen):
                 screen.show(report)
+
+    def apply_badges(self) -> None:
+        """Each pane's alarms as a badge; the positions and PnL panes count only those of the
+        vault they show (and the ones of no vault, like a stale portfolio)."""
+        report = self.status_report
+        if report is None:
+            return
+        by_pane: dict[str, list[Alarm]] = {}
+        for alarm in report.alarms:
+            if alarm.pane in {"positions", "pnl"} and alarm.vault_id not in {
+                None,
+                self.selected_vault,
+            }:
+                continue
+            by_pane.setdefault(alarm.pane, []).append(alarm)
+        for pane_id, pane in self.panes.items():
+            pane.pane.set_badge(by_pane.get(pane_id, []))
 
     def render_panes(self) -> None:
         state = self.snapshot
@@ -525,6 +538,7 @@ class VantaApp(OperatorActions):
         if message.vault_id != self.selected_vault:
             self.selected_vault = message.vault_id
             self.render_panes()
+            self.apply_badges()
 
     def on_queue_pane_view_changed(self, _message: QueuePane.ViewChanged) -> None:
         self.queue_pane.show(self.snapshot, self.clock(), self.selected_vault)
