@@ -203,8 +203,7 @@ async def test_a_reconciliation_mismatch_is_accepted_from_the_desk(state_dir: Pa
         assert verify(journal).ok
 
 
-@pytest.mark.parametrize("read_only", [True])
-def test_status_is_allowed_read_only(state_dir: Path, read_only: bool) -> None:
+def test_status_is_allowed_read_only(state_dir: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "vanta_tui", "--state-dir", str(state_dir), "--read-only",
          "status", "--no-probe"],

@@ -27,7 +27,7 @@ from vanta_tui.core.models import (
     QueueFile,
     StateFileModel,
 )
-from vanta_tui.core.order_states import check_move
+from vanta_tui.core.order_states import AT_BROKER, check_move
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
 from vanta_tui.store.loader import load_model
@@ -194,15 +194,9 @@ def record_outcomes(ctx: ActionContext, outcomes: Sequence[SendOutcome]) -> ActR
             and o.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}
         }
         if failed_parents:
-            sent = {
-                OrderStatus.SUBMITTING,
-                OrderStatus.SUBMITTED,
-                OrderStatus.PARTIALLY_FILLED,
-                OrderStatus.FILLED,
-            }
             for parent_id in sorted(failed_parents):
                 children = [
-                    o for o in queue.orders if o.parent_id == parent_id and o.status in sent
+                    o for o in queue.orders if o.parent_id == parent_id and o.status in AT_BROKER
                 ]
                 if children:
                     parent = by_id[parent_id]

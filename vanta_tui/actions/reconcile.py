@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
@@ -39,7 +40,7 @@ class BrokerView:
     cash: Decimal
 
 
-def broker_view(state_dir: Any, vault_id: str, for_venue: VenueBroker) -> BrokerView:
+def broker_view(state_dir: Path, vault_id: str, for_venue: VenueBroker) -> BrokerView:
     """Positions and cash of ``vault_id`` at every broker its venues name (each broker
     account counted once)."""
     vault = load_model(state_dir, VaultFile).get(vault_id)

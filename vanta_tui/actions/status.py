@@ -11,7 +11,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from vanta_tui.actions.orders import dismissed_dead_letters, failed_not_dismisse
 from vanta_tui.actions.reconcile import latest_mismatches
 from vanta_tui.brokers.credentials import load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError
-from vanta_tui.brokers.routing import Brokers, real_accounts
+from vanta_tui.brokers.routing import brokers_for, real_accounts
 from vanta_tui.core.alarms import Alarm, Facts, Level, Thresholds, evaluate, worst
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import Venue
@@ -51,8 +50,6 @@ class StatusReport:
     at: datetime
     lines: list[StatusLine] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
-    opened: list[Alarm] = field(default_factory=list)
-    """Alarms first seen by this collection (the desk toasts them)."""
 
     @property
     def level(self) -> Level:
@@ -155,14 +152,7 @@ def executor_line(
 
 def broker_lines(state_dir: Path, probe: bool, timeout_s: float) -> list[StatusLine]:
     lines = []
-    brokers = Brokers(
-        state_dir,
-        live=False,
-        slippage_bps=Decimal(0),
-        partial_fill_ratio=None,
-        timeout_s=timeout_s,
-        paper_only=False,
-    )
+    brokers = brokers_for(state_dir, timeout_s=timeout_s)
     accounts: list[tuple[str, str]] = [("paper", "paper book")]
     accounts += [(adapter, ref) for adapter, ref, _ in real_accounts(state_dir)]
     for adapter, ref in accounts:
@@ -228,8 +218,9 @@ def alarms_of(
     *,
     record: bool,
     thresholds: Thresholds | None = None,
-) -> tuple[list[Alarm], list[Alarm]]:
-    """The open alarms (with age and acknowledgement) and those that just opened."""
+) -> list[Alarm]:
+    """The open alarms, with their age (first seen, recorded when ``record``) and
+    acknowledgement."""
     waiting = (
         failed_not_dismissed(state.queue, dismissed_dead_letters(journal)) if state.queue else []
     )
@@ -251,14 +242,13 @@ def alarms_of(
         str(r[0]): parse_utc(str(r[1]))
         for r in db.execute("SELECT alarm_id, first_seen FROM alarm_seen")
     }
-    opened = [a for a in found if a.alarm_id not in seen]
     if record:
         with db.conn:
             db.execute(
                 "DELETE FROM alarm_seen WHERE alarm_id NOT IN (SELECT value FROM json_each(?))",
                 [json.dumps([a.alarm_id for a in found])],
             )
-            for alarm in opened:
+            for alarm in (a for a in found if a.alarm_id not in seen):
                 db.execute(
                     "INSERT OR IGNORE INTO alarm_seen (alarm_id, first_seen) VALUES (?, ?)",
                     [alarm.alarm_id, format_utc(now)],
@@ -273,7 +263,7 @@ def alarms_of(
         ack = acks.get(alarm.alarm_id)
         if ack is not None and ack[0] >= alarm.since:
             alarm.acked_by = ack[1]
-    return found, opened
+    return found
 
 
 def collect(
@@ -298,7 +288,7 @@ def collect(
     report.lines.append(executor_line(state_dir, ctx.journal, state, now))
     report.lines += broker_lines(state_dir, probe, timeout_s)
     report.lines.append(journal_line(state_dir, ctx.journal))
-    report.alarms, report.opened = alarms_of(
+    report.alarms = alarms_of(
         ctx.journal, state, state_dir, now, record=record and not ctx.read_only
     )
     return report

@@ -25,6 +25,7 @@ from vanta_tui.brokers.base import (
     BrokerPosition,
     BrokerStatus,
     OrderRequest,
+    decimal_of,
 )
 from vanta_tui.brokers.credentials import Credentials
 from vanta_tui.brokers.errors import (
@@ -69,8 +70,14 @@ _STATUS = {
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
 
 
-def _d(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+def _tamed(client: Any, timeout_s: float) -> Any:
+    """An alpaca-py REST client with no retries of its own (a retried POST may create a
+    second order) and a timeout on every request (alpaca-py sets none)."""
+    client._retry = 0
+    client._retry_codes = []
+    session = client._session
+    session.request = functools.partial(session.request, timeout=timeout_s)
+    return client
 
 
 def _symbol(raw: dict[str, Any]) -> str:
@@ -131,15 +138,7 @@ class AlpacaBroker:
                 raw_data=True,
                 url_override=self.base_url.rstrip("/"),
             )
-            # No retries of its own (a retried POST may create a second order) ...
-            client._retry = 0
-            client._retry_codes = []
-            # ... and a timeout on every request (alpaca-py sets none).
-            session = client._session
-            session.request = functools.partial(  # type: ignore[method-assign]
-                session.request, timeout=self.timeout_s
-            )
-            self._client = client
+            self._client = _tamed(client, self.timeout_s)
         return self._client
 
     def _data_client(self, kind: str) -> Any:
@@ -155,11 +154,7 @@ class AlpacaBroker:
                 raw_data=True,
                 url_override=self.data_url.rstrip("/"),
             )
-            client._retry = 0
-            client._retry_codes = []
-            session = client._session
-            session.request = functools.partial(session.request, timeout=self.timeout_s)
-            self._data[kind] = client
+            self._data[kind] = _tamed(client, self.timeout_s)
         return self._data[kind]
 
     # ------------------------------------------------------------ translation
@@ -202,17 +197,17 @@ class AlpacaBroker:
     @staticmethod
     def _order(raw: dict[str, Any]) -> BrokerOrder:
         status = _STATUS.get(str(raw.get("status")), BrokerStatus.ACCEPTED)
-        filled = _d(raw.get("filled_qty"))
+        filled = decimal_of(raw.get("filled_qty"))
         price = raw.get("filled_avg_price")
         return BrokerOrder(
             broker_order_id=str(raw["id"]),
             client_order_id=str(raw.get("client_order_id")),
             symbol=_symbol(raw),
             side=Side(str(raw.get("side"))),
-            qty=_d(raw.get("qty")),
+            qty=decimal_of(raw.get("qty")),
             status=status,
             filled_qty=filled,
-            avg_fill_price=_d(price) if price not in (None, "") and filled > 0 else None,
+            avg_fill_price=decimal_of(price) if price not in (None, "") and filled > 0 else None,
             reason=str(raw["status"]) if status is BrokerStatus.REJECTED else None,
         )
 
@@ -271,15 +266,15 @@ class AlpacaBroker:
         return [
             BrokerPosition(
                 _symbol(item),
-                _d(item.get("qty")),  # negative for a short position
-                _d(item.get("avg_entry_price")),
+                decimal_of(item.get("qty")),  # negative for a short position
+                decimal_of(item.get("avg_entry_price")),
             )
             for item in raw
         ]
 
     def account(self) -> BrokerAccount:
         raw = self._call("account", self.client.get_account)
-        return BrokerAccount(cash=_d(raw.get("cash")), equity=_d(raw.get("equity")))
+        return BrokerAccount(cash=decimal_of(raw.get("cash")), equity=decimal_of(raw.get("equity")))
 
     def quotes(self, symbols: Sequence[str]) -> dict[str, Decimal]:
         """The last trade price of each symbol Alpaca knows (stocks and crypto pairs)."""
@@ -295,7 +290,7 @@ class AlpacaBroker:
                 client.get_stock_latest_trade,
                 StockLatestTradeRequest(symbol_or_symbols=stocks),
             )
-            out.update({sym: _d(trade.get("p")) for sym, trade in (raw or {}).items()})
+            out.update({sym: decimal_of(trade.get("p")) for sym, trade in (raw or {}).items()})
         if pairs:
             client = self._data_client("crypto")
             raw = self._call(
@@ -303,5 +298,5 @@ class AlpacaBroker:
                 client.get_crypto_latest_trade,
                 CryptoLatestTradeRequest(symbol_or_symbols=pairs),
             )
-            out.update({sym: _d(trade.get("p")) for sym, trade in (raw or {}).items()})
+            out.update({sym: decimal_of(trade.get("p")) for sym, trade in (raw or {}).items()})
         return {sym: price for sym, price in out.items() if price > 0}

@@ -6,9 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
+
+
+def decimal_of(value: Any) -> Decimal:
+    """A number as a broker answers it (str, int, float text or Decimal; empty is 0) as an
+    exact Decimal (through its text, so 0.1 stays 0.1)."""
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
 class BrokerStatus(StrEnum):

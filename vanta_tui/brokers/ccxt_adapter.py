@@ -26,6 +26,7 @@ from vanta_tui.brokers.base import (
     BrokerPosition,
     BrokerStatus,
     OrderRequest,
+    decimal_of,
 )
 from vanta_tui.brokers.credentials import Credentials
 from vanta_tui.brokers.errors import (
@@ -70,10 +71,6 @@ def _rehost(urls: Any, base: str) -> Any:
         old = urlsplit(urls)
         return urlunsplit((new.scheme, new.netloc, old.path, old.query, old.fragment))
     return urls
-
-
-def _d(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
 class CcxtBroker:
@@ -170,8 +167,8 @@ class CcxtBroker:
 
     def _order(self, raw: dict[str, Any], fallback_client_id: str | None = None) -> BrokerOrder:
         status = _STATUS.get(str(raw.get("status")), BrokerStatus.ACCEPTED)
-        filled = _d(raw.get("filled"))
-        amount = _d(raw.get("amount"))
+        filled = decimal_of(raw.get("filled"))
+        amount = decimal_of(raw.get("amount"))
         if status is BrokerStatus.ACCEPTED and filled > 0:
             status = BrokerStatus.PARTIALLY_FILLED
         if status is BrokerStatus.CANCELLED and filled > 0 and filled < amount:
@@ -185,7 +182,9 @@ class CcxtBroker:
             qty=amount,
             status=status,
             filled_qty=filled,
-            avg_fill_price=_d(average) if average not in (None, "") and filled > 0 else None,
+            avg_fill_price=decimal_of(average)
+            if average not in (None, "") and filled > 0
+            else None,
             reason=str(raw.get("status")) if status is BrokerStatus.REJECTED else None,
         )
 
@@ -259,7 +258,7 @@ class CcxtBroker:
         markets = self.exchange.markets or {}
         out: list[BrokerPosition] = []
         for currency, amount in sorted(totals.items()):
-            qty = _d(amount)
+            qty = decimal_of(amount)
             if qty == 0 or currency in CASH_CURRENCIES:
                 continue
             symbol = next(
@@ -273,7 +272,7 @@ class CcxtBroker:
         self._markets()
         balance = self._call("balance", self.exchange.fetch_balance)
         free = balance.get("free") or {}
-        cash = sum((_d(free.get(q)) for q in CASH_CURRENCIES), Decimal(0))
+        cash = sum((decimal_of(free.get(q)) for q in CASH_CURRENCIES), Decimal(0))
         return BrokerAccount(cash=cash)
 
     def quotes(self, symbols: Sequence[str]) -> dict[str, Decimal]:
@@ -296,7 +295,7 @@ class CcxtBroker:
             last = ticker.get("last")
             bid, ask = ticker.get("bid"), ticker.get("ask")
             if last not in (None, 0):
-                out[symbol] = _d(last)
+                out[symbol] = decimal_of(last)
             elif bid and ask:
-                out[symbol] = (_d(bid) + _d(ask)) / 2
+                out[symbol] = (decimal_of(bid) + decimal_of(ask)) / 2
         return out

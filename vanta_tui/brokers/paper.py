@@ -23,6 +23,7 @@ from vanta_tui.brokers.base import (
     BrokerPosition,
     BrokerStatus,
     OrderRequest,
+    decimal_of,
 )
 from vanta_tui.brokers.errors import DuplicateClientOrderId, OrderNotFound, OrderRejected
 from vanta_tui.core.enums import OrderType, Side
@@ -111,7 +112,7 @@ class _Account:
         row = conn.execute("SELECT cash, positions FROM accounts WHERE ref = ?", [ref]).fetchone()
         self.missing = row is None
         self.data: dict[str, Any] = (
-            {"cash": _d(row[0]), "positions": parse_json(row[1])} if row else {}
+            {"cash": decimal_of(row[0]), "positions": parse_json(row[1])} if row else {}
         )
 
     def seed(self, cash: Decimal, positions: dict[str, tuple[Decimal, Decimal]]) -> None:
@@ -143,10 +144,6 @@ class _Account:
 
 
 PriceSource = Callable[[str], Decimal | None]
-
-
-def _d(value: Any) -> Decimal:
-    return Decimal(str(value))
 
 
 class PaperBroker:
@@ -214,10 +211,12 @@ class PaperBroker:
             client_order_id=data["client_order_id"],
             symbol=data["symbol"],
             side=Side(data["side"]),
-            qty=_d(data["qty"]),
+            qty=decimal_of(data["qty"]),
             status=BrokerStatus(data["status"]),
-            filled_qty=_d(data["filled_qty"]),
-            avg_fill_price=_d(data["avg_fill_price"]) if data.get("avg_fill_price") else None,
+            filled_qty=decimal_of(data["filled_qty"]),
+            avg_fill_price=decimal_of(data["avg_fill_price"])
+            if data.get("avg_fill_price")
+            else None,
             reason=data.get("reason"),
         )
 
@@ -230,7 +229,7 @@ class PaperBroker:
         buy = order["side"] == Side.BUY.value
         price = last * (1 + self.slippage) if buy else last * (1 - self.slippage)
         if order["order_type"] == OrderType.LIMIT.value:
-            limit = _d(order["limit_price"])
+            limit = decimal_of(order["limit_price"])
             if (buy and last > limit) or (not buy and last < limit):
                 return None
             price = min(price, limit) if buy else max(price, limit)
@@ -245,26 +244,26 @@ class PaperBroker:
         price = self._fill_price(order)
         if price is None:
             return
-        remaining = _d(order["qty"]) - _d(order["filled_qty"])
+        remaining = decimal_of(order["qty"]) - decimal_of(order["filled_qty"])
         take = remaining
-        if self.partial_fill_ratio is not None and _d(order["filled_qty"]) == 0:
+        if self.partial_fill_ratio is not None and decimal_of(order["filled_qty"]) == 0:
             step = Decimal("0.00000001") if "/" in order["symbol"] else Decimal(1)
             take = (remaining * self.partial_fill_ratio / step).to_integral_value(ROUND_DOWN) * step
             take = take if take > 0 else remaining
         position = account["positions"].setdefault(
             order["symbol"], {"qty": Decimal(0), "avg_price": Decimal(0)}
         )
-        held, avg = _d(position["qty"]), _d(position["avg_price"])
+        held, avg = decimal_of(position["qty"]), decimal_of(position["avg_price"])
         if order["side"] == Side.BUY.value:
             cost = take * price
-            if cost > _d(account["cash"]):
-                partly = _d(order["filled_qty"]) > 0
+            if cost > decimal_of(account["cash"]):
+                partly = decimal_of(order["filled_qty"]) > 0
                 order["status"] = (
                     BrokerStatus.CANCELLED if partly else BrokerStatus.REJECTED
                 ).value
                 order["reason"] = "insufficient cash"
                 return
-            account["cash"] = _d(account["cash"]) - cost
+            account["cash"] = decimal_of(account["cash"]) - cost
             position["avg_price"] = ((held * avg + cost) / (held + take)).quantize(
                 Decimal("0.00000001")
             )
@@ -274,14 +273,14 @@ class PaperBroker:
                 order["status"] = BrokerStatus.REJECTED.value
                 order["reason"] = "insufficient quantity"
                 return
-            account["cash"] = _d(account["cash"]) + take * price
+            account["cash"] = decimal_of(account["cash"]) + take * price
             position["qty"] = held - take
-        filled = _d(order["filled_qty"])
+        filled = decimal_of(order["filled_qty"])
         order["avg_fill_price"] = (
-            (filled * _d(order["avg_fill_price"] or 0) + take * price) / (filled + take)
+            (filled * decimal_of(order["avg_fill_price"] or 0) + take * price) / (filled + take)
         ).quantize(Decimal("0.00000001"))
         order["filled_qty"] = filled + take
-        done = order["filled_qty"] == _d(order["qty"])
+        done = order["filled_qty"] == decimal_of(order["qty"])
         order["status"] = (BrokerStatus.FILLED if done else BrokerStatus.PARTIALLY_FILLED).value
 
     # ---------------------------------------------------------------- interface
@@ -361,14 +360,14 @@ class PaperBroker:
     def positions(self) -> list[BrokerPosition]:
         with self._book(write=False) as account:
             return [
-                BrokerPosition(symbol, _d(p["qty"]), _d(p["avg_price"]))
+                BrokerPosition(symbol, decimal_of(p["qty"]), decimal_of(p["avg_price"]))
                 for symbol, p in account["positions"].items()
-                if _d(p["qty"]) != 0
+                if decimal_of(p["qty"]) != 0
             ]
 
     def account(self) -> BrokerAccount:
         with self._book(write=False) as account:
-            return BrokerAccount(cash=_d(account["cash"]))
+            return BrokerAccount(cash=decimal_of(account["cash"]))
 
 
 def book_path(state_dir: Path) -> Path:
@@ -383,7 +382,7 @@ def read_book(path: Path) -> dict[str, Any]:
         book: dict[str, Any] = {}
         for ref, cash, positions in conn.execute("SELECT ref, cash, positions FROM accounts"):
             book[ref] = {
-                "cash": _d(cash),
+                "cash": decimal_of(cash),
                 "positions": parse_json(positions),
                 "orders": _Orders(conn, ref).all(),
             }

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +25,7 @@ from vanta_tui.core.models import (
     VaultFile,
     VaultOverlay,
 )
+from vanta_tui.core.order_states import AT_BROKER
 from vanta_tui.core.positions import (
     account_of,
     is_stale,
@@ -175,12 +175,6 @@ def _follower_alarms(orders: Sequence[Order], followers: FollowersFile | None) -
     by_id = {o.order_id: o for o in orders}
     out: list[Alarm] = []
     gone_wrong = {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED, OrderStatus.CANCELLED}
-    sent = {
-        OrderStatus.SUBMITTING,
-        OrderStatus.SUBMITTED,
-        OrderStatus.PARTIALLY_FILLED,
-        OrderStatus.FILLED,
-    }
     children: dict[str, list[Order]] = {}
     for order in orders:
         if order.parent_id:
@@ -200,7 +194,7 @@ def _follower_alarms(orders: Sequence[Order], followers: FollowersFile | None) -
                         vault_id=parent.vault_id,
                     ))  # fmt: skip
         elif parent.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}:
-            out_kids = [k for k in kids if k.status in sent]
+            out_kids = [k for k in kids if k.status in AT_BROKER]
             if out_kids:
                 out.append(Alarm(
                     f"parent_failed:{parent_id}", "parent_failed_children_sent", Level.FAIL,
@@ -210,7 +204,3 @@ def _follower_alarms(orders: Sequence[Order], followers: FollowersFile | None) -
                     vault_id=parent.vault_id,
                 ))  # fmt: skip
     return out
-
-
-def qty_text(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else str(value)

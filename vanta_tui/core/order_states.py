@@ -33,6 +33,9 @@ OPEN: frozenset[S] = frozenset(S) - TERMINAL
 WORKING: frozenset[S] = frozenset({S.SUBMITTING, S.SUBMITTED, S.PARTIALLY_FILLED})
 """States in which the broker may hold the order."""
 
+AT_BROKER: frozenset[S] = WORKING | {S.FILLED}
+"""States of an order that went (or may have gone) to the broker and was not undone there."""
+
 
 class IllegalTransition(ValueError):
     """A move the state machine forbids; the message says which and why."""

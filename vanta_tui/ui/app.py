@@ -67,14 +67,6 @@ PANE_FILES: dict[str, tuple[StateKind, ...]] = {
 
 STATUS_EVERY_S = 30.0
 """How often the desk works out its status and alarms without a file change."""
-SENT_TO_BROKER = frozenset(
-    {
-        OrderStatus.SUBMITTING,
-        OrderStatus.SUBMITTED,
-        OrderStatus.PARTIALLY_FILLED,
-        OrderStatus.FILLED,
-    }
-)
 SYNC_LOAD_BYTES = 512 * 1024
 """Up to this many bytes of state files, the first load runs before the first layout."""
 ALL_KINDS = frozenset(StateKind)
@@ -366,20 +358,6 @@ class VantaApp(OperatorActions):
                     severity="error",
                     timeout=15,
                 )
-                sent = [
-                    o
-                    for o in new.orders
-                    if o.parent_id == order.order_id and o.status in SENT_TO_BROKER
-                ]
-                if order.follower_id is None and sent:
-                    self.notify(
-                        f"vault order {order.order_id[-8:]} failed but {len(sent)} follower "
-                        "order(s) already went to the brokers; they are not unwound: decide "
-                        "per follower (w)",
-                        title="ALARM: mirrored children out",
-                        severity="error",
-                        timeout=60,
-                    )
 
     def on_state_loaded(self, message: StateLoaded) -> None:
         if self.loads:
