@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from vanta_tui.actions.context import ActionContext
@@ -33,41 +34,78 @@ from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
 from vanta_tui.store.loader import load_model
 
 
-def mark_submitting(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
+def _mark(
+    queue: QueueFile, order_ids: Sequence[str], now: datetime
+) -> tuple[list[EventDraft], list[Order]]:
     """approved → submitting, with the client order id fixed before the first send."""
+    events: list[EventDraft] = []
+    marked: list[Order] = []
+    by_id = queue.index()
+    for order_id in order_ids:
+        order = by_id.get(order_id)
+        if order is None:
+            continue
+        if order.status is OrderStatus.APPROVED:
+            check_move(order_id, order.status, OrderStatus.SUBMITTING)
+            order.status = OrderStatus.SUBMITTING
+        elif order.status is not OrderStatus.SUBMITTING:
+            continue  # someone else moved it meanwhile
+        order.client_order_id = order.client_order_id or client_order_id(order_id)
+        order.attempts += 1
+        order.updated_at = now
+        marked.append(order)
+        events.append(
+            EventDraft(
+                "order.submitting",
+                vault_id=order.vault_id,
+                order_id=order_id,
+                follower_id=order.follower_id,
+                payload={"attempt": order.attempts, "order": order_payload(order)},
+            )
+        )
+    return events, marked
+
+
+def execution_step(
+    ctx: ActionContext,
+    outcomes: Sequence[SendOutcome] = (),
+    mark: Sequence[str] = (),
+) -> ActResult:
+    """One audited action of the executor: record what the broker answered for some orders
+    and move others to ``submitting`` before they are sent (either part may be empty).
+
+    The executor sends in chunks: while one chunk is at the broker, the answers of the
+    chunk before it and the marking of the chunk after it are recorded together. The
+    result is the orders marked ``submitting`` (the plan's own copies, to send).
+    """
+    kinds = [StateKind.QUEUE]
+    if outcomes:
+        kinds += [StateKind.PORTFOLIO, StateKind.PNL]
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = models[StateKind.QUEUE]
         assert isinstance(queue, QueueFile)
         now = ctx.clock()
         events: list[EventDraft] = []
-        marked: list[Order] = []
-        by_id = queue.index()
-        for order_id in order_ids:
-            order = by_id.get(order_id)
-            if order is None:
-                continue
-            if order.status is OrderStatus.APPROVED:
-                check_move(order_id, order.status, OrderStatus.SUBMITTING)
-                order.status = OrderStatus.SUBMITTING
-            elif order.status is not OrderStatus.SUBMITTING:
-                continue  # someone else moved it meanwhile
-            order.client_order_id = order.client_order_id or client_order_id(order_id)
-            order.attempts += 1
-            order.updated_at = now
-            marked.append(order)
-            events.append(
-                EventDraft(
-                    "order.submitting",
-                    vault_id=order.vault_id,
-                    order_id=order_id,
-                    follower_id=order.follower_id,
-                    payload={"attempt": order.attempts, "order": order_payload(order)},
-                )
-            )
-        return Plan({StateKind.QUEUE: queue} if events else {}, events, marked)
+        changed: dict[StateKind, StateFileModel] = {}
+        if outcomes:
+            portfolio, pnl = models[StateKind.PORTFOLIO], models[StateKind.PNL]
+            assert isinstance(portfolio, PortfolioFile)
+            assert isinstance(pnl, PnlFile)
+            recorded, touched_truth = _record(queue, portfolio, pnl, outcomes, now)
+            events += recorded
+            if touched_truth:
+                portfolio.asof = now
+                pnl.asof = now
+                changed[StateKind.PORTFOLIO] = portfolio
+                changed[StateKind.PNL] = pnl
+        marking, marked = _mark(queue, mark, now) if mark else ([], [])
+        events += marking
+        if events:
+            changed[StateKind.QUEUE] = queue
+        return Plan(changed if events else {}, events, marked)
 
-    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+    return ctx.journal.act(ctx.actor, kinds, plan)
 
 
 @dataclass(frozen=True)
@@ -88,150 +126,136 @@ _FINAL = {
 }
 
 
-def record_outcomes(ctx: ActionContext, outcomes: Sequence[SendOutcome]) -> ActResult:
-    """Apply the broker's answers: submitted, fills (portfolio and PnL), cancels, rejects,
-    failures. One action for the whole batch."""
+def _record(
+    queue: QueueFile,
+    portfolio: PortfolioFile,
+    pnl: PnlFile,
+    outcomes: Sequence[SendOutcome],
+    now: datetime,
+) -> tuple[list[EventDraft], bool]:
+    """The broker's answers applied to the models; the events, and whether the portfolio
+    and PnL changed."""
+    events: list[EventDraft] = []
+    touched_truth = False
+    by_id = queue.index()
+    for outcome in outcomes:
+        order = by_id.get(outcome.order_id)
+        if order is None:
+            continue
 
-    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
-        queue, portfolio, pnl = (
-            models[StateKind.QUEUE],
-            models[StateKind.PORTFOLIO],
-            models[StateKind.PNL],
-        )
-        assert isinstance(queue, QueueFile)
-        assert isinstance(portfolio, PortfolioFile)
-        assert isinstance(pnl, PnlFile)
-        now = ctx.clock()
-        events: list[EventDraft] = []
-        touched_truth = False
-        by_id = queue.index()
-        for outcome in outcomes:
-            order = by_id.get(outcome.order_id)
-            if order is None:
-                continue
+        def emit(action: str, order: Order = order, **payload: object) -> None:
+            events.append(
+                EventDraft(
+                    action,
+                    vault_id=order.vault_id,
+                    order_id=order.order_id,
+                    follower_id=order.follower_id,
+                    payload={**payload, "order": order_payload(order)},
+                )
+            )
 
-            def emit(action: str, order: Order = order, **payload: object) -> None:
+        if outcome.broker is None:
+            order.last_error = outcome.error
+            order.updated_at = now
+            if outcome.give_up and order.status is OrderStatus.SUBMITTING:
+                order.status = OrderStatus.FAILED
+                emit("order.failed", error=outcome.error, attempts=order.attempts)
+            else:
+                emit("order.send_error", error=outcome.error, attempts=order.attempts)
+            continue
+        answer = outcome.broker
+        if order.status is OrderStatus.SUBMITTING:
+            order.status = OrderStatus.SUBMITTED
+            order.broker_order_id = answer.broker_order_id
+            order.updated_at = now
+            order.last_error = None
+            emit("order.submitted", broker_order_id=answer.broker_order_id)
+        new_fill = answer.filled_qty - order.filled_qty
+        if new_fill > 0 and answer.avg_fill_price is not None:
+            # The fill price of this part: from the change in the broker's average.
+            before = order.filled_qty * (order.avg_fill_price or Decimal(0))
+            price = ((answer.filled_qty * answer.avg_fill_price - before) / new_fill).quantize(
+                Decimal("0.00000001")
+            )
+            account_id = order.follower_id or order.vault_id
+            account = portfolio.accounts.get(account_id)
+            realized = Decimal(0)
+            if account is not None:
+                realized = apply_fill(
+                    account, order.symbol, order.asset_class, order.side, new_fill, price
+                )
+                vault_pnl = pnl.vaults.get(account_id)
+                if vault_pnl is not None:
+                    mark_pnl(vault_pnl, account, realized)
+                touched_truth = True
+            order.filled_qty = answer.filled_qty
+            order.avg_fill_price = answer.avg_fill_price
+            target = (
+                OrderStatus.FILLED
+                if answer.status is BrokerStatus.FILLED
+                else OrderStatus.PARTIALLY_FILLED
+            )
+            if order.status is not target:
+                check_move(order.order_id, order.status, target)
+                order.status = target
+            order.updated_at = now
+            emit(
+                "order.filled" if target is OrderStatus.FILLED else "order.partially_filled",
+                fill={
+                    "qty": new_fill,
+                    "price": price,
+                    "symbol": order.symbol,
+                    "side": order.side.value,
+                },
+                realized=realized,
+            )
+        final = _FINAL.get(answer.status)
+        if final is not None and final is not OrderStatus.FILLED and order.status is not final:
+            check_move(order.order_id, order.status, final)
+            order.status = final
+            order.last_error = answer.reason
+            order.updated_at = now
+            action = (
+                "order.cancelled" if final is OrderStatus.CANCELLED else "order.broker_rejected"
+            )
+            emit(action, reason=answer.reason)
+    failed_parents = {
+        outcome.order_id
+        for outcome in outcomes
+        if (o := by_id.get(outcome.order_id)) is not None
+        and o.follower_id is None
+        and o.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}
+    }
+    if failed_parents:
+        for parent_id in sorted(failed_parents):
+            children = [
+                o for o in queue.orders if o.parent_id == parent_id and o.status in AT_BROKER
+            ]
+            if children:
+                parent = by_id[parent_id]
+                # Not unwound: the followers' orders stand until an operator decides.
                 events.append(
                     EventDraft(
-                        action,
-                        vault_id=order.vault_id,
-                        order_id=order.order_id,
-                        follower_id=order.follower_id,
-                        payload={**payload, "order": order_payload(order)},
+                        "alarm.raised",
+                        vault_id=parent.vault_id,
+                        order_id=parent_id,
+                        payload={
+                            "kind": "parent_failed_children_sent",
+                            "level": "fail",
+                            "message": (
+                                f"vault order {parent_id} is {parent.status.value} but "
+                                f"{len(children)} follower order(s) already went to the "
+                                "brokers; they are not unwound: decide per follower"
+                            ),
+                            "children": [
+                                {"order_id": c.order_id, "follower_id": c.follower_id,
+                                 "status": c.status.value}
+                                for c in children
+                            ],
+                        },
                     )
-                )
-
-            if outcome.broker is None:
-                order.last_error = outcome.error
-                order.updated_at = now
-                if outcome.give_up and order.status is OrderStatus.SUBMITTING:
-                    order.status = OrderStatus.FAILED
-                    emit("order.failed", error=outcome.error, attempts=order.attempts)
-                else:
-                    emit("order.send_error", error=outcome.error, attempts=order.attempts)
-                continue
-            answer = outcome.broker
-            if order.status is OrderStatus.SUBMITTING:
-                order.status = OrderStatus.SUBMITTED
-                order.broker_order_id = answer.broker_order_id
-                order.updated_at = now
-                order.last_error = None
-                emit("order.submitted", broker_order_id=answer.broker_order_id)
-            new_fill = answer.filled_qty - order.filled_qty
-            if new_fill > 0 and answer.avg_fill_price is not None:
-                # The fill price of this part: from the change in the broker's average.
-                before = order.filled_qty * (order.avg_fill_price or Decimal(0))
-                price = ((answer.filled_qty * answer.avg_fill_price - before) / new_fill).quantize(
-                    Decimal("0.00000001")
-                )
-                account_id = order.follower_id or order.vault_id
-                account = portfolio.accounts.get(account_id)
-                realized = Decimal(0)
-                if account is not None:
-                    realized = apply_fill(
-                        account, order.symbol, order.asset_class, order.side, new_fill, price
-                    )
-                    vault_pnl = pnl.vaults.get(account_id)
-                    if vault_pnl is not None:
-                        mark_pnl(vault_pnl, account, realized)
-                    touched_truth = True
-                order.filled_qty = answer.filled_qty
-                order.avg_fill_price = answer.avg_fill_price
-                target = (
-                    OrderStatus.FILLED
-                    if answer.status is BrokerStatus.FILLED
-                    else OrderStatus.PARTIALLY_FILLED
-                )
-                if order.status is not target:
-                    check_move(order.order_id, order.status, target)
-                    order.status = target
-                order.updated_at = now
-                emit(
-                    "order.filled" if target is OrderStatus.FILLED else "order.partially_filled",
-                    fill={
-                        "qty": new_fill,
-                        "price": price,
-                        "symbol": order.symbol,
-                        "side": order.side.value,
-                    },
-                    realized=realized,
-                )
-            final = _FINAL.get(answer.status)
-            if final is not None and final is not OrderStatus.FILLED and order.status is not final:
-                check_move(order.order_id, order.status, final)
-                order.status = final
-                order.last_error = answer.reason
-                order.updated_at = now
-                action = (
-                    "order.cancelled" if final is OrderStatus.CANCELLED else "order.broker_rejected"
-                )
-                emit(action, reason=answer.reason)
-        failed_parents = {
-            outcome.order_id
-            for outcome in outcomes
-            if (o := by_id.get(outcome.order_id)) is not None
-            and o.follower_id is None
-            and o.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}
-        }
-        if failed_parents:
-            for parent_id in sorted(failed_parents):
-                children = [
-                    o for o in queue.orders if o.parent_id == parent_id and o.status in AT_BROKER
-                ]
-                if children:
-                    parent = by_id[parent_id]
-                    # Not unwound: the followers' orders stand until an operator decides.
-                    events.append(
-                        EventDraft(
-                            "alarm.raised",
-                            vault_id=parent.vault_id,
-                            order_id=parent_id,
-                            payload={
-                                "kind": "parent_failed_children_sent",
-                                "level": "fail",
-                                "message": (
-                                    f"vault order {parent_id} is {parent.status.value} but "
-                                    f"{len(children)} follower order(s) already went to the "
-                                    "brokers; they are not unwound: decide per follower"
-                                ),
-                                "children": [
-                                    {"order_id": c.order_id, "follower_id": c.follower_id,
-                                     "status": c.status.value}
-                                    for c in children
-                                ],
-                            },
-                        )
-                    )  # fmt: skip
-        if touched_truth:
-            portfolio.asof = now
-            pnl.asof = now
-        changed: dict[StateKind, StateFileModel] = {StateKind.QUEUE: queue} if events else {}
-        if touched_truth:
-            changed[StateKind.PORTFOLIO] = portfolio
-            changed[StateKind.PNL] = pnl
-        return Plan(changed, events)
-
-    return ctx.journal.act(ctx.actor, [StateKind.QUEUE, StateKind.PORTFOLIO, StateKind.PNL], plan)
+                )  # fmt: skip
+    return events, touched_truth
 
 
 @dataclass
@@ -271,7 +295,7 @@ def cancel_orders(
         except BrokerError as exc:
             failed.append(f"{order_id}: {exc}")
     if outcomes:
-        record_outcomes(ctx, outcomes)
+        execution_step(ctx, outcomes)
     cancelled = [
         o.order_id for o in outcomes if o.broker and o.broker.status is BrokerStatus.CANCELLED
     ]

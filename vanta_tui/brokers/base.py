@@ -14,6 +14,8 @@ from vanta_tui.core.enums import OrderType, Side, TimeInForce
 def decimal_of(value: Any) -> Decimal:
     """A number as a broker answers it (str, int, float text or Decimal; empty is 0) as an
     exact Decimal (through its text, so 0.1 stays 0.1)."""
+    if isinstance(value, Decimal):
+        return value
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 

@@ -49,14 +49,17 @@ class _Orders:
         self.conn = conn
         self.ref = ref
         self.dirty: dict[str, dict[str, Any]] = {}
+        self.new: dict[str, dict[str, Any]] = {}
+        """Orders placed in this transaction: inserted, so a reused client order id fails."""
 
     def _load(self, body: str) -> dict[str, Any]:
         data: dict[str, Any] = parse_json(body)
         return data
 
     def get(self, client_order_id: str) -> dict[str, Any] | None:
-        if client_order_id in self.dirty:
-            return self.dirty[client_order_id]
+        found = self.new.get(client_order_id) or self.dirty.get(client_order_id)
+        if found is not None:
+            return found
         row = self.conn.execute(
             "SELECT body FROM orders WHERE ref = ? AND client_order_id = ?",
             [self.ref, client_order_id],
@@ -66,8 +69,9 @@ class _Orders:
     def __contains__(self, client_order_id: str) -> bool:
         return self.get(client_order_id) is not None
 
-    def __setitem__(self, client_order_id: str, order: dict[str, Any]) -> None:
-        self.dirty[client_order_id] = order
+    def place(self, order: dict[str, Any]) -> None:
+        """A new order; `flush` raises `DuplicateClientOrderId` if its id was used before."""
+        self.new[order["client_order_id"]] = order
 
     def touch(self, order: dict[str, Any]) -> None:
         self.dirty[order["client_order_id"]] = order
@@ -93,12 +97,30 @@ class _Orders:
         return {cid: self._load(body) for cid, body in rows}
 
     def flush(self) -> None:
+        for cid, order in self.new.items():
+            try:
+                self.conn.execute(
+                    "INSERT INTO orders (ref, client_order_id, broker_order_id, status, body) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [
+                        self.ref,
+                        cid,
+                        order["broker_order_id"],
+                        order["status"],
+                        dumps_compact(order),
+                    ],
+                )
+            except sqlite3.IntegrityError as exc:
+                if "client_order_id" not in str(exc):
+                    raise
+                raise DuplicateClientOrderId(f"client order id {cid} was already used") from None
         for cid, order in self.dirty.items():
             self.conn.execute(
                 "INSERT OR REPLACE INTO orders (ref, client_order_id, broker_order_id, status, "
                 "body) VALUES (?, ?, ?, ?, ?)",
                 [self.ref, cid, order["broker_order_id"], order["status"], dumps_compact(order)],
             )
+        self.new.clear()
         self.dirty.clear()
 
 
@@ -114,6 +136,14 @@ class _Account:
         self.data: dict[str, Any] = (
             {"cash": decimal_of(row[0]), "positions": parse_json(row[1])} if row else {}
         )
+        self._next_id: int | None = None
+
+    def again(self, conn: sqlite3.Connection) -> _Account:
+        """This account for a new transaction of ``conn``, when nothing else changed the book
+        since this one committed (its data is then still what the book holds)."""
+        self.conn = conn
+        self.orders = _Orders(conn, self.ref)
+        return self
 
     def seed(self, cash: Decimal, positions: dict[str, tuple[Decimal, Decimal]]) -> None:
         self.data = {
@@ -128,11 +158,14 @@ class _Account:
         self.data[key] = value
 
     def next_id(self) -> int:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
-        value = int(row[0]) if row else 1
+        value = self._next_id
+        if value is None:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+            value = int(row[0]) if row else 1
         self.conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_id', ?)", [value + 1]
         )
+        self._next_id = value + 1
         return value
 
     def flush(self) -> None:
@@ -189,16 +222,26 @@ class PaperBroker:
 
     @contextlib.contextmanager
     def _book(self, write: bool = True) -> Iterator[_Account]:
+        """One transaction on the account. The account's cash, positions and next id are
+        kept from this connection's last transaction while no other connection has changed
+        the book (SQLite's ``data_version``), so a run of orders does not read them back."""
         conn = self._connect()
+        kept: tuple[int, _Account] | None = getattr(self._local, "account", None)
+        self._local.account = None  # until this transaction has committed
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            account = _Account(conn, self.account_ref)
-            if account.missing:
-                account.seed(self._initial_cash, self._initial_positions)
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if kept is not None and kept[0] == version:
+                account = kept[1].again(conn)
+            else:
+                account = _Account(conn, self.account_ref)
+                if account.missing:
+                    account.seed(self._initial_cash, self._initial_positions)
             yield account
             if write:
                 account.flush()
             conn.execute("COMMIT")
+            self._local.account = (version, account)
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -222,8 +265,7 @@ class PaperBroker:
 
     # ---------------------------------------------------------------- filling
 
-    def _fill_price(self, order: dict[str, Any]) -> Decimal | None:
-        last = self.prices(order["symbol"])
+    def _fill_price(self, order: dict[str, Any], last: Decimal | None) -> Decimal | None:
         if last is None:
             return None
         buy = order["side"] == Side.BUY.value
@@ -235,13 +277,16 @@ class PaperBroker:
             price = min(price, limit) if buy else max(price, limit)
         return price.quantize(Decimal("0.00000001"))
 
-    def _try_fill(self, account: _Account, order: dict[str, Any]) -> None:
+    def _try_fill(
+        self, account: _Account, order: dict[str, Any], last: Decimal | None = None
+    ) -> None:
+        """Fill what the price allows (``last``: the price already looked up, if it was)."""
         if order["status"] not in {
             BrokerStatus.ACCEPTED.value,
             BrokerStatus.PARTIALLY_FILLED.value,
         }:
             return
-        price = self._fill_price(order)
+        price = self._fill_price(order, last or self.prices(order["symbol"]))
         if price is None:
             return
         remaining = decimal_of(order["qty"]) - decimal_of(order["filled_qty"])
@@ -287,11 +332,7 @@ class PaperBroker:
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         with self._book() as account:
-            orders = account.orders
-            if request.client_order_id in orders:
-                raise DuplicateClientOrderId(
-                    f"client order id {request.client_order_id} was already used"
-                )
+            # A reused client order id fails when the order is inserted (the book's key).
             broker_id = f"paper-{account.next_id():06d}"
             order = {
                 "broker_order_id": broker_id,
@@ -312,8 +353,8 @@ class PaperBroker:
                 order["status"] = BrokerStatus.REJECTED.value
                 order["reason"] = f"no price for {request.symbol}"
             else:
-                self._try_fill(account, order)
-            orders[request.client_order_id] = order
+                self._try_fill(account, order, last)
+            account.orders.place(order)
             result = self._as_order(order)
         if result.status is BrokerStatus.REJECTED:
             raise OrderRejected(f"{request.client_order_id}: {result.reason}")

@@ -8,14 +8,17 @@ up. Temporary errors retry after a backoff; when the retries are spent the order
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.execution import SendOutcome, mark_submitting, record_outcomes
+from vanta_tui.actions.execution import SendOutcome, execution_step
 from vanta_tui.actions.marks import mark_prices
 from vanta_tui.actions.overlays import expire_flip_modes
 from vanta_tui.actions.reading import read_context
@@ -43,6 +46,8 @@ RETRY_AFTER_S = (1, 5, 15, 60)
 """Waits before the 2nd, 3rd, ... send of an order after a temporary error."""
 RECONCILE_EVERY_S = 300.0
 """How often each vault's account is compared with its brokers (None: never)."""
+SEND_CHUNK = 100
+"""Orders per chunk when many are sent at once (see `Executor._send_all`)."""
 PRICE_EVERY_S = 60.0
 """How often prices are fetched from the brokers of non-paper venues (None: never)."""
 
@@ -71,6 +76,7 @@ class Executor:
         retry_after: tuple[float, ...] = RETRY_AFTER_S,
         price_every_s: float | None = PRICE_EVERY_S,
         reconcile_every_s: float | None = RECONCILE_EVERY_S,
+        send_chunk: int = SEND_CHUNK,
     ) -> None:
         self.ctx = ctx
         self.brokers = brokers
@@ -79,6 +85,7 @@ class Executor:
         self._prices_at: float | None = None
         self.reconcile_every_s = reconcile_every_s
         self._reconciled_at: float | None = None
+        self.send_chunk = send_chunk
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -109,6 +116,51 @@ class Executor:
             return SendOutcome(order.order_id, error=f"rejected: {exc}", give_up=True)
         except BrokerError as exc:
             return self._failure(order, str(exc))
+
+    def _send_chunk(self, orders: Sequence[Order]) -> list[SendOutcome]:
+        return [self._send(order) for order in orders]
+
+    def _send_all(self, order_ids: list[str], outcomes: list[SendOutcome]) -> int:
+        """Mark, send and record ``order_ids`` in chunks (with ``outcomes`` from
+        reconciliation recorded first); returns how many were sent.
+
+        While one chunk is at the broker (a sender thread), one journal action records the
+        answers for the chunk before it and marks the chunk after it ``submitting``: the
+        broker's round trips and the journal's work overlap, and every order is still
+        durably ``submitting`` before it is sent.
+        """
+        size = max(1, self.send_chunk)
+        chunks = [order_ids[i : i + size] for i in range(0, len(order_ids), size)]
+        marked: list[Order] = execution_step(self.ctx, outcomes, chunks[0]).result or []
+        if len(chunks) == 1:
+            answers = self._send_chunk(marked)
+            if answers:
+                execution_step(self.ctx, answers)
+            return len(marked)
+        sent = 0
+        answers = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vanta-send") as sender:
+            in_flight: Future[list[SendOutcome]] | None = None
+            try:
+                for index in range(len(chunks)):
+                    in_flight = sender.submit(self._send_chunk, marked)
+                    sent += len(marked)
+                    after = chunks[index + 1] if index + 1 < len(chunks) else []
+                    marked = []
+                    if answers or after:
+                        marked = execution_step(self.ctx, answers, after).result or []
+                    answers = in_flight.result()
+                    in_flight = None
+            finally:
+                if in_flight is not None:
+                    # The journal failed while a chunk was at the broker: keep its answers
+                    # if they can be recorded; if not, those orders stay `submitting` and
+                    # the next cycle looks them up by client order id.
+                    with contextlib.suppress(Exception):
+                        execution_step(self.ctx, in_flight.result())
+        if answers:
+            execution_step(self.ctx, answers)
+        return sent
 
     def _lookup(self, broker: Broker, client_id: str, symbol: str) -> BrokerOrder | None:
         try:
@@ -172,14 +224,11 @@ class Executor:
                 continue
             sendable.append(order)
         to_send = [o.order_id for o in sendable + resend]
+        report.reconciled += len(outcomes)
         if to_send:
-            marked = mark_submitting(self.ctx, to_send).result or []
-            for order in marked:
-                outcomes.append(self._send(order))
-                report.sent += 1
-        if outcomes:
-            record_outcomes(self.ctx, outcomes)
-            report.reconciled += len(outcomes) - report.sent
+            report.sent += self._send_all(to_send, outcomes)
+        elif outcomes:
+            execution_step(self.ctx, outcomes=outcomes)
         if not self.ctx.read_only:
             self.ctx.journal.set_meta("executor.last_cycle", format_utc(self.ctx.clock()))
         if self.reconcile_every_s is not None and (

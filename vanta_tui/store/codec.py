@@ -7,8 +7,10 @@ is (``190.10`` stays ``190.10``) with two-space indentation and a final newline.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import simplejson
 
 from vanta_tui.core.types import PlainDecimal
@@ -48,31 +50,42 @@ def parse_json(text: str, *, check_duplicates: bool = True) -> Any:
     )
 
 
+def _fragment(value: Any) -> orjson.Fragment:
+    """orjson's hook for what it does not know: a `Decimal` goes in as its exact text."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+"""Timestamps and dataclasses are not JSON here (simplejson refuses them too)."""
+_PRETTY = _STRICT | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+_CANONICAL = _STRICT | orjson.OPT_SORT_KEYS
+
+
+def _dumps(data: Any, option: int, **fallback: Any) -> str:
+    """orjson (fast, exact through `_fragment`); simplejson for what orjson refuses (integers
+    beyond 64 bits), which writes the same text."""
+    try:
+        return orjson.dumps(data, default=_fragment, option=option).decode("utf-8")
+    except TypeError:
+        text: str = simplejson.dumps(
+            data, use_decimal=True, ensure_ascii=False, allow_nan=False, **fallback
+        )
+        return text
+
+
 def dumps_pretty(data: Any) -> str:
     """The text a state file is written as."""
-    text: str = simplejson.dumps(
-        data, use_decimal=True, indent=2, ensure_ascii=False, allow_nan=False
-    )
-    return text + "\n"
-
-
-# One encoder each, made once: `simplejson.dumps` with options builds a new encoder per call,
-# and the journal dumps several small objects per event. `encode` keeps no state between calls.
-_CANONICAL = simplejson.JSONEncoder(
-    use_decimal=True, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-_COMPACT = simplejson.JSONEncoder(
-    use_decimal=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
+    text = _dumps(data, _PRETTY, indent=2)
+    return text if text.endswith("\n") else text + "\n"
 
 
 def dumps_canonical(data: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) for hashing: the same data, the same text."""
-    text: str = _CANONICAL.encode(data)
-    return text
+    return _dumps(data, _CANONICAL, sort_keys=True, separators=(",", ":"))
 
 
 def dumps_compact(data: Any) -> str:
     """Compact JSON that keeps key order (for records that must rebuild a file exactly)."""
-    text: str = _COMPACT.encode(data)
-    return text
+    return _dumps(data, _STRICT, separators=(",", ":"))

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
 from vanta_tui.core.models.queue import check_unique_order_ids
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
-from vanta_tui.store.codec import parse_json
+from vanta_tui.store.codec import dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import Problem, StateFileError
 from vanta_tui.store.locate import locate
 
@@ -220,6 +221,18 @@ def parse_model(
         raise StateFileError([Problem(name, "$", "the top level must be a JSON object")])
     if keep is not None:
         keep.append(raw)
+    return validate_raw(kind, raw, text, ref, reuse)
+
+
+def validate_raw(
+    kind: StateKind,
+    raw: dict[str, Any],
+    text: str,
+    ref: Reference | None = None,
+    reuse: dict[str, Any] | None = None,
+) -> StateFileModel:
+    """The model of a state file's parsed JSON (``text`` is where problems are located)."""
+    name = kind.filename
     model: StateFileModel
     try:
         if kind is StateKind.QUEUE and reuse:
@@ -323,3 +336,52 @@ def load_all(state_dir: Path) -> StateLoad:
         except StateFileError as exc:
             result.problems[kind] = exc.problems
     return result
+
+
+def same_order(a: Order, b: Order) -> bool:
+    """Whether two orders would be written as the same text (numbers compared as written:
+    ``1.50`` and ``1.5`` are equal as values but not as text). Fields holding the very same
+    object are not compared: a copy the caller did not change costs one identity test each."""
+    if a is b:
+        return True
+    mine, theirs = a.__dict__, b.__dict__
+    if len(mine) != len(theirs) or a.__pydantic_extra__ != b.__pydantic_extra__:
+        return False
+    for (key, value), (other_key, other) in zip(mine.items(), theirs.items(), strict=True):
+        if value is other:
+            continue
+        if key != other_key or type(value) is not type(other) or value != other:
+            return False
+        if isinstance(value, Decimal) and value.as_tuple() != other.as_tuple():
+            return False
+    return True
+
+
+def render_queue(
+    new: QueueFile,
+    before: QueueFile,
+    before_raw: dict[str, Any],
+    ref: Reference | None = None,
+) -> tuple[bytes, dict[str, Any], QueueFile]:
+    """The bytes, parsed JSON and validated model of ``new``, a changed copy of ``before``
+    (whose parsed JSON is ``before_raw``): orders that did not change keep their JSON and
+    their model, so a large queue costs in proportion to the orders an action changed.
+
+    Raises `StateFileError` if the new content would not load.
+    """
+    reuse = queue_reuse(before, before_raw.get("orders")) or {}
+    items: list[Any] = []
+    for order in new.orders:
+        hit = reuse.get(order.order_id)
+        if hit is not None and same_order(order, hit[1]):
+            items.append(hit[0])
+        else:
+            dumped = dumps_compact(order.model_dump(mode="python", by_alias=True))
+            items.append(parse_json(dumped, check_duplicates=False))
+    top = new.model_copy(update={"orders": []}).model_dump(mode="python", by_alias=True)
+    raw: dict[str, Any] = parse_json(dumps_compact(top), check_duplicates=False)
+    raw["orders"] = items
+    text = dumps_pretty(raw)
+    model = validate_raw(StateKind.QUEUE, raw, text, ref, reuse)
+    assert isinstance(model, QueueFile)
+    return text.encode("utf-8"), raw, model

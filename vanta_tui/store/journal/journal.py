@@ -36,8 +36,8 @@ from typing import Any
 from filelock import FileLock
 
 from vanta_tui.core.clock import Clock, utc_now
-from vanta_tui.core.models import FollowersFile, StateFileModel, VaultFile
-from vanta_tui.core.state_files import StateKind
+from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
+from vanta_tui.core.state_files import Reference, StateKind
 from vanta_tui.store.codec import dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import StateFileError, StoreError, WriteRefused
 from vanta_tui.store.journal import patches
@@ -53,7 +53,15 @@ from vanta_tui.store.journal.events import (
     parents_json,
 )
 from vanta_tui.store.journal.redact import redact_payload
-from vanta_tui.store.loader import parse_model, read_bytes, reference_for, state_path
+from vanta_tui.store.loader import (
+    kind_of,
+    parse_model,
+    queue_reuse,
+    read_bytes,
+    reference_for,
+    render_queue,
+    state_path,
+)
 from vanta_tui.store.writer import atomic_replace, file_lock, render
 
 log = logging.getLogger(__name__)
@@ -114,6 +122,47 @@ def data_sha(data: Any) -> str:
     return hashlib.sha256(dumps_canonical(data).encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A state file's sha256, its parsed JSON and its model. Never handed out: neither is
+    changed after it is made (actions get `private_model` copies)."""
+
+    sha: str
+    raw: Any
+    model: StateFileModel
+
+    def private_model(self) -> StateFileModel:
+        model = self.model
+        if isinstance(model, QueueFile):
+            copy = model.model_copy()
+            copy.__dict__["orders"] = [_order_copy(o) for o in model.orders]
+            return copy
+        return model.model_copy(deep=True)
+
+    def render(self, new: StateFileModel, ref: Reference) -> tuple[bytes, Any, StateFileModel]:
+        """The bytes, parsed JSON and model of ``new`` (a changed copy of this file), checked
+        to load back; a queue's unchanged orders are neither rendered nor validated again."""
+        if isinstance(new, QueueFile) and isinstance(self.model, QueueFile):
+            return render_queue(new, self.model, self.raw, ref)
+        data = render(new)
+        keep: list[Any] = []
+        kind = kind_of(type(new))
+        model = parse_model(kind, data, ref, self.reuse(), keep=keep, ours=True)
+        return data, keep[0], model
+
+    def reuse(self) -> dict[str, Any] | None:
+        """Unchanged orders of the queue skip validation (see `parse_model`)."""
+        if isinstance(self.model, QueueFile) and isinstance(self.raw, dict):
+            return queue_reuse(self.model, self.raw.get("orders"))
+        return None
+
+
+def _order_copy(order: Order) -> Order:
+    copy = order.model_copy()
+    copy.__dict__["reason_vector"] = list(order.reason_vector)
+    return copy
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -133,6 +182,9 @@ class Journal:
         self.head_path = state_dir / HEAD_NAME
         self._lock = FileLock(str(state_dir / f"{DB_NAME}.lock"), timeout=60)
         self.db = open_db(self.db_path)
+        self._seen: dict[StateKind, _Seen] = {}
+        """Each file as this journal last read or wrote it (keyed by its sha256): an action
+        on an unchanged file skips parsing it, and validates only the orders it changed."""
 
     # ----------------------------------------------------------------- plumbing
 
@@ -456,6 +508,23 @@ class Journal:
             return []
         return self._append_locked("system", drafts)
 
+    def _seen_file(self, kind: StateKind, data: bytes) -> _Seen:
+        """The file as the journal last parsed it, if ``data`` is still that; else parsed now."""
+        digest = _sha(data)
+        known = self._seen.get(kind)
+        if known is not None and known.sha == digest:
+            return known
+        keep: list[Any] = []
+        try:
+            model = parse_model(kind, data, None, known.reuse() if known else None, keep=keep)
+        except StateFileError as exc:
+            raise WriteRefused(
+                kind.filename, "the file on disk does not load", exc.problems
+            ) from None
+        # The parsed JSON is not touched by validation; patches are taken from it.
+        self._seen[kind] = _Seen(digest, keep[0], model)
+        return self._seen[kind]
+
     def act(
         self,
         actor: str,
@@ -475,32 +544,25 @@ class Journal:
             self._recover_locked(only=set(chosen))
             self._note_external_locked(chosen)
             befores: dict[StateKind, bytes] = {}
-            before_json: dict[StateKind, Any] = {}
+            seen: dict[StateKind, _Seen] = {}
             models: dict[StateKind, StateFileModel] = {}
             for kind in chosen:
                 data = read_bytes(self.state_dir, kind)
-                keep: list[Any] = []
-                try:
-                    models[kind] = parse_model(kind, data, None, keep=keep)
-                except StateFileError as exc:
-                    raise WriteRefused(
-                        kind.filename, "the file on disk does not load", exc.problems
-                    ) from None
+                seen[kind] = self._seen_file(kind, data)
                 befores[kind] = data
-                # The parsed JSON is not touched by validation; the patch is taken from it.
-                before_json[kind] = keep[0]
+                # The plan gets its own copy; the journal's stays as the file holds it.
+                models[kind] = seen[kind].private_model()
             planned = plan(models)
             if not planned.events:
                 return ActResult([], {}, planned.result)
             changes: list[dict[str, Any]] = []
             afters: dict[StateKind, bytes] = {}
+            written: dict[StateKind, _Seen] = {}
             for kind, model in planned.models.items():
                 if kind not in befores:
                     raise ValueError(f"{kind.filename} changed but was not locked")
                 version = models[kind].version + 1
                 new = model.model_copy(update={"version": version})
-                data = render(new)
-                keep = []
                 ref = reference_for(self.state_dir, kind)
                 # Files changed by this same action are referred to as they will be.
                 new_vaults = planned.models.get(StateKind.VAULT)
@@ -510,13 +572,13 @@ class Journal:
                 if isinstance(new_followers, FollowersFile):
                     ref = dataclasses.replace(ref, followers=new_followers)
                 try:
-                    planned.models[kind] = parse_model(kind, data, ref, keep=keep, ours=True)
+                    data, after_data, loaded = seen[kind].render(new, ref)
                 except StateFileError as exc:
                     raise WriteRefused(
                         kind.filename, "the new content would not load back", exc.problems
                     ) from None
-                before_data = before_json[kind]
-                after_data = keep[0]
+                before_data = seen[kind].raw
+                written[kind] = _Seen(_sha(data), after_data, loaded)
                 changes.append(
                     {
                         "file": kind.filename,
@@ -546,6 +608,7 @@ class Journal:
                 )
             for kind, data in afters.items():
                 atomic_replace(state_path(self.state_dir, kind), data)
+                self._seen[kind] = written[kind]
             events = self._append_locked(
                 actor, planned.events, ts=ts, intent_id=intent_id, redacted=True
             )

@@ -40,7 +40,7 @@ def diff(before: Any, after: Any, path: Path | None = None) -> list[Op]:
         if len(after) == n:
             ops = []
             for index, (old, new) in enumerate(zip(before, after, strict=True)):
-                if not _equal(old, new):
+                if old is not new and not _equal(old, new):
                     ops.extend(diff(old, new, [*here, index]))
             return ops
         return [["set", here, after]]
@@ -52,15 +52,33 @@ def diff(before: Any, after: Any, path: Path | None = None) -> list[Op]:
 def _equal(a: Any, b: Any) -> bool:
     """`_deep_equal`, after Python's own ``==`` (C speed) has ruled out most differences:
     values that differ under ``==`` always differ in text too."""
-    return bool(a == b) and _deep_equal(a, b)
+    return a is b or (bool(a == b) and _deep_equal(a, b))
 
 
 def _deep_equal(a: Any, b: Any) -> bool:
+    """For values already equal under ``==``: whether they are also written alike."""
+    if a is b:
+        return True
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        for key, x in a.items():
+            y = b[key]
+            if x is y:
+                continue
+            if type(x) is not type(y):
+                return False
+            if type(x) in _SCALAR:
+                continue  # equal, of one type, so written alike
+            if not _deep_equal(x, y):
+                return False
+        return True
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b, strict=True))
     return _same(a, b)
+
+
+_SCALAR = frozenset({str, int, bool, type(None)})
 
 
 def _parent(doc: Any, path: Path) -> Any:
