@@ -72,12 +72,9 @@ def execution_step(
     mark: Sequence[str] = (),
 ) -> ActResult:
     """One audited action of the executor: record what the broker answered for some orders
-    and move others to ``submitting`` before they are sent (either part may be empty).
-
-    The executor sends in chunks: while one chunk is at the broker, the answers of the
-    chunk before it and the marking of the chunk after it are recorded together. The
-    result is the orders marked ``submitting`` (the plan's own copies, to send).
-    """
+    and move others to ``submitting`` (with their client order ids fixed) before they are
+    sent; either part may be empty. The result is the orders marked ``submitting`` (the
+    plan's own copies, to send)."""
     kinds = [StateKind.QUEUE]
     if outcomes:
         kinds += [StateKind.PORTFOLIO, StateKind.PNL]

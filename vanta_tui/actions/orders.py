@@ -21,18 +21,21 @@ from vanta_tui.core.models import (
     StateFileModel,
     VaultOverlay,
 )
+from vanta_tui.core.models.queue import order_data
 from vanta_tui.core.order_states import IllegalTransition, check_move
 from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
 from vanta_tui.core.risk import check_order
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
+from vanta_tui.store.journal.redact import Clean
 from vanta_tui.store.loader import load_model
 
 
 def order_payload(order: Order) -> dict[str, Any]:
-    """The order as the journal records it (exact numbers, UTC strings)."""
-    return order.model_dump(mode="python")
+    """The order as the journal records it: its JSON data (exact numbers, UTC strings, enum
+    values), which holds no credential-like keys (the model refuses them)."""
+    return Clean(order_data(order))
 
 
 def _queue(models: dict[StateKind, StateFileModel]) -> QueueFile:

@@ -120,8 +120,9 @@ def parse_utc(value: Any) -> datetime:
 
 def format_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix; microseconds only when there are any."""
-    text = moment.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()[:-6] + "Z"  # drop "+00:00"
 
 
 UtcTimestamp = Annotated[

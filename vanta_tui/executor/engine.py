@@ -8,11 +8,8 @@ up. Temporary errors retry after a backoff; when the retries are spent the order
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -36,6 +33,7 @@ from vanta_tui.core.enums import AssetClass, OrderStatus
 from vanta_tui.core.models import Follower, FollowersFile, Order, QueueFile, VaultFile, Venue
 from vanta_tui.core.order_states import WORKING
 from vanta_tui.core.risk import check_order, order_price
+from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import load_model
@@ -46,8 +44,6 @@ RETRY_AFTER_S = (1, 5, 15, 60)
 """Waits before the 2nd, 3rd, ... send of an order after a temporary error."""
 RECONCILE_EVERY_S = 300.0
 """How often each vault's account is compared with its brokers (None: never)."""
-SEND_CHUNK = 100
-"""Orders per chunk when many are sent at once (see `Executor._send_all`)."""
 PRICE_EVERY_S = 60.0
 """How often prices are fetched from the brokers of non-paper venues (None: never)."""
 
@@ -76,7 +72,6 @@ class Executor:
         retry_after: tuple[float, ...] = RETRY_AFTER_S,
         price_every_s: float | None = PRICE_EVERY_S,
         reconcile_every_s: float | None = RECONCILE_EVERY_S,
-        send_chunk: int = SEND_CHUNK,
     ) -> None:
         self.ctx = ctx
         self.brokers = brokers
@@ -85,7 +80,6 @@ class Executor:
         self._prices_at: float | None = None
         self.reconcile_every_s = reconcile_every_s
         self._reconciled_at: float | None = None
-        self.send_chunk = send_chunk
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -117,50 +111,15 @@ class Executor:
         except BrokerError as exc:
             return self._failure(order, str(exc))
 
-    def _send_chunk(self, orders: Sequence[Order]) -> list[SendOutcome]:
-        return [self._send(order) for order in orders]
-
     def _send_all(self, order_ids: list[str], outcomes: list[SendOutcome]) -> int:
-        """Mark, send and record ``order_ids`` in chunks (with ``outcomes`` from
-        reconciliation recorded first); returns how many were sent.
-
-        While one chunk is at the broker (a sender thread), one journal action records the
-        answers for the chunk before it and marks the chunk after it ``submitting``: the
-        broker's round trips and the journal's work overlap, and every order is still
-        durably ``submitting`` before it is sent.
-        """
-        size = max(1, self.send_chunk)
-        chunks = [order_ids[i : i + size] for i in range(0, len(order_ids), size)]
-        marked: list[Order] = execution_step(self.ctx, outcomes, chunks[0]).result or []
-        if len(chunks) == 1:
-            answers = self._send_chunk(marked)
-            if answers:
-                execution_step(self.ctx, answers)
-            return len(marked)
-        sent = 0
-        answers = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vanta-send") as sender:
-            in_flight: Future[list[SendOutcome]] | None = None
-            try:
-                for index in range(len(chunks)):
-                    in_flight = sender.submit(self._send_chunk, marked)
-                    sent += len(marked)
-                    after = chunks[index + 1] if index + 1 < len(chunks) else []
-                    marked = []
-                    if answers or after:
-                        marked = execution_step(self.ctx, answers, after).result or []
-                    answers = in_flight.result()
-                    in_flight = None
-            finally:
-                if in_flight is not None:
-                    # The journal failed while a chunk was at the broker: keep its answers
-                    # if they can be recorded; if not, those orders stay `submitting` and
-                    # the next cycle looks them up by client order id.
-                    with contextlib.suppress(Exception):
-                        execution_step(self.ctx, in_flight.result())
+        """Mark ``order_ids`` ``submitting`` (recording ``outcomes`` from reconciliation in
+        the same action), send them, and record the answers in one more action; returns how
+        many were sent. Every order is durably ``submitting`` before its first send."""
+        marked: list[Order] = execution_step(self.ctx, outcomes, order_ids).result or []
+        answers = [self._send(order) for order in marked]
         if answers:
             execution_step(self.ctx, answers)
-        return sent
+        return len(marked)
 
     def _lookup(self, broker: Broker, client_id: str, symbol: str) -> BrokerOrder | None:
         try:
@@ -175,7 +134,8 @@ class Executor:
     def cycle(self) -> CycleReport:
         report = CycleReport()
         expire_flip_modes(self.ctx)
-        queue = load_model(self.ctx.state_dir, QueueFile)
+        queue = self.ctx.journal.current(StateKind.QUEUE)
+        assert isinstance(queue, QueueFile)
         # 1. Reconcile what the broker may hold before sending anything new.
         outcomes: list[SendOutcome] = []
         resend: list[Order] = []

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar, cast
 from pydantic import ValidationError
 
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
-from vanta_tui.core.models.queue import check_unique_order_ids
+from vanta_tui.core.models.queue import check_unique_order_ids, order_data
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.codec import dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import Problem, StateFileError
@@ -376,8 +376,7 @@ def render_queue(
         if hit is not None and same_order(order, hit[1]):
             items.append(hit[0])
         else:
-            dumped = dumps_compact(order.model_dump(mode="python", by_alias=True))
-            items.append(parse_json(dumped, check_duplicates=False))
+            items.append(order_data(order))
     top = new.model_copy(update={"orders": []}).model_dump(mode="python", by_alias=True)
     raw: dict[str, Any] = parse_json(dumps_compact(top), check_duplicates=False)
     raw["orders"] = items

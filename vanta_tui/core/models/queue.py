@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Self
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
@@ -14,10 +17,12 @@ from vanta_tui.core.types import (
     Fraction,
     Identifier,
     NonNegative,
+    PlainDecimal,
     Positive,
     Symbol,
     Text,
     UtcTimestamp,
+    format_utc,
 )
 
 
@@ -108,6 +113,56 @@ class QueueFile(StateFileModel):
     def index(self) -> dict[str, Order]:
         """Orders by id, for code that looks up many (a fresh dict: `orders` is mutable)."""
         return {o.order_id: o for o in self.orders}
+
+
+def order_data(order: Order) -> dict[str, Any]:
+    """The order as JSON data, exactly as parsing its written text gives it back: integral
+    numbers as ``int``, others as `PlainDecimal`, timestamps as UTC strings, enums as their
+    values (what ``json.loads(dumps(order.model_dump()))`` makes, built directly: the journal
+    does this for every order an action changes and for every event of an order)."""
+    out: dict[str, Any] = {}
+    convert = _CONVERT
+    for key, value in order.__dict__.items():
+        change = convert.get(key)
+        out[key] = value if change is None or value is None else change(value)
+    extra = order.__pydantic_extra__
+    if extra:
+        # Keys this version does not know hold JSON data exactly as it was parsed.
+        out.update(copy.deepcopy(extra))
+    return out
+
+
+def _number(value: Decimal) -> int | PlainDecimal:
+    exponent = value.as_tuple().exponent
+    return int(value) if isinstance(exponent, int) and exponent >= 0 else PlainDecimal(value)
+
+
+def _enum_value(member: Enum) -> Any:
+    return member._value_
+
+
+def _strings(values: list[Any]) -> list[Any]:
+    return list(values)
+
+
+def _converter(annotation: Any) -> Callable[[Any], Any] | None:
+    text = str(annotation)
+    if "Decimal" in text:
+        return _number
+    if "datetime" in text:
+        return format_utc
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return _enum_value
+    if "list[" in text:
+        return _strings
+    return None
+
+
+_CONVERT = {
+    name: change
+    for name, info in Order.model_fields.items()
+    if (change := _converter(info.annotation)) is not None
+}
 
 
 def check_unique_order_ids(orders: list[Order]) -> None:

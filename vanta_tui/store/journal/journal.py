@@ -28,6 +28,7 @@ import hashlib
 import logging
 import os
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,30 @@ class _Seen:
         return None
 
 
+@dataclass
+class _Derived:
+    """Rows of the derived tables for one batch of events, written together."""
+
+    orders: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    fills: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        if self.orders:
+            conn.executemany(
+                "INSERT OR REPLACE INTO orders (order_id, vault_id, symbol, side, qty, "
+                "order_type, limit_price, status, parent_id, follower_id, client_order_id, "
+                "broker_order_id, filled_qty, avg_fill_price, updated_at, last_seq, order_json) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(*row[:-1], dumps_canonical(row[-1])) for row in self.orders.values()],
+            )
+        if self.fills:
+            conn.executemany(
+                "INSERT INTO fills (seq, ts, order_id, vault_id, follower_id, symbol, side, qty, "
+                "price) VALUES (?,?,?,?,?,?,?,?,?)",
+                self.fills,
+            )
+
+
 def _order_copy(order: Order) -> Order:
     copy = order.model_copy()
     copy.__dict__["reason_vector"] = list(order.reason_vector)
@@ -271,6 +296,7 @@ class Journal:
         seq, prev = self.head()
         events: list[Event] = []
         last_in_batch: dict[str, int] = {}
+        derived = _Derived()
         with self._tx():
             for draft in drafts:
                 seq += 1
@@ -284,12 +310,13 @@ class Journal:
                     payload=payload,
                     prev_hash=prev,
                 )
-                self._insert_event(event)
-                self._update_derived(event)
+                self._update_derived(event, derived)
                 events.append(event)
                 if event.order_id:
                     last_in_batch[event.order_id] = event.seq
                 prev = event.hash
+            self._insert_events(events)
+            derived.write(self.db.conn)
             if intent_id is not None:
                 self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])
         self._append_lines(events)
@@ -300,26 +327,29 @@ class Journal:
             )
         return events
 
-    def _insert_event(self, event: Event) -> None:
-        self.db.execute(
+    def _insert_events(self, events: Sequence[Event]) -> None:
+        self.db.conn.executemany(
             "INSERT INTO events (seq, ts, actor, action, vault_id, order_id, follower_id, "
             "payload, parents, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
-                event.seq,
-                event.ts,
-                event.actor,
-                event.action,
-                event.vault_id,
-                event.order_id,
-                event.follower_id,
-                event.payload_text or dumps_canonical(event.payload),
-                event.parents_text or parents_json(event.parents),
-                event.prev_hash,
-                event.hash,
+                (
+                    event.seq,
+                    event.ts,
+                    event.actor,
+                    event.action,
+                    event.vault_id,
+                    event.order_id,
+                    event.follower_id,
+                    event.payload_text or dumps_canonical(event.payload),
+                    event.parents_text or parents_json(event.parents),
+                    event.prev_hash,
+                    event.hash,
+                )
+                for event in events
             ],
         )
 
-    def _update_derived(self, event: Event) -> None:
+    def _update_derived(self, event: Event, derived: _Derived) -> None:
         payload = event.payload
         execute = self.db.execute
         for change in payload.get("changes") or []:
@@ -337,37 +367,30 @@ class Journal:
                 )
         order = payload.get("order")
         if event.order_id and isinstance(order, dict):
-            execute(
-                "INSERT OR REPLACE INTO orders (order_id, vault_id, symbol, side, qty, "
-                "order_type, limit_price, status, parent_id, follower_id, client_order_id, "
-                "broker_order_id, filled_qty, avg_fill_price, updated_at, last_seq, order_json) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    event.order_id,
-                    order.get("vault_id"),
-                    order.get("symbol"),
-                    order.get("side"),
-                    _text(order.get("qty")),
-                    order.get("order_type"),
-                    _text(order.get("limit_price")),
-                    order.get("status"),
-                    order.get("parent_id"),
-                    order.get("follower_id"),
-                    order.get("client_order_id"),
-                    order.get("broker_order_id"),
-                    _text(order.get("filled_qty")),
-                    _text(order.get("avg_fill_price")),
-                    order.get("updated_at"),
-                    event.seq,
-                    dumps_canonical(order),
-                ],
+            # The order's row as of its last event of this batch (one write per order).
+            derived.orders[event.order_id] = (
+                event.order_id,
+                order.get("vault_id"),
+                order.get("symbol"),
+                order.get("side"),
+                _text(order.get("qty")),
+                order.get("order_type"),
+                _text(order.get("limit_price")),
+                order.get("status"),
+                order.get("parent_id"),
+                order.get("follower_id"),
+                order.get("client_order_id"),
+                order.get("broker_order_id"),
+                _text(order.get("filled_qty")),
+                _text(order.get("avg_fill_price")),
+                order.get("updated_at"),
+                event.seq,
+                order,
             )
         fill = payload.get("fill")
         if isinstance(fill, dict):
-            execute(
-                "INSERT INTO fills (seq, ts, order_id, vault_id, follower_id, symbol, side, qty, "
-                "price) VALUES (?,?,?,?,?,?,?,?,?)",
-                [
+            derived.fills.append(
+                (
                     event.seq,
                     fill.get("ts", event.ts),
                     event.order_id,
@@ -377,7 +400,7 @@ class Journal:
                     fill.get("side"),
                     _text(fill.get("qty")),
                     _text(fill.get("price")),
-                ],
+                )
             )
         if event.action.startswith("overlay."):
             execute(
@@ -515,15 +538,17 @@ class Journal:
         if known is not None and known.sha == digest:
             return known
         keep: list[Any] = []
-        try:
-            model = parse_model(kind, data, None, known.reuse() if known else None, keep=keep)
-        except StateFileError as exc:
-            raise WriteRefused(
-                kind.filename, "the file on disk does not load", exc.problems
-            ) from None
+        model = parse_model(kind, data, None, known.reuse() if known else None, keep=keep)
         # The parsed JSON is not touched by validation; patches are taken from it.
         self._seen[kind] = _Seen(digest, keep[0], model)
         return self._seen[kind]
+
+    def current(self, kind: StateKind) -> StateFileModel:
+        """The file's model now (a copy the caller may change), parsed only if it changed
+        since this journal last read or wrote it; raises `StateFileError` if it does not
+        load."""
+        # No lock: the cache only ever gains entries that match the bytes they were made of.
+        return self._seen_file(kind, read_bytes(self.state_dir, kind)).private_model()
 
     def act(
         self,
@@ -548,7 +573,12 @@ class Journal:
             models: dict[StateKind, StateFileModel] = {}
             for kind in chosen:
                 data = read_bytes(self.state_dir, kind)
-                seen[kind] = self._seen_file(kind, data)
+                try:
+                    seen[kind] = self._seen_file(kind, data)
+                except StateFileError as exc:
+                    raise WriteRefused(
+                        kind.filename, "the file on disk does not load", exc.problems
+                    ) from None
                 befores[kind] = data
                 # The plan gets its own copy; the journal's stays as the file holds it.
                 models[kind] = seen[kind].private_model()

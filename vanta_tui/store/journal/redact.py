@@ -17,6 +17,11 @@ _AS_IS = frozenset({str, int, bool, type(None), PlainDecimal})
 """Types that pass through unchanged (checked first: most values are these)."""
 
 
+class Clean(dict[str, Any]):
+    """A payload part already in the journal's form (plain values, no credential-like keys),
+    made by code that knows its shape: `redact` passes it through as it is."""
+
+
 @lru_cache(maxsize=4096)
 def _is_secret(key: str) -> bool:
     return SECRET_KEY_RE.search(key) is not None
@@ -29,7 +34,7 @@ def redact(value: Any) -> Any:
     (the text must read back to the same text for the hashes to hold); timestamps become
     UTC strings with a ``Z``; enums their values.
     """
-    if type(value) in _AS_IS:
+    if type(value) in _AS_IS or type(value) is Clean:
         return value
     if isinstance(value, dict):
         return {
