@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any
 
 from annotated_types import Ge, Gt, Le
@@ -118,8 +119,11 @@ def parse_utc(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def format_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix; microseconds only when there are any."""
+    """ISO 8601 in UTC with a ``Z`` suffix; microseconds only when there are any. (Cached:
+    the journal writes the same few timestamps for many orders; equal moments in other
+    zones share the entry, and their UTC text is the same.)"""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
     return moment.isoformat()[:-6] + "Z"  # drop "+00:00"

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from vanta_tui.store.codec import dumps_canonical, parse_json
 
 GENESIS_HASH = "0" * 64
@@ -160,12 +162,19 @@ def canonical_from_row(row: tuple[Any, ...]) -> str:
     prev_hash) with payload and parents already canonical JSON text.
     """
     seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, prev = row
-    dumps = json.dumps
+    dumps = _string
     return (
-        f'{{"action":{dumps(action, ensure_ascii=False)},'
-        f'"actor":{dumps(actor, ensure_ascii=False)},'
-        f'"follower_id":{dumps(follower_id, ensure_ascii=False)},'
-        f'"order_id":{dumps(order_id, ensure_ascii=False)},'
+        f'{{"action":{dumps(action)},"actor":{dumps(actor)},'
+        f'"follower_id":{dumps(follower_id)},"order_id":{dumps(order_id)},'
         f'"parents":{parents},"payload":{payload},"prev_hash":"{prev}",'
-        f'"seq":{seq},"ts":"{ts}","vault_id":{dumps(vault_id, ensure_ascii=False)}}}'
+        f'"seq":{seq},"ts":"{ts}","vault_id":{dumps(vault_id)}}}'
     )
+
+
+def _string(value: str | None) -> str:
+    """``json.dumps(value, ensure_ascii=False)``: orjson writes the same text, faster (this
+    runs five times per event); json for what orjson refuses (lone surrogates)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
