@@ -17,7 +17,6 @@ from pathlib import Path
 
 from report import emit
 
-from vanta_tui.store.codec import dumps_canonical
 from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.journal.events import GENESIS_HASH, event_ts, make_event
 from vanta_tui.store.journal.verify import verify
@@ -59,21 +58,7 @@ def build(state_dir: Path, count: int) -> Journal:
             prev_hash=prev,
         )
         prev = event.hash
-        rows.append(
-            (
-                event.seq,
-                event.ts,
-                event.actor,
-                event.action,
-                event.vault_id,
-                event.order_id,
-                event.follower_id,
-                dumps_canonical(event.payload),
-                dumps_canonical(event.parents),
-                event.prev_hash,
-                event.hash,
-            )
-        )
+        rows.append(event.row())
         lines.append(event.to_line() + "\n")
         if len(rows) == 50_000 or seq == count:
             with journal.db.conn:

@@ -75,6 +75,22 @@ class Event:
             "prev_hash": self.prev_hash,
         }
 
+    def row(self) -> tuple[Any, ...]:
+        """The event as a row of the ``events`` table (payload and parents as canonical JSON)."""
+        return (
+            self.seq,
+            self.ts,
+            self.actor,
+            self.action,
+            self.vault_id,
+            self.order_id,
+            self.follower_id,
+            self.payload_text or dumps_canonical(self.payload),
+            self.parents_text or parents_json(self.parents),
+            self.prev_hash,
+            self.hash,
+        )
+
     def to_line(self) -> str:
         return line_with_hash(self.canonical or dumps_canonical(self.body()), self.hash)
 

@@ -51,7 +51,6 @@ from vanta_tui.store.journal.events import (
     event_ts,
     line_with_hash,
     make_event,
-    parents_json,
 )
 from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import (
@@ -331,22 +330,7 @@ class Journal:
         self.db.conn.executemany(
             "INSERT INTO events (seq, ts, actor, action, vault_id, order_id, follower_id, "
             "payload, parents, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    event.seq,
-                    event.ts,
-                    event.actor,
-                    event.action,
-                    event.vault_id,
-                    event.order_id,
-                    event.follower_id,
-                    event.payload_text or dumps_canonical(event.payload),
-                    event.parents_text or parents_json(event.parents),
-                    event.prev_hash,
-                    event.hash,
-                )
-                for event in events
-            ],
+            [event.row() for event in events],
         )
 
     def _update_derived(self, event: Event, derived: _Derived) -> None:
