@@ -223,7 +223,7 @@ async def test_stage_rebalance_with_preview(state_dir: Path) -> None:
     queue = load_model(state_dir, QueueFile)
     rebalance = [o for o in queue.orders if o.origin == "rebalance"]
     assert [(o.symbol, o.qty) for o in rebalance] == [("AAPL", Decimal(43))]
-    assert rebalance[0].reason_vector == ["rebalance: AAPL 4.1% → 7.0%"]
+    assert rebalance[0].reason_vector == ("rebalance: AAPL 4.1% → 7.0%",)
     chain_ok(state_dir)
 
 

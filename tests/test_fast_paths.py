@@ -29,6 +29,7 @@ from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import PlainDecimal
 from vanta_tui.demo.generate import generate
 from vanta_tui.store.codec import dumps_canonical, dumps_compact, dumps_pretty, parse_json
+from vanta_tui.store.journal.journal import data_sha
 from vanta_tui.store.journal.redact import redact
 from vanta_tui.store.loader import parse_model, render_queue, same_order
 from vanta_tui.store.writer import render
@@ -114,10 +115,21 @@ def test_a_queue_rendered_from_its_unchanged_orders_is_the_full_render() -> None
     del new.orders[30]
     new.orders.append(new.orders[0].model_copy(update={"order_id": "NEW_ORDER_1"}))
     new.version += 1
-    text, raw, model = render_queue(new, before, keep[0])
-    assert text == render(new)
-    assert raw == parse_json(text.decode("utf-8"))
-    assert model == parse_model(StateKind.QUEUE, text)
+    first = render_queue(new, before, keep[0])
+    assert first.data == render(new)
+    assert first.raw == parse_json(first.data.decode("utf-8"))
+    assert first.model == parse_model(StateKind.QUEUE, first.data)
+    assert first.data_sha == data_sha(first.raw)
+    # Again from the first render's texts: the unchanged orders' cached text is used.
+    again = first.model.model_copy(update={"orders": list(first.model.orders)})
+    again.orders[5] = again.orders[5].model_copy(update={"status": OrderStatus.APPROVED})
+    again.orders.insert(0, again.orders.pop())
+    again.version += 1
+    second = render_queue(again, first.model, first.raw, texts=first.texts)
+    assert sum(t is first.texts.get(i) for i, t in second.texts.items()) == len(again.orders) - 1
+    assert second.data == render(again)
+    assert second.data_sha == data_sha(parse_json(second.data.decode("utf-8")))
+    assert second.model == parse_model(StateKind.QUEUE, second.data)
 
 
 def test_the_journal_cache_sees_an_outside_edit(state_dir: Path) -> None:
@@ -142,7 +154,7 @@ def test_the_journal_cache_sees_an_outside_edit(state_dir: Path) -> None:
         assert approved.payload["order"]["reason_vector"] == ["edited outside"]
         seen = ctx.journal.current(StateKind.QUEUE)
         assert isinstance(seen, QueueFile)
-        assert seen.index()[staged.order_id].reason_vector == ["edited outside"]
+        assert seen.index()[staged.order_id].reason_vector == ("edited outside",)
         external = ctx.journal.db.execute(
             "SELECT COUNT(*) FROM events WHERE action = 'state.external_change'"
         ).fetchone()[0]

@@ -89,3 +89,30 @@ def dumps_canonical(data: Any) -> str:
 def dumps_compact(data: Any) -> str:
     """Compact JSON that keeps key order (for records that must rebuild a file exactly)."""
     return _dumps(data, _STRICT, separators=(",", ":"))
+
+
+# A large file rewritten by many small changes (the queue) is written from the cached text
+# of its unchanged members: orjson puts a `Fragment` in verbatim, so a member's text only
+# has to be indented for its place. Each raises TypeError for what orjson refuses; the
+# caller then writes the whole file with `dumps_pretty` / `dumps_canonical`.
+
+_MEMBER = _STRICT | orjson.OPT_INDENT_2
+
+
+def member_texts(item: Any) -> tuple[bytes, bytes]:
+    """The pretty text of ``item`` as a member of a list under a top-level key (indented by
+    four spaces), and its canonical text."""
+    pretty = orjson.dumps(item, default=_fragment, option=_MEMBER).replace(b"\n", b"\n    ")
+    return pretty, orjson.dumps(item, default=_fragment, option=_CANONICAL)
+
+
+def pretty_with_members(top: dict[str, Any], key: str, members: list[bytes]) -> bytes:
+    """``dumps_pretty(top)`` with ``top[key]`` the list whose members' texts are given."""
+    parts = [orjson.Fragment(m) for m in members]
+    return orjson.dumps({**top, key: parts}, default=_fragment, option=_PRETTY)
+
+
+def canonical_with_members(top: dict[str, Any], key: str, members: list[bytes]) -> bytes:
+    """``dumps_canonical(top)`` (as bytes) with ``top[key]`` given as its members' texts."""
+    parts = [orjson.Fragment(m) for m in members]
+    return orjson.dumps({**top, key: parts}, default=_fragment, option=_CANONICAL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,7 +16,15 @@ from pydantic import ValidationError
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
 from vanta_tui.core.models.queue import check_unique_order_ids, order_data
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
-from vanta_tui.store.codec import dumps_compact, dumps_pretty, parse_json
+from vanta_tui.store.codec import (
+    canonical_with_members,
+    dumps_canonical,
+    dumps_compact,
+    dumps_pretty,
+    member_texts,
+    parse_json,
+    pretty_with_members,
+)
 from vanta_tui.store.errors import Problem, StateFileError
 from vanta_tui.store.locate import locate
 
@@ -347,6 +356,8 @@ def same_order(a: Order, b: Order) -> bool:
     mine, theirs = a.__dict__, b.__dict__
     if len(mine) != len(theirs) or a.__pydantic_extra__ != b.__pydantic_extra__:
         return False
+    if all(map(operator.is_, mine.values(), theirs.values())):
+        return True  # an unchanged copy (same fields, same objects), tested at C speed
     for (key, value), (other_key, other) in zip(mine.items(), theirs.items(), strict=True):
         if value is other:
             continue
@@ -357,30 +368,78 @@ def same_order(a: Order, b: Order) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class OrderText:
+    """One order of a written queue: its JSON item, its text in the file (indented for its
+    place in the ``orders`` list) and its canonical text."""
+
+    item: dict[str, Any]
+    pretty: bytes
+    canonical: bytes
+
+
+def _order_text(item: dict[str, Any]) -> OrderText:
+    return OrderText(item, *member_texts(item))
+
+
+@dataclass(frozen=True)
+class RenderedQueue:
+    data: bytes
+    raw: dict[str, Any]
+    model: QueueFile
+    data_sha: str
+    """sha256 of the canonical text of ``raw`` (what `data_sha` gives)."""
+    texts: dict[str, OrderText]
+
+
 def render_queue(
     new: QueueFile,
     before: QueueFile,
     before_raw: dict[str, Any],
     ref: Reference | None = None,
-) -> tuple[bytes, dict[str, Any], QueueFile]:
+    texts: Mapping[str, OrderText] | None = None,
+) -> RenderedQueue:
     """The bytes, parsed JSON and validated model of ``new``, a changed copy of ``before``
     (whose parsed JSON is ``before_raw``): orders that did not change keep their JSON and
-    their model, so a large queue costs in proportion to the orders an action changed.
+    their model, and (given the ``texts`` of the last render) their text, so a large queue
+    costs little more than the orders an action changed.
 
     Raises `StateFileError` if the new content would not load.
     """
     reuse = queue_reuse(before, before_raw.get("orders")) or {}
+    known = texts or {}
     items: list[Any] = []
+    members: list[OrderText] | None = []
     for order in new.orders:
         hit = reuse.get(order.order_id)
-        if hit is not None and same_order(order, hit[1]):
-            items.append(hit[0])
-        else:
-            items.append(order_data(order))
+        item = hit[0] if hit is not None and same_order(order, hit[1]) else order_data(order)
+        items.append(item)
+        if members is None:
+            continue
+        text = known.get(order.order_id)
+        if text is None or text.item is not item:
+            try:
+                text = _order_text(item)
+            except TypeError:
+                members = None  # orjson refuses it: the whole file the slow way
+                continue
+        members.append(text)
     top = new.model_copy(update={"orders": []}).model_dump(mode="python", by_alias=True)
     raw: dict[str, Any] = parse_json(dumps_compact(top), check_duplicates=False)
     raw["orders"] = items
-    text = dumps_pretty(raw)
-    model = validate_raw(StateKind.QUEUE, raw, text, ref, reuse)
+    data: bytes | None = None
+    digest = ""
+    if members is not None:
+        try:
+            data = pretty_with_members(raw, "orders", [t.pretty for t in members])
+            canonical = canonical_with_members(raw, "orders", [t.canonical for t in members])
+            digest = hashlib.sha256(canonical).hexdigest()
+        except TypeError:
+            data, members = None, None
+    if data is None:
+        data = dumps_pretty(raw).encode("utf-8")
+        digest = hashlib.sha256(dumps_canonical(raw).encode("utf-8")).hexdigest()
+    made = {o.order_id: t for o, t in zip(new.orders, members or [], strict=False)}
+    model = validate_raw(StateKind.QUEUE, raw, data.decode("utf-8"), ref, reuse)
     assert isinstance(model, QueueFile)
-    return text.encode("utf-8"), raw, model
+    return RenderedQueue(data, raw, model, digest, made)

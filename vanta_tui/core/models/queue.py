@@ -38,7 +38,8 @@ class Order(VantaModel):
     time_in_force: TimeInForce = TimeInForce.DAY
     status: OrderStatus = OrderStatus.STAGED
     origin: Text = "operator"
-    reason_vector: list[Text] = Field(default_factory=list)
+    reason_vector: tuple[Text, ...] = ()
+    """Why the order exists, most important first (a tuple: an order's copies may share it)."""
     conviction: Fraction | None = None
     created_at: UtcTimestamp
     updated_at: UtcTimestamp
@@ -141,7 +142,7 @@ def _enum_value(member: Enum) -> Any:
     return member._value_
 
 
-def _strings(values: list[Any]) -> list[Any]:
+def _strings(values: tuple[Any, ...] | list[Any]) -> list[Any]:
     return list(values)
 
 
@@ -153,7 +154,7 @@ def _converter(annotation: Any) -> Callable[[Any], Any] | None:
         return format_utc
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return _enum_value
-    if "list[" in text:
+    if "list[" in text or "tuple[" in text:
         return _strings
     return None
 

@@ -29,7 +29,7 @@ import logging
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from filelock import FileLock
 
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
-from vanta_tui.core.state_files import Reference, StateKind
+from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.codec import dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import StateFileError, StoreError, WriteRefused
 from vanta_tui.store.journal import patches
@@ -54,11 +54,11 @@ from vanta_tui.store.journal.events import (
 )
 from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import (
+    OrderText,
     kind_of,
     parse_model,
     queue_reuse,
     read_bytes,
-    reference_for,
     render_queue,
     state_path,
 )
@@ -124,12 +124,14 @@ def data_sha(data: Any) -> str:
 
 @dataclass(frozen=True)
 class _Seen:
-    """A state file's sha256, its parsed JSON and its model. Never handed out: neither is
-    changed after it is made (actions get `private_model` copies)."""
+    """A state file's sha256, its parsed JSON and its model (and a queue's orders' texts, once
+    the journal has written it). Never handed out: neither is changed after it is made
+    (actions get `private_model` copies)."""
 
     sha: str
     raw: Any
     model: StateFileModel
+    texts: Mapping[str, OrderText] | None = None
 
     def private_model(self) -> StateFileModel:
         model = self.model
@@ -139,16 +141,19 @@ class _Seen:
             return copy
         return model.model_copy(deep=True)
 
-    def render(self, new: StateFileModel, ref: Reference) -> tuple[bytes, Any, StateFileModel]:
-        """The bytes, parsed JSON and model of ``new`` (a changed copy of this file), checked
-        to load back; a queue's unchanged orders are neither rendered nor validated again."""
+    def render(self, new: StateFileModel, ref: Reference) -> tuple[bytes, _Seen, str]:
+        """``new`` (a changed copy of this file): the bytes to write, the file as the journal
+        will then know it (checked to load back), and the sha256 of its data's canonical
+        text. A queue's unchanged orders are neither rendered nor validated again."""
         if isinstance(new, QueueFile) and isinstance(self.model, QueueFile):
-            return render_queue(new, self.model, self.raw, ref)
+            done = render_queue(new, self.model, self.raw, ref, self.texts)
+            seen = _Seen(_sha(done.data), done.raw, done.model, done.texts)
+            return done.data, seen, done.data_sha
         data = render(new)
         keep: list[Any] = []
         kind = kind_of(type(new))
         model = parse_model(kind, data, ref, self.reuse(), keep=keep, ours=True)
-        return data, keep[0], model
+        return data, _Seen(_sha(data), keep[0], model), data_sha(keep[0])
 
     def reuse(self) -> dict[str, Any] | None:
         """Unchanged orders of the queue skip validation (see `parse_model`)."""
@@ -181,9 +186,20 @@ class _Derived:
             )
 
 
+_new_order = Order.__new__
+_set = object.__setattr__
+
+
 def _order_copy(order: Order) -> Order:
-    copy = order.model_copy()
-    copy.__dict__["reason_vector"] = list(order.reason_vector)
+    """A shallow copy (what ``model_copy`` makes, without its generic steps): every field of
+    an order is immutable (``reason_vector`` is a tuple), so sharing the values is safe, and
+    an order the plan did not change still holds the very same objects (`same_order`)."""
+    copy = _new_order(Order)
+    _set(copy, "__dict__", order.__dict__.copy())
+    extra = order.__pydantic_extra__
+    _set(copy, "__pydantic_extra__", None if extra is None else extra.copy())
+    _set(copy, "__pydantic_fields_set__", order.__pydantic_fields_set__.copy())
+    _set(copy, "__pydantic_private__", None)
     return copy
 
 
@@ -527,6 +543,23 @@ class Journal:
         self._seen[kind] = _Seen(digest, keep[0], model)
         return self._seen[kind]
 
+    def _reference(self, kind: StateKind) -> Reference:
+        """What `reference_for` gives (the files ``kind`` refers to, each left out if it does
+        not load or does not fit the files it refers to), through the file cache."""
+        found: dict[StateKind, StateFileModel] = {}
+        for dep in DEPENDS_ON[kind]:
+            try:
+                model = self._seen_file(dep, read_bytes(self.state_dir, dep)).model
+            except StateFileError:
+                continue
+            if not cross_check(dep, model, self._reference(dep)):
+                found[dep] = model
+        vaults, followers = found.get(StateKind.VAULT), found.get(StateKind.FOLLOWERS)
+        return Reference(
+            vaults=vaults if isinstance(vaults, VaultFile) else None,
+            followers=followers if isinstance(followers, FollowersFile) else None,
+        )
+
     def current(self, kind: StateKind) -> StateFileModel:
         """The file's model now (a copy the caller may change), parsed only if it changed
         since this journal last read or wrote it; raises `StateFileError` if it does not
@@ -577,7 +610,7 @@ class Journal:
                     raise ValueError(f"{kind.filename} changed but was not locked")
                 version = models[kind].version + 1
                 new = model.model_copy(update={"version": version})
-                ref = reference_for(self.state_dir, kind)
+                ref = self._reference(kind)
                 # Files changed by this same action are referred to as they will be.
                 new_vaults = planned.models.get(StateKind.VAULT)
                 if isinstance(new_vaults, VaultFile):
@@ -586,21 +619,20 @@ class Journal:
                 if isinstance(new_followers, FollowersFile):
                     ref = dataclasses.replace(ref, followers=new_followers)
                 try:
-                    data, after_data, loaded = seen[kind].render(new, ref)
+                    data, after, after_data_sha = seen[kind].render(new, ref)
                 except StateFileError as exc:
                     raise WriteRefused(
                         kind.filename, "the new content would not load back", exc.problems
                     ) from None
-                before_data = seen[kind].raw
-                written[kind] = _Seen(_sha(data), after_data, loaded)
+                written[kind] = after
                 changes.append(
                     {
                         "file": kind.filename,
                         "version": version,
-                        "before": _sha(befores[kind]),
-                        "after": _sha(data),
-                        "after_data": data_sha(after_data),
-                        "patch": patches.diff(before_data, after_data),
+                        "before": seen[kind].sha,
+                        "after": after.sha,
+                        "after_data": after_data_sha,
+                        "patch": patches.diff(seen[kind].raw, after.raw),
                     }
                 )
                 afters[kind] = data

@@ -28,10 +28,20 @@ def diff(before: Any, after: Any, path: Path | None = None) -> list[Op]:
             if key not in after:
                 ops.append(["del", [*here, key]])
         for key, value in after.items():
-            if key not in before:
+            old = before.get(key, _MISSING)
+            if old is value:
+                continue
+            if old is _MISSING:
                 ops.append(["set", [*here, key], value])
-            elif before[key] is not value and not _equal(before[key], value):
-                ops.extend(diff(before[key], value, [*here, key]))
+                continue
+            kind = type(value)
+            if kind is type(old) and kind in _SCALAR:
+                # Strings, ints, bools, null (most fields): equal means written alike.
+                if old != value:
+                    ops.append(["set", [*here, key], value])
+                continue
+            if not _equal(old, value):
+                ops.extend(diff(old, value, [*here, key]))
         return ops
     if isinstance(before, list) and isinstance(after, list):
         n = len(before)
@@ -79,6 +89,7 @@ def _deep_equal(a: Any, b: Any) -> bool:
 
 
 _SCALAR = frozenset({str, int, bool, type(None)})
+_MISSING = object()
 
 
 def _parent(doc: Any, path: Path) -> Any:
