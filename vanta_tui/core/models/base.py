@@ -37,7 +37,9 @@ class VantaModel(BaseModel):
 
     @model_validator(mode="after")
     def _no_secrets_in_extras(self) -> Self:
-        extras = self.__pydantic_extra__ or {}
+        extras = self.__pydantic_extra__
+        if not extras:
+            return self
         secrets = find_secret_keys(extras)
         if secrets:
             raise ValueError(
