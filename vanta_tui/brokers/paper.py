@@ -28,6 +28,7 @@ from vanta_tui.brokers.base import (
 from vanta_tui.brokers.errors import DuplicateClientOrderId, OrderNotFound, OrderRejected
 from vanta_tui.core.enums import OrderType, Side
 from vanta_tui.store.codec import dumps_compact, parse_json
+from vanta_tui.store.sqlite_wal import connect_wal
 
 BOOK_NAME = "paper_book.db"
 
@@ -213,10 +214,7 @@ class PaperBroker:
         a broker from its executor, its operator actions and its status checks)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(str(self.book_path), timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)
+            conn = connect_wal(self.book_path, _SCHEMA)
             self._local.conn = conn
         return conn
 
@@ -417,9 +415,8 @@ def book_path(state_dir: Path) -> Path:
 
 def read_book(path: Path) -> dict[str, Any]:
     """The whole book as plain data: ``{account_ref: {cash, positions, orders}}``."""
-    conn = sqlite3.connect(str(path))
+    conn = connect_wal(path, _SCHEMA)
     try:
-        conn.executescript(_SCHEMA)
         book: dict[str, Any] = {}
         for ref, cash, positions in conn.execute("SELECT ref, cash, positions FROM accounts"):
             book[ref] = {

@@ -9,10 +9,11 @@ of each file), ``intents`` (actions begun but not yet recorded) and ``meta``.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import sqlite_utils
+
+from vanta_tui.store.sqlite_wal import connect_wal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -116,10 +117,4 @@ def open_db(path: Path) -> sqlite_utils.Database:
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    db = sqlite_utils.Database(conn)
-    conn.executescript(SCHEMA)
-    return db
+    return sqlite_utils.Database(connect_wal(path, SCHEMA))
