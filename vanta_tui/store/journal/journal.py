@@ -199,7 +199,8 @@ def _order_copy(order: Order) -> Order:
     extra = order.__pydantic_extra__
     _set(copy, "__pydantic_extra__", None if extra is None else extra.copy())
     _set(copy, "__pydantic_fields_set__", order.__pydantic_fields_set__.copy())
-    _set(copy, "__pydantic_private__", None)
+    private = order.__pydantic_private__
+    _set(copy, "__pydantic_private__", None if private is None else dict(private))
     return copy
 
 
