@@ -137,3 +137,19 @@ async def test_mirrored_order_to_fees_end_to_end(state_dir: Path) -> None:
         )
     registry = load_model(state_dir, FollowersFile).get("F_1042")
     assert registry is not None and registry.kill_switch
+
+
+async def test_a_load_before_the_followers_screen_mounts_is_shown_when_it_does(
+    state_dir: Path,
+) -> None:
+    """The desk hands every new load to an open followers screen; one can arrive between
+    the screen being pushed and its table existing (it used to raise NoMatches)."""
+    app = make_app(state_dir, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        screen = FollowersScreen(app.snapshot, lambda follower_id: None, read_only=False)
+        screen.show(app.snapshot)  # not mounted yet
+        app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.is_mounted)
+        table = screen.query_one("#followers-table", KeyedTable)
+        assert table.has_row("F_1042") and table.has_row("F_1043")

@@ -101,12 +101,15 @@ class FollowersScreen(ModalScreen[None]):
         return self.query_one("#followers-table", KeyedTable)
 
     def on_mount(self) -> None:
-        self.show(self.state)
+        self.table.sync(follower_rows(self.state))
         self.table.focus()
 
     def show(self, state: StateSnapshot) -> None:
+        """Show ``state`` (now, or when the screen is mounted: a load can arrive between
+        the screen being pushed and its table existing)."""
         self.state = state
-        self.table.sync(follower_rows(state))
+        if self.is_mounted:
+            self.table.sync(follower_rows(state))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.read_only and action == "kill_switch")
