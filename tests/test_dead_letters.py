@@ -57,3 +57,42 @@ async def test_desk_dead_letter_view(state_dir: Path) -> None:
         await wait_for(pilot, lambda: letters(state_dir) == [], timeout=10)
         await wait_for(pilot, lambda: screen.orders == [], timeout=10)  # type: ignore[attr-defined]
         await pilot.press("escape")
+
+
+async def test_views_closed_before_a_late_refresh_ignore_it(state_dir: Path) -> None:
+    """The dead-letter view is refreshed by a timer after retry/dismiss, the followers and
+    status views by every load: a refresh that lands after the operator closed the view (or
+    while the desk closes) must not raise (it used to: NoMatches, and the desk stopped)."""
+    from vanta_tui.ui.screens.followers import FollowersScreen
+    from vanta_tui.ui.screens.status import StatusScreen
+
+    app = make_app(state_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: app.status_report is not None)
+        views: list[tuple[str, type]] = [
+            ("d", DeadLetterScreen), ("w", FollowersScreen), ("S", StatusScreen)
+        ]  # fmt: skip
+        for key, kind in views:
+            await pilot.press(key)
+
+            def opened(kind: type = kind) -> bool:
+                return isinstance(app.screen, kind)
+
+            await wait_for(pilot, opened)
+            screen = app.screen
+            await pilot.press("escape")
+
+            def gone(screen: object = screen) -> bool:
+                return not getattr(screen, "is_attached", True)
+
+            await wait_for(pilot, gone)
+            if isinstance(screen, DeadLetterScreen):
+                screen.show([])
+            elif isinstance(screen, FollowersScreen):
+                screen.show(app.snapshot)
+            elif isinstance(screen, StatusScreen):
+                assert app.status_report is not None
+                screen.show(app.status_report)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeadLetterScreen))

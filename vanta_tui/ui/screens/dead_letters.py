@@ -68,7 +68,9 @@ class DeadLetterScreen(ModalScreen[None]):
             ]
             for o in orders
         }
-        self.query_one(KeyedTable).sync(rows)
+        # Shown by a timer after retry/dismiss: the screen may be closed by then.
+        for table in self.query(KeyedTable).results(KeyedTable):
+            table.sync(rows)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.read_only and action in {"retry", "dismiss_order"})

@@ -105,11 +105,12 @@ class FollowersScreen(ModalScreen[None]):
         self.table.focus()
 
     def show(self, state: StateSnapshot) -> None:
-        """Show ``state`` (now, or when the screen is mounted: a load can arrive between
-        the screen being pushed and its table existing)."""
+        """Show ``state`` now if the table is there, else keep it: a load can arrive after
+        the screen is pushed and before its table exists (`on_mount` shows it then), or
+        while the desk is closing and the table is already gone."""
         self.state = state
-        if self.is_mounted:
-            self.table.sync(follower_rows(state))
+        for table in self.query("#followers-table").results(KeyedTable):
+            table.sync(follower_rows(state))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.read_only and action == "kill_switch")

@@ -69,7 +69,7 @@ class StatusScreen(ModalScreen[None]):
     def show(self, report: StatusReport) -> None:
         """Show ``report`` (now, or when the screen is mounted)."""
         self.report = report
-        if self.is_mounted:
+        if self.is_mounted and self.is_attached:  # not while the desk tears it down
             self._render_report(report)
 
     def _render_report(self, report: StatusReport) -> None:
