@@ -53,11 +53,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "hang":
             time.sleep(self.server.fake.hang_s)
         data = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client was killed on purpose (crash tests)
 
     def do_GET(self) -> None:
         self._handle("GET")
