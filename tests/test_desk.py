@@ -199,6 +199,25 @@ async def test_order_detail_shows_reasons_ids_and_audit_trail(state_dir: Path) -
         await wait_for(pilot, lambda: not isinstance(app.screen, OrderDetailScreen))
 
 
+async def test_order_detail_takes_its_audit_trail_before_mount_and_after_close(
+    state_dir: Path,
+) -> None:
+    """The audit trail comes from a worker: it can land before the screen has its body or
+    after the operator closed it (both used to raise NoMatches and stop the desk)."""
+    app = make_app(state_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert app.snapshot.queue is not None
+        screen = OrderDetailScreen(app.snapshot.queue.orders[0])
+        screen.show_audit(["#1 order.staged by someone"])  # not mounted yet
+        app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.is_mounted)
+        assert "order.staged by someone" in static_text(app, "#detail-audit")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not screen.is_attached)
+        screen.show_audit(["late"])
+
+
 async def test_help_lists_every_key(state_dir: Path) -> None:
     app = make_app(state_dir)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -62,6 +62,8 @@ class OrderDetailScreen(ModalScreen[None]):
         super().__init__(id="order-detail")
         self.order = order
         self.order_table = order_table(order)
+        self.audit: list[str] | None = None
+        """The audit trail once a worker has read it (it may come before or after mount)."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
@@ -71,11 +73,16 @@ class OrderDetailScreen(ModalScreen[None]):
             yield Static(Text("Reason vector\n", style="bold") + Text(reasons), id="detail-reasons")
             yield Static(Text("Audit trail\n", style="bold") + Text("loading…"), id="detail-audit")
 
+    def on_mount(self) -> None:
+        if self.audit is not None:
+            self.show_audit(self.audit)
+
     def show_audit(self, lines: list[str]) -> None:
+        """Show the trail if the screen has its body (now, or at mount; not once closed)."""
+        self.audit = lines
         body = "\n".join(lines) if lines else "no journal events for this order yet"
-        self.query_one("#detail-audit", Static).update(
-            Text("Audit trail\n", style="bold") + Text(body)
-        )
+        for static in self.query("#detail-audit").results(Static):
+            static.update(Text("Audit trail\n", style="bold") + Text(body))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
