@@ -402,7 +402,11 @@ async def test_approve_in_the_desk_then_the_executor_worker_fills_it(state_dir: 
             lambda: app.query_one("#positions", KeyedTable).get_row("AAPL")[1].plain == "103",
             timeout=10,
         )
-        assert not app.query_one("#queue", KeyedTable).has_row(oid)  # no longer open
+        # One action writes portfolio.json, pnl_summary.json, then the queue; the desk may
+        # load between two of those writes, so each pane is waited for on its own.
+        await wait_for(
+            pilot, lambda: not app.query_one("#queue", KeyedTable).has_row(oid), timeout=10
+        )  # no longer open
         figures = app.query_one(PnlPane).figures_text
         assert "NAV 280,429.00" in figures  # fills at the last price leave NAV unchanged
         await wait_for(
