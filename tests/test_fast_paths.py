@@ -28,8 +28,13 @@ from vanta_tui.core.models.queue import order_data
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import PlainDecimal
 from vanta_tui.demo.generate import generate
-from vanta_tui.store.codec import dumps_canonical, dumps_compact, dumps_pretty, parse_json
-from vanta_tui.store.journal.journal import data_sha
+from vanta_tui.store.codec import (
+    data_sha,
+    dumps_canonical,
+    dumps_compact,
+    dumps_pretty,
+    parse_json,
+)
 from vanta_tui.store.journal.redact import redact
 from vanta_tui.store.loader import parse_model, render_queue, same_order
 from vanta_tui.store.writer import render

@@ -67,9 +67,6 @@ class _Orders:
         ).fetchone()
         return self._load(row[0]) if row else None
 
-    def __contains__(self, client_order_id: str) -> bool:
-        return self.get(client_order_id) is not None
-
     def place(self, order: dict[str, Any]) -> None:
         """A new order; `flush` raises `DuplicateClientOrderId` if its id was used before."""
         self.new[order["client_order_id"]] = order

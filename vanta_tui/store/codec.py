@@ -6,6 +6,7 @@ is (``190.10`` stays ``190.10``) with two-space indentation and a final newline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from decimal import Decimal
 from typing import Any
@@ -84,6 +85,11 @@ def dumps_pretty(data: Any) -> str:
 def dumps_canonical(data: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) for hashing: the same data, the same text."""
     return _dumps(data, _CANONICAL, sort_keys=True, separators=(",", ":"))
+
+
+def data_sha(data: Any) -> str:
+    """sha256 of data in canonical form (independent of formatting): a state file's content."""
+    return hashlib.sha256(dumps_canonical(data).encode("utf-8")).hexdigest()
 
 
 def dumps_compact(data: Any) -> str:

@@ -18,7 +18,7 @@ from vanta_tui.core.models.queue import check_unique_order_ids, order_data
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.codec import (
     canonical_with_members,
-    dumps_canonical,
+    data_sha,
     dumps_compact,
     dumps_pretty,
     member_texts,
@@ -233,14 +233,19 @@ def parse_model(
     return validate_raw(kind, raw, text, ref, reuse)
 
 
+def _decoded(source: str | bytes) -> str:
+    return source if isinstance(source, str) else source.decode("utf-8")
+
+
 def validate_raw(
     kind: StateKind,
     raw: dict[str, Any],
-    text: str,
+    source: str | bytes,
     ref: Reference | None = None,
     reuse: dict[str, Any] | None = None,
 ) -> StateFileModel:
-    """The model of a state file's parsed JSON (``text`` is where problems are located)."""
+    """The model of a state file's parsed JSON; ``source`` is its text (or UTF-8 bytes, decoded
+    only if there are problems to locate in it)."""
     name = kind.filename
     model: StateFileModel
     try:
@@ -249,12 +254,14 @@ def validate_raw(
         else:
             model = kind.model.model_validate(raw)
     except _LocatedErrors as exc:
+        text = _decoded(source)
         problems = [
             Problem(name, path_text(loc), _reason(error), locate(text, loc))
             for loc, error in exc.errors
         ]
         raise StateFileError(problems) from None
     except ValidationError as exc:
+        text = _decoded(source)
         problems = []
         for error in exc.errors():
             loc = _json_loc(tuple(error["loc"]))
@@ -438,8 +445,8 @@ def render_queue(
             data, members = None, None
     if data is None:
         data = dumps_pretty(raw).encode("utf-8")
-        digest = hashlib.sha256(dumps_canonical(raw).encode("utf-8")).hexdigest()
+        digest = data_sha(raw)
     made = {o.order_id: t for o, t in zip(new.orders, members or [], strict=False)}
-    model = validate_raw(StateKind.QUEUE, raw, data.decode("utf-8"), ref, reuse)
+    model = validate_raw(StateKind.QUEUE, raw, data, ref, reuse)
     assert isinstance(model, QueueFile)
     return RenderedQueue(data, raw, model, digest, made)

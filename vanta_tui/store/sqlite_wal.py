@@ -21,18 +21,22 @@ def connect_wal(path: Path, schema: str, *, timeout_s: float = 30.0) -> sqlite3.
     delay = 0.002
     while True:
         try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise sqlite3.OperationalError(f"database is locked (journal mode {mode})")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-            conn.executescript(schema)
-            return conn
+            # When it cannot switch, SQLite may also just leave the old mode and say so.
+            switched = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+            if switched:
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.executescript(schema)
+                return conn
+            problem = "journal mode is not WAL"
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
+            if "locked" not in str(exc):
                 conn.close()
                 raise
+            problem = str(exc)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        if time.monotonic() >= deadline:
+            conn.close()
+            raise sqlite3.OperationalError(f"{path}: {problem} after {timeout_s:g} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)

@@ -39,7 +39,7 @@ from filelock import FileLock
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
-from vanta_tui.store.codec import dumps_canonical, dumps_compact, dumps_pretty, parse_json
+from vanta_tui.store.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import StateFileError, StoreError, WriteRefused
 from vanta_tui.store.journal import patches
 from vanta_tui.store.journal.db import open_db
@@ -115,11 +115,6 @@ class RecoveryReport:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def data_sha(data: Any) -> str:
-    """sha256 of a file's data in canonical form (independent of formatting)."""
-    return hashlib.sha256(dumps_canonical(data).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -516,12 +511,18 @@ class Journal:
             version = raw.get("version") if isinstance(raw.get("version"), int) else None
         return {"sha256": digest, "version": version}
 
-    def _note_external_locked(self, kinds: Iterable[StateKind]) -> list[Event]:
+    def _note_external_locked(
+        self, kinds: Iterable[StateKind], read: dict[StateKind, tuple[bytes, str]] | None = None
+    ) -> list[Event]:
+        """Record each of ``kinds`` that differs from its head; ``read`` (if given) receives
+        the bytes and sha256 of each file that could be read, for the caller to use."""
         drafts: list[EventDraft] = []
         with self._tx():
             for kind in kinds:
                 data = self._current_bytes(kind)
                 now = _sha(data) if data is not None else None
+                if read is not None and data is not None and now is not None:
+                    read[kind] = (data, now)
                 if now == self.file_head(kind):
                     continue
                 info: dict[str, Any] = {"file": kind.filename, "sha256": None, "version": None}
@@ -532,9 +533,10 @@ class Journal:
             return []
         return self._append_locked("system", drafts)
 
-    def _seen_file(self, kind: StateKind, data: bytes) -> _Seen:
-        """The file as the journal last parsed it, if ``data`` is still that; else parsed now."""
-        digest = _sha(data)
+    def _seen_file(self, kind: StateKind, data: bytes, digest: str | None = None) -> _Seen:
+        """The file as the journal last parsed it, if ``data`` (whose sha256 is ``digest``,
+        if known) is still that; else parsed now."""
+        digest = digest or _sha(data)
         known = self._seen.get(kind)
         if known is not None and known.sha == digest:
             return known
@@ -544,18 +546,26 @@ class Journal:
         self._seen[kind] = _Seen(digest, keep[0], model)
         return self._seen[kind]
 
-    def _reference(self, kind: StateKind) -> Reference:
+    def _reference(
+        self, kind: StateKind, known: dict[StateKind, StateFileModel | None] | None = None
+    ) -> Reference:
         """What `reference_for` gives (the files ``kind`` refers to, each left out if it does
-        not load or does not fit the files it refers to), through the file cache."""
-        found: dict[StateKind, StateFileModel] = {}
+        not load or does not fit the files it refers to), through the file cache; ``known``
+        keeps what was found across calls of one action, so each file is read once."""
+        known = {} if known is None else known
         for dep in DEPENDS_ON[kind]:
-            try:
-                model = self._seen_file(dep, read_bytes(self.state_dir, dep)).model
-            except StateFileError:
+            if dep in known:
                 continue
-            if not cross_check(dep, model, self._reference(dep)):
-                found[dep] = model
-        vaults, followers = found.get(StateKind.VAULT), found.get(StateKind.FOLLOWERS)
+            try:
+                model: StateFileModel | None = self._seen_file(
+                    dep, read_bytes(self.state_dir, dep)
+                ).model
+            except StateFileError:
+                model = None
+            if model is not None and cross_check(dep, model, self._reference(dep, known)):
+                model = None
+            known[dep] = model
+        vaults, followers = known.get(StateKind.VAULT), known.get(StateKind.FOLLOWERS)
         return Reference(
             vaults=vaults if isinstance(vaults, VaultFile) else None,
             followers=followers if isinstance(followers, FollowersFile) else None,
@@ -585,19 +595,19 @@ class Journal:
                 stack.enter_context(file_lock(self.state_dir, kind))
             stack.enter_context(self._locked())
             self._recover_locked(only=set(chosen))
-            self._note_external_locked(chosen)
-            befores: dict[StateKind, bytes] = {}
+            read: dict[StateKind, tuple[bytes, str]] = {}
+            self._note_external_locked(chosen, read)
             seen: dict[StateKind, _Seen] = {}
             models: dict[StateKind, StateFileModel] = {}
             for kind in chosen:
-                data = read_bytes(self.state_dir, kind)
+                # The bytes the external-change check just read (under the same locks).
+                data, digest = read.get(kind) or (read_bytes(self.state_dir, kind), None)
                 try:
-                    seen[kind] = self._seen_file(kind, data)
+                    seen[kind] = self._seen_file(kind, data, digest)
                 except StateFileError as exc:
                     raise WriteRefused(
                         kind.filename, "the file on disk does not load", exc.problems
                     ) from None
-                befores[kind] = data
                 # The plan gets its own copy; the journal's stays as the file holds it.
                 models[kind] = seen[kind].private_model()
             planned = plan(models)
@@ -606,12 +616,13 @@ class Journal:
             changes: list[dict[str, Any]] = []
             afters: dict[StateKind, bytes] = {}
             written: dict[StateKind, _Seen] = {}
+            refs: dict[StateKind, StateFileModel | None] = {}
             for kind, model in planned.models.items():
-                if kind not in befores:
+                if kind not in seen:
                     raise ValueError(f"{kind.filename} changed but was not locked")
                 version = models[kind].version + 1
                 new = model.model_copy(update={"version": version})
-                ref = self._reference(kind)
+                ref = self._reference(kind, refs)
                 # Files changed by this same action are referred to as they will be.
                 new_vaults = planned.models.get(StateKind.VAULT)
                 if isinstance(new_vaults, VaultFile):

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.codec import parse_json
+from vanta_tui.store.codec import data_sha, parse_json
 from vanta_tui.store.errors import StateFileError
 from vanta_tui.store.journal import patches
-from vanta_tui.store.journal.journal import Journal, data_sha
+from vanta_tui.store.journal.journal import Journal
 from vanta_tui.store.loader import read_bytes
 
 

@@ -101,7 +101,7 @@ class FollowersScreen(ModalScreen[None]):
         return self.query_one("#followers-table", KeyedTable)
 
     def on_mount(self) -> None:
-        self.table.sync(follower_rows(self.state))
+        self.show(self.state)
         self.table.focus()
 
     def show(self, state: StateSnapshot) -> None:
