@@ -29,8 +29,9 @@ def do_actions(ctx: ActionContext, rounds: int) -> None:
     """Stage, approve and reject orders: each an audited action."""
     for index in range(rounds):
         staged = stage_order(
-            ctx, vault_id="V_CORE", symbol="MSFT", side=Side.BUY, qty=Decimal(index % 3 + 1)
-        ).result
+            ctx, vault_id="V_CORE", symbol="MSFT", side=Side.BUY, qty=Decimal(index % 3 + 1),
+            allow_duplicate=True,  # the same small buys again and again, on purpose
+        ).result  # fmt: skip
         if index % 3 == 2:
             reject_orders(ctx, [staged.order_id], reason="not today")
         else:

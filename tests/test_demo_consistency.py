@@ -73,3 +73,34 @@ def test_queue_covers_every_state_and_followers_are_five(state_dir: Path) -> Non
     assert len(followers.followers) == 5
     overlay = load_model(state_dir, OverlayFile)
     assert set(overlay.vaults) == {"V_CORE", "V_CRYPTO", "V_INCOME"}
+
+
+def test_fees_accrued_agree_with_the_fee_terms_and_the_ledger(state_dir: Path) -> None:
+    """Each account's fees accrued are one closed period (October 2026) under its terms, and
+    the first close's opening balances in the fee ledger say exactly that."""
+    from datetime import UTC, datetime
+
+    from vanta_tui.actions.context import ActionContext
+    from vanta_tui.actions.fees import close_fee_cycle, ledger
+    from vanta_tui.core.fees import close_cycle, fee_accounts
+
+    vaults = load_model(state_dir, VaultFile).vaults
+    followers = load_model(state_dir, FollowersFile).followers
+    pnl = load_model(state_dir, PnlFile)
+    accounts = fee_accounts(vaults, followers, pnl)
+    for account in accounts:
+        # Vaults: one period on their realized PnL; followers (opened in November): none.
+        realized = account.pnl.realized if account.follower_id is None else Decimal(0)
+        fee = close_cycle(account.terms, Decimal(0), realized, Decimal(0)).fee_due
+        expected = fee if account.follower_id is None else Decimal(0)
+        assert account.pnl.fees_accrued == expected, account.name
+        assert account.pnl.fees_through == datetime(2026, 11, 1, tzinfo=UTC), account.name
+    ctx = ActionContext.open(state_dir, "dana", clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    close_fee_cycle(ctx, dry_run=False)
+    opening = {
+        (e.follower_id or e.vault_id): e.fee_due
+        for e in ledger(ctx.journal)
+        if e.entry == "opening_balance"
+    }
+    assert opening == {a.name: a.pnl.fees_accrued for a in accounts}
+    ctx.close()

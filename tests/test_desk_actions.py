@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import Input
-from ui_helpers import NOW, loaded, make_app, wait_for
+from ui_helpers import NOW, loaded, make_app, settle, wait_for
 
 from vanta_tui.core.enums import TimeInForce
 from vanta_tui.core.models import OverlayFile, QueueFile
@@ -66,22 +66,6 @@ async def fill(pilot: Any, app: VantaApp, values: dict[str, str]) -> None:
 async def confirm(pilot: Any, app: VantaApp) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
     await pilot.press("y")
-
-
-async def settle(pilot: Any, app: VantaApp) -> None:
-    """Wait for every worker but the endless file watcher."""
-    from textual.worker import WorkerState
-
-    def idle() -> bool:
-        return not any(
-            w.state in (WorkerState.PENDING, WorkerState.RUNNING)
-            for w in app.workers
-            if w.group != "state-watcher"
-        )
-
-    for _ in range(2):
-        await pilot.pause(0.05)
-        await wait_for(pilot, idle, timeout=10)
 
 
 async def test_approve(state_dir: Path) -> None:
@@ -210,6 +194,13 @@ async def test_new_order_ticket(state_dir: Path) -> None:
 
 
 async def test_stage_rebalance_with_preview(state_dir: Path) -> None:
+    from vanta_tui.actions.context import ActionContext
+    from vanta_tui.actions.orders import reject_orders
+
+    # The demo ships the rebalance's AAPL buy staged; without it, `s` stages it again.
+    ctx = ActionContext.open(state_dir, "dana")
+    reject_orders(ctx, [order_id(state_dir, "AAPL", "staged")], "test")
+    ctx.close()
     app = make_app(state_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)

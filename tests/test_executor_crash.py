@@ -38,8 +38,9 @@ def _approve_batch(state_dir: Path, run: int) -> list[str]:
     for index in range(BATCH):
         side = Side.BUY if (run + index) % 3 else Side.SELL
         order = stage_order(
-            ctx, vault_id="V_CORE", symbol=SYMBOLS[index % 3], side=side, qty=Decimal(1)
-        ).result
+            ctx, vault_id="V_CORE", symbol=SYMBOLS[index % 3], side=side, qty=Decimal(1),
+            allow_duplicate=True,  # the same one-share orders, on purpose
+        ).result  # fmt: skip
         ids.append(order.order_id)
     approve_orders(ctx, ids)
     ctx.close()

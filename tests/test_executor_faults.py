@@ -86,8 +86,10 @@ def book_orders(executor: Executor, order_id: str) -> int:
     broker = executor.brokers(load_model(executor.ctx.state_dir, QueueFile).get(order_id))  # type: ignore[arg-type]
     inner = broker.inner if isinstance(broker, Flaky) else broker
     assert isinstance(inner, PaperBroker)
-    return sum(1 for o in inner.open_orders()) + sum(
-        1 for cid in [f"vanta-{order_id}"] if inner.get_by_client_id(cid) is not None
+    cid = f"vanta-{order_id}"
+    # Only this order's: the account also holds the demo's own working orders.
+    return sum(1 for o in inner.open_orders() if o.client_order_id == cid) + (
+        inner.get_by_client_id(cid) is not None
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -166,8 +167,10 @@ def test_fee_cycle(
 
 
 def test_loss_then_recovery_across_cycles(state_dir: Path) -> None:
-    """Three closes of V_CRYPTO (performance 25 %): a loss, half a recovery, then profit."""
-    ctx = ActionContext.open(state_dir, "dana")
+    """Three monthly closes of V_CRYPTO (performance 25 %): a loss, half a recovery, then
+    profit. The demo's opening balance carries its -8,210 (fees through 2026-10)."""
+    now = [datetime(2026, 11, 24, 9, tzinfo=UTC)]
+    ctx = ActionContext.open(state_dir, "dana", clock=lambda: now[0])
 
     def realized(value: str) -> None:
         def change(pnl: PnlFile) -> None:
@@ -176,14 +179,24 @@ def test_loss_then_recovery_across_cycles(state_dir: Path) -> None:
         update(state_dir, PnlFile, change)
 
     dues = []
-    for value in ("-8210", "-3000", "4000"):
+    for value, close_at in (
+        ("-8210", datetime(2026, 12, 2, tzinfo=UTC)),
+        ("-3000", datetime(2027, 1, 2, tzinfo=UTC)),
+        ("4000", datetime(2027, 2, 2, tzinfo=UTC)),
+    ):
         realized(value)
-        lines = close_fee_cycle(ctx, "V_CRYPTO").result
+        now[0] = close_at
+        lines = close_fee_cycle(ctx, "V_CRYPTO").result.lines
         dues.append(next(line["fee_due"] for line in lines if line["follower_id"] is None))
     # First close: a loss, no fee. Second: still below the mark (0). Third: 4,000 above 0.
     assert dues == [D("0.00"), D("0.00"), D("1000.00")]
     entries = [e for e in ledger(ctx.journal, vault_id="V_CRYPTO") if e.follower_id is None]
-    assert [e.realized_pnl for e in entries] == [D("-8210.00"), D("5210.00"), D("7000.00")]
+    assert [(e.entry, e.label, e.realized_pnl) for e in entries] == [
+        ("opening_balance", "through 2026-10", D("-8210")),
+        ("charged", "2026-11", D("0.00")),
+        ("charged", "2026-12", D("5210.00")),
+        ("charged", "2027-01", D("7000.00")),
+    ]
     ctx.close()
 
 

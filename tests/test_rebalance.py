@@ -152,9 +152,22 @@ def test_demo_core_vault_rebalance(state_dir: object) -> None:
     from pathlib import Path
 
     from vanta_tui.actions.orders import preview_rebalance
+    from vanta_tui.core.models import QueueFile
+    from vanta_tui.store.loader import load_model
 
     assert isinstance(state_dir, Path)
+    # The demo ships the rebalance's AAPL buy already staged: nothing to stage twice.
     plan = preview_rebalance(state_dir, "V_CORE", NOW)
+    assert plan.orders == []
+    staged = next(
+        o for o in load_model(state_dir, QueueFile).orders
+        if o.symbol == "AAPL" and o.vault_id == "V_CORE" and o.status.value == "staged"
+    )  # fmt: skip
+    assert f"AAPL: already staged: buy 43 AAPL (order {staged.order_id})" in plan.skipped
+    # Without it, the same rebalance is the 43 the demo staged.
+    queue = load_model(state_dir, QueueFile)
+    queue.orders.remove(next(o for o in queue.orders if o.order_id == staged.order_id))
+    plan = preview_rebalance(state_dir, "V_CORE", NOW, queue)
     assert [(o.side, o.qty, o.symbol) for o in plan.orders] == [(Side.BUY, Decimal(43), "AAPL")]
     assert plan.orders[0].reason == "rebalance: AAPL 4.1% → 7.0%"
     assert any("SOL/USD" in note for note in plan.skipped)

@@ -52,3 +52,19 @@ async def loaded(pilot: Pilot[int], at_least: int = 1) -> None:
     assert isinstance(app, VantaApp)
     await wait_for(pilot, lambda: app.loads >= at_least)
     await pilot.pause()
+
+
+async def settle(pilot: Pilot[int], app: VantaApp) -> None:
+    """Wait for every worker but the endless file watcher."""
+    from textual.worker import WorkerState
+
+    def idle() -> bool:
+        return not any(
+            w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in app.workers
+            if w.group != "state-watcher"
+        )
+
+    for _ in range(2):
+        await pilot.pause(0.05)
+        await wait_for(pilot, idle, timeout=10)

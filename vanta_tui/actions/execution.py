@@ -183,7 +183,7 @@ def _record(
                 )
                 vault_pnl = pnl.vaults.get(account_id)
                 if vault_pnl is not None:
-                    mark_pnl(vault_pnl, account, realized)
+                    mark_pnl(vault_pnl, account, realized, now)
                 touched_truth = True
             order.filled_qty = answer.filled_qty
             order.avg_fill_price = answer.avg_fill_price

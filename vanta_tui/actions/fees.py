@@ -1,29 +1,44 @@
-"""Fee cycles: close the current cycle of a vault and of each of its followers.
+"""Fee cycles: close each ended fee period of a vault and of each of its followers, once.
 
-A cycle runs from the previous close (or the account's start) to now. Closing it takes the
-realized PnL at its end, applies the fee terms (`core/fees.py`), adds the fee to
-``fees_accrued`` in ``pnl_summary.json``, and writes one ``fee.charged`` event per account;
-the journal keeps them in its ``fee_ledger`` table. The NAV at the close is the snapshot the
-next cycle starts from.
+A cycle is one UTC calendar period (`core/fees.py`). Closing takes, per account, every
+period that has ended (by ``as_of``) since the last one its fee ledger covers, oldest
+first; charges the flat fee of each (pro rata for a follower that joined during it) and the
+performance fee on realized profit above the high-water mark (attributed to the last of
+them: the realized PnL is known only as it is now); adds the fees to ``fees_accrued`` and
+sets ``fees_through`` in ``pnl_summary.json``; and writes one ``fee.charged`` event per
+account and period, kept in the journal's ``fee_ledger`` with the period's start and end.
+A period the ledger already covers is never charged again: when no account has a period to
+close, the close is refused, naming the period and the ledger seq that closed it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.reading import read_context
-from vanta_tui.core.enums import MirrorMode
-from vanta_tui.core.fees import FeeTerms, close_cycle, terms_for
-from vanta_tui.core.models import FollowersFile, PnlFile, StateFileModel, VaultPnl
+from vanta_tui.core.enums import FeePeriod
+from vanta_tui.core.fees import (
+    FeeAccount,
+    close_cycle,
+    fee_accounts,
+    fee_window,
+    flat_share,
+    label_through,
+    opening_balance,
+    period_label,
+    periods_to_close,
+)
+from vanta_tui.core.models import FollowersFile, PnlFile, StateFileModel
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.core.types import format_utc
+from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.store.codec import parse_json
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
-from vanta_tui.store.loader import load_model
+from vanta_tui.store.loader import load_model, parse_model
 
 
 @dataclass(frozen=True)
@@ -37,46 +52,222 @@ class LedgerEntry:
     flat_usd: Decimal
     realized_pnl: Decimal
     fee_due: Decimal
+    period_start: datetime | None = None
+    """None for an opening balance (it covers everything before ``period_end``)."""
+    period_end: datetime | None = None
+    period: str = FeePeriod.MONTHLY.value
+    entry: str = "charged"
+    """``charged`` (a closed period) or ``opening_balance`` (fees before the ledger)."""
+    payload: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def label(self) -> str:
+        """``2026-11`` for a charged period; ``through 2026-10`` for an opening balance."""
+        period = FeePeriod(self.period)
+        if self.period_end is None:
+            return "—"
+        if self.entry == "opening_balance" or self.period_start is None:
+            return f"through {label_through(self.period_end, period)}"
+        return period_label(self.period_start, period)
 
 
-def previous_close(journal: Journal, vault_id: str, follower_id: str | None) -> dict[str, Any]:
-    """The payload of the account's last ``fee.charged`` (empty: no cycle closed yet)."""
-    row = journal.db.execute(
-        "SELECT payload FROM fee_ledger WHERE vault_id = ? AND follower_id IS ? "
-        "ORDER BY seq DESC LIMIT 1",
-        [vault_id, follower_id],
-    ).fetchone()
-    return dict(parse_json(row[0])) if row else {}
+_LEDGER_SQL = (
+    "SELECT seq, ts, vault_id, follower_id, fee_type, perf_share, flat_usd, realized_pnl, "
+    "fee_due, period_start, period_end, entry, payload FROM fee_ledger "
+    "WHERE (? IS NULL OR vault_id = ?) AND (? IS NULL OR follower_id = ?) ORDER BY seq"
+)
+
+
+def _entry(row: Any) -> LedgerEntry:
+    payload = dict(parse_json(row[12])) if row[12] else {}
+    period = str(payload.get("period") or FeePeriod.MONTHLY.value)
+    entry = str(row[11] or "charged")
+    start = parse_utc(row[9]) if row[9] else None
+    end = parse_utc(row[10]) if row[10] else None
+    if end is None and entry == "charged":
+        # Written before fee periods: that close charged the period it was made in (its
+        # flat fee was due per close), so that period counts as closed by it.
+        window = fee_window(parse_utc(row[1]), FeePeriod(period))
+        start, end = window.start, window.end
+    return LedgerEntry(
+        int(row[0]), str(row[1]), str(row[2]), row[3], str(row[4]),
+        Decimal(row[5] or 0), Decimal(row[6] or 0), Decimal(row[7] or 0), Decimal(row[8] or 0),
+        start, end, period, entry, payload,
+    )  # fmt: skip
 
 
 def ledger(
     journal: Journal, *, vault_id: str | None = None, follower_id: str | None = None
 ) -> list[LedgerEntry]:
-    sql = (
-        "SELECT seq, ts, vault_id, follower_id, fee_type, perf_share, flat_usd, realized_pnl, "
-        "fee_due FROM fee_ledger WHERE (? IS NULL OR vault_id = ?) AND "
-        "(? IS NULL OR follower_id = ?) ORDER BY seq"
-    )
-    rows = journal.db.execute(sql, [vault_id, vault_id, follower_id, follower_id]).fetchall()
+    """The fee ledger (opening balances and charged periods), oldest first."""
+    rows = journal.db.execute(
+        _LEDGER_SQL, [vault_id, vault_id, follower_id, follower_id]
+    ).fetchall()
+    return [_entry(r) for r in rows]
+
+
+def account_ledger(journal: Journal, vault_id: str, follower_id: str | None) -> list[LedgerEntry]:
+    """One account's entries (a vault's own, without its followers')."""
     return [
-        LedgerEntry(
-            int(r[0]),
-            str(r[1]),
-            str(r[2]),
-            r[3],
-            str(r[4]),
-            Decimal(r[5] or 0),
-            Decimal(r[6] or 0),
-            Decimal(r[7] or 0),
-            Decimal(r[8] or 0),
+        e for e in ledger(journal, vault_id=vault_id, follower_id=follower_id)
+        if e.follower_id == follower_id
+    ]  # fmt: skip
+
+
+def previous_close(journal: Journal, vault_id: str, follower_id: str | None) -> dict[str, Any]:
+    """The payload of the account's last ledger entry (empty: none yet)."""
+    entries = account_ledger(journal, vault_id, follower_id)
+    return entries[-1].payload if entries else {}
+
+
+def _event_time(
+    journal: Journal, action: str, follower_id: str | None = None, *, latest: bool = False
+) -> datetime | None:
+    """When the first (or ``latest``) ``action`` event (of ``follower_id``, if given) was."""
+    order = "DESC" if latest else "ASC"
+    row = journal.db.execute(
+        "SELECT ts FROM events WHERE action = ? AND (? IS NULL OR follower_id = ?) "
+        f"ORDER BY seq {order} LIMIT 1",
+        [action, follower_id, follower_id],
+    ).fetchone()
+    return parse_utc(row[0]) if row else None
+
+
+def _pnl_at_journal_start(journal: Journal) -> PnlFile | None:
+    """``pnl_summary.json`` in the journal's first snapshot (None if there was none, or it
+    did not load then)."""
+    row = journal.db.execute(
+        "SELECT payload FROM events WHERE action = 'journal.started' ORDER BY seq LIMIT 1"
+    ).fetchone()
+    info = (parse_json(row[0]).get("files") or {}).get(StateKind.PNL.filename) if row else None
+    data = journal.blob(info["sha256"]) if info and info.get("sha256") else None
+    if data is None:
+        return None
+    try:
+        model = parse_model(StateKind.PNL, data)
+    except StoreError:
+        return None
+    return model if isinstance(model, PnlFile) else None
+
+
+@dataclass
+class CloseReport:
+    """What a close charged (one line per account and period) and why other accounts had
+    nothing to close."""
+
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    as_of: datetime | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class _Start:
+    """Where an account's next charge starts."""
+
+    covered_until: datetime
+    """The end of the last period charged (or of the opening balance), or the join."""
+    charged_from: datetime
+    realized_start: Decimal
+    high_water_mark: Decimal
+    nav_start: Any
+    entries: list[LedgerEntry]
+    source: str = "ledger"
+    """``ledger``, ``joined`` (`followers add`) or ``opening`` (recorded by this close)."""
+
+
+def _start_of(
+    journal: Journal, account: FeeAccount, pnl: PnlFile, opening: list[EventDraft]
+) -> _Start:
+    entries = account_ledger(journal, account.vault_id, account.follower_id)
+    if entries:
+        last = entries[-1]
+        assert last.period_end is not None
+        before = last.payload
+        realized = Decimal(str(before.get("realized_end", 0)))
+        return _Start(
+            covered_until=max(e.period_end for e in entries if e.period_end is not None),
+            charged_from=max(e.period_end for e in entries if e.period_end is not None),
+            realized_start=realized,
+            high_water_mark=Decimal(str(before.get("high_water_mark", realized))),
+            nav_start=before.get("nav_end"),
+            entries=entries,
         )
-        for r in rows
-    ]
+    joined = (
+        _event_time(journal, "follower.added", account.follower_id, latest=True)
+        if account.follower_id
+        else None
+    )
+    if joined is not None:
+        # Added through `followers add`: charged from the day it joined (pro rata).
+        history = account.pnl.nav_history
+        return _Start(joined, joined, Decimal(0), Decimal(0),
+                      history[0][1] if history else None, [], "joined")  # fmt: skip
+    # No ledger yet: this first close records the account's opening balance (what the files
+    # said was charged before), in the same action, before it charges anything. It is taken
+    # from pnl_summary.json as the journal first saw it (its `journal.started` snapshot):
+    # profit realized since then is the desk's to charge, not part of the opening balance.
+    # Periods from the one the files were last brought up to date in (``asof``) are open.
+    began = _event_time(journal, "journal.started") or pnl.asof
+    first = _pnl_at_journal_start(journal)
+    at_start = first.vaults.get(account.name) if first else None
+    seen = min(first.asof, began) if first and at_start else min(pnl.asof, began)
+    balance = opening_balance(at_start or account.pnl, account.terms.period, seen)
+    opening.append(
+        EventDraft(
+            "fee.opening_balance",
+            vault_id=account.vault_id,
+            follower_id=account.follower_id,
+            payload=balance.payload(account.terms, account.pnl.nav),
+        )
+    )
+    return _Start(balance.period_end, balance.period_end, balance.realized,
+                  balance.high_water_mark, account.pnl.nav, [], "opening")  # fmt: skip
 
 
-def close_fee_cycle(ctx: ActionContext, vault_id: str | None = None) -> ActResult:
-    """Close the fee cycle of ``vault_id`` (default: every vault) and of its followers
-    (shadow followers trade nothing and pay nothing)."""
+def _why_nothing(account: FeeAccount, start: _Start, as_of: datetime) -> tuple[str, str]:
+    """(reason, account) for an account with no ended period left to close by ``as_of``:
+    the last ended period and the ledger entry that closed it, or its open first period."""
+    period = account.terms.period
+    open_window = fee_window(as_of, period)
+    ended = label_through(open_window.start, period)
+    closer = next(
+        (
+            e
+            for e in start.entries
+            if e.period_end is not None and e.period_end >= open_window.start
+        ),
+        None,
+    )
+    if closer is not None:
+        return f"fee period {ended} is already closed", f"{account.name} by ledger seq {closer.seq}"
+    if start.source == "opening":
+        return (
+            f"fee period {ended} is already closed",
+            f"{account.name} by its opening balance (fees_through "
+            f"{format_utc(start.covered_until)} in pnl_summary.json)",
+        )
+    return (
+        f"the open period {open_window.label} has not ended (it ends "
+        f"{format_utc(open_window.end)})",
+        f"{account.name} (joined {format_utc(start.covered_until)})",
+    )
+
+
+def close_fee_cycle(
+    ctx: ActionContext,
+    vault_id: str | None = None,
+    *,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+) -> ActResult:
+    """Close every ended, not yet closed fee period of ``vault_id`` (default: every vault)
+    and of its followers, as of ``as_of`` (default: now; a late close names an earlier
+    moment, never a later one). ``dry_run``: compute and report, write nothing.
+
+    Refused (`ActionRefused`) when no account has a period to close, with the period and
+    the ledger seq that closed it, or the open period and when it ends."""
+    # A dry run too: opening the action records outside changes to pnl_summary.json.
     ctx.require_writable("closing a fee cycle")
     state = read_context(ctx.state_dir)
     vaults = [state.vault(vault_id)] if vault_id else list(state.vaults.vaults)
@@ -89,53 +280,88 @@ def close_fee_cycle(ctx: ActionContext, vault_id: str | None = None) -> ActResul
         pnl = models[StateKind.PNL]
         assert isinstance(pnl, PnlFile)
         now = ctx.clock()
-        events: list[EventDraft] = []
-        lines: list[dict[str, Any]] = []
-
-        def charge(vid: str, fid: str | None, terms: FeeTerms, account: VaultPnl) -> None:
-            before = previous_close(ctx.journal, vid, fid)
-            realized_start = Decimal(str(before.get("realized_end", 0)))
-            mark = Decimal(str(before.get("high_water_mark", realized_start)))
-            nav_start = before.get("nav_end")
-            if nav_start is None and account.nav_history:
-                nav_start = account.nav_history[0][1]
-            cycle = close_cycle(terms, realized_start, account.realized, mark)
-            account.fees_accrued += cycle.fee_due
-            payload = {
-                "fee_type": terms.fee_type.value,
-                "perf_share": terms.perf_share,
-                "flat_usd": terms.flat_usd,
-                "realized_pnl": cycle.realized_pnl,
-                "fee_due": cycle.fee_due,
-                "performance_fee": cycle.performance_fee,
-                "flat_fee": cycle.flat_fee,
-                "profit_above_hwm": cycle.profit_above_hwm,
-                "high_water_mark": cycle.high_water_mark,
-                "realized_start": realized_start,
-                "realized_end": account.realized,
-                "nav_start": nav_start,
-                "nav_end": account.nav,
-                "cycle_start": before.get("cycle_end"),
-                "cycle_end": format_utc(now),
-            }
-            events.append(EventDraft("fee.charged", vault_id=vid, follower_id=fid, payload=payload))
-            lines.append({"vault_id": vid, "follower_id": fid, **payload})
-
-        for vault in vaults:
-            own = pnl.vaults.get(vault.vault_id)
-            if own is not None:
-                charge(vault.vault_id, None, terms_for(vault.mirroring.fee), own)
-            for follower in followers:
-                if follower.vault_id != vault.vault_id or follower.mode is MirrorMode.SHADOW:
-                    continue
-                account = pnl.vaults.get(follower.follower_id)
-                if account is None:
-                    continue  # no PnL kept for it (never traded)
-                terms = terms_for(vault.mirroring.fee, follower.fee_model)
-                charge(vault.vault_id, follower.follower_id, terms, account)
-        if not events:
+        when = as_of or now
+        if when > now:
+            raise ActionRefused(
+                f"--as-of {format_utc(when)} is later than now ({format_utc(now)}): a fee "
+                "period is closed only after it has ended"
+            )
+        accounts = fee_accounts(vaults, followers, pnl)
+        if not accounts:
             raise ActionRefused("no PnL to close a fee cycle on")
+        report = CloseReport(as_of=when, dry_run=dry_run)
+        opening: list[EventDraft] = []
+        charged: list[EventDraft] = []
+        nothing: dict[str, list[str]] = {}
+        for account in accounts:
+            start = _start_of(ctx.journal, account, pnl, opening)
+            windows = periods_to_close(start.covered_until, when, account.terms.period)
+            if not windows:
+                group, who = _why_nothing(account, start, when)
+                nothing.setdefault(group, []).append(who)
+                continue
+            realized_start, mark = start.realized_start, start.high_water_mark
+            charged_from, nav_start = start.charged_from, start.nav_start
+            for index, window in enumerate(windows):
+                # The realized PnL is known as it is now: its profit goes to the last period.
+                last = index == len(windows) - 1
+                realized_end = account.pnl.realized if last else realized_start
+                share = flat_share(window, charged_from)
+                cycle = close_cycle(account.terms, realized_start, realized_end, mark, share)
+                account.pnl.fees_accrued += cycle.fee_due
+                account.pnl.fees_through = window.end
+                terms = account.terms
+                payload = {
+                    "fee_type": terms.fee_type.value,
+                    "perf_share": terms.perf_share,
+                    "flat_usd": terms.flat_usd,
+                    "period": terms.period.value,
+                    "period_start": format_utc(window.start),
+                    "period_end": format_utc(window.end),
+                    "period_label": window.label,
+                    "flat_share": share.quantize(Decimal("0.000001")),
+                    "charged_from": format_utc(max(charged_from, window.start)),
+                    "realized_pnl": cycle.realized_pnl,
+                    "fee_due": cycle.fee_due,
+                    "performance_fee": cycle.performance_fee,
+                    "flat_fee": cycle.flat_fee,
+                    "profit_above_hwm": cycle.profit_above_hwm,
+                    "high_water_mark": cycle.high_water_mark,
+                    "realized_start": realized_start,
+                    "realized_end": realized_end,
+                    "nav_start": nav_start,
+                    "nav_end": account.pnl.nav,
+                    "closed_at": format_utc(now),
+                }
+                charged.append(
+                    EventDraft(
+                        "fee.charged",
+                        vault_id=account.vault_id,
+                        follower_id=account.follower_id,
+                        payload=payload,
+                    )
+                )
+                report.lines.append(
+                    {"vault_id": account.vault_id, "follower_id": account.follower_id, **payload}
+                )
+                realized_start, mark = realized_end, cycle.high_water_mark
+                charged_from, nav_start = window.end, account.pnl.nav
+        report.skipped = [f"{group}: {', '.join(who)}" for group, who in nothing.items()]
+        if not charged:
+            open_periods = sorted(
+                {
+                    f"{w.label} ends {format_utc(w.end)}"
+                    for w in (fee_window(when, a.terms.period) for a in accounts)
+                }
+            )
+            raise ActionRefused(
+                f"nothing to close as of {format_utc(when)}: {'; '.join(report.skipped)} "
+                f"(the open period {', '.join(open_periods)}; a period is closed once, after "
+                "it ends)"
+            )
+        if dry_run:
+            return Plan({}, [], report)
         pnl.asof = now
-        return Plan({StateKind.PNL: pnl}, events, lines)
+        return Plan({StateKind.PNL: pnl}, opening + charged, report)
 
     return ctx.journal.act(ctx.actor, [StateKind.PNL], plan)

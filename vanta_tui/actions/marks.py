@@ -39,7 +39,7 @@ def mark_prices(
         changed: dict[StateKind, StateFileModel] = {StateKind.PORTFOLIO: portfolio}
         vault_pnl = pnl.vaults.get(account_id)
         if vault_pnl is not None:
-            mark_pnl(vault_pnl, account, Decimal(0))
+            mark_pnl(vault_pnl, account, Decimal(0), ctx.clock())
             changed[StateKind.PNL] = pnl
         event = EventDraft(
             "prices.marked",

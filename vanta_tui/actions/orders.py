@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,15 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.reading import Context, read_allocation, read_context
 from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from vanta_tui.core.ids import ulid
+from vanta_tui.core.intents import (
+    Ticket,
+    account_of,
+    describe_open,
+    find_duplicate,
+    open_orders,
+    sell_shortfall,
+    unknown_symbol,
+)
 from vanta_tui.core.mirror import size_child, snapshot
 from vanta_tui.core.models import (
     Follower,
@@ -38,6 +48,20 @@ def order_payload(order: Order) -> dict[str, Any]:
     return Clean(order_data(order))
 
 
+class DuplicateOrder(ActionRefused):
+    """A new order identical to an open one staged moments ago: most likely a key pressed
+    twice. Staging it anyway needs an explicit "again" (``allow_duplicate``)."""
+
+    def __init__(self, existing: Order, now: datetime) -> None:
+        self.existing = existing
+        seconds = int(existing.age(now))
+        super().__init__(
+            f"an identical order is open: {describe_open(existing).removeprefix('already ')}, "
+            f"staged {seconds} s ago (origin: {existing.origin}); stage it again only on purpose "
+            "(--allow-duplicate)"
+        )
+
+
 def _queue(models: dict[StateKind, StateFileModel]) -> QueueFile:
     queue = models[StateKind.QUEUE]
     assert isinstance(queue, QueueFile)
@@ -57,13 +81,22 @@ def stage_order(
     origin: str = "operator",
     reasons: Sequence[str] = (),
     conviction: Decimal | None = None,
+    allow_duplicate: bool = False,
 ) -> ActResult:
-    """Put a new order in the queue as ``staged``."""
+    """Put a new order in the queue as ``staged``.
+
+    An order identical to an open one of the vault (symbol, side, qty, type, limit) staged
+    within `DUPLICATE_WINDOW` is refused with `DuplicateOrder` unless ``allow_duplicate``:
+    the desk then asks "stage it again?", the CLI wants ``--allow-duplicate``."""
     ctx.require_writable("staging an order")
+    ticket = Ticket(vault_id, symbol, side, qty, order_type, limit_price)
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
         now = ctx.clock()
+        twin = find_duplicate(queue.orders, ticket, now)
+        if twin is not None and not allow_duplicate:
+            raise DuplicateOrder(twin, now)
         order = Order.model_validate(
             {
                 "order_id": ulid(now),
@@ -95,101 +128,227 @@ def stage_order(
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
+MoveCheck = Callable[[Order, QueueFile], dict[str, Any]]
+"""Refuses a move (`ActionRefused`) or returns notes for its event."""
+MoveAfter = Callable[[Order, int, QueueFile, list[EventDraft]], None]
+"""Adds orders and events of its own after a move (the mirroring of an approved order)."""
+
+
+def _plan_moves(
+    queue: QueueFile,
+    order_ids: Sequence[str],
+    target: OrderStatus,
+    action: str,
+    *,
+    now: datetime,
+    actor: str,
+    extra: dict[str, Any] | None = None,
+    check: MoveCheck | None = None,
+    after: MoveAfter | None = None,
+) -> tuple[list[EventDraft], list[Order]]:
+    """Move orders of ``queue`` (in place) to ``target``: the events and the moved orders."""
+    by_id = {o.order_id: o for o in queue.orders}
+    events: list[EventDraft] = []
+    changed: list[Order] = []
+    for order_id in order_ids:
+        order = by_id.get(order_id)
+        if order is None:
+            raise ActionRefused(f"order {order_id} is not in the queue")
+        try:
+            check_move(order_id, order.status, target)
+        except IllegalTransition as exc:
+            raise ActionRefused(str(exc)) from None
+        notes = check(order, queue) if check is not None else {}
+        order.status = target
+        order.updated_at = now
+        if target is OrderStatus.APPROVED:
+            order.approved_by = actor
+            order.approved_at = now
+        if target is OrderStatus.REJECTED and extra and extra.get("reason"):
+            order.last_error = f"rejected by {actor}: {extra['reason']}"
+        changed.append(order)
+        events.append(
+            EventDraft(
+                action,
+                vault_id=order.vault_id,
+                order_id=order_id,
+                follower_id=order.follower_id,
+                payload={**(extra or {}), **notes, "order": order_payload(order)},
+            )
+        )
+        if after is not None:
+            after(order, len(events) - 1, queue, events)
+    return events, changed
+
+
 def _move_orders(
     ctx: ActionContext,
     order_ids: Sequence[str],
     target: OrderStatus,
     action: str,
     extra: dict[str, Any] | None = None,
-    check: Callable[[Order], dict[str, Any]] | None = None,
-    after: Callable[[Order, int, QueueFile, list[EventDraft]], None] | None = None,
+    check: MoveCheck | None = None,
+    after: MoveAfter | None = None,
 ) -> ActResult:
-    """Move orders to ``target``; ``after(order, index of its event, queue, events)`` may
-    add orders and events of its own (the mirroring of an approved vault order)."""
+    """Move orders to ``target`` in one audited action (see `_plan_moves`)."""
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
-        now = ctx.clock()
-        by_id = {o.order_id: o for o in queue.orders}
-        events: list[EventDraft] = []
-        changed: list[Order] = []
-        for order_id in order_ids:
-            order = by_id.get(order_id)
-            if order is None:
-                raise ActionRefused(f"order {order_id} is not in the queue")
-            try:
-                check_move(order_id, order.status, target)
-            except IllegalTransition as exc:
-                raise ActionRefused(str(exc)) from None
-            notes = check(order) if check is not None else {}
-            order.status = target
-            order.updated_at = now
-            if target is OrderStatus.APPROVED:
-                order.approved_by = ctx.actor
-                order.approved_at = now
-            if target is OrderStatus.REJECTED and extra and extra.get("reason"):
-                order.last_error = f"rejected by {ctx.actor}: {extra['reason']}"
-            changed.append(order)
-            events.append(
-                EventDraft(
-                    action,
-                    vault_id=order.vault_id,
-                    order_id=order_id,
-                    follower_id=order.follower_id,
-                    payload={**(extra or {}), **notes, "order": order_payload(order)},
-                )
-            )
-            if after is not None:
-                after(order, len(events) - 1, queue, events)
+        events, changed = _plan_moves(
+            queue, order_ids, target, action, now=ctx.clock(), actor=ctx.actor, extra=extra,
+            check=check, after=after,
+        )  # fmt: skip
         return Plan({StateKind.QUEUE: queue}, events, changed)
 
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
-def approve_orders(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
-    """staged → approved, recording who approved and when, after the risk checks: a tripped
-    vault only takes orders that reduce exposure; no position may pass its cap. Orders of a
-    vault under maintenance are approved but held (not sent) until maintenance ends."""
-    ctx.require_writable("approving orders")
-    state = read_context(ctx.state_dir)
+class _Approval:
+    """The approval's rules over one reading of the registry, overlays, PnL, portfolio and
+    followers: the checks of each order and the mirroring of an approved vault order. The
+    action and its preview (the desk's confirmation) run exactly this."""
 
-    def check(order: Order) -> dict[str, Any]:
-        verdict = check_order(
-            order,
-            state.vault(order.vault_id),
-            state.overlays,
-            state.pnl,
-            state.account(order.follower_id or order.vault_id),
+    def __init__(self, state: Context, followers: Sequence[Follower], actor: str) -> None:
+        self.state = state
+        self.followers = list(followers)
+        self.actor = actor
+
+    @classmethod
+    def read(cls, state_dir: Path, actor: str) -> _Approval:
+        try:
+            followers = load_model(state_dir, FollowersFile).followers
+        except StoreError:
+            followers = []
+        return cls(read_context(state_dir), followers, actor)
+
+    def check(self, order: Order, queue: QueueFile) -> dict[str, Any]:
+        state = self.state
+        account = state.account(account_of(order))
+        # Sells approved already (this batch's earlier ones too) take their share of the
+        # holding; other staged sells do not, until they are approved.
+        committed = [o for o in queue.orders if o.status is not OrderStatus.STAGED]
+        problem = unknown_symbol(order, account) or sell_shortfall(
+            order, account, open_orders(committed, account_of(order), order.symbol)
         )
+        if problem is not None:
+            raise ActionRefused(f"order {order.order_id} not approved: {problem}")
+        vault = state.vault(order.vault_id)
+        verdict = check_order(order, vault, state.overlays, state.pnl, account)
         if not verdict.allowed:
             raise ActionRefused(f"order {order.order_id} not approved: {verdict.reason}")
         return {"held": verdict.reason} if verdict.held else {}
 
-    try:
-        followers = load_model(ctx.state_dir, FollowersFile).followers
-    except StoreError:
-        followers = []
+    def plan(
+        self, queue: QueueFile, order_ids: Sequence[str], now: datetime
+    ) -> tuple[list[EventDraft], list[Order]]:
+        def mirror(parent: Order, index: int, queue: QueueFile, events: list[EventDraft]) -> None:
+            if parent.parent_id is not None or parent.follower_id is not None:
+                return  # children are not mirrored again
+            mine = [f for f in self.followers if f.vault_id == parent.vault_id]
+            if mine:
+                expand_children(self.state, parent, mine, index, queue, events, now, self.actor)
 
-    def mirror(parent: Order, event_index: int, queue: QueueFile, events: list[EventDraft]) -> None:
-        if parent.parent_id is not None or parent.follower_id is not None:
-            return  # children are not mirrored again
-        mine = [f for f in followers if f.vault_id == parent.vault_id]
-        if mine:
-            expand_children(ctx, state, parent, mine, event_index, queue, events)
+        return _plan_moves(
+            queue, order_ids, OrderStatus.APPROVED, "order.approved", now=now, actor=self.actor,
+            check=self.check, after=mirror,
+        )  # fmt: skip
 
-    return _move_orders(
-        ctx, order_ids, OrderStatus.APPROVED, "order.approved", check=check, after=mirror
+
+def approve_orders(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
+    """staged → approved, recording who approved and when, after the checks: the symbol is
+    known (held, or priced by a buy's limit); a sell fits the holding less what approved
+    sells already take; a tripped vault only takes orders that reduce exposure; no position
+    may pass its cap. Orders of a vault under maintenance are approved but held (not sent)
+    until maintenance ends. The result is the approved orders; `ApprovalSummary.of` the
+    events says what happened, in the words of the confirmation."""
+    ctx.require_writable("approving orders")
+    approval = _Approval.read(ctx.state_dir, ctx.actor)
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue = _queue(models)
+        events, changed = approval.plan(queue, order_ids, ctx.clock())
+        return Plan({StateKind.QUEUE: queue}, events, changed)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+
+
+def preview_approval(
+    state: Context,
+    followers: Sequence[Follower],
+    queue: QueueFile,
+    order_ids: Sequence[str],
+    now: datetime,
+    actor: str,
+) -> ApprovalSummary:
+    """What approving ``order_ids`` would do, from models in hand (the desk's snapshot; none
+    is changed, nothing is written): the same checks and mirroring as `approve_orders`.
+    Raises `ActionRefused` as the approval would."""
+    moving = set(order_ids)
+    scratch = QueueFile.model_construct(
+        version=queue.version,
+        orders=[o.model_copy() if o.order_id in moving else o for o in queue.orders],
     )
+    events, _ = _Approval(state, followers, actor).plan(scratch, order_ids, now)
+    return ApprovalSummary.of(events)
+
+
+@dataclass(frozen=True)
+class ApprovalSummary:
+    """An approval in numbers: the confirmation and the result's toast say the same."""
+
+    approved: int
+    copies: int
+    shadows: int
+    skipped: tuple[str, ...]
+    """`F_2001: kill switch on`, one per follower left out."""
+    held: tuple[str, ...]
+    """Why approved orders wait (maintenance)."""
+
+    @classmethod
+    def of(cls, events: Sequence[EventDraft] | Sequence[Any]) -> ApprovalSummary:
+        """From the approval's events (planned drafts or recorded events)."""
+
+        def kind(name: str) -> list[Any]:
+            return [e for e in events if e.action == name]
+
+        return cls(
+            approved=len(kind("order.approved")),
+            copies=len(kind("order.mirrored")),
+            shadows=len(kind("mirror.shadow")),
+            skipped=tuple(
+                f"{e.follower_id}: {e.payload.get('reason')}" for e in kind("mirror.skipped")
+            ),
+            held=tuple(
+                sorted(
+                    {str(e.payload["held"]) for e in kind("order.approved") if "held" in e.payload}
+                )
+            ),
+        )
+
+    def text(self) -> str:
+        """`1 order (2 follower copies, 1 skipped: F_2001: kill switch on)`."""
+        parts = []
+        if self.copies:
+            parts.append(f"{self.copies} follower cop{'y' if self.copies == 1 else 'ies'}")
+        if self.shadows:
+            parts.append(f"{self.shadows} shadow")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped: {'; '.join(self.skipped)}")
+        if self.held:
+            parts.append(f"held: {'; '.join(self.held)}")
+        noun = "order" if self.approved == 1 else "orders"
+        return f"{self.approved} {noun}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def expand_children(
-    ctx: ActionContext,
     state: Context,
     parent: Order,
     followers: Sequence[Follower],
     parent_event: int,
     queue: QueueFile,
     events: list[EventDraft],
+    now: datetime,
+    actor: str,
 ) -> list[Order]:
     """The approved vault order's children, one per eligible follower, appended to the queue
     already approved (the follower agreed to mirroring when onboarding); shadow children and
@@ -197,7 +356,6 @@ def expand_children(
     vault = state.vault(parent.vault_id)
     pnl = state.pnl.vaults.get(parent.vault_id) if state.pnl else None
     snap = snapshot(parent, state.account(parent.vault_id), pnl.nav if pnl else None)
-    now = ctx.clock()
     children: list[Order] = []
     for follower in followers:
         size = size_child(snap, follower, vault, state.account(follower.follower_id))
@@ -242,7 +400,7 @@ def expand_children(
             conviction=parent.conviction,
             created_at=now,
             updated_at=now,
-            approved_by=f"mirror ({ctx.actor})",
+            approved_by=f"mirror ({actor})",
             approved_at=now,
             flipped=parent.flipped,
             parent_id=parent.order_id,
@@ -351,8 +509,11 @@ def first_error(exc: ValueError) -> str:
     return str(exc)
 
 
-def preview_rebalance(state_dir: Path, vault_id: str, now: datetime) -> RebalancePlan:
-    """The orders a rebalance of the vault would stage (nothing is written)."""
+def preview_rebalance(
+    state_dir: Path, vault_id: str, now: datetime, queue: QueueFile | None = None
+) -> RebalancePlan:
+    """The orders a rebalance of the vault would stage (nothing is written), net of what the
+    vault already has open in ``queue`` (default: the queue as it is now)."""
     state = read_context(state_dir)
     vault = state.vault(vault_id)
     account = state.account(vault_id)
@@ -361,6 +522,8 @@ def preview_rebalance(state_dir: Path, vault_id: str, now: datetime) -> Rebalanc
     allocation = read_allocation(state_dir)
     targets = allocation.vaults.get(vault_id)
     overlay = state.overlays.for_vault(vault_id) if state.overlays else None
+    if queue is None:
+        queue = load_model(state_dir, QueueFile)
     return plan_rebalance(
         vault,
         overlay or VaultOverlay(),
@@ -368,17 +531,30 @@ def preview_rebalance(state_dir: Path, vault_id: str, now: datetime) -> Rebalanc
         dict(targets.targets) if targets else {},
         state.vaults.defaults,
         now,
+        pending=queue.orders,
     )
 
 
+@dataclass(frozen=True)
+class StagedRebalance:
+    """What a rebalance did: the plan (with what it skipped and why) and the orders staged."""
+
+    plan: RebalancePlan
+    orders: list[Order]
+
+
 def stage_rebalance(ctx: ActionContext, vault_id: str) -> ActResult:
-    """Stage the rebalance orders of a vault, each with its reason, in one audited action."""
+    """Stage the rebalance orders of a vault, each with its reason, in one audited action.
+
+    The plan is made under the queue's lock from the queue as it is then, net of the vault's
+    open orders: two rebalances at once (a key pressed twice, two desks) stage it once.
+    The result is a `StagedRebalance`."""
     ctx.require_writable("staging a rebalance")
-    proposal = preview_rebalance(ctx.state_dir, vault_id, ctx.clock())
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
         now = ctx.clock()
+        proposal = preview_rebalance(ctx.state_dir, vault_id, now, queue)
         events: list[EventDraft] = [
             EventDraft(
                 "rebalance.staged",
@@ -417,23 +593,62 @@ def stage_rebalance(ctx: ActionContext, vault_id: str) -> ActResult:
                     batch_parents=[0],
                 )
             )
+        done = StagedRebalance(proposal, staged)
         if not staged:
-            return Plan({}, [], proposal)
-        return Plan({StateKind.QUEUE: queue}, events, staged)
+            return Plan({}, [], done)
+        return Plan({StateKind.QUEUE: queue}, events, done)
 
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
+def retry_of(journal: Journal, order_id: str) -> str | None:
+    """The order staged as the retry of failed order ``order_id``, if any (one at most)."""
+    row = journal.db.execute(
+        "SELECT order_id FROM events WHERE action = 'order.staged' "
+        "AND json_extract(payload, '$.retry_of') = ? ORDER BY seq LIMIT 1",
+        [order_id],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def retried_dead_letters(journal: Journal) -> set[str]:
+    """Failed orders that were staged again (each may be retried once)."""
+    return {
+        str(row[0])
+        for row in journal.db.execute(
+            "SELECT json_extract(payload, '$.retry_of') FROM events "
+            "WHERE action = 'order.staged' AND json_extract(payload, '$.retry_of') IS NOT NULL"
+        )
+    }
+
+
+def _dead_letter(queue: QueueFile, order_id: str, what: str) -> Order:
+    failed = queue.get(order_id)
+    if failed is None or failed.status is not OrderStatus.FAILED:
+        state = failed.status.value if failed else "not in the queue"
+        raise ActionRefused(f"order {order_id} is {state}; only failed orders can be {what}")
+    return failed
+
+
 def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
-    """A failed (dead-lettered) order, staged again as a new order for a fresh approval."""
+    """A failed (dead-lettered) order, staged again as a new order for a fresh approval.
+
+    A dead letter is retried once: the retry's ``order.staged`` event links to it
+    (``retry_of``), and a second retry, also after a dismissal, is refused naming the
+    retry. The check runs under the journal's lock, so two retries at once stage one."""
     ctx.require_writable("retrying an order")
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
-        failed = queue.get(order_id)
-        if failed is None or failed.status is not OrderStatus.FAILED:
-            state = failed.status.value if failed else "not in the queue"
-            raise ActionRefused(f"order {order_id} is {state}; only failed orders can be retried")
+        failed = _dead_letter(queue, order_id, "retried")
+        earlier = retry_of(ctx.journal, order_id)
+        if earlier is not None:
+            again = queue.get(earlier)
+            now_state = f", now {again.status.value}" if again is not None else ""
+            raise ActionRefused(
+                f"order {order_id} was retried already as order {earlier}{now_state}; "
+                "a dead letter is retried once"
+            )
         now = ctx.clock()
         again = Order(
             order_id=ulid(now),
@@ -448,12 +663,15 @@ def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
             conviction=failed.conviction,
             created_at=now,
             updated_at=now,
+            parent_id=failed.parent_id,
+            follower_id=failed.follower_id,
         )
         queue.orders.append(again)
         event = EventDraft(
             "order.staged",
             vault_id=again.vault_id,
             order_id=again.order_id,
+            follower_id=again.follower_id,
             payload={"retry_of": order_id, "order": order_payload(again)},
             parents=None,
         )
@@ -462,29 +680,36 @@ def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
-def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None) -> list[Any]:
-    """Take a failed order off the dead-letter list (it stays failed; the reason is audited)."""
+def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None) -> ActResult:
+    """Take a failed order off the dead-letter list (it stays failed; the reason is audited).
+    Dismissed once: a second dismissal is refused naming the first."""
     ctx.require_writable("dismissing a dead letter")
-    queue = load_model(ctx.state_dir, QueueFile)
-    order = queue.get(order_id)
-    if order is None or order.status is not OrderStatus.FAILED:
-        state = order.status.value if order else "not in the queue"
-        raise ActionRefused(f"order {order_id} is {state}; only failed orders are dead letters")
-    return ctx.journal.record(
-        ctx.actor,
-        [
-            EventDraft(
-                "order.dead_letter_dismissed",
-                vault_id=order.vault_id,
-                order_id=order_id,
-                payload={"reason": reason},
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        order = _dead_letter(_queue(models), order_id, "dismissed")
+        row = ctx.journal.db.execute(
+            "SELECT seq, actor, ts FROM events WHERE action = 'order.dead_letter_dismissed' "
+            "AND order_id = ? ORDER BY seq LIMIT 1",
+            [order_id],
+        ).fetchone()
+        if row is not None:
+            raise ActionRefused(
+                f"order {order_id} was dismissed already by {row[1]} at {row[2]} (seq {row[0]})"
             )
-        ],
-    )
+        event = EventDraft(
+            "order.dead_letter_dismissed",
+            vault_id=order.vault_id,
+            order_id=order_id,
+            follower_id=order.follower_id,
+            payload={"reason": reason},
+        )
+        return Plan({}, [event], order)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
 def dismissed_dead_letters(journal: Journal) -> set[str]:
-    """Failed orders an operator has dismissed (they are dead letters no more)."""
+    """Failed orders an operator has dismissed."""
     return {
         str(row[0])
         for row in journal.db.execute(
@@ -493,12 +718,16 @@ def dismissed_dead_letters(journal: Journal) -> set[str]:
     }
 
 
-def failed_not_dismissed(queue: QueueFile, dismissed: set[str]) -> list[Order]:
-    return [
-        o for o in queue.orders if o.status is OrderStatus.FAILED and o.order_id not in dismissed
-    ]
+def handled_dead_letters(journal: Journal) -> set[str]:
+    """Failed orders that wait for nobody: dismissed, or staged again as a retry."""
+    return dismissed_dead_letters(journal) | retried_dead_letters(journal)
+
+
+def waiting_dead_letters(queue: QueueFile, handled: set[str]) -> list[Order]:
+    """The dead letters: failed orders not in ``handled`` (see `handled_dead_letters`)."""
+    return [o for o in queue.orders if o.status is OrderStatus.FAILED and o.order_id not in handled]
 
 
 def dead_letters(state_dir: Path, journal: Journal) -> list[Order]:
-    """Failed orders that nobody has dismissed yet."""
-    return failed_not_dismissed(load_model(state_dir, QueueFile), dismissed_dead_letters(journal))
+    """Failed orders that nobody has dismissed or retried yet."""
+    return waiting_dead_letters(load_model(state_dir, QueueFile), handled_dead_letters(journal))

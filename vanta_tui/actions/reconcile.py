@@ -149,7 +149,7 @@ def accept_broker(ctx: ActionContext, vault_id: str, for_venue: VenueBroker) -> 
         changed: dict[StateKind, StateFileModel] = {StateKind.PORTFOLIO: portfolio}
         vault_pnl = pnl.vaults.get(vault_id)
         if vault_pnl is not None:
-            mark_pnl(vault_pnl, account, Decimal(0))
+            mark_pnl(vault_pnl, account, Decimal(0), portfolio.asof)
             changed[StateKind.PNL] = pnl
         event = EventDraft(
             "reconcile.accepted",

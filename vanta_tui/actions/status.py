@@ -17,16 +17,17 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.orders import dismissed_dead_letters, failed_not_dismissed
+from vanta_tui.actions.orders import handled_dead_letters, waiting_dead_letters
 from vanta_tui.actions.reconcile import latest_mismatches
 from vanta_tui.brokers.credentials import load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError
 from vanta_tui.brokers.routing import brokers_for, real_accounts
 from vanta_tui.core.alarms import Alarm, Facts, Level, Thresholds, evaluate, worst
 from vanta_tui.core.enums import OrderStatus
-from vanta_tui.core.models import Venue
+from vanta_tui.core.models import Order, Venue
 from vanta_tui.core.order_states import OPEN
 from vanta_tui.core.positions import is_stale
+from vanta_tui.core.risk import HoldReason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.executor.lease import LEASE_NAME, Lease
@@ -45,11 +46,34 @@ class StatusLine:
     detail: str
 
 
+@dataclass(frozen=True)
+class HeldOrder:
+    """An approved order the executor holds, and why (`core.risk.hold_reason`)."""
+
+    order: Order
+    reason: HoldReason
+
+    def as_json(self) -> dict[str, Any]:
+        o = self.order
+        return {
+            "order_id": o.order_id,
+            "vault_id": o.vault_id,
+            "follower_id": o.follower_id,
+            "symbol": o.symbol,
+            "side": o.side.value,
+            "qty": str(o.qty),
+            "code": self.reason.code,
+            "reason": self.reason.text,
+        }
+
+
 @dataclass
 class StatusReport:
     at: datetime
     lines: list[StatusLine] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
+    held: list[HeldOrder] = field(default_factory=list)
+    """Approved orders the executor holds, each with why."""
 
     @property
     def level(self) -> Level:
@@ -77,6 +101,7 @@ class StatusReport:
                 }
                 for a in self.alarms
             ],
+            "held": [h.as_json() for h in self.held],
         }
 
 
@@ -210,6 +235,30 @@ def journal_line(state_dir: Path, journal: Journal) -> StatusLine:
     )
 
 
+def held_orders(state: StateSnapshot) -> list[HeldOrder]:
+    """Every approved order the executor holds now, with why."""
+    held = []
+    for order in state.queue.orders if state.queue else []:
+        if order.status is OrderStatus.APPROVED:
+            reason = state.hold_reason(order)
+            if reason is not None:
+                held.append(HeldOrder(order, reason))
+    return held
+
+
+def held_line(held: list[HeldOrder]) -> StatusLine:
+    """OK while nothing is held or only maintenance holds (the operator's own stop); WARN
+    when an order waits on something else (a trip, the cap, cash, a price, a follower)."""
+    if not held:
+        return StatusLine("held orders", Level.OK, "none")
+    kinds: dict[str, int] = {}
+    for h in held:
+        kinds[h.reason.code] = kinds.get(h.reason.code, 0) + 1
+    level = Level.OK if set(kinds) == {"maintenance"} else Level.WARN
+    what = ", ".join(f"{n} {code.replace('_', ' ')}" for code, n in sorted(kinds.items()))
+    return StatusLine("held orders", level, f"{len(held)} held ({what}); see below")
+
+
 def alarms_of(
     journal: Journal,
     state: StateSnapshot,
@@ -222,7 +271,7 @@ def alarms_of(
     """The open alarms, with their age (first seen, recorded when ``record``) and
     acknowledgement."""
     waiting = (
-        failed_not_dismissed(state.queue, dismissed_dead_letters(journal)) if state.queue else []
+        waiting_dead_letters(state.queue, handled_dead_letters(journal)) if state.queue else []
     )
     facts = Facts(dead_letters=[o.order_id for o in waiting], mismatches=latest_mismatches(journal))
     found = evaluate(
@@ -286,6 +335,8 @@ def collect(
         watcher or StatusLine("watcher", Level.OK, "part of the desk; not running in the CLI")
     )
     report.lines.append(executor_line(state_dir, ctx.journal, state, now))
+    report.held = held_orders(state)
+    report.lines.append(held_line(report.held))
     report.lines += broker_lines(state_dir, probe, timeout_s)
     report.lines.append(journal_line(state_dir, ctx.journal))
     report.alarms = alarms_of(

@@ -5,6 +5,10 @@ orders fill when the price allows, else stay working until `reprice` moves the p
 through them. Optional partial fills take a fraction first and the rest on the next
 `poll`. Like a real broker it rejects insufficient cash or quantity, and a reused client
 order id. The book (`paper_book.json` beside the state files) survives restarts.
+
+An account opens (on first use) with the cash and positions of portfolio.json and the
+orders the queue records as working at it (submitted, partially filled, with their client
+and broker ids), so the orders a state directory ships can be cancelled or filled here.
 """
 
 from __future__ import annotations
@@ -79,9 +83,14 @@ class _Orders:
             "SELECT body FROM orders WHERE ref = ? AND status IN ('accepted', 'partially_filled')",
             [self.ref],
         ).fetchall()
-        return [self._load(r[0]) for r in rows]
+        found = [self._load(r[0]) for r in rows]
+        found += [o for o in self.new.values() if BrokerStatus(o["status"]).working]
+        return found
 
     def by_broker_id(self, broker_order_id: str) -> dict[str, Any] | None:
+        for order in (*self.new.values(), *self.dirty.values()):
+            if order["broker_order_id"] == broker_order_id:
+                return order
         row = self.conn.execute(
             "SELECT body FROM orders WHERE ref = ? AND broker_order_id = ?",
             [self.ref, broker_order_id],
@@ -131,6 +140,9 @@ class _Account:
         self.orders = _Orders(conn, ref)
         row = conn.execute("SELECT cash, positions FROM accounts WHERE ref = ?", [ref]).fetchone()
         self.missing = row is None
+        self.seeded: list[dict[str, Any]] = []
+        """Working orders the account opens with (placed again in each transaction until
+        the account is first written)."""
         self.data: dict[str, Any] = (
             {"cash": decimal_of(row[0]), "positions": parse_json(row[1])} if row else {}
         )
@@ -141,6 +153,9 @@ class _Account:
         since this one committed (its data is then still what the book holds)."""
         self.conn = conn
         self.orders = _Orders(conn, self.ref)
+        if self.missing:
+            for order in self.seeded:
+                self.orders.place(dict(order))
         return self
 
     def seed(self, cash: Decimal, positions: dict[str, tuple[Decimal, Decimal]]) -> None:
@@ -148,6 +163,16 @@ class _Account:
             "cash": cash,
             "positions": {s: {"qty": q, "avg_price": p} for s, (q, p) in positions.items()},
         }
+
+    def seed_orders(self, orders: Sequence[dict[str, Any]]) -> None:
+        """Open with these working orders (skipping a broker id the book already has)."""
+        for order in orders:
+            taken = self.conn.execute(
+                "SELECT 1 FROM orders WHERE broker_order_id = ?", [order["broker_order_id"]]
+            ).fetchone()
+            if taken is None:
+                self.seeded.append(order)
+                self.orders.place(dict(order))
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -171,7 +196,24 @@ class _Account:
             "INSERT OR REPLACE INTO accounts (ref, cash, positions) VALUES (?, ?, ?)",
             [self.ref, str(self.data["cash"]), dumps_compact(self.data["positions"])],
         )
+        if self.missing and self.seeded:
+            # New broker ids are numbered past the seeded ones, so they never collide.
+            top = max(_number(o["broker_order_id"]) for o in self.seeded)
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+            after = max(int(row[0]) if row else 1, top + 1, self._next_id or 1)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_id', ?)", [after]
+            )
+            self._next_id = after
         self.orders.flush()
+        self.missing = False
+        self.seeded = []
+
+
+def _number(broker_order_id: str) -> int:
+    """The number in a paper broker id (``paper-000041`` → 41; 0 for another form)."""
+    digits = broker_order_id.rpartition("-")[2]
+    return int(digits) if digits.isdigit() else 0
 
 
 PriceSource = Callable[[str], Decimal | None]
@@ -192,6 +234,7 @@ class PaperBroker:
         partial_fill_ratio: Decimal | None = None,
         initial_cash: Decimal = Decimal(0),
         initial_positions: dict[str, tuple[Decimal, Decimal]] | None = None,
+        initial_orders: Callable[[], Sequence[tuple[OrderRequest, BrokerOrder]]] | None = None,
     ) -> None:
         self.book_path = book_path
         self.prices = prices
@@ -200,6 +243,8 @@ class PaperBroker:
         self.partial_fill_ratio = partial_fill_ratio
         self._initial_cash = initial_cash
         self._initial_positions = initial_positions or {}
+        self._initial_orders = initial_orders
+        """The working orders the account opens with (asked only when it first opens)."""
         self._local = threading.local()
 
     # ---------------------------------------------------------------- the book
@@ -232,6 +277,8 @@ class PaperBroker:
                 account = _Account(conn, self.account_ref)
                 if account.missing:
                     account.seed(self._initial_cash, self._initial_positions)
+                    if self._initial_orders is not None:
+                        account.seed_orders([_book_order(r, b) for r, b in self._initial_orders()])
             yield account
             if write:
                 account.flush()
@@ -404,6 +451,24 @@ class PaperBroker:
     def account(self) -> BrokerAccount:
         with self._book(write=False) as account:
             return BrokerAccount(cash=decimal_of(account["cash"]))
+
+
+def _book_order(request: OrderRequest, state: BrokerOrder) -> dict[str, Any]:
+    """A working order as the book keeps it."""
+    return {
+        "broker_order_id": state.broker_order_id,
+        "client_order_id": request.client_order_id,
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "qty": request.qty,
+        "order_type": request.order_type.value,
+        "limit_price": request.limit_price,
+        "time_in_force": request.time_in_force.value,
+        "status": state.status.value,
+        "filled_qty": state.filled_qty,
+        "avg_fill_price": state.avg_fill_price,
+        "reason": None,
+    }
 
 
 def book_path(state_dir: Path) -> Path:

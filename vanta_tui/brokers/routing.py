@@ -7,14 +7,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar, cast
 
-from vanta_tui.brokers.base import Broker
+from vanta_tui.brokers.base import Broker, BrokerOrder, BrokerStatus, OrderRequest
 from vanta_tui.brokers.credentials import load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError
 from vanta_tui.brokers.paper import PaperBroker, book_path
+from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import (
     FollowersFile,
     Order,
     PortfolioFile,
+    QueueFile,
     StateFileModel,
     VaultFile,
 )
@@ -84,7 +86,8 @@ class Brokers:
     """Calling it with an order gives that order's broker (a `BrokerFactory`).
 
     ``paper`` is the built-in paper broker (one book account per account_ref, seeded from
-    portfolio.json the first time it is used and priced at its last prices); ``alpaca`` and
+    portfolio.json, and with the queue's working orders routed to it, the first time it is
+    used, and priced at its last prices); ``alpaca`` and
     ``ccxt:<exchange>`` are the real adapters with the venue's account_ref credentials.
     One adapter object per (adapter, account), so ccxt's markets are loaded once.
     """
@@ -127,7 +130,49 @@ class Brokers:
             initial_positions={
                 s: (p.qty, p.avg_price) for s, p in (account.positions.items() if account else [])
             },
+            initial_orders=lambda: self._working_at(ref),
         )
+
+    def _paper_ref(self, order: Order) -> str | None:
+        """The paper book account that serves ``order`` (None: a real broker does)."""
+        venue = venue_of(self.files, order)
+        if venue is not None and venue.adapter != "paper" and not self.paper_only:
+            return None
+        account_id = order.follower_id or order.vault_id
+        return f"{venue.account_ref}:{account_id}" if venue is not None else account_id
+
+    def _working_at(self, ref: str) -> list[tuple[OrderRequest, BrokerOrder]]:
+        """The queue's orders working at paper account ``ref`` (with both their ids)."""
+        try:
+            queue = self.files.get(QueueFile)
+        except (OSError, StoreError):
+            return []
+        found = []
+        for order in queue.orders:
+            if (
+                order.status not in {OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED}
+                or order.client_order_id is None
+                or order.broker_order_id is None
+                or self._paper_ref(order) != ref
+            ):
+                continue
+            request = OrderRequest(client_order_id=order.client_order_id, **order.ticket())
+            state = BrokerOrder(
+                broker_order_id=order.broker_order_id,
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                qty=order.qty,
+                status=(
+                    BrokerStatus.ACCEPTED
+                    if order.status is OrderStatus.SUBMITTED
+                    else BrokerStatus.PARTIALLY_FILLED
+                ),
+                filled_qty=order.filled_qty,
+                avg_fill_price=order.avg_fill_price,
+            )
+            found.append((request, state))
+        return found
 
     def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
         """The broker of ``account_id`` (a vault or follower id) at ``venue``."""

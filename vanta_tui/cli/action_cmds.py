@@ -9,6 +9,7 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import preview_rebalance, stage_rebalance
 from vanta_tui.actions.overlays import clear_trip, set_flip_mode, set_maintenance, set_persona
 from vanta_tui.cli.order_cmds import parse_decimal
+from vanta_tui.core.models import Order
 from vanta_tui.store.journal import ActionRefused
 
 
@@ -56,23 +57,23 @@ def cmd_persona(ctx: ActionContext, vault: str, name: str, boosts: Sequence[str]
 
 
 def cmd_stage(ctx: ActionContext, vault: str, dry_run: bool) -> int:
-    if not dry_run:
-        result = stage_rebalance(ctx, vault)
-        staged = result.result if isinstance(result.result, list) else []
-        for order in staged:
-            print(
-                f"staged {order.order_id}: {order.side.value} {order.qty} {order.symbol} "
-                f"({order.reason_vector[0]})"
-            )
-        if not staged:
-            print(f"nothing to stage for {vault}")
-        return 0
-    plan = preview_rebalance(ctx.state_dir, vault, ctx.clock())
-    for order in plan.orders:
+    if dry_run:
+        plan = preview_rebalance(ctx.state_dir, vault, ctx.clock())
+        staged: list[Order] = []
+    else:
+        done = stage_rebalance(ctx, vault).result
+        plan, staged = done.plan, done.orders
+    for order in staged:
         print(
-            f"would stage: {order.side.value} {order.qty} {order.symbol} "
-            f"≈ {order.notional:,.2f} ({order.reason})"
+            f"staged {order.order_id}: {order.side.value} {order.qty} {order.symbol} "
+            f"({order.reason_vector[0]})"
         )
+    if dry_run:
+        for proposed in plan.orders:
+            print(
+                f"would stage: {proposed.side.value} {proposed.qty} {proposed.symbol} "
+                f"≈ {proposed.notional:,.2f} ({proposed.reason})"
+            )
     for note in plan.skipped:
         print(f"skipped: {note}")
     if not plan.orders:

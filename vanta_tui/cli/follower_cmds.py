@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.fees import close_fee_cycle, ledger
+from vanta_tui.actions.fees import CloseReport, close_fee_cycle, ledger
 from vanta_tui.actions.followers import (
     add_follower,
     read_packet,
@@ -13,6 +14,7 @@ from vanta_tui.actions.followers import (
     set_kill_switch,
 )
 from vanta_tui.core.models import FollowersFile, PnlFile, PortfolioFile
+from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import load_model
 
@@ -67,29 +69,41 @@ def cmd_followers_remove(ctx: ActionContext, follower_id: str) -> int:
     return 0
 
 
-def cmd_close_cycle(ctx: ActionContext, vault_id: str | None) -> int:
-    lines = close_fee_cycle(ctx, vault_id).result
-    for line in lines:
+def cmd_close_cycle(
+    ctx: ActionContext, vault_id: str | None, as_of: str | None = None, dry_run: bool = False
+) -> int:
+    when = parse_utc(as_of) if as_of else None  # a bad --as-of: ValueError, "refused: ..."
+    report: CloseReport = close_fee_cycle(ctx, vault_id, as_of=when, dry_run=dry_run).result
+    if dry_run:
+        print(f"dry run as of {format_utc(report.as_of or ctx.clock())}: nothing is written")
+    print(
+        f"{'account':<10} {'period':<9} {'fee_type':<20} {'realized':>12} {'flat':>9} "
+        f"{'performance':>11} {'fee due':>10}"
+    )
+    for line in report.lines:
         who = line["follower_id"] or line["vault_id"]
         print(
-            f"{who:<10} {line['fee_type']:<20} realized {line['realized_pnl']:>12} "
-            f"fee due {line['fee_due']:>10}"
+            f"{who:<10} {line['period_label']:<9} {line['fee_type']:<20} "
+            f"{line['realized_pnl']:>12} {line['flat_fee']:>9} {line['performance_fee']:>11} "
+            f"{line['fee_due']:>10}"
         )
+    for reason in report.skipped:
+        print(f"not charged: {reason}")
     return 0
 
 
 def cmd_ledger(ctx: ActionContext, vault_id: str | None, follower_id: str | None) -> int:
     entries = ledger(ctx.journal, vault_id=vault_id, follower_id=follower_id)
     print(
-        f"{'seq':>6} {'ts':<27} {'vault':<9} {'follower':<10} {'fee_type':<20} "
+        f"{'seq':>6} {'ts':<27} {'vault':<9} {'follower':<10} {'period':<15} {'fee_type':<20} "
         f"{'perf':>5} {'flat_usd':>9} {'realized_pnl':>13} {'fee_due':>10}"
     )
     for e in entries:
         print(
-            f"{e.seq:>6} {e.ts:<27} {e.vault_id:<9} {e.follower_id or '—':<10} "
+            f"{e.seq:>6} {e.ts:<27} {e.vault_id:<9} {e.follower_id or '—':<10} {e.label:<15} "
             f"{e.fee_type:<20} {e.perf_share:>5} {e.flat_usd:>9} {e.realized_pnl:>13} "
             f"{e.fee_due:>10}"
         )
-    total = sum((e.fee_due for e in entries), start=type(entries[0].fee_due)(0)) if entries else 0
+    total = sum((e.fee_due for e in entries), start=Decimal(0))
     print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, fees due {total}")
     return 0

@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", metavar="PRICE", help="limit price (makes a limit order)")
     p.add_argument("--tif", choices=["day", "gtc", "ioc", "fok"], default="day")
     p.add_argument("--reason", action="append", default=[], help="a reason (repeatable)")
+    p.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="stage it even if an identical order was staged in the last 10 minutes",
+    )
     p = command("approve", "approve staged orders", orders_sub)
     p.add_argument("ids", nargs="+", metavar="ID")
     p = command("reject", "reject staged orders", orders_sub)
@@ -152,9 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
     fees = top("fees", "fee cycles and the fee ledger")
     fees_sub = fees.add_subparsers(dest="fees_command", metavar="FEES_COMMAND", required=True)
     p = command(
-        "close-cycle", "close the fee cycle of every vault (or one) and its followers", fees_sub
+        "close-cycle",
+        "close each ended fee period of every vault (or one) and its followers, once",
+        fees_sub,
     )
     p.add_argument("--vault", metavar="ID")
+    p.add_argument(
+        "--as-of", metavar="TS", help="close the periods ended by this UTC time (a late close)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would be charged")
     p = command("ledger", "print the fee ledger", fees_sub)
     p.add_argument("--vault", metavar="ID")
     p.add_argument("--follower", metavar="ID")
@@ -285,7 +296,9 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
                 lambda ctx: follower_cmds.cmd_ledger(ctx, args.vault, args.follower),
             )
         return _run_action(
-            args, state_dir, lambda ctx: follower_cmds.cmd_close_cycle(ctx, args.vault)
+            args,
+            state_dir,
+            lambda ctx: follower_cmds.cmd_close_cycle(ctx, args.vault, args.as_of, args.dry_run),
         )
     if command == "orders":
         which = args.orders_command
@@ -295,7 +308,7 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
                 state_dir,
                 lambda ctx: order_cmds.cmd_stage(
                     ctx, args.vault, args.symbol, args.side, args.qty, args.limit, args.tif,
-                    args.reason,
+                    args.reason, args.allow_duplicate,
                 ),
             )  # fmt: skip
         if which == "approve":

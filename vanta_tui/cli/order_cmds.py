@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.execution import CancelReport, cancel_orders, panic
 from vanta_tui.actions.orders import (
+    ApprovalSummary,
     approve_orders,
     dismiss_failed,
     edit_order,
@@ -39,6 +40,7 @@ def cmd_stage(
     limit: str | None,
     tif: str,
     reason: Sequence[str],
+    allow_duplicate: bool = False,
 ) -> int:
     result = stage_order(
         ctx,
@@ -50,6 +52,7 @@ def cmd_stage(
         limit_price=parse_decimal(limit, "limit") if limit else None,
         time_in_force=TimeInForce(tif),
         reasons=reason,
+        allow_duplicate=allow_duplicate,
     )
     order = result.result
     print(f"staged {order.order_id}: {vault} {side} {qty} {symbol}")
@@ -62,6 +65,7 @@ def cmd_approve(ctx: ActionContext, ids: Sequence[str]) -> int:
         print(
             f"approved {order.order_id}: {order.vault_id} {order.side} {order.qty} {order.symbol}"
         )
+    print(f"approved {ApprovalSummary.of(result.events).text()}")
     return 0
 
 

@@ -22,6 +22,15 @@ def cmd_status(ctx: ActionContext, now: datetime, as_json: bool, probe: bool) ->
     print(f"{MARK[report.level.value]} VANTA desk status at {report.as_json()['at']}")
     for line in report.lines:
         print(f"  {MARK[line.level.value]} {line.component:<32} {line.detail}")
+    if report.held:
+        print(f"  {len(report.held)} held order(s):")
+    for held in report.held:
+        o = held.order
+        who = f" for {o.follower_id}" if o.follower_id else ""
+        print(
+            f"  HELD [{o.order_id}] {o.vault_id}{who} {o.side.value} {o.qty} {o.symbol}: "
+            f"{held.reason.text}"
+        )
     if report.alarms:
         print(f"  {len(report.alarms)} open alarm(s):")
     for alarm in report.alarms:

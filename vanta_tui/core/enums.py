@@ -52,6 +52,14 @@ class FeeType(StrEnum):
     PERFORMANCE_OR_FLAT = "performance_or_flat"
 
 
+class FeePeriod(StrEnum):
+    """How long one fee cycle is: a UTC calendar month, quarter or year."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
 class MirrorMode(StrEnum):
     PROPORTIONAL = "proportional"
     CAPPED = "capped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from vanta_tui.core.enums import AssetClass, Side
@@ -42,10 +43,25 @@ def apply_fill(
     return realized
 
 
-def mark_pnl(pnl: VaultPnl, account: Account, realized: Decimal) -> None:
-    """NAV = equity; unrealized from the positions; high-water mark and drawdown follow."""
+def nav_of(account: Account) -> Decimal:
+    """The account's NAV: its equity (cash + Σ qty × last price) to the cent. The vaults
+    pane's equity, the PnL's NAV and the NAV history's last point are all this number."""
+    return account.equity.quantize(CENTS)
+
+
+def mark_pnl(pnl: VaultPnl, account: Account, realized: Decimal, at: datetime) -> None:
+    """NAV = equity; unrealized from the positions; high-water mark and drawdown follow; the
+    NAV history's point of ``at``'s day (its last) becomes this NAV, so the chart ends where
+    the figures are (one point per UTC day: the day's latest mark)."""
     pnl.realized += realized
-    pnl.nav = account.equity.quantize(CENTS)
+    pnl.nav = nav_of(account)
+    history = pnl.nav_history
+    if history and history[-1][0].date() == at.date():
+        history[-1] = (max(history[-1][0], at), pnl.nav)
+    elif not history or history[-1][0] < at:
+        history.append((at, pnl.nav))
+    else:  # a clock behind the history's last day: that point still shows the NAV
+        history[-1] = (history[-1][0], pnl.nav)
     pnl.unrealized = sum(
         (p.qty * (p.last_price - p.avg_price) for p in account.positions.values()), Decimal(0)
     ).quantize(CENTS)

@@ -6,17 +6,23 @@ A symbol trades only where |drift| > ``drift_tolerance`` and the trade's notiona
 precision when known). Sells come before buys; buys never spend more cash than the vault
 has after its sells. While flip mode is active, sizes are × (1 + amplify). The same inputs
 always give the same orders.
+
+What the vault already has open (staged, approved or working) for a symbol is netted out:
+a rebalance run twice stages nothing the second time, and says what is already open. An
+open order that goes against the trade the targets call for is never traded over: the
+symbol is skipped until the operator rejects it or it finishes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from vanta_tui.core.enums import AssetClass, Side
-from vanta_tui.core.models import Account, Defaults, Vault, VaultOverlay
+from vanta_tui.core.intents import describe_open, open_orders, open_qty, signed
+from vanta_tui.core.models import Account, Defaults, Order, Vault, VaultOverlay
 from vanta_tui.core.positions import effective_targets
 
 ZERO = Decimal(0)
@@ -78,9 +84,12 @@ def plan_rebalance(
     now: datetime,
     *,
     precision: Mapping[str, Decimal] | None = None,
+    pending: Sequence[Order] = (),
 ) -> RebalancePlan:
-    """The orders that bring the vault's positions back to its effective targets."""
+    """The orders that bring the vault's positions back to its effective targets, net of
+    the vault's open orders among ``pending`` (the queue's orders; others are ignored)."""
     plan = RebalancePlan(vault.vault_id)
+    mine = open_orders(pending, vault.vault_id)
     equity = account.equity
     if equity <= 0:
         plan.skipped.append("vault equity is not positive; nothing to rebalance")
@@ -107,10 +116,24 @@ def plan_rebalance(
         delta = (target * equity - held * price) / price * amplify
         step = _step(symbol, precision)
         side = Side.BUY if delta > 0 else Side.SELL
-        qty = _round_down(abs(delta), step)
+        opened = [o for o in mine if o.symbol == symbol]
+        against = [o for o in opened if o.side is not side]
+        if against:
+            plan.skipped.append(
+                f"{symbol}: {'; '.join(describe_open(o) for o in against)} goes against the "
+                f"{side.value} the targets call for; reject it or let it finish first"
+            )
+            continue
+        covered = sum((open_qty(o) for o in opened), ZERO)
+        qty = _round_down(abs(delta) - covered, step)
         if side is Side.SELL:
-            qty = min(qty, held)
+            qty = min(qty, held - covered)
         reason = f"rebalance: {symbol} {_pct(weight)} → {_pct(target)}"
+        if opened:
+            if qty <= 0 or qty * price < defaults.min_trade_usd:
+                plan.skipped.append(f"{symbol}: {'; '.join(describe_open(o) for o in opened)}")
+                continue
+            reason += f" (net of {covered} {side.value} already open)"
         order = ProposedOrder(
             symbol,
             AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY,
@@ -126,7 +149,14 @@ def plan_rebalance(
             )
             continue
         (sells if side is Side.SELL else buys).append(order)
+    # Open orders will move cash too: their buys spend it, their sells bring it.
     cash = account.cash + sum((o.notional for o in sells), ZERO)
+    for open_order in mine:
+        position = account.positions.get(open_order.symbol)
+        limit = open_order.limit_price
+        price = limit or (position.last_price if position is not None else None)
+        if price is not None:
+            cash -= signed(open_order) * price
     plan.orders.extend(sells)
     for order in buys:
         qty = order.qty

@@ -94,6 +94,12 @@ _PNL: dict[str, tuple[str, str, str]] = {
     "V_CRYPTO": ("-8210", "0", "0.228"),
     "V_INCOME": ("6240", "1500", "0.004"),
 }
+_FEES_THROUGH = datetime(2026, 11, 1, tzinfo=UTC)
+"""The vaults' fees accrued are for every monthly period through October 2026 (the month
+before DEMO_NOW): V_CORE 20 % of 13,425 (above its 2,000 flat), V_INCOME its 1,500 flat,
+V_CRYPTO nothing on a loss; the followers, nothing (their accounts opened in November).
+November is open. The first close records this as each account's opening balance in the
+fee ledger (`core.fees.opening_balance`), then charges November only."""
 
 
 def _equity(vault_id: str) -> Decimal:
@@ -304,6 +310,7 @@ def pnl_file() -> dict[str, Any]:
             "realized": D(realized),
             "unrealized": unrealized.quantize(D("0.01")),
             "fees_accrued": D(fees),
+            "fees_through": _iso(_FEES_THROUGH),
             "high_water_mark": hwm,
             "drawdown": ((hwm - nav) / hwm).quantize(D("0.0001")),
             "nav_history": history,
@@ -314,6 +321,7 @@ def pnl_file() -> dict[str, Any]:
             "realized": D(0),
             "unrealized": D(0),
             "fees_accrued": D(0),
+            "fees_through": _iso(_FEES_THROUGH),
             "high_water_mark": D(equity),
             "drawdown": D(0),
             "nav_history": [[_iso(DEMO_NOW), D(equity)]],
@@ -428,6 +436,7 @@ def queue_file() -> dict[str, Any]:
         ),
         _order(
             9, 40, "V_CORE", "NVDA", "sell", "30", "partially_filled",
+            order_type="limit", limit_price="142.35",  # 12 filled; the rest waits (142.30)
             broker_order_id="paper-000038", filled_qty="12", avg_fill_price="142.35",
             reason_vector=["Trim: position above cap after rally"], conviction=D("0.66"),
         ),

@@ -20,7 +20,7 @@ from vanta_tui.actions.marks import mark_prices
 from vanta_tui.actions.overlays import expire_flip_modes
 from vanta_tui.actions.reading import read_context
 from vanta_tui.actions.reconcile import check as reconcile_check
-from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
+from vanta_tui.brokers.base import Broker, BrokerOrder, BrokerStatus, OrderRequest
 from vanta_tui.brokers.errors import (
     BrokerError,
     DuplicateClientOrderId,
@@ -30,9 +30,9 @@ from vanta_tui.brokers.errors import (
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.brokers.routing import BrokerFactory
 from vanta_tui.core.enums import AssetClass, OrderStatus
-from vanta_tui.core.models import Follower, FollowersFile, Order, QueueFile, VaultFile, Venue
+from vanta_tui.core.models import FollowersFile, Order, QueueFile, VaultFile, Venue
 from vanta_tui.core.order_states import WORKING
-from vanta_tui.core.risk import check_order, order_price
+from vanta_tui.core.risk import hold_reason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
 from vanta_tui.store.errors import StoreError
@@ -62,6 +62,13 @@ class CycleReport:
     @property
     def idle(self) -> bool:
         return not (self.sent or self.reconciled)
+
+
+def _agrees(found: BrokerOrder, order: Order) -> bool:
+    """The broker's view of a working order is what the queue already records (a broker's
+    "accepted" is the queue's "submitted"), so there is nothing to reconcile."""
+    status = OrderStatus.SUBMITTED if found.status is BrokerStatus.ACCEPTED else found.status.value
+    return status == order.status.value and found.filled_qty == order.filled_qty
 
 
 class Executor:
@@ -154,33 +161,20 @@ class Executor:
                 if order.status is OrderStatus.SUBMITTING and self._due(order):
                     resend.append(order)  # it never reached the broker: same id again
                 continue
-            if found.status.value != order.status.value or found.filled_qty != order.filled_qty:
+            if not _agrees(found, order):
                 outcomes.append(SendOutcome(order.order_id, found))
-        # 2. Approved orders that pass the checks before send.
+        # 2. Approved orders that pass the checks before send (the one rule: hold_reason).
         state = read_context(self.ctx.state_dir)
-        vaults = state.vaults
         followers = self._followers()
         sendable: list[Order] = []
         for order in queue.orders:
             if order.status is not OrderStatus.APPROVED:
                 continue
-            vault = vaults.get(order.vault_id)
-            if vault is None:
-                continue
-            child_of = followers.get(order.follower_id) if order.follower_id else None
-            if order.follower_id and child_of is None:
-                report.held.append(f"{order.order_id}: follower {order.follower_id} is gone")
-                continue
-            verdict = check_order(
-                order, vault, state.overlays, state.pnl,
-                state.account(order.follower_id or order.vault_id), for_send=True,
-                price_hint=(
-                    order_price(order, state.account(order.vault_id)) if child_of else None
-                ),
-                max_pos_usd=child_of.max_pos_usd if child_of else None,
-            )  # fmt: skip
-            if not verdict.allowed or verdict.held:
-                report.held.append(f"{order.order_id}: {verdict.reason}")
+            held = hold_reason(
+                order, state.vaults, state.overlays, state.pnl, state.portfolio, followers
+            )
+            if held is not None:
+                report.held.append(f"{order.order_id}: {held.text}")
                 continue
             sendable.append(order)
         to_send = [o.order_id for o in sendable + resend]
@@ -217,12 +211,11 @@ class Executor:
                 continue
             report.mismatches += len(found)
 
-    def _followers(self) -> dict[str, Follower]:
+    def _followers(self) -> FollowersFile | None:
         try:
-            registry = load_model(self.ctx.state_dir, FollowersFile)
+            return load_model(self.ctx.state_dir, FollowersFile)
         except StoreError:
-            return {}
-        return {f.follower_id: f for f in registry.followers}
+            return None
 
     def refresh_prices(self, report: CycleReport) -> None:
         """Prices of every account's positions from its broker, where that is not the paper
@@ -237,7 +230,8 @@ class Executor:
         accounts: list[tuple[str, dict[AssetClass, Venue]]] = [
             (vault.vault_id, vault.venues) for vault in state.vaults.vaults
         ]
-        accounts += [(f.follower_id, f.brokers) for f in self._followers().values()]
+        registry = self._followers()
+        accounts += [(f.follower_id, f.brokers) for f in (registry.followers if registry else [])]
         for account_id, venues in accounts:
             account = portfolio.accounts.get(account_id)
             if account is None:

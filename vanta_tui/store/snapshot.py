@@ -8,9 +8,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import (
     AllocationFile,
     FollowersFile,
+    Order,
     OverlayFile,
     PnlFile,
     PortfolioFile,
@@ -18,6 +20,7 @@ from vanta_tui.core.models import (
     StateFileModel,
     VaultFile,
 )
+from vanta_tui.core.risk import HoldReason, hold_reason, maintenance_hold
 from vanta_tui.core.state_files import DEPENDS_ON, StateKind
 from vanta_tui.store.errors import Problem, StateFileError
 from vanta_tui.store.loader import LoadedFile, load, reference_for
@@ -67,6 +70,15 @@ class StateSnapshot:
     @property
     def followers(self) -> FollowersFile | None:
         return self.get(FollowersFile)
+
+    def hold_reason(self, order: Order) -> HoldReason | None:
+        """Why ``order`` is held: an approved order by the executor's rule (`hold_reason`);
+        a staged one by the maintenance that would hold it once approved."""
+        if order.status is OrderStatus.STAGED:
+            return maintenance_hold(self.overlays, order.vault_id)
+        return hold_reason(
+            order, self.vaults, self.overlays, self.pnl, self.portfolio, self.followers
+        )
 
 
 _ORDER = sorted(StateKind, key=lambda k: len(DEPENDS_ON[k]))

@@ -20,7 +20,7 @@ from textual.widgets import Footer
 from watchfiles import awatch
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.status import StatusLine, StatusReport, collect
+from vanta_tui.actions.status import StatusLine, StatusReport, collect, held_orders
 from vanta_tui.brokers.routing import missing_credentials
 from vanta_tui.cli.common import operator_name
 from vanta_tui.core.alarms import Alarm, Level
@@ -32,6 +32,7 @@ from vanta_tui.store.journal.export import order_tree
 from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths, reload
 from vanta_tui.ui.commands import DeskCommands
 from vanta_tui.ui.header import DeskHeader
+from vanta_tui.ui.keys import OrderedKeys
 from vanta_tui.ui.operator import (
     MUTATING_ACTIONS,
     OPERATOR_BINDINGS,
@@ -90,8 +91,9 @@ class StateLoaded(Message):
         self.kinds = kinds
 
 
-class VantaApp(OperatorActions):
-    """The operator desk on one state directory."""
+class VantaApp(OrderedKeys, OperatorActions):
+    """The operator desk on one state directory. Keys typed in a burst are handed on one at a
+    time, each once the one before it has settled (`OrderedKeys`)."""
 
     TITLE = "VANTA desk"
     CSS_PATH = "desk.tcss"
@@ -106,6 +108,7 @@ class VantaApp(OperatorActions):
         Binding("2", "focus_pane('overlays')", "Overlays", id="focus_overlays", show=False),
         Binding("3", "focus_pane('queue')", "Queue", id="focus_queue", show=False),
         Binding("4", "focus_pane('positions')", "Positions", id="focus_positions", show=False),
+        Binding("H", "show_held", "Held orders", id="show_held", show=False),
         *OPERATOR_BINDINGS,
         *VIEW_BINDINGS,
     ]
@@ -326,9 +329,7 @@ class VantaApp(OperatorActions):
                 else:
                     if report.errors:
                         text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
-                    elif report.held:
-                        text, level = f"executor: running, {len(report.held)} held", "warn"
-                    else:
+                    else:  # held orders: the header's own "N held", from the state
                         text, level = "executor: running", "ok"
                     self.call_from_thread(header.set_executor, text, level)
                     if report.sent or report.reconciled or report.marked:
@@ -498,6 +499,7 @@ class VantaApp(OperatorActions):
             pane.show_problems(problems, stale=stale)
         self.vaults_pane.show(state)
         self.overlays_pane.show(state, now, self.selected_vault)
+        self.header.set_held(len(held_orders(state)))
         self.queue_pane.show(state, now, self.selected_vault)
         self.positions_pane.show(state, now, self.selected_vault)
         self.pnl_pane.show(state, self.selected_vault)
@@ -518,6 +520,15 @@ class VantaApp(OperatorActions):
             self.render_panes()
             self.apply_badges()
 
+    def action_show_held(self) -> None:
+        """The held orders, each with why: the queue showing only them (`h` there shows all
+        again), focused, so Enter opens one's detail."""
+        self.queue_pane.show_held(True)
+        self.queue_pane.focus()
+
+    def on_desk_header_held_clicked(self, _message: DeskHeader.HeldClicked) -> None:
+        self.action_show_held()
+
     def on_queue_pane_view_changed(self, _message: QueuePane.ViewChanged) -> None:
         self.queue_pane.show(self.snapshot, self.clock(), self.selected_vault)
 
@@ -526,7 +537,7 @@ class VantaApp(OperatorActions):
         order = queue.get(message.order_id) if queue else None
         if order is None:
             return
-        screen = OrderDetailScreen(order)
+        screen = OrderDetailScreen(order, self.snapshot.hold_reason(order))
         self.push_screen(screen)
         self.load_audit_trail(screen, order.order_id)
 

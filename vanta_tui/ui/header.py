@@ -11,11 +11,16 @@ from typing import ClassVar
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widget import Widget
 
 
 class DeskHeader(Widget):
     """One line that says where the desk points and whether money can move."""
+
+    class HeldClicked(Message):
+        """The operator clicked "N held": show the held orders."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "desk-header--title",
@@ -72,6 +77,10 @@ class DeskHeader(Widget):
         self.clock_text = ""
         self.executor_text = ""
         self.executor_level = "ok"
+        self.held = 0
+        """Approved orders the executor holds (`core.risk.hold_reason`)."""
+        self._held_span: tuple[int, int] | None = None
+        """Where "N held" was drawn (cells), for a click."""
 
     @property
     def mode_text(self) -> str:
@@ -86,6 +95,17 @@ class DeskHeader(Widget):
         self.executor_level = level
         self.refresh()
 
+    def set_held(self, count: int) -> None:
+        if count != self.held:
+            self.held = count
+            self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        span = self._held_span
+        if span is not None and span[0] <= event.x < span[1]:
+            event.stop()
+            self.post_message(self.HeldClicked())
+
     def render(self) -> Text:
         style = self.get_component_rich_style
         right: list[tuple[str, Style]] = [
@@ -96,6 +116,9 @@ class DeskHeader(Widget):
         ]
         if self.read_only:
             right.append((" READ-ONLY ", style("desk-header--readonly")))
+        held = f" {self.held} held " if self.held else ""
+        if held:
+            right.append((held, style("desk-header--warn")))
         if self.executor_text:
             right.append((f" {self.executor_text} ", style(f"desk-header--{self.executor_level}")))
         right.append((f" {self.clock_text} ", Style()))
@@ -107,7 +130,10 @@ class DeskHeader(Widget):
         line = Text.assemble(
             title, (set_cell_size(state, max(room, 0)), style("desk-header--state"))
         )
+        self._held_span = None
         for text, text_style in right:
             line.append(" ")
+            if held and text == held and self._held_span is None:
+                self._held_span = (line.cell_len, line.cell_len + cell_len(text))
             line.append(text, text_style)
         return line

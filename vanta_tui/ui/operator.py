@@ -21,12 +21,14 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.execution import cancel_orders, panic
 from vanta_tui.actions.followers import set_kill_switch
 from vanta_tui.actions.orders import (
+    ApprovalSummary,
     approve_orders,
     dead_letters,
     dismiss_failed,
     edit_order,
     first_error,
     flip_order,
+    preview_approval,
     preview_rebalance,
     reject_orders,
     retry_failed,
@@ -40,6 +42,7 @@ from vanta_tui.actions.overlays import (
     set_maintenance,
     set_persona,
 )
+from vanta_tui.actions.reading import Context
 from vanta_tui.actions.reconcile import accept_broker
 from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.actions.status import StatusReport, acknowledge
@@ -47,6 +50,7 @@ from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.brokers.routing import BrokerFactory, brokers_for
 from vanta_tui.core.clock import Clock
 from vanta_tui.core.enums import OrderStatus, OrderType, TimeInForce
+from vanta_tui.core.intents import Ticket, describe_open, find_duplicate
 from vanta_tui.core.models import Order
 from vanta_tui.core.risk import order_price
 from vanta_tui.core.state_files import StateKind
@@ -181,23 +185,40 @@ class OperatorActions(App[int]):
         if not orders:
             self.notify("no staged order selected (space marks orders)", severity="warning")
             return
+        ids = [o.order_id for o in orders]
+        try:
+            summary = self._preview_approval(ids)
+        except (StoreError, ValueError) as exc:
+            self.notify(str(exc), title="Approve: refused", severity="error", timeout=10)
+            return
         prices = [self._price(o) for o in orders]
         total = sum((o.qty * p for o, p in zip(orders, prices, strict=True) if p), Decimal(0))
         lines = [describe(o, p) for o, p in zip(orders, prices, strict=True)]
         lines.append(
             f"total notional ≈ {money(total)} across {len({o.vault_id for o in orders})} vault(s)"
         )
-        ids = [o.order_id for o in orders]
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
                 self._clear_marks()
                 self.run_operator_action(
                     "Approve",
-                    lambda ctx: f"approved {len(approve_orders(ctx, ids).events)} order(s)",
+                    lambda ctx: (
+                        "approved " + ApprovalSummary.of(approve_orders(ctx, ids).events).text()
+                    ),
                 )
 
-        self.push_screen(ConfirmScreen(f"Approve {len(ids)} order(s)?", lines, "Approve"), done)
+        self.push_screen(ConfirmScreen(f"Approve {summary.text()}?", lines, "Approve"), done)
+
+    def _preview_approval(self, ids: list[str]) -> ApprovalSummary:
+        """The approval as it would go, from the models on screen (the action itself checks
+        again under the queue's lock)."""
+        snap = self.snapshot
+        if snap.vaults is None or snap.queue is None:
+            raise ValueError("vault.json or the queue is not loaded")
+        state = Context(snap.vaults, snap.overlays, snap.pnl, snap.portfolio)
+        followers = snap.followers.followers if snap.followers is not None else []
+        return preview_approval(state, followers, snap.queue, ids, self.clock(), self.operator)
 
     def action_reject(self) -> None:
         orders = [o for o in self._orders_for_action() if o.status is OrderStatus.STAGED]
@@ -316,7 +337,7 @@ class OperatorActions(App[int]):
             order = ticket(values)
             return "→ " + describe(order, self._price(order))
 
-        def confirmed(order: Order) -> Callable[[bool | None], None]:
+        def confirmed(order: Order, again: bool) -> Callable[[bool | None], None]:
             def run(ok: bool | None) -> None:
                 if ok:
                     self.run_operator_action(
@@ -328,6 +349,7 @@ class OperatorActions(App[int]):
                                 vault_id=order.vault_id,
                                 **order.ticket(),
                                 reasons=[f"staged by hand by {self.operator}"],
+                                allow_duplicate=again,
                             ).result.order_id
                         ),
                     )
@@ -337,11 +359,22 @@ class OperatorActions(App[int]):
         def done(values: dict[str, str] | None) -> None:
             if values is not None:
                 order = ticket(values)
+                lines = [describe(order, self._price(order))]
+                twin = self._duplicate_of(order)
+                if twin is None:
+                    self.push_screen(
+                        ConfirmScreen("Stage this order?", lines, "Stage"), confirmed(order, False)
+                    )
+                    return
+                open_twin = describe_open(twin).removeprefix("already ")
+                age = int(twin.age(self.clock()))
+                lines += [
+                    "",
+                    f"An identical order is open: {open_twin},",
+                    f"staged {age} s ago. Stage it again?",
+                ]
                 self.push_screen(
-                    ConfirmScreen(
-                        "Stage this order?", [describe(order, self._price(order))], "Stage"
-                    ),
-                    confirmed(order),
+                    ConfirmScreen("Stage it again?", lines, "Stage again"), confirmed(order, True)
                 )
 
         fields = [
@@ -353,6 +386,17 @@ class OperatorActions(App[int]):
             ("tif", "Time in force", "day"),
         ]
         self.push_screen(FormScreen("New order ticket", fields, check, "Next"), done)
+
+    def _duplicate_of(self, order: Order) -> Order | None:
+        """An identical open order staged moments ago (from the queue on screen)."""
+        queue = self.snapshot.queue
+        if queue is None:
+            return None
+        ticket = Ticket(
+            order.vault_id, order.symbol, order.side, order.qty, order.order_type,
+            order.limit_price,
+        )  # fmt: skip
+        return find_duplicate(queue.orders, ticket, self.clock())
 
     def action_stage_rebalance(self) -> None:
         vault_id = self._need_vault()
@@ -383,8 +427,11 @@ class OperatorActions(App[int]):
             if confirmed:
 
                 def body(ctx: ActionContext) -> str:
-                    staged = len(stage_rebalance(ctx, vault_id).events) - 1
-                    return f"staged {staged} order(s) for {vault_id}"
+                    done = stage_rebalance(ctx, vault_id).result
+                    if not done.orders:
+                        notes = "; ".join(done.plan.skipped) or "within tolerance"
+                        return f"nothing staged for {vault_id}: {notes}"
+                    return f"staged {len(done.orders)} order(s) for {vault_id}"
 
                 self.run_operator_action("Rebalance", body)
 
@@ -551,13 +598,24 @@ class OperatorActions(App[int]):
             self.run_operator_action("Retry", body)
             refresh_later()
 
-        def dismiss(order_id: str) -> None:
+        def dismiss(order: Order) -> None:
             def body(ctx: ActionContext) -> str:
-                dismiss_failed(ctx, order_id, f"dismissed by {self.operator}")
-                return f"dismissed {order_id[-8:]}"
+                dismiss_failed(ctx, order.order_id, f"dismissed by {self.operator}")
+                return f"dismissed {order.order_id[-8:]}"
 
-            self.run_operator_action("Dismiss", body)
-            refresh_later()
+            def confirmed(ok: bool | None) -> None:
+                if ok:
+                    self.run_operator_action("Dismiss", body)
+                    refresh_later()
+
+            lines = [
+                f"{order.vault_id} {order.side.value} {qty(order.qty)} {order.symbol}: "
+                f"{order.last_error or 'failed'}",
+                "It stays failed and leaves the dead-letter list; it cannot be retried after.",
+            ]
+            self.push_screen(
+                ConfirmScreen("Dismiss this dead letter?", lines, "Dismiss"), confirmed
+            )
 
         screen = DeadLetterScreen(orders, retry, dismiss, self.read_only)
         self.call_from_thread(self.push_screen, screen)

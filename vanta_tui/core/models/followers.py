@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field, StrictBool, model_validator
 
-from vanta_tui.core.enums import AssetClass, FeeType, MirrorMode
+from vanta_tui.core.enums import AssetClass, FeePeriod, FeeType, MirrorMode
 from vanta_tui.core.models.base import StateFileModel, VantaModel
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.core.types import Fraction, Identifier, NonNegative, Positive
@@ -19,6 +19,8 @@ class FeeAgreement(VantaModel):
     type: FeeType | None = None
     perf_share: Fraction | None = None
     flat_usd: NonNegative | None = None
+    period: FeePeriod | None = None
+    """The follower's fee cycle; unset: the vault's ``fee.period``."""
 
 
 class Follower(VantaModel):

@@ -17,6 +17,9 @@ class VaultPnl(VantaModel):
     realized: Number = Decimal(0)
     unrealized: Number = Decimal(0)
     fees_accrued: NonNegative = Decimal(0)
+    fees_through: UtcTimestamp | None = None
+    """The end of the last fee period whose fee ``fees_accrued`` includes (UTC, exclusive:
+    ``2026-11-01T00:00:00Z`` = through October 2026); unset: no period charged yet."""
     high_water_mark: NonNegative = Decimal(0)
     drawdown: Fraction = Decimal(0)
     """(high-water mark − NAV) / high-water mark."""

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field, StrictBool, model_validator
 
-from vanta_tui.core.enums import AssetClass, FeeType, MirrorMode
+from vanta_tui.core.enums import AssetClass, FeePeriod, FeeType, MirrorMode
 from vanta_tui.core.models.base import StateFileModel, VantaModel
 from vanta_tui.core.types import AdapterName, Fraction, Identifier, NonNegative, Text
 
@@ -30,7 +30,10 @@ class Risk(VantaModel):
 class FeeSpec(VantaModel):
     type: FeeType
     flat_usd: NonNegative = Decimal("0")
+    """Charged once per period (pro rata for a follower that joined during it)."""
     perf_share: Fraction = Decimal("0")
+    period: FeePeriod = FeePeriod.MONTHLY
+    """The fee cycle: a UTC calendar month, quarter or year, closed once after it ends."""
 
 
 class Mirroring(VantaModel):

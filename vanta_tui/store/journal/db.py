@@ -9,6 +9,7 @@ of each file), ``intents`` (actions begun but not yet recorded) and ``meta``.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import sqlite_utils
@@ -81,7 +82,10 @@ CREATE TABLE IF NOT EXISTS fee_ledger (
     flat_usd TEXT,
     realized_pnl TEXT,
     fee_due TEXT,
-    payload TEXT
+    payload TEXT,
+    period_start TEXT,
+    period_end TEXT,
+    entry TEXT
 );
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY,
@@ -117,4 +121,24 @@ def open_db(path: Path) -> sqlite_utils.Database:
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
-    return sqlite_utils.Database(connect_wal(path, SCHEMA))
+    conn = connect_wal(path, SCHEMA)
+    _add_columns(conn, "fee_ledger", FEE_LEDGER_ADDED)
+    return sqlite_utils.Database(conn)
+
+
+FEE_LEDGER_ADDED = ("period_start", "period_end", "entry")
+"""Columns ``fee_ledger`` gained after journals were already in use (fee periods):
+``CREATE TABLE IF NOT EXISTS`` does not add them to an existing table. Rows written before
+have them NULL; readers derive the period from the row's time (`actions/fees.py`)."""
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> None:
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for column in columns:
+        if column in have:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+        except sqlite3.OperationalError as exc:  # another process added it just now
+            if "duplicate column" not in str(exc):
+                raise

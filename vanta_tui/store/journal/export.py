@@ -74,24 +74,30 @@ def _summary(action: str, payload: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+MIRRORED_AWAY = ("mirror.skipped", "mirror.shadow")
+"""Followers a vault order gave no child order (a skip, a shadow), each with the reason."""
+
+
 def order_tree(journal: Journal, order_id: str) -> list[str]:
-    """The order's DAG (its events, its children's events) drawn as a tree."""
+    """The order's DAG (its events, its children's events) drawn as a tree; a vault order's
+    followers that got no child (skipped, shadow) appear in its own chain with the reason."""
     ids = [order_id] + [
         r[0]
         for r in journal.db.execute("SELECT order_id FROM orders WHERE parent_id = ?", [order_id])
     ]
     marks = ",".join("?" for _ in ids)
     rows = journal.db.execute(
-        f"SELECT seq, ts, actor, action, order_id, payload, parents FROM events "
-        f"WHERE order_id IN ({marks}) ORDER BY seq",
-        ids,
+        f"SELECT seq, ts, actor, action, coalesce(order_id, ?), payload, parents, follower_id "
+        f"FROM events WHERE order_id IN ({marks}) OR (order_id IS NULL AND action IN (?, ?) "
+        f"AND json_extract(payload, '$.parent.order_id') = ?) ORDER BY seq",
+        [order_id, *ids, *MIRRORED_AWAY, order_id],
     ).fetchall()
     if not rows:
         return []
     nodes = {r[0]: r for r in rows}
     chains: dict[str, list[int]] = {}
     hanging: dict[int, list[str]] = {}
-    for seq, _ts, _actor, _action, oid, _payload, parents_text in rows:
+    for seq, _ts, _actor, _action, oid, _payload, parents_text, _follower in rows:
         chain = chains.setdefault(oid, [])
         if not chain and oid != order_id:
             links = [p for p in parse_json(parents_text) if p in nodes]
@@ -100,8 +106,13 @@ def order_tree(journal: Journal, order_id: str) -> list[str]:
     lines: list[str] = []
 
     def text(seq: int) -> str:
-        _, ts, actor, action, _oid, payload_text, _ = nodes[seq]
-        detail = _summary(action, parse_json(payload_text))
+        _, ts, actor, action, _oid, payload_text, _, follower_id = nodes[seq]
+        payload = parse_json(payload_text)
+        detail = _summary(action, payload)
+        if action in MIRRORED_AWAY:
+            child = payload.get("child") or {}
+            would = f"{child['side']} {child['qty']} {child['symbol']} · " if child else ""
+            detail = f"follower {follower_id} · {would}{detail}"
         return f"#{seq} {action}  {ts[:19]}Z by {actor}" + (f"  {detail}" if detail else "")
 
     def draw(oid: str, prefix: str) -> None:

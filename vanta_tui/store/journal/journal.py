@@ -74,6 +74,10 @@ _KIND_ORDER = list(StateKind)
 _BY_FILENAME = {k.filename: k for k in StateKind}
 
 
+FEE_LEDGER_ACTIONS = {"fee.charged": "charged", "fee.opening_balance": "opening_balance"}
+"""Events kept in ``fee_ledger`` (and the ``entry`` they are there)."""
+
+
 class ActionRefused(StoreError):
     """A rule of the core refused the action; nothing was written. The message says why."""
 
@@ -405,10 +409,11 @@ class Journal:
                 [event.seq, event.ts, event.actor, event.action, event.vault_id,
                  dumps_canonical({k: v for k, v in payload.items() if k != "changes"})],
             )  # fmt: skip
-        if event.action == "fee.charged":
+        if event.action in FEE_LEDGER_ACTIONS:
             execute(
                 "INSERT INTO fee_ledger (seq, ts, vault_id, follower_id, fee_type, perf_share, "
-                "flat_usd, realized_pnl, fee_due, payload) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "flat_usd, realized_pnl, fee_due, payload, period_start, period_end, entry) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     event.seq,
                     event.ts,
@@ -420,6 +425,9 @@ class Journal:
                     _text(payload.get("realized_pnl")),
                     _text(payload.get("fee_due")),
                     dumps_canonical(payload),
+                    payload.get("period_start"),
+                    payload.get("period_end"),
+                    FEE_LEDGER_ACTIONS[event.action],
                 ],
             )
 

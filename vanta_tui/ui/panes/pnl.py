@@ -16,6 +16,9 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
+from vanta_tui.core.enums import FeePeriod
+from vanta_tui.core.fees import label_through
+from vanta_tui.core.models import VaultPnl
 from vanta_tui.store.errors import Problem
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import money, pct
@@ -62,7 +65,10 @@ class PnlPane(Widget):
         self._history: list[float] = []
         self._range = ""
         self._axis = ("", "")
-        self._follower_lines: list[Text] = []
+        self._follower_lines: list[tuple[Text, str]] = []
+        """Each follower's line and the fee period after it."""
+        self._fees_period = ""
+        """``through 2026-10`` (the vault's), shown in the bottom border."""
         self._lines: tuple[tuple[int, int, str], list[Strip]] | None = None
 
     @property
@@ -79,6 +85,7 @@ class PnlPane(Widget):
     def show(self, state: StateSnapshot, vault_id: str | None) -> None:
         pnl = state.pnl.vaults.get(vault_id) if state.pnl and vault_id else None
         vault = state.vaults.get(vault_id) if state.vaults and vault_id else None
+        self._fees_period = ""
         if pnl is None:
             self._figures = Text("no PnL for this vault")
             self._history, self._range, self._axis = [], "", ("", "")
@@ -93,6 +100,7 @@ class PnlPane(Widget):
                 "realized ", (money(pnl.realized), "green" if pnl.realized >= 0 else "red"),
                 "  unrealized ", (money(pnl.unrealized), "green" if pnl.unrealized >= 0 else "red"),
             )  # fmt: skip
+            self._fees_period = fees_period(pnl, vault.mirroring.fee.period if vault else None)
             self._history = [float(v) for _, v in pnl.nav_history]
             if self._history:
                 values = self._history
@@ -112,17 +120,21 @@ class PnlPane(Widget):
             own = state.pnl.vaults.get(follower.follower_id) if state.pnl else None
             if own is None:
                 continue
-            self._follower_lines.append(
-                Text.assemble(
-                    (f"↳ {follower.follower_id} ", "bold"),
-                    f"{money(own.nav)} · realized ",
-                    (money(own.realized), "green" if own.realized >= 0 else "red"),
-                    f" · fees {money(own.fees_accrued)}",
-                )
+            line = Text.assemble(
+                (f"↳ {follower.follower_id} ", "bold"),
+                f"{money(own.nav)} · realized ",
+                (money(own.realized), "green" if own.realized >= 0 else "red"),
+                f" · fees {money(own.fees_accrued)}",
             )
+            period = follower.fee_model.period or (vault.mirroring.fee.period if vault else None)
+            through = fees_period(own, period)
+            self._follower_lines.append((line, f" ({through})" if through else ""))
         self.figures_text = "\n".join(
-            [self._figures.plain, *(line.plain for line in self._follower_lines)]
+            [self._figures.plain, *(line.plain for line, _ in self._follower_lines)]
         )
+        # The vault's fee period in the bottom border: the figures lines are full at the
+        # desk's usual width, and the border costs the chart no row.
+        self.pane.set_info(f"fees {self._fees_period}" if self._fees_period else "")
         self.refresh_drawing()
 
     def render_line(self, y: int) -> Strip:
@@ -155,16 +167,24 @@ class PnlPane(Widget):
             style = base + self.get_component_rich_style("pnl--problem")
             for wrapped in textwrap.wrap(banner, max(width - 2, 10))[:3]:
                 text_line(Text(wrapped.ljust(width), style=style))
+        muted = base + self.get_component_rich_style("pnl--muted")
+
+        def with_period(line: Text, period: str) -> Text:
+            # A follower's fee period follows its fees where the pane is wide enough (the
+            # line is full at the desk's usual width; better left out than cut in two).
+            if period and line.cell_len + len(period) <= width - 1:
+                return Text.assemble(line, (period, muted))
+            return line
+
         for figures in self._figures.split("\n"):
             text_line(figures)
         # The followers' PnL and fees under the vault's, as far as there is room (the chart
         # keeps at least its minimum height).
         room = height - len(out) - 1 - MIN_CHART_LINES
-        for line in self._follower_lines[: max(room, 0)]:
-            text_line(line)
+        for line, period in self._follower_lines[: max(room, 0)]:
+            text_line(with_period(line, period))
         chart_lines = height - len(out) - 1
         if chart_lines >= MIN_CHART_LINES:
-            muted = base + self.get_component_rich_style("pnl--muted")
             high, low = self._axis
             axis_width = max(len(high), len(low))
             labels = [high, *[""] * (chart_lines - 2), low]
@@ -181,6 +201,14 @@ class PnlPane(Widget):
                 out.append(Strip(segments).adjust_cell_length(width, base).crop(0, width))
             text_line(Text(self._range, style=muted))
         return out
+
+
+def fees_period(pnl: VaultPnl, period: FeePeriod | None) -> str:
+    """``through 2026-10``: the last fee period ``fees_accrued`` includes; empty when none
+    was charged yet."""
+    if pnl.fees_through is None:
+        return ""
+    return f"through {label_through(pnl.fees_through, period or FeePeriod.MONTHLY)}"
 
 
 BARS = "▁▂▃▄▅▆▇█"

@@ -12,7 +12,7 @@ from textual.message import Message
 from vanta_tui.core.enums import OrderStatus, OrderType
 from vanta_tui.core.models import Order
 from vanta_tui.core.order_states import OPEN
-from vanta_tui.core.positions import under_maintenance
+from vanta_tui.core.risk import HoldReason
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import STATUS_STYLE, age, age_changes_in, pct, price, qty
 from vanta_tui.ui.panes.base import Pane
@@ -31,6 +31,8 @@ _STATUS_RANK = {status: index for index, status in enumerate(OrderStatus)}
 
 
 def order_flags(order: Order, held: bool) -> str:
+    """``held``: the order is approved and held, or staged in a vault under maintenance (it
+    would be held once approved)."""
     flags = []
     if order.flipped:
         flags.append("⇄flip")
@@ -74,6 +76,7 @@ class QueuePane(Pane):
         Binding("z", "toggle_finished", "Finished", id="queue_finished"),
         Binding("o", "cycle_sort", "Sort", id="queue_sort"),
         Binding("v", "toggle_scope", "This vault", id="queue_scope"),
+        Binding("h", "toggle_held", "Held only", id="queue_held"),
         Binding("space", "mark", "Mark", id="mark"),
         Binding("right", "expand", "Open children", id="queue_expand", show=False),
         Binding("left", "collapse", "Fold children", id="queue_collapse", show=False),
@@ -100,6 +103,7 @@ class QueuePane(Pane):
                 ("conviction", "Conv."),
                 ("age", "Age"),
                 ("flags", "Flags"),
+                ("why", "Why"),
             ],
             id=id,
         )
@@ -113,11 +117,14 @@ class QueuePane(Pane):
         self.filter_text = ""
         self.sort_index = 0
         self.this_vault_only = False
+        self.held_only = False
+        """Only approved orders the executor holds, with their reasons (`h`, or the header's
+        "N held")."""
         self.marked: set[str] = set()
         """Orders marked (space) for a batch action."""
         self.next_change: datetime | None = None
         """When an age shown in the queue next changes; the clock tick redraws only then."""
-        self._rows: dict[str, tuple[Order, bool, list[Cell]]] = {}
+        self._rows: dict[str, tuple[Order, tuple[bool, HoldReason | None], list[Cell]]] = {}
         """Rows built for the orders seen last time: an unchanged order reuses its cells."""
 
     def _subtitle(self, shown: int, total: int) -> str:
@@ -128,6 +135,8 @@ class QueuePane(Pane):
             parts.append(f"filter: {self.filter_text!r}")
         if self.this_vault_only:
             parts.append("selected vault")
+        if self.held_only:
+            parts.append("held only")
         return " · ".join(parts)
 
     def show(self, state: StateSnapshot, now: datetime, selected: str | None) -> None:
@@ -135,7 +144,7 @@ class QueuePane(Pane):
         if queue is None:
             return
         rows: dict[str, list[Cell]] = {}
-        held_cache: dict[str, bool] = {}
+        maintenance: dict[str, HoldReason | None] = {}
         soonest = 3600.0
         for order in queue.orders:
             if not self.show_finished and order.status not in OPEN:
@@ -144,11 +153,18 @@ class QueuePane(Pane):
                 continue
             if not order_matches(order, self.filter_text.strip()):
                 continue
-            held = held_cache.get(order.vault_id)
-            if held is None:
-                held = held_cache[order.vault_id] = under_maintenance(
-                    state.overlays, order.vault_id
-                )
+            if order.status is OrderStatus.STAGED:
+                # Not held yet: an approval would be, and the operator should know before.
+                if order.vault_id not in maintenance:
+                    maintenance[order.vault_id] = state.hold_reason(order)
+                reason = maintenance[order.vault_id]
+            elif order.status is OrderStatus.APPROVED:
+                reason = state.hold_reason(order)
+            else:
+                reason = None
+            if self.held_only and (reason is None or order.status is not OrderStatus.APPROVED):
+                continue
+            held = (reason is not None, reason)
             seconds = order.age(now)
             age_text = age(seconds)
             soonest = min(soonest, age_changes_in(seconds))
@@ -156,7 +172,7 @@ class QueuePane(Pane):
             if cached is not None and cached[0] is order and cached[1] == held:
                 cells = cached[2]
                 if cells[8].plain != age_text:
-                    cells = [*cells[:8], Cell(age_text, sort_key=seconds), cells[9]]
+                    cells = [*cells[:8], Cell(age_text, sort_key=seconds), *cells[9:]]
                     self._rows[order.order_id] = (order, held, cells)
             else:
                 cells = self._order_cells(order, held, age_text, seconds)
@@ -199,7 +215,7 @@ class QueuePane(Pane):
                 mark = "▾" if key in self.expanded else "▸"
                 flag = f"{mark} {len(kids)} follower order{'s' if len(kids) > 1 else ''}"
                 flags = cells[9].plain
-                cells = [*cells[:9], Cell(f"{flags} {flag}".strip(), "bold cyan")]
+                cells = [*cells[:9], Cell(f"{flags} {flag}".strip(), "bold cyan"), *cells[10:]]
             shown[key] = cells
             order.append(key)
             if kids and key in self.expanded:
@@ -238,7 +254,9 @@ class QueuePane(Pane):
             self.action_scroll_left()
 
     @staticmethod
-    def _order_cells(order: Order, held: bool, age_text: str, seconds: float) -> list[Cell]:
+    def _order_cells(
+        order: Order, held: tuple[bool, HoldReason | None], age_text: str, seconds: float
+    ) -> list[Cell]:
         type_text = (
             f"limit {price(order.limit_price)}" if order.order_type is OrderType.LIMIT else "market"
         )
@@ -259,7 +277,8 @@ class QueuePane(Pane):
                 sort_key=order.conviction if order.conviction is not None else -1,
             ),
             Cell(age_text, sort_key=seconds),
-            Cell(order_flags(order, held), "bold yellow" if held else "cyan"),
+            Cell(order_flags(order, held[0]), "bold yellow" if held[0] else "cyan"),
+            Cell(held[1].short if held[1] else "", "yellow"),
         ]
 
     # ------------------------------------------------------------- actions
@@ -347,4 +366,12 @@ class QueuePane(Pane):
 
     def action_toggle_scope(self) -> None:
         self.this_vault_only = not self.this_vault_only
+        self.post_message(self.ViewChanged())
+
+    def action_toggle_held(self) -> None:
+        self.show_held(not self.held_only)
+
+    def show_held(self, on: bool = True) -> None:
+        """Only the held orders, each with why (on), or every order again (off)."""
+        self.held_only = on
         self.post_message(self.ViewChanged())

@@ -8,6 +8,7 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from vanta_tui.core.fills import nav_of
 from vanta_tui.core.positions import VaultStatus, account_of, vault_status
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import money, pct
@@ -61,7 +62,7 @@ class VaultsPane(Pane):
             status = vault_status(vault, state.overlays, state.pnl)
             account = account_of(state.portfolio, vault.vault_id)
             pnl = state.pnl.vaults.get(vault.vault_id) if state.pnl else None
-            equity = account.equity if account else None
+            equity = nav_of(account) if account else None
             drawdown = pnl.drawdown if pnl else None
             near = drawdown is not None and drawdown >= vault.risk.max_drawdown * 3 / 4
             venues = " ".join(f"{cls.value}:{venue.adapter}" for cls, venue in vault.venues.items())

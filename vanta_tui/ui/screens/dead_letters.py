@@ -1,4 +1,5 @@
-"""`d`: failed orders (retries spent). `r` stages a retry for approval, `x` dismisses one."""
+"""`d`: failed orders (retries spent) that nobody has retried or dismissed yet. `r` stages a
+retry for approval (once per dead letter), `x` dismisses one after a confirmation."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class DeadLetterScreen(ModalScreen[None]):
         self,
         orders: Sequence[Order],
         on_retry: Callable[[str], None],
-        on_dismiss: Callable[[str], None],
+        on_dismiss: Callable[[Order], None],
         read_only: bool,
     ) -> None:
         super().__init__(classes="modal")
@@ -39,7 +40,7 @@ class DeadLetterScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-body"):
-            yield Label(f"Dead letters: {len(self.orders)} failed order(s)", classes="modal-title")
+            yield Label(self._title(), classes="modal-title", id="dead-title")
             yield KeyedTable(
                 [
                     ("id", "Id"),
@@ -56,8 +57,14 @@ class DeadLetterScreen(ModalScreen[None]):
         self.show(self.orders)
         self.query_one(KeyedTable).focus()
 
+    def _title(self) -> str:
+        left = len(self.orders)
+        return f"Dead letters: {left} failed order{'' if left == 1 else 's'} left"
+
     def show(self, orders: Sequence[Order]) -> None:
         self.orders = list(orders)
+        for title in self.query("#dead-title").results(Label):
+            title.update(self._title())
         rows = {
             o.order_id: [
                 Cell(o.order_id[-8:], "dim"),
@@ -82,8 +89,9 @@ class DeadLetterScreen(ModalScreen[None]):
 
     def action_dismiss_order(self) -> None:
         key = self.query_one(KeyedTable).cursor_key
-        if key is not None:
-            self.on_dismiss(key)
+        order = next((o for o in self.orders if o.order_id == key), None)
+        if order is not None:
+            self.on_dismiss(order)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -3,19 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
+Answer = TypeVar("Answer")
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Says exactly what will happen; `y`/Enter confirms, `n`/Esc cancels."""
+
+class DeskModal(ModalScreen[Answer]):
+    """A dialog of the desk: its first field (``AUTO_FOCUS``) has the focus as soon as the
+    dialog is composed, and it answers once.
+
+    The app hands keys on only once a pushed dialog is mounted and focused (`OrderedKeys`);
+    the focus is set synchronously here, not through ``Widget.focus()`` (which goes round the
+    App's queue). A second answer (a second `y`, Enter, or a click before the dialog is gone)
+    is ignored: it would otherwise dismiss the screen below.
+    """
 
     CSS_PATH = "screens.tcss"
+    AUTO_FOCUS = "Input, Button"
+
+    def __init__(self) -> None:
+        super().__init__(classes="modal")
+        self.answered = False
+
+    def on_mount(self) -> None:
+        # Textual's auto-focus at compose needs the app to have the terminal's focus.
+        if self.focused is None and self.AUTO_FOCUS:
+            first = next((w for w in self.query(self.AUTO_FOCUS) if w.focusable), None)
+            if isinstance(first, Widget):
+                self.set_focus(first)
+
+    def answer(self, result: Answer | None) -> None:
+        if not self.answered and self.is_active:
+            self.answered = True
+            self.dismiss(result)
+
+
+class ConfirmScreen(DeskModal[bool]):
+    """Says exactly what will happen; `y`/Enter confirms, `n`/Esc cancels."""
+
+    AUTO_FOCUS = "#yes"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Confirm", id="confirm_yes"),
@@ -23,7 +56,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
 
     def __init__(self, title: str, lines: Sequence[str], confirm: str = "Confirm") -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.title_text = title
         self.lines = list(lines)
         self.confirm_label = confirm
@@ -36,25 +69,22 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(f"{self.confirm_label} (y)", variant="warning", id="yes")
                 yield Button("Cancel (n)", id="no")
 
-    def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
-
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.answer(event.button.id == "yes")
 
     def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
+        self.answer(answer)
 
 
 Field = tuple[str, str, str]
 """(key, label, initial value)."""
 
 
-class FormScreen(ModalScreen[dict[str, str] | None]):
+class FormScreen(DeskModal[dict[str, str] | None]):
     """A small form of text fields. ``check`` turns the values into a preview line or raises
     ValueError with the reason; Enter submits only when the values check out."""
 
-    CSS_PATH = "screens.tcss"
+    AUTO_FOCUS = "Input"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form_cancel"),
@@ -67,7 +97,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         check: Callable[[dict[str, str]], str],
         submit: str = "OK",
     ) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.title_text = title
         self.fields = list(fields)
         self.check = check
@@ -86,7 +116,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
                 yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query(Input).first().focus()
+        super().on_mount()
         self._refresh_preview()
 
     def values(self) -> dict[str, str]:
@@ -116,14 +146,14 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         if event.button.id == "submit":
             self._submit()
         else:
-            self.dismiss(None)
+            self.answer(None)
 
     def _submit(self) -> None:
-        if self._refresh_preview():
-            self.dismiss(self.values())
+        if not self.answered and self._refresh_preview():
+            self.answer(self.values())
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.answer(None)
 
 
 def reason_form(title: str, *, required: bool, prompt: str = "Reason") -> FormScreen:

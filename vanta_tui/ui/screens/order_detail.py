@@ -12,11 +12,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import Order
+from vanta_tui.core.risk import HoldReason
 from vanta_tui.ui.format import STATUS_STYLE, pct, price, qty, stamp
 
 
-def order_table(order: Order) -> Table:
+def order_table(order: Order, held: HoldReason | None = None) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="dim")
     table.add_column()
@@ -47,6 +49,10 @@ def order_table(order: Order) -> Table:
         ("parent", order.parent_id or "—"),
         ("follower", order.follower_id or "—"),
     ]
+    if held is not None:
+        # An approved order is held now; a staged one would be, once approved.
+        label = "held" if order.status is OrderStatus.APPROVED else "if approved"
+        rows.insert(5, (label, Text(held.text, style="bold yellow")))
     for label, value in rows:
         table.add_row(label, value if isinstance(value, Text) else Text(value))
     return table
@@ -58,10 +64,12 @@ class OrderDetailScreen(ModalScreen[None]):
         Binding("escape,q", "dismiss", "Close", id="detail_close"),
     ]
 
-    def __init__(self, order: Order) -> None:
+    def __init__(self, order: Order, held: HoldReason | None = None) -> None:
         super().__init__(id="order-detail")
         self.order = order
-        self.order_table = order_table(order)
+        self.held = held
+        """Why the order is held (the executor's rule), if it is."""
+        self.order_table = order_table(order, held)
         self.audit: list[str] | None = None
         """The audit trail once a worker has read it (it may come before or after mount)."""
 

@@ -53,6 +53,12 @@ class StatusScreen(ModalScreen[None]):
                 id="status-table",
                 max_column_width=110,
             )
+            yield Label("Held orders", classes="modal-title", id="held-title")
+            yield KeyedTable(
+                [("order", "Order"), ("what", "What"), ("why", "Why held")],
+                id="held-table",
+                max_column_width=110,
+            )
             yield Label("Open alarms", classes="modal-title", id="alarms-title")
             yield KeyedTable(
                 [("level", "Level"), ("age", "Age"), ("alarm", "Alarm"), ("ack", "Ack")],
@@ -87,6 +93,17 @@ class StatusScreen(ModalScreen[None]):
             },
             [line.component for line in report.lines],
         )
+        held_rows: dict[str, list[Cell]] = {}
+        for held in report.held:
+            o = held.order
+            who = f" ↳{o.follower_id}" if o.follower_id else ""
+            held_rows[o.order_id] = [
+                Cell(o.order_id[-8:], "dim"),
+                Cell(f"{o.vault_id}{who} {o.side.value} {o.qty} {o.symbol}"),
+                Cell(held.reason.text, "yellow"),
+            ]
+        self.query_one("#held-title", Label).update(f"Held orders: {len(report.held)}")
+        self.query_one("#held-table", KeyedTable).sync(held_rows, list(held_rows))
         now: datetime = report.at
         alarms = sorted(report.alarms, key=lambda a: (-a.level.rank, a.alarm_id))
         self.query_one("#alarms-title", Label).update(f"Open alarms: {len(alarms)}")

@@ -1,0 +1,126 @@
+"""Keys typed in one burst land where they would land typed one at a time, in order.
+
+Textual routes a key to the widget that has focus at the moment the App takes the key off
+its queue (``App.on_event``: ``forward_target = self.focused or self.screen``). What a key
+*does* happens later, in other queues: the key goes through the focused widget's queue,
+bubbles back up to the App's queue where its (non-priority) binding runs — a Tab moves the
+focus, `n` pushes the order ticket, Enter dismisses a form —, a pushed screen composes and
+mounts in its own task, ``Widget.focus()`` applies through another App callback, and a
+screen's result callback runs after that. Keys that arrive together (a paste, a laggy SSH
+link, a macro) are all on the App's queue before any of this: each is routed by the focus
+*before* the burst, and the bindings of the ones that bubble back are looked up against
+whatever has focus by then. A ticket typed in one burst ends up as "AAPLbuy2" in its first
+field, or its keys reach the main screen while the ticket is still mounting.
+
+`OrderedKeys` lets one key in at a time: the next key waits until the one before it has been
+handled all the way (its widget, each node it may bubble to, the App) and until what it
+started has settled (a screen pushed or popped is mounted and has its focus, the result
+callbacks have run). Held keys keep their order; none is dropped or repeated. This applies
+to every screen of the desk, modal or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from textual import events
+from textual.app import App
+from textual.message_pump import MessagePump
+
+log = logging.getLogger(__name__)
+
+KEY_SETTLE_S = 5.0
+"""A key that has not settled in this long lets the next one go (a bug must not eat input)."""
+SETTLE_ROUNDS = 20
+"""At most this many rounds of screen changes that one key may set off."""
+
+
+async def handled(node: MessagePump) -> None:
+    """Wait until ``node`` has handled every message that was on its queue (or it closed).
+
+    A screen handles its queue only after its compose and mount, so this also waits for a
+    pushed screen to be mounted."""
+    done = asyncio.Event()
+    if not node.call_later(done.set):
+        return  # closing or closed: it will handle nothing more
+    while not done.is_set():
+        if node._closing or node._closed:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 0.05)
+
+
+class OrderedKeys(App[int]):
+    """An App that hands keys (and pastes) on one at a time; see the module's docstring."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._keys_held: deque[events.Event] = deque()
+        self._key_busy = False
+        self._key_released: events.Event | None = None
+        self._key_settling: asyncio.Task[None] | None = None
+
+    @property
+    def keys_pending(self) -> int:
+        """Keys received but not yet settled (tests wait for 0)."""
+        return len(self._keys_held) + self._key_busy
+
+    async def on_event(self, event: events.Event) -> None:
+        if not isinstance(event, events.Key | events.Paste) or event.is_forwarded:
+            await super().on_event(event)
+            return
+        if event is not self._key_released and (self._key_busy or self._keys_held):
+            self._keys_held.append(event)
+            return
+        self._key_released = None
+        self._key_busy = True
+        target: MessagePump
+        try:
+            target = self.focused or self.screen
+        except Exception:  # no screen yet
+            target = self
+        try:
+            await super().on_event(event)
+        finally:
+            self._key_settling = asyncio.create_task(self._settle(target))
+
+    async def _settle(self, target: MessagePump) -> None:
+        try:
+            await asyncio.wait_for(self._key_done(target), KEY_SETTLE_S)
+        except TimeoutError:
+            log.warning("a key did not settle in %s s; the next key goes on", KEY_SETTLE_S)
+        except Exception:
+            log.exception("waiting for a key to settle failed; the next key goes on")
+        finally:
+            self._release_next()
+
+    async def _key_done(self, target: MessagePump) -> None:
+        # The key's own way: the widget it went to, each node it may bubble to, the App
+        # (where its binding, if any, ran). A node passes the key to its parent's queue while
+        # handling it, so waiting for each in turn from the bottom up sees it through.
+        node: MessagePump | None = target
+        while node is not None:
+            await handled(node)
+            node = node._parent
+        # What the key set off: screens pushed or popped (each mounted, with its focus), result
+        # callbacks (which may push the next screen), focus set through the App's queue.
+        for _ in range(SETTLE_ROUNDS):
+            stack, focused = self.screen_stack, self.focused
+            await handled(self.screen)
+            await handled(self)
+            if self.screen_stack == stack and self.focused is focused:
+                return
+
+    def _release_next(self) -> None:
+        """Hand the oldest held key to the App (it stays busy until that one settles)."""
+        while self._keys_held:
+            event = self._keys_held.popleft()
+            self._key_released = event
+            if self.post_message(event):
+                return
+        self._key_released = None
+        self._key_busy = False
