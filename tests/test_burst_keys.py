@@ -247,3 +247,30 @@ async def test_dialog_answers_once(state_dir: Path) -> None:
         await pilot.pause()
         assert answers == [True]
         assert isinstance(app.screen, FormScreen)
+
+
+async def test_keys_wait_for_a_dialog_a_worker_prepares(state_dir: Path) -> None:
+    """`d x` in one burst: the dead-letter view (read by a worker) takes the `x` and asks to
+    dismiss; it is not the queue's reject of the order beneath it. `s y` stages the preview."""
+    from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
+
+    from vanta_tui.actions.context import ActionContext
+    from vanta_tui.actions.orders import reject_orders
+
+    ctx = ActionContext.open(state_dir, "dana")  # the demo ships its AAPL rebalance staged
+    reject_orders(ctx, [order_id(state_dir, "AAPL", "staged")])
+    ctx.close()
+    app = make_app(state_dir)
+    before = queue_bytes(state_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await burst(pilot, "d", "x")
+        assert isinstance(app.screen, ConfirmScreen), app.screen
+        assert app.screen.title_text == "Dismiss this dead letter?"
+        await burst(pilot, "n", "escape")
+        assert not isinstance(app.screen, DeadLetterScreen | ConfirmScreen | FormScreen)
+        assert queue_bytes(state_dir) == before  # nothing rejected
+        await burst(pilot, "s", "y")
+        await settle(pilot, app)
+    rebalance = [o for o in load_model(state_dir, QueueFile).orders if o.origin == "rebalance"]
+    assert [(o.symbol, o.side.value, o.qty) for o in rebalance] == [("AAPL", "buy", 43)]

@@ -16,7 +16,10 @@ field, or its keys reach the main screen while the ticket is still mounting.
 handled all the way (its widget, each node it may bubble to, the App) and until what it
 started has settled (a screen pushed or popped is mounted and has its focus, the result
 callbacks have run). Held keys keep their order; none is dropped or repeated. This applies
-to every screen of the desk, modal or not.
+to every screen of the desk, modal or not. A key whose dialog is prepared by a worker
+first (the rebalance preview reads the files, the dead letters read the journal) runs that
+worker in the `DIALOG_GROUP`: the next key waits for it too, so `d x` dismisses in the
+dead-letter view instead of rejecting the queue's order beneath it.
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ from typing import Any
 from textual import events
 from textual.app import App
 from textual.message_pump import MessagePump
+from textual.worker import WorkerState
 
 log = logging.getLogger(__name__)
 
 KEY_SETTLE_S = 5.0
 """A key that has not settled in this long lets the next one go (a bug must not eat input)."""
+DIALOG_GROUP = "dialog"
+"""Workers that open a dialog when they are done; a key waits for them to settle."""
 SETTLE_ROUNDS = 20
 """At most this many rounds of screen changes that one key may set off."""
 
@@ -106,14 +112,23 @@ class OrderedKeys(App[int]):
         while node is not None:
             await handled(node)
             node = node._parent
-        # What the key set off: screens pushed or popped (each mounted, with its focus), result
-        # callbacks (which may push the next screen), focus set through the App's queue.
+        # What the key set off: a worker preparing a dialog, screens pushed or popped (each
+        # mounted, with its focus), result callbacks (which may push the next screen), focus
+        # set through the App's queue.
+        while self._dialog_pending():
+            await asyncio.sleep(0.01)
         for _ in range(SETTLE_ROUNDS):
             stack, focused = self.screen_stack, self.focused
             await handled(self.screen)
             await handled(self)
             if self.screen_stack == stack and self.focused is focused:
                 return
+
+    def _dialog_pending(self) -> bool:
+        return any(
+            w.group == DIALOG_GROUP and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in self.workers
+        )
 
     def _release_next(self) -> None:
         """Hand the oldest held key to the App (it stays busy until that one settles)."""

@@ -57,6 +57,7 @@ from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import money, qty
+from vanta_tui.ui.keys import DIALOG_GROUP
 from vanta_tui.ui.screens.modals import ConfirmScreen, FormScreen, reason_form
 
 if TYPE_CHECKING:
@@ -403,7 +404,7 @@ class OperatorActions(App[int]):
         if vault_id is not None:
             self.preview_and_stage(vault_id)
 
-    @work(thread=True, group="operator", exit_on_error=False)
+    @work(thread=True, group=DIALOG_GROUP, exit_on_error=False)
     def preview_and_stage(self, vault_id: str) -> None:
         try:
             plan = preview_rebalance(self.state_dir, vault_id, self.clock())
@@ -479,7 +480,7 @@ class OperatorActions(App[int]):
         if vault_id is not None:
             self.reconcile_vault(vault_id)
 
-    @work(thread=True, group="operator", exit_on_error=False)
+    @work(thread=True, group=DIALOG_GROUP, exit_on_error=False)
     def reconcile_vault(self, vault_id: str) -> None:
         """Compare the selected vault with its brokers; offer to adopt the broker's view."""
         brokers = brokers_for(self.state_dir, live=self.live)
@@ -579,7 +580,7 @@ class OperatorActions(App[int]):
 
         self.push_screen(FollowersScreen(self.snapshot, kill_switch, self.read_only))
 
-    @work(thread=True, group="operator", exit_on_error=False)
+    @work(thread=True, group=DIALOG_GROUP, exit_on_error=False)
     def open_dead_letters(self) -> None:
         from vanta_tui.store.journal import Journal
         from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
