@@ -1,12 +1,15 @@
-# The two commands: `make run` opens the desk on the bundled demo, `make test` runs the checks.
-# Both bootstrap .venv from nothing (only Python 3.11 and make are needed).
+# The two commands: `make run` opens the desk on a working copy of the demo, `make test` runs
+# the checks. Both bootstrap .venv from nothing (only Python 3.11 and make are needed).
+# `state/` is the pristine demo and is never written: `make run` works in DEMO_DIR (ignored
+# by git, made on first run, dated now); `make demo-reset` starts it over.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-STATE_DIR ?= state
+DEMO_DIR ?= .demo
+STATE_DIR ?= $(DEMO_DIR)
 
-.PHONY: run test lint typecheck pytest screenshots bench clean
+.PHONY: run test lint typecheck pytest screenshots bench clean demo-reset
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,8 +19,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(DEMO_DIR)/vault.json: | $(STAMP)
+	$(BIN)/vanta-tui init $(DEMO_DIR)
+
+run: $(STAMP) $(if $(filter $(DEMO_DIR),$(STATE_DIR)),$(DEMO_DIR)/vault.json)
 	$(BIN)/vanta-tui --state-dir $(STATE_DIR)
+
+demo-reset: $(STAMP)
+	rm -rf $(DEMO_DIR)
+	$(BIN)/vanta-tui init $(DEMO_DIR)
 
 test: $(STAMP)
 	$(BIN)/ruff check vanta_tui tests bench

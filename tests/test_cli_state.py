@@ -11,7 +11,7 @@ import pytest
 
 from vanta_tui.cli.main import main
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.demo.bundled import build
+from vanta_tui.demo.bundled import DEMO_MARKER, build
 
 
 def test_init_copies_the_demo_and_refuses_to_clobber(
@@ -19,7 +19,7 @@ def test_init_copies_the_demo_and_refuses_to_clobber(
 ) -> None:
     target = tmp_path / "desk"
     assert main(["init", str(target)]) == 0
-    assert {p.name for p in target.iterdir()} == {k.filename for k in StateKind}
+    assert {p.name for p in target.iterdir()} == {k.filename for k in StateKind} | {DEMO_MARKER}
     assert main(["init", str(target)]) == 1
     assert "--force" in capsys.readouterr().out
     assert main(["init", str(target), "--force"]) == 0

@@ -53,9 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     def top(name: str, help_text: str) -> argparse.ArgumentParser:
         return command(name, help_text, sub)
 
-    p = top("init", "copy the bundled demo state into DIR")
+    p = top("init", "write the demo state into DIR, dated now (a working copy)")
     p.add_argument("dir", type=Path)
     p.add_argument("--force", action="store_true", help="replace files already there")
+    p.add_argument(
+        "--at", metavar="TS", help="date the demo at TS (UTC), e.g. 2026-11-24T08:05:00Z"
+    )
 
     top("check", "validate every state file; exit 1 on any problem")
 
@@ -402,7 +405,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "init":
         from vanta_tui.cli.state_cmds import cmd_init
 
-        return cmd_init(args.dir, args.force)
+        at = None
+        if args.at:
+            from vanta_tui.core.types import parse_utc
+
+            try:
+                at = parse_utc(args.at)
+            except ValueError as exc:
+                print(f"--at {args.at!r}: {exc}")
+                return 2
+        return cmd_init(args.dir, args.force, at)
     if command == "check":
         from vanta_tui.cli.state_cmds import cmd_check
 

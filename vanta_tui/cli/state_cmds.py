@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
+from vanta_tui.core.clock import utc_now
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.demo.bundled import build
+from vanta_tui.core.types import format_utc
+from vanta_tui.demo.bundled import build, write_demo
 from vanta_tui.store.loader import load_all
 
 
-def cmd_init(target: Path, force: bool) -> int:
-    """Copy the pristine demo into ``target``."""
-    files = build()
+def cmd_init(target: Path, force: bool, at: datetime | None = None) -> int:
+    """Write the demo into ``target`` as a working copy, dated now (its allocation and
+    portfolio fresh, flip mode with its 40 minutes to run, orders minutes old, the NAV
+    history ending today), or dated ``at`` (the fixed demo: `DEMO_NOW` gives the bytes of
+    the tracked `state/`)."""
+    moment = (at or utc_now()).replace(microsecond=0)
+    files = build(moment)
     existing = [name for name in files if (target / name).exists()]
     if existing and not force:
         print(f"{target} already holds {', '.join(existing)}; use --force to replace them")
         return 1
-    target.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (target / name).write_bytes(data)
-    print(f"wrote the demo state ({len(files)} files) to {target}")
+    write_demo(target, moment, working_copy=True)
+    print(f"wrote the demo state ({len(files)} files, dated {format_utc(moment)}) to {target}")
     return 0
 
 

@@ -32,7 +32,17 @@ from vanta_tui.store.loader import kind_of
 from vanta_tui.store.writer import render
 
 DEMO_NOW = datetime(2026, 11, 24, 8, 5, tzinfo=UTC)
-"""The moment the demo describes."""
+"""The moment the fixed demo describes (tests, screenshots, the tracked `state/`)."""
+
+DEMO_MARKER = ".vanta-demo"
+"""Written by `vanta-tui init` into a demo working copy: the desk starts its executor
+paused there, so a newcomer sees the approved orders before they move."""
+
+
+def is_demo_copy(state_dir: Path) -> bool:
+    """The directory is a demo working copy written by `vanta-tui init`."""
+    return (state_dir / DEMO_MARKER).is_file()
+
 
 D = Decimal
 
@@ -94,12 +104,16 @@ _PNL: dict[str, tuple[str, str, str]] = {
     "V_CRYPTO": ("-8210", "0", "0.228"),
     "V_INCOME": ("6240", "1500", "0.004"),
 }
-_FEES_THROUGH = datetime(2026, 11, 1, tzinfo=UTC)
-"""The vaults' fees accrued are for every monthly period through October 2026 (the month
-before DEMO_NOW): V_CORE 20 % of 13,425 (above its 2,000 flat), V_INCOME its 1,500 flat,
-V_CRYPTO nothing on a loss; the followers, nothing (their accounts opened in November).
-November is open. The first close records this as each account's opening balance in the
-fee ledger (`core.fees.opening_balance`), then charges November only."""
+
+
+def _fees_through(now: datetime) -> datetime:
+    """The start of the demo's month: the fees accrued are for every monthly period before
+    it (through October 2026 for DEMO_NOW): V_CORE 20 % of 13,425 (above its 2,000 flat),
+    V_INCOME its 1,500 flat, V_CRYPTO nothing on a loss; the followers, nothing (their
+    accounts opened this month). The demo's month is open. The first close records this as
+    each account's opening balance in the fee ledger (`core.fees.opening_balance`), then
+    charges the demo's month only once it has ended."""
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _equity(vault_id: str) -> Decimal:
@@ -111,7 +125,7 @@ def _weight(value: Decimal, equity: Decimal) -> Decimal:
     return (value / equity).quantize(D("0.0001"), ROUND_HALF_EVEN)
 
 
-def vault_file() -> dict[str, Any]:
+def vault_file(now: datetime = DEMO_NOW) -> dict[str, Any]:
     def venues(equity: bool, crypto: bool, ref: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if equity:
@@ -177,7 +191,7 @@ def vault_file() -> dict[str, Any]:
     }
 
 
-def overlay_file() -> dict[str, Any]:
+def overlay_file(now: datetime = DEMO_NOW) -> dict[str, Any]:
     off = {"enabled": False, "reason": None, "since": None, "by": None}
     return {
         "version": 1,
@@ -200,7 +214,7 @@ def overlay_file() -> dict[str, Any]:
                 "flip_mode": {
                     "enabled": True,
                     "amplify": D("0.35"),
-                    "expires_at": _iso(DEMO_NOW + timedelta(minutes=40)),
+                    "expires_at": _iso(now + timedelta(minutes=40)),
                     "by": "dana",
                 },
                 "persona": "aggressive",
@@ -211,7 +225,7 @@ def overlay_file() -> dict[str, Any]:
                 "maintenance": {
                     "enabled": True,
                     "reason": "dividend reinvestment review",
-                    "since": _iso(DEMO_NOW - timedelta(hours=2)),
+                    "since": _iso(now - timedelta(hours=2)),
                     "by": "sam",
                 },
                 "flip_mode": {
@@ -228,7 +242,7 @@ def overlay_file() -> dict[str, Any]:
     }
 
 
-def allocation_file() -> dict[str, Any]:
+def allocation_file(now: datetime = DEMO_NOW) -> dict[str, Any]:
     targets: dict[str, dict[str, Decimal]] = {}
     for vault_id, (_, holdings) in _HOLDINGS.items():
         equity = _equity(vault_id)
@@ -242,13 +256,13 @@ def allocation_file() -> dict[str, Any]:
     # The crypto vault's BTC boost (aggressive +5 %) would pass its 40 % cap: 0.34 × 1.05 < 0.40.
     return {
         "version": 1,
-        "asof": _iso(DEMO_NOW - timedelta(minutes=5)),
+        "asof": _iso(now - timedelta(minutes=5)),
         "source": "conviction_stack",
         "vaults": {vid: {"targets": t} for vid, t in targets.items()},
     }
 
 
-def portfolio_file() -> dict[str, Any]:
+def portfolio_file(now: datetime = DEMO_NOW) -> dict[str, Any]:
     accounts: dict[str, Any] = {}
     for vault_id, (cash, holdings) in _HOLDINGS.items():
         accounts[vault_id] = {
@@ -265,14 +279,16 @@ def portfolio_file() -> dict[str, Any]:
         }
     for follower_id, equity in _FOLLOWER_ACCOUNTS.items():
         accounts[follower_id] = {"cash": D(equity), "positions": {}}
-    return {"version": 1, "asof": _iso(DEMO_NOW), "accounts": accounts}
+    return {"version": 1, "asof": _iso(now), "accounts": accounts}
 
 
 _FOLLOWER_ACCOUNTS = {"F_1042": 12000, "F_1043": 8000, "F_2002": 15000, "F_3001": 3000}
 """The followers' own accounts (all cash so far); the shadow follower F_2001 trades nothing."""
 
 
-def _nav_history(nav: Decimal, below_hwm: Decimal, rng: random.Random) -> list[list[Any]]:
+def _nav_history(
+    nav: Decimal, below_hwm: Decimal, rng: random.Random, now: datetime
+) -> list[list[Any]]:
     """60 daily closes ending at ``nav``, whose peak sits ``below_hwm`` above it."""
     hwm = (nav / (1 - below_hwm)).quantize(D("0.01"))
     peak_day = rng.randint(20, 50)
@@ -288,21 +304,21 @@ def _nav_history(nav: Decimal, below_hwm: Decimal, rng: random.Random) -> list[l
     values[peak_day] = hwm
     values = [min(v, hwm) for v in values]
     values[-1] = nav
-    first_day = DEMO_NOW.replace(hour=0, minute=0) - timedelta(days=59)
+    first_day = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=59)
     history: list[list[Any]] = [
         [_iso(first_day + timedelta(days=i)), v] for i, v in enumerate(values[:-1])
     ]
-    history.append([_iso(DEMO_NOW), nav])
+    history.append([_iso(now), nav])
     return history
 
 
-def pnl_file() -> dict[str, Any]:
+def pnl_file(now: datetime = DEMO_NOW) -> dict[str, Any]:
     rng = random.Random(20261124)
     vaults: dict[str, Any] = {}
     for vault_id, (_, holdings) in _HOLDINGS.items():
         realized, fees, below = _PNL[vault_id]
         nav = _equity(vault_id)
-        history = _nav_history(nav, D(below), rng)
+        history = _nav_history(nav, D(below), rng, now)
         hwm = max(v for _, v in history)
         unrealized = sum((D(h.qty) * (D(h.last) - D(h.avg)) for h in holdings), D(0))
         vaults[vault_id] = {
@@ -310,7 +326,7 @@ def pnl_file() -> dict[str, Any]:
             "realized": D(realized),
             "unrealized": unrealized.quantize(D("0.01")),
             "fees_accrued": D(fees),
-            "fees_through": _iso(_FEES_THROUGH),
+            "fees_through": _iso(_fees_through(now)),
             "high_water_mark": hwm,
             "drawdown": ((hwm - nav) / hwm).quantize(D("0.0001")),
             "nav_history": history,
@@ -321,15 +337,16 @@ def pnl_file() -> dict[str, Any]:
             "realized": D(0),
             "unrealized": D(0),
             "fees_accrued": D(0),
-            "fees_through": _iso(_FEES_THROUGH),
+            "fees_through": _iso(_fees_through(now)),
             "high_water_mark": D(equity),
             "drawdown": D(0),
-            "nav_history": [[_iso(DEMO_NOW), D(equity)]],
+            "nav_history": [[_iso(now), D(equity)]],
         }
-    return {"version": 1, "asof": _iso(DEMO_NOW), "vaults": vaults}
+    return {"version": 1, "asof": _iso(now), "vaults": vaults}
 
 
 def _order(
+    now: datetime,
     n: int,
     minutes_ago: int,
     vault_id: str,
@@ -339,7 +356,7 @@ def _order(
     status: str,
     **fields: Any,
 ) -> dict[str, Any]:
-    created = DEMO_NOW - timedelta(minutes=minutes_ago)
+    created = now - timedelta(minutes=minutes_ago)
     order_id = ulid(created, randomness=n * 7919 + 104729)
     order: dict[str, Any] = {
         "order_id": order_id,
@@ -382,86 +399,86 @@ def _order(
     return order
 
 
-def queue_file() -> dict[str, Any]:
+def queue_file(now: datetime = DEMO_NOW) -> dict[str, Any]:
     parent = _order(
-        4, 9, "V_CORE", "MSFT", "buy", "12", "approved",
+        now, 4, 9, "V_CORE", "MSFT", "buy", "12", "approved",
         reason_vector=["Earnings revision breadth", "Cloud capex guidance up"],
         conviction=D("0.74"),
     )  # fmt: skip
     orders = [
         _order(
-            1, 3, "V_CORE", "AAPL", "buy", "43", "staged",
+            now, 1, 3, "V_CORE", "AAPL", "buy", "43", "staged",
             reason_vector=["rebalance: AAPL 4.1% → 7.0%", "SEC Form 4 insider buy",
                            "Options skew (calls >> puts)"],
             conviction=D("0.87"),
         ),
         _order(
-            2, 6, "V_CRYPTO", "SOL/USD", "sell", "20", "staged",
+            now, 2, 6, "V_CRYPTO", "SOL/USD", "sell", "20", "staged",
             order_type="limit", limit_price="150.00",
             reason_vector=["Funding rates rolling over", "Momentum decay (7d)"],
             conviction=D("0.61"),
         ),
         _order(
-            3, 12, "V_INCOME", "KO", "buy", "50", "staged",
+            now, 3, 12, "V_INCOME", "KO", "buy", "50", "staged",
             origin="operator", order_type="limit", limit_price="62.40", time_in_force="gtc",
             reason_vector=["Dividend reinvestment"],
         ),
         _order(
-            15, 2, "V_CORE", "BTC/USD", "buy", "0.02", "staged",
+            now, 15, 2, "V_CORE", "BTC/USD", "buy", "0.02", "staged",
             flipped=True, origin="allocator",
             reason_vector=["Contrarian: funding negative", "flipped by dana (was sell)"],
             conviction=D("0.55"),
         ),
         parent,
         _order(
-            5, 9, "V_CORE", "MSFT", "buy", "3", "approved",
+            now, 5, 9, "V_CORE", "MSFT", "buy", "3", "approved",
             origin="mirror", parent_id=parent["order_id"], follower_id="F_1042",
             reason_vector=["mirror of " + parent["order_id"] + " × 0.25"],
             approved_by="system",
         ),
         _order(
-            6, 9, "V_CORE", "MSFT", "buy", "1", "approved",
+            now, 6, 9, "V_CORE", "MSFT", "buy", "1", "approved",
             origin="mirror", parent_id=parent["order_id"], follower_id="F_1043",
             reason_vector=["mirror of " + parent["order_id"] + " × 0.10"],
             approved_by="system",
         ),
         _order(
-            7, 15, "V_CRYPTO", "ETH/USD", "buy", "1.5", "submitting",
+            now, 7, 15, "V_CRYPTO", "ETH/USD", "buy", "1.5", "submitting",
             reason_vector=["Staking yield spread"], conviction=D("0.58"),
         ),
         _order(
-            8, 25, "V_INCOME", "PG", "buy", "20", "submitted",
+            now, 8, 25, "V_INCOME", "PG", "buy", "20", "submitted",
             order_type="limit", limit_price="165.00", broker_order_id="paper-000041",
             reason_vector=["Dividend reinvestment"],
         ),
         _order(
-            9, 40, "V_CORE", "NVDA", "sell", "30", "partially_filled",
+            now, 9, 40, "V_CORE", "NVDA", "sell", "30", "partially_filled",
             order_type="limit", limit_price="142.35",  # 12 filled; the rest waits (142.30)
             broker_order_id="paper-000038", filled_qty="12", avg_fill_price="142.35",
             reason_vector=["Trim: position above cap after rally"], conviction=D("0.66"),
         ),
         _order(
-            10, 95, "V_INCOME", "VZ", "buy", "100", "filled",
+            now, 10, 95, "V_INCOME", "VZ", "buy", "100", "filled",
             broker_order_id="paper-000031", filled_qty="100", avg_fill_price="40.12",
             reason_vector=["Yield 6.6% vs sector 4.1%"],
         ),
         _order(
-            11, 50, "V_CRYPTO", "BTC/USD", "buy", "0.5", "rejected",
+            now, 11, 50, "V_CRYPTO", "BTC/USD", "buy", "0.5", "rejected",
             last_error="rejected by sam: size above desk limit",
             reason_vector=["Breakout above 30d range"], conviction=D("0.71"),
         ),
         _order(
-            12, 70, "V_CORE", "ETH/USD", "sell", "1", "failed",
+            now, 12, 70, "V_CORE", "ETH/USD", "sell", "1", "failed",
             attempts=5, last_error="temporary: broker timed out (retries spent)",
             reason_vector=["Rotate into BTC"],
         ),
         _order(
-            13, 120, "V_INCOME", "O", "sell", "40", "cancelled",
+            now, 13, 120, "V_INCOME", "O", "sell", "40", "cancelled",
             order_type="limit", limit_price="58.00", broker_order_id="paper-000027",
             reason_vector=["Limit not reached before review"],
         ),
         _order(
-            14, 60, "V_CRYPTO", "SOL/USD", "buy", "500", "broker_rejected",
+            now, 14, 60, "V_CRYPTO", "SOL/USD", "buy", "500", "broker_rejected",
             broker_order_id="paper-000033", last_error="insufficient buying power",
             reason_vector=["Momentum breakout"],
         ),
@@ -469,7 +486,7 @@ def queue_file() -> dict[str, Any]:
     return {"version": 1, "orders": orders}
 
 
-def followers_file() -> dict[str, Any]:
+def followers_file(now: datetime = DEMO_NOW) -> dict[str, Any]:
     def brokers(ref: str, equity: bool = True, crypto: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if equity:
@@ -523,19 +540,26 @@ BUILDERS: dict[type[StateFileModel], Any] = {
 }
 
 
-def build() -> dict[str, bytes]:
-    """File name → bytes of every demo file, validated by the real models."""
+def build(at: datetime = DEMO_NOW) -> dict[str, bytes]:
+    """File name → bytes of every demo file, validated by the real models, describing the
+    moment ``at`` (every time in the demo moves with it; `DEMO_NOW` gives the fixed demo
+    that the tests and screenshots use)."""
     out: dict[str, bytes] = {}
     for model_cls, builder in BUILDERS.items():
-        model = model_cls.model_validate(builder())
+        model = model_cls.model_validate(builder(at))
         out[kind_of(model_cls).filename] = render(model)
     return out
 
 
-def write_demo(target: Path) -> None:
+def write_demo(target: Path, at: datetime = DEMO_NOW, *, working_copy: bool = False) -> None:
+    """The demo's files in ``target``; a ``working_copy`` also gets the `DEMO_MARKER`."""
     target.mkdir(parents=True, exist_ok=True)
-    for name, data in build().items():
+    for name, data in build(at).items():
         (target / name).write_bytes(data)
+    if working_copy:
+        (target / DEMO_MARKER).write_text(
+            f"demo written by vanta-tui init for {_iso(at)}\n", encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from vanta_tui.core.alarms import Alarm, Level
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.state_files import StateKind
+from vanta_tui.demo.bundled import is_demo_copy
 from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.journal.export import order_tree
 from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths, reload
@@ -55,6 +56,11 @@ from vanta_tui.ui.settings import DeskSettings, default_log_path, load_settings,
 from vanta_tui.ui.table import KeyedTable
 
 log = logging.getLogger(__name__)
+
+PAUSED_TEXT = "executor: paused — E to start"
+FIRST_RUN_HINT = (
+    "Five keys to try: Enter opens an order · a approves · n new order · ? help · ctrl+p commands"
+)
 
 PANE_FILES: dict[str, tuple[StateKind, ...]] = {
     "vaults": (StateKind.VAULT, StateKind.FOLLOWERS),
@@ -126,6 +132,8 @@ class VantaApp(OrderedKeys, OperatorActions):
         watch: bool = True,
         state_label: str | None = None,
         executor: bool = False,
+        executor_paused: bool | None = None,
+        first_run_hint: bool = False,
     ) -> None:
         super().__init__()
         self.state_dir = state_dir
@@ -147,6 +155,13 @@ class VantaApp(OrderedKeys, OperatorActions):
         self._expiring = False
         self.run_executor = executor and not read_only
         self._stop_executor = threading.Event()
+        """Set to stop the running executor loop (each start gets a new one)."""
+        self.executor_paused = (
+            is_demo_copy(state_dir) if executor_paused is None else executor_paused
+        )
+        """Paused: the executor does not run until `E` (a demo working copy starts so)."""
+        self.first_run_hint = first_run_hint
+        """Show the five keys to try (the first time the desk opens on this machine)."""
         self.loads = 0
         """How many state loads have been shown (tests wait on it)."""
         # The main screen's widgets, kept so that a tick or a load reaches them while a modal
@@ -194,6 +209,10 @@ class VantaApp(OrderedKeys, OperatorActions):
             self.set_keymap(self.settings.keymap)
         if self._settings_warning:
             self.notify(self._settings_warning, title="Settings", severity="warning")
+        if self.first_run_hint:
+            self.notify(FIRST_RUN_HINT, title="Welcome to the VANTA desk", timeout=20)
+            self.settings = self.settings.model_copy(update={"first_run_done": True})
+            self.save_settings_worker(self.settings)
         self.header.set_clock(self.clock())
         self.set_interval(self.settings.refresh.clock_seconds, self._tick)
         self.set_interval(STATUS_EVERY_S, lambda: self.refresh_status(False))
@@ -235,6 +254,9 @@ class VantaApp(OrderedKeys, OperatorActions):
                 "executor: off" + (" (read-only)" if self.read_only else ""), "warn"
             )
             return
+        if self.executor_paused:
+            header.set_executor(PAUSED_TEXT, "warn")
+            return
         missing = missing_credentials(self.state_dir)
         if missing:
             header.set_executor(f"executor: not started, missing keys ({len(missing)})", "fail")
@@ -242,7 +264,29 @@ class VantaApp(OrderedKeys, OperatorActions):
                 self.notify(line, title="Missing broker keys", severity="error", timeout=30)
             return
         header.set_executor("executor: starting", "ok")
-        self.executor_loop()
+        self._stop_executor = threading.Event()
+        self.executor_loop(self._stop_executor)
+
+    def action_toggle_executor(self) -> None:
+        """`E`: pause the desk's executor (orders stay approved) or start it again; audited
+        as ``executor.paused`` / ``executor.started``."""
+        if not self.run_executor:
+            self.notify("this desk runs no executor", severity="warning")
+            return
+        self.executor_paused = not self.executor_paused
+        if self.executor_paused:
+            self._stop_executor.set()
+            self.header.set_executor(PAUSED_TEXT, "warn")
+        else:
+            self.start_executor()
+        action = "executor.paused" if self.executor_paused else "executor.started"
+        self.record_event(action)
+        self.notify(
+            "paused: approved orders wait (E to start)"
+            if self.executor_paused
+            else "started: approved orders go to the brokers",
+            title="Executor",
+        )
 
     async def on_unmount(self) -> None:
         self._stop_watch.set()
@@ -299,8 +343,9 @@ class VantaApp(OrderedKeys, OperatorActions):
                 self.load_state(frozenset(kinds))
 
     @work(thread=True, group="executor", exit_on_error=False)
-    def executor_loop(self) -> None:
-        """The executor inside the desk: one cycle a second while the desk is open."""
+    def executor_loop(self, stop: threading.Event) -> None:
+        """The executor inside the desk: one cycle a second until ``stop`` is set (the desk
+        closes or the operator pauses it)."""
         from vanta_tui.executor.engine import Executor
         from vanta_tui.executor.lease import Lease, LeaseHeld
 
@@ -320,7 +365,7 @@ class VantaApp(OrderedKeys, OperatorActions):
                 price_every_s=refresh.prices_seconds,
                 reconcile_every_s=refresh.reconcile_minutes * 60,
             )
-            while not self._stop_executor.is_set():
+            while not stop.is_set():
                 try:
                     report = executor.cycle()
                 except Exception as exc:
@@ -331,10 +376,11 @@ class VantaApp(OrderedKeys, OperatorActions):
                         text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
                     else:  # held orders: the header's own "N held", from the state
                         text, level = "executor: running", "ok"
-                    self.call_from_thread(header.set_executor, text, level)
+                    if not stop.is_set():
+                        self.call_from_thread(header.set_executor, text, level)
                     if report.sent or report.reconciled or report.marked:
                         self.call_from_thread(self.load_state, None)
-                self._stop_executor.wait(self.settings.refresh.clock_seconds)
+                stop.wait(self.settings.refresh.clock_seconds)
             ctx.close()
         finally:
             lease.release()
@@ -551,6 +597,10 @@ class VantaApp(OrderedKeys, OperatorActions):
 
     # ------------------------------------------------------------------ journal
 
+    @work(thread=True, group="journal", exit_on_error=False)
+    def record_event(self, action: str) -> None:
+        self._record_sync(action)
+
     def _record_sync(self, action: str) -> None:
         try:
             with Journal(self.state_dir, clock=self.clock) as journal:
@@ -627,6 +677,7 @@ def run_desk(
         settings=settings,
         executor=not read_only,
         live=live,
+        first_run_hint=not settings.first_run_done and warning is None,
     )
     app._settings_warning = warning
     result = app.run()

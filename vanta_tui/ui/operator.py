@@ -80,6 +80,7 @@ OPERATOR_BINDINGS = [
     Binding("c", "cancel_order", "Cancel", id="cancel_order", show=False),
     Binding("ctrl+k", "panic", "PANIC", id="panic", show=False),
     Binding("r", "reconcile", "Reconcile", id="reconcile", show=False),
+    Binding("E", "toggle_executor", "Executor", id="toggle_executor", show=False),
 ]
 VIEW_BINDINGS = [
     Binding("d", "dead_letters", "Dead letters", id="dead_letters", show=False),

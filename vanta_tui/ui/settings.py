@@ -53,6 +53,8 @@ class DeskSettings(BaseModel):
     keymap: dict[str, str] = Field(default_factory=dict)
     """Key remaps: binding id → keys (comma-separated), e.g. ``approve = "A"``."""
     refresh: RefreshSettings = Field(default_factory=RefreshSettings)
+    first_run_done: bool = False
+    """Set once the desk has shown its first-run hint on this machine (never again after)."""
 
 
 def settings_path() -> Path:
