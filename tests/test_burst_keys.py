@@ -252,10 +252,9 @@ async def test_dialog_answers_once(state_dir: Path) -> None:
 async def test_keys_wait_for_a_dialog_a_worker_prepares(state_dir: Path) -> None:
     """`d x` in one burst: the dead-letter view (read by a worker) takes the `x` and asks to
     dismiss; it is not the queue's reject of the order beneath it. `s y` stages the preview."""
-    from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
-
     from vanta_tui.actions.context import ActionContext
     from vanta_tui.actions.orders import reject_orders
+    from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
 
     ctx = ActionContext.open(state_dir, "dana")  # the demo ships its AAPL rebalance staged
     reject_orders(ctx, [order_id(state_dir, "AAPL", "staged")])
