@@ -38,6 +38,7 @@ from vanta_tui.brokers.base import (
 from vanta_tui.brokers.errors import OrderNotFound
 from vanta_tui.brokers.routing import BrokerFactory, paper_brokers
 from vanta_tui.core.enums import AssetClass, OrderStatus, Side
+from vanta_tui.core.ids import client_order_id as vanta_client_id
 from vanta_tui.core.models import Order, QueueFile, VaultFile
 from vanta_tui.demo.bundled import write_demo
 from vanta_tui.executor.engine import Executor
@@ -111,8 +112,14 @@ class InstantBroker:
         self.orders[request.client_order_id] = order
         return order
 
+    def client_order_id_for(self, order_id: str) -> str:
+        return vanta_client_id(order_id)
+
     def get_by_client_id(
-        self, client_order_id: str, symbol: str | None = None
+        self,
+        client_order_id: str,
+        symbol: str | None = None,
+        broker_order_id: str | None = None,
     ) -> BrokerOrder | None:
         return self.orders.get(client_order_id)
 

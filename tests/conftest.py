@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,12 @@ def tracked_state_copy(tmp_path: Path) -> Path:
     target = tmp_path / "tracked"
     shutil.copytree(TRACKED_STATE, target, ignore=shutil.ignore_patterns("*.lock", "*.db*"))
     return target
+
+
+@pytest.fixture(autouse=True)
+def _decimal_context() -> Iterator[None]:
+    """Each test starts and ends with the thread's decimal context as it was: a test that
+    drives ccxt directly (the fakes' self-tests) must not change how the next one rounds."""
+    saved = decimal.getcontext().copy()
+    yield
+    decimal.setcontext(saved)

@@ -275,7 +275,8 @@ class FakeAlpaca(FakeBroker):
 
 class FakeBinance(FakeBroker):
     """Binance spot: ``/api/v3/exchangeInfo``, ``/api/v3/account``, ``/api/v3/order``
-    (POST, GET, DELETE) and ``/api/v3/openOrders``. Symbols are ``BASEQUOTE`` (``BTCUSD``)."""
+    (POST, GET, DELETE), ``/api/v3/openOrders`` and ``/api/v3/allOrders``. Symbols are
+    ``BASEQUOTE`` (``BTCUSD``)."""
 
     MARKETS = (("BTC", "USD"), ("ETH", "USD"), ("SOL", "USD"))
 
@@ -375,6 +376,13 @@ class FakeBinance(FakeBroker):
             if path == "/api/v3/openOrders":
                 working = [o for o in self.orders.values() if o["status"] == "NEW"]
                 return 200, [self._order_json(o) for o in working], None
+            if path == "/api/v3/allOrders":  # one symbol (required), oldest first, ≤ limit
+                if "symbol" not in params:
+                    return 400, {"code": -1102, "msg": "Mandatory parameter 'symbol'"}, None
+                mine = [o for o in self.orders.values() if o["symbol"] == params["symbol"]]
+                mine = sorted(mine, key=lambda o: int(o["orderId"]))
+                limit = min(int(params.get("limit") or 500), 1000)
+                return 200, [self._order_json(o) for o in mine[-limit:]], None
             if path == "/api/v3/account":
                 balances = [{"asset": "USD", "free": str(self.cash), "locked": "0"}]
                 for symbol, qty in self.positions.items():
@@ -415,8 +423,21 @@ class FakeBinance(FakeBroker):
             "status": "NEW", "timeInForce": params.get("timeInForce", "GTC"),
             "type": params["type"], "side": params["side"],
         }  # fmt: skip
+        unified = self._unified(params["symbol"])
+        if (
+            params["type"] == "MARKET"
+            and params["side"] == "BUY"
+            and unified in self.prices
+            and qty * self.prices[unified] > self.cash
+        ):
+            # Spot error codes: -2010 NEW_ORDER_REJECTED with this message.
+            return (
+                400,
+                {"code": -2010, "msg": "Account has insufficient balance for requested action."},
+                None,
+            )
         if params["type"] == "MARKET":
-            price = self.fill(self._unified(params["symbol"]), params["side"].lower(), qty)
+            price = self.fill(unified, params["side"].lower(), qty)
             if price is None:
                 order["status"] = "REJECTED"
             else:

@@ -79,7 +79,9 @@ def test_maintenance_holds_but_approves(state_dir: Path) -> None:
     oid = staged_id(state_dir, "KO")  # V_INCOME is under maintenance in the demo
     result = approve_orders(ctx, [oid])
     ctx.close()
-    assert result.events[0].payload["held"] == "vault V_INCOME is under maintenance"
+    assert result.events[0].payload["held"] == (
+        "maintenance: sam since 2026-11-24 06:05Z — dividend reinvestment review"
+    )
 
 
 def test_cli_overlay_commands(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -87,7 +87,8 @@ async def test_demo_opens_paused_then_E_sends(tmp_path: Path) -> None:
         app.query_one("#queue", KeyedTable).move_to(aapl)
         await pilot.press("a", "y")
         await settle(pilot, app)
-        await pilot.pause(1.5)  # a running executor would have sent it by now
+        assert not [w for w in app.workers if w.group == "executor" and not w.is_finished]
+        assert not (state_dir / "executor.lease").exists()
         assert load_model(state_dir, QueueFile).get(aapl).status == "approved"  # type: ignore[union-attr]
         await pilot.press("E")
         await wait_for(
@@ -170,3 +171,39 @@ async def test_make_run_demo_path_leaves_git_status_empty(tmp_path: Path) -> Non
         await pilot.press("escape", "q")
     assert (clone / ".demo" / "vanta.db").exists()  # the desk did write, in the working copy
     assert git("status", "--porcelain") == ""
+
+
+async def test_E_pressed_twice_fast_keeps_one_running_executor(state_dir: Path) -> None:
+    """Pause and start in one burst: the new loop waits for the old one to give up the lease
+    (it does not report the desk's own lease as held by someone else)."""
+    app = desk(state_dir, datetime(2026, 11, 24, 8, 9, tzinfo=UTC), executor=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot)
+        await wait_for(
+            pilot, lambda: app.header.executor_text.startswith("executor: running"), timeout=15
+        )
+        await pilot.press("E", "E")
+        await wait_for(
+            pilot, lambda: app.header.executor_text.startswith("executor: running"), timeout=15
+        )
+        await pilot.pause(1.5)
+        assert app.header.executor_text.startswith("executor: running"), app.header.executor_text
+        running = [w for w in app.workers if w.group == "executor" and not w.is_finished]
+        assert len(running) == 1
+
+
+def test_init_force_starts_a_demo_copy_over_but_keeps_another_journal(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    demo = tmp_path / "demo"
+    assert main(["init", str(demo)]) == 0
+    assert main(["--state-dir", str(demo), "orders", "stage", "V_CORE", "JNJ", "buy", "1"]) == 0
+    assert (demo / "vanta.db").exists()
+    assert main(["init", str(demo), "--force"]) == 0
+    assert not (demo / "vanta.db").exists()  # the old demo's journal went with it
+    assert (
+        main(["--state-dir", str(state_dir), "orders", "stage", "V_CORE", "JNJ", "buy", "1"]) == 0
+    )
+    before = (state_dir / "vanta.db").read_bytes()
+    assert main(["init", str(state_dir), "--force"]) == 1  # not a demo copy: refused
+    assert (state_dir / "vanta.db").read_bytes() == before

@@ -344,3 +344,82 @@ def test_summary_words() -> None:
     assert ApprovalSummary(1, 0, 0, (), ("vault V_INCOME is under maintenance",)).text() == (
         "1 order (held: vault V_INCOME is under maintenance)"
     )
+
+
+# ---------------------------------------------------------------- review findings
+
+
+def _give(state_dir: Path, account: str, symbol: str, qty: str, last: str) -> None:
+    from vanta_tui.core.enums import AssetClass
+    from vanta_tui.core.models import PortfolioFile, Position
+    from vanta_tui.store import update
+
+    def change(portfolio: PortfolioFile) -> None:
+        portfolio.accounts[account].positions[symbol] = Position(
+            qty=Decimal(qty), avg_price=Decimal(last), last_price=Decimal(last),
+            asset_class=AssetClass.EQUITY,
+        )  # fmt: skip
+
+    update(state_dir, PortfolioFile, change)
+
+
+def test_follower_children_never_sell_more_than_the_follower_holds(state_dir: Path) -> None:
+    _give(state_dir, "F_1042", "MSFT", "3", "415.50")
+    ctx = ctx_for(state_dir)
+    try:
+        first = stage_order(ctx, vault_id="V_CORE", symbol="MSFT", side=Side.SELL, qty=Decimal(20))
+        second = stage_order(
+            ctx, vault_id="V_CORE", symbol="MSFT", side=Side.SELL, qty=Decimal(20),
+            allow_duplicate=True,
+        )  # fmt: skip
+        approve_orders(ctx, [first.result.order_id])
+        result = approve_orders(ctx, [second.result.order_id])
+        skipped = [e for e in result.events if e.action == "mirror.skipped"]
+        assert any(
+            e.follower_id == "F_1042" and "all taken by open sells" in e.payload["reason"]
+            for e in skipped
+        )
+    finally:
+        ctx.close()
+    children = [
+        o
+        for o in load_model(state_dir, QueueFile).orders
+        if o.follower_id == "F_1042" and o.symbol == "MSFT" and o.side is Side.SELL
+    ]
+    assert sum(o.qty for o in children) == 3
+
+
+def test_a_retried_follower_child_can_be_approved(state_dir: Path) -> None:
+    from vanta_tui.store import update
+
+    def fail_child(queue: QueueFile) -> None:
+        child = next(o for o in queue.orders if o.follower_id == "F_1042")
+        child.status = OrderStatus.FAILED
+        child.last_error = "temporary: broker timed out (retries spent)"
+
+    update(state_dir, QueueFile, fail_child)
+    from vanta_tui.actions.orders import retry_failed
+
+    ctx = ctx_for(state_dir)
+    try:
+        failed = next(
+            o for o in load_model(state_dir, QueueFile).orders if o.follower_id == "F_1042"
+        )
+        again = retry_failed(ctx, failed.order_id).result
+        assert again.follower_id == "F_1042" and again.parent_id == failed.parent_id
+        result = approve_orders(ctx, [again.order_id])
+        assert [o.order_id for o in result.result] == [again.order_id]
+        assert ApprovalSummary.of(result.events).copies == 0  # a child is not mirrored again
+    finally:
+        ctx.close()
+
+
+def test_a_dismissed_dead_letter_is_not_retried(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = next(o for o in load_model(state_dir, QueueFile).orders if o.status == "failed")
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "dismiss", failed.order_id, *args]) == 0
+    assert main(["orders", "retry", failed.order_id, *args]) == 1
+    assert "was dismissed by dana" in capsys.readouterr().out
+    assert not any(o.origin == "retry" for o in load_model(state_dir, QueueFile).orders)

@@ -3,6 +3,7 @@ servers on 127.0.0.1 (no client library is mocked), with faults on the order POS
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,8 @@ from vanta_tui.brokers.errors import (
     UnknownOutcome,
 )
 from vanta_tui.brokers.routing import brokers_for, missing_credentials
-from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side
+from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
+from vanta_tui.core.ids import client_order_id_of
 from vanta_tui.core.models import PnlFile, PortfolioFile, QueueFile, VaultFile
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.demo.bundled import DEMO_NOW
@@ -106,9 +108,11 @@ def test_ccxt_adapter_speaks_binance_spot(binance: FakeBinance) -> None:
     assert broker.get_by_client_id("vanta-never", "BTC/USD") is None
     with pytest.raises(DuplicateClientOrderId):
         broker.submit(OrderRequest("vanta-B1", "BTC/USD", Side.BUY, Decimal("0.01")))
-    working = broker.submit(
-        OrderRequest("vanta-B2", "ETH/USD", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3000))
-    )
+    day = OrderRequest("vanta-B2", "ETH/USD", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3000))
+    with pytest.raises(OrderRejected, match="time in force day"):  # Binance: GTC/IOC/FOK
+        broker.submit(day)
+    assert "vanta-B2" not in binance.posts  # refused before anything was sent
+    working = broker.submit(dataclasses.replace(day, time_in_force=TimeInForce.GTC))
     assert working.status is BrokerStatus.ACCEPTED
     assert [o.client_order_id for o in broker.open_orders()] == ["vanta-B2"]
     assert broker.get_by_client_id("vanta-B2") == working  # no symbol: searched among open
@@ -201,14 +205,17 @@ def test_executor_over_http_ends_with_one_order_per_client_id(
     ctx = ActionContext.open(state_dir, "dana", clock=clock)
     order = stage_order(ctx, vault_id=vault, symbol=symbol, side=Side.BUY, qty=qty).result
     approve_orders(ctx, [order.order_id])
-    fake.faults_for[f"vanta-{order.order_id}"] = [fault]
+    # Alpaca takes vanta-<ULID>; Binance gets the ULID's 128 bits as 32 hex digits.
+    client_id = (
+        f"vanta-{order.order_id}" if kind == "alpaca" else client_order_id_of(order.order_id, "hex")
+    )
+    fake.faults_for[client_id] = [fault]
     executor = Executor(
         ActionContext.open(state_dir, "executor", clock=clock),
         brokers_for(state_dir, timeout_s=0.5),
         retry_after=(0, 0, 0, 0),
     )
     executor.run_once()
-    client_id = f"vanta-{order.order_id}"
     # Exactly one order per client order id at the broker (the demo's other approved orders
     # of that vault went too), and no blind resend: a second POST only where the first one
     # was refused outright.
@@ -219,6 +226,7 @@ def test_executor_over_http_ends_with_one_order_per_client_id(
     done = load_model(state_dir, QueueFile).get(order.order_id)
     assert done is not None and done.status is OrderStatus.FILLED  # the queue tells the truth
     assert done.filled_qty == qty and done.broker_order_id is not None
+    assert done.client_order_id == client_id  # the queue holds what was sent
     assert done.attempts == (2 if fault in {"500", "429"} else 1)
     assert verify(executor.ctx.journal).ok
 
@@ -292,3 +300,17 @@ def test_prices_of_non_paper_venues_come_from_their_broker(
     assert {row[0] for row in rows} == {"V_CORE", "V_CRYPTO"}
     assert executor.cycle().marked == 0  # not due again before the interval
     assert verify(executor.ctx.journal).ok
+
+
+def test_ccxt_leaves_the_threads_decimal_context_alone(binance: FakeBinance) -> None:
+    """ccxt's decimal_to_precision sets the thread's context to ROUND_HALF_UP and traps
+    Underflow: after our calls into it, our money arithmetic still rounds half-even."""
+    import decimal
+
+    before = decimal.getcontext().copy()
+    broker = CcxtBroker("binance", CREDS, base_url=binance.url, timeout_s=2)
+    broker.submit(OrderRequest("vanta-C1", "BTC/USD", Side.BUY, Decimal("0.01")))
+    after = decimal.getcontext()
+    assert after.rounding == before.rounding == decimal.ROUND_HALF_EVEN
+    assert after.traps[decimal.Underflow] == before.traps[decimal.Underflow]
+    assert f"{Decimal('1246.50'):,.0f}" == "1,246"

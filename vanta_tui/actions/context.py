@@ -22,6 +22,9 @@ class ActionContext:
     read_only: bool = False
     recovery: RecoveryReport | None = None
     """What start-up recovery repaired, if anything."""
+    live: bool = False
+    """The brokers' live endpoints (``--live``), else their sandboxes: which venue limits
+    staging checks against."""
 
     def require_writable(self, what: str) -> None:
         if self.read_only:
@@ -29,12 +32,19 @@ class ActionContext:
 
     @classmethod
     def open(
-        cls, state_dir: Path, actor: str, *, clock: Clock = utc_now, read_only: bool = False
+        cls,
+        state_dir: Path,
+        actor: str,
+        *,
+        clock: Clock = utc_now,
+        read_only: bool = False,
+        live: bool = False,
     ) -> ActionContext:
-        """Open the journal of ``state_dir`` (recovering from any crash when writable)."""
-        journal = Journal(state_dir, clock=clock)
+        """Open the journal of ``state_dir`` (recovering from any crash when writable;
+        ``read_only``: SQLite's ``mode=ro``, nothing in the directory created or changed)."""
+        journal = Journal(state_dir, clock=clock, read_only=read_only)
         report = None if read_only else journal.start()
-        return cls(state_dir, journal, actor, clock, read_only, report)
+        return cls(state_dir, journal, actor, clock, read_only, report, live)
 
     def close(self) -> None:
         self.journal.close()

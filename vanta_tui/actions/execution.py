@@ -6,7 +6,7 @@ queue is not rewritten once per state change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -35,9 +35,14 @@ from vanta_tui.store.loader import load_model
 
 
 def _mark(
-    queue: QueueFile, order_ids: Sequence[str], now: datetime
+    queue: QueueFile,
+    order_ids: Sequence[str],
+    now: datetime,
+    client_ids: Mapping[str, str] | None = None,
 ) -> tuple[list[EventDraft], list[Order]]:
-    """approved → submitting, with the client order id fixed before the first send."""
+    """approved → submitting, with the client order id fixed before the first send (in the
+    form its broker accepts, from ``client_ids``; else ``vanta-<order id>``)."""
+    client_ids = client_ids or {}
     events: list[EventDraft] = []
     marked: list[Order] = []
     by_id = queue.index()
@@ -50,7 +55,9 @@ def _mark(
             order.status = OrderStatus.SUBMITTING
         elif order.status is not OrderStatus.SUBMITTING:
             continue  # someone else moved it meanwhile
-        order.client_order_id = order.client_order_id or client_order_id(order_id)
+        order.client_order_id = order.client_order_id or client_ids.get(
+            order_id, client_order_id(order_id)
+        )
         order.attempts += 1
         order.updated_at = now
         marked.append(order)
@@ -70,6 +77,7 @@ def execution_step(
     ctx: ActionContext,
     outcomes: Sequence[SendOutcome] = (),
     mark: Sequence[str] = (),
+    client_ids: Mapping[str, str] | None = None,
 ) -> ActResult:
     """One audited action of the executor: record what the broker answered for some orders
     and move others to ``submitting`` (with their client order ids fixed) before they are
@@ -96,7 +104,7 @@ def execution_step(
                 pnl.asof = now
                 changed[StateKind.PORTFOLIO] = portfolio
                 changed[StateKind.PNL] = pnl
-        marking, marked = _mark(queue, mark, now) if mark else ([], [])
+        marking, marked = _mark(queue, mark, now, client_ids) if mark else ([], [])
         events += marking
         if events:
             changed[StateKind.QUEUE] = queue

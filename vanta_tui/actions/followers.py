@@ -10,6 +10,8 @@ orders can be checked, filled and charged.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from vanta_tui.core.models import (
     VaultPnl,
 )
 from vanta_tui.core.order_states import OPEN
+from vanta_tui.core.secrets import remember as remember_secrets
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.codec import parse_json
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
@@ -50,10 +53,10 @@ def _known_adapter(adapter: str) -> bool:
     return False
 
 
-def _store_inline_keys(packet: dict[str, Any], where: str) -> list[str]:
-    """Move keys carried inline into the keyring; returns the account refs stored. Refuses
-    (with instructions) when there is no usable keyring: the keys must not be written."""
-    stored: list[str] = []
+def _take_inline_keys(packet: dict[str, Any], where: str) -> dict[str, tuple[str, str]]:
+    """Take keys carried inline out of the packet (account ref → key, secret); nothing is
+    stored yet: the keyring gets them only once the whole packet is valid."""
+    taken: dict[str, tuple[str, str]] = {}
     for asset, venue in (packet.get("brokers") or {}).items():
         if not isinstance(venue, dict) or not ({INLINE_KEY, INLINE_SECRET} & set(venue)):
             continue
@@ -64,20 +67,46 @@ def _store_inline_keys(packet: dict[str, Any], where: str) -> list[str]:
                 f"{where}: brokers.{asset} carries keys inline but not an account_ref, "
                 f"{INLINE_KEY} and {INLINE_SECRET} together"
             )
-        try:
-            import keyring
+        remember_secrets(str(key), str(secret))
+        taken[ref] = (str(key), str(secret))
+    return taken
 
-            keyring.set_password(KEYRING_SERVICE, f"{ref}:api_key", str(key))
-            keyring.set_password(KEYRING_SERVICE, f"{ref}:api_secret", str(secret))
-        except Exception as exc:
-            key_var, secret_var = env_names(ref)
-            raise ActionRefused(
-                f"{where}: the packet carries keys for {ref} and no keyring is available "
-                f"({type(exc).__name__}); remove them from the packet and set {key_var} and "
-                f"{secret_var} in the environment instead"
-            ) from None
-        stored.append(ref)
-    return stored
+
+def _store_keys(taken: dict[str, tuple[str, str]], where: str) -> Callable[[], None]:
+    """Put ``taken`` in the keyring; returns what undoes it (the previous values back).
+    Refuses (with instructions) when there is no usable keyring: keys are never written."""
+    if not taken:
+        return lambda: None
+    try:
+        import keyring
+    except Exception as exc:  # pragma: no cover - keyring is a dependency
+        raise ActionRefused(f"{where}: no keyring ({type(exc).__name__})") from None
+    before: list[tuple[str, str | None]] = []
+
+    def undo() -> None:
+        for user, old in reversed(before):
+            with contextlib.suppress(Exception):
+                if old is None:
+                    keyring.delete_password(KEYRING_SERVICE, user)
+                else:
+                    keyring.set_password(KEYRING_SERVICE, user, old)
+
+    try:
+        for ref, (key, secret) in taken.items():
+            for user, value in ((f"{ref}:api_key", key), (f"{ref}:api_secret", secret)):
+                old = keyring.get_password(KEYRING_SERVICE, user)
+                keyring.set_password(KEYRING_SERVICE, user, value)
+                before.append((user, old))
+    except Exception as exc:
+        undo()
+        ref = next(iter(taken))
+        key_var, secret_var = env_names(ref)
+        raise ActionRefused(
+            f"{where}: the packet carries keys for {ref} and no keyring is available "
+            f"({type(exc).__name__}); remove them from the packet and set {key_var} and "
+            f"{secret_var} in the environment instead"
+        ) from None
+    return undo
 
 
 def read_packet(path: Path) -> dict[str, Any]:
@@ -95,7 +124,8 @@ def add_follower(ctx: ActionContext, packet: dict[str, Any], where: str = "packe
     ctx.require_writable("adding a follower")
     packet = dict(packet)
     packet["brokers"] = {k: dict(v) for k, v in (packet.get("brokers") or {}).items()}
-    moved = _store_inline_keys(packet, where)
+    taken = _take_inline_keys(packet, where)
+    moved = list(taken)
     try:
         follower = Follower.model_validate(packet)
     except ValidationError as exc:
@@ -110,7 +140,7 @@ def add_follower(ctx: ActionContext, packet: dict[str, Any], where: str = "packe
             raise ActionRefused(
                 f"{where}: brokers.{asset.value}: unknown adapter {venue.adapter!r}"
             )
-        if venue.adapter != "paper":
+        if venue.adapter != "paper" and venue.account_ref not in taken:
             try:
                 load_credentials(venue.account_ref)
             except CredentialsError as exc:
@@ -161,9 +191,14 @@ def add_follower(ctx: ActionContext, packet: dict[str, Any], where: str = "packe
             follower,
         )
 
-    return ctx.journal.act(
-        ctx.actor, [StateKind.FOLLOWERS, StateKind.PORTFOLIO, StateKind.PNL], plan
-    )
+    undo = _store_keys(taken, where)  # only now: the packet is valid
+    try:
+        return ctx.journal.act(
+            ctx.actor, [StateKind.FOLLOWERS, StateKind.PORTFOLIO, StateKind.PNL], plan
+        )
+    except BaseException:
+        undo()  # a refused packet leaves nothing in the keyring
+        raise
 
 
 def set_kill_switch(ctx: ActionContext, follower_id: str, on: bool) -> ActResult:

@@ -11,6 +11,13 @@ from typing import Any
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.reading import Context, read_allocation, read_context
+from vanta_tui.actions.venues import (
+    VaultCaps,
+    last_price,
+    refuse_at_venue,
+    screen_rebalance,
+    vault_caps,
+)
 from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from vanta_tui.core.ids import ulid
 from vanta_tui.core.intents import (
@@ -18,11 +25,11 @@ from vanta_tui.core.intents import (
     account_of,
     describe_open,
     find_duplicate,
-    open_orders,
+    open_qty,
     sell_shortfall,
     unknown_symbol,
 )
-from vanta_tui.core.mirror import size_child, snapshot
+from vanta_tui.core.mirror import size_child, snapshot, within_free_holding
 from vanta_tui.core.models import (
     Follower,
     FollowersFile,
@@ -32,9 +39,9 @@ from vanta_tui.core.models import (
     VaultOverlay,
 )
 from vanta_tui.core.models.queue import order_data
-from vanta_tui.core.order_states import IllegalTransition, check_move
+from vanta_tui.core.order_states import OPEN, IllegalTransition, check_move
 from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
-from vanta_tui.core.risk import check_order
+from vanta_tui.core.risk import check_order, maintenance_hold, order_price
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
@@ -90,6 +97,8 @@ def stage_order(
     the desk then asks "stage it again?", the CLI wants ``--allow-duplicate``."""
     ctx.require_writable("staging an order")
     ticket = Ticket(vault_id, symbol, side, qty, order_type, limit_price)
+    caps = vault_caps(ctx.state_dir, vault_id, live=ctx.live)  # before the lock: may load
+    price = last_price(ctx.state_dir, symbol) if caps else None
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
@@ -116,6 +125,7 @@ def stage_order(
                 "updated_at": now,
             }
         )
+        refuse_at_venue(caps, order, price)  # what the venue cannot take, before approval
         queue.orders.append(order)
         event = EventDraft(
             "order.staged",
@@ -206,12 +216,15 @@ def _move_orders(
 class _Approval:
     """The approval's rules over one reading of the registry, overlays, PnL, portfolio and
     followers: the checks of each order and the mirroring of an approved vault order. The
-    action and its preview (the desk's confirmation) run exactly this."""
+    action (reading the files under the queue's lock) and its preview (the desk's
+    confirmation, from the models on screen) run exactly this."""
 
     def __init__(self, state: Context, followers: Sequence[Follower], actor: str) -> None:
         self.state = state
         self.followers = list(followers)
         self.actor = actor
+        self._sells: dict[tuple[str, str], list[Order]] = {}
+        """(account, symbol) → its open sells past staging: what they take of the holding."""
 
     @classmethod
     def read(cls, state_dir: Path, actor: str) -> _Approval:
@@ -221,32 +234,72 @@ class _Approval:
             followers = []
         return cls(read_context(state_dir), followers, actor)
 
+    def _index(self, queue: QueueFile) -> None:
+        """One pass over the queue (a batch of k orders costs n + k, not n × k)."""
+        self._sells = {}
+        for o in queue.orders:
+            if o.side is Side.SELL and o.status in OPEN and o.status is not OrderStatus.STAGED:
+                self._sells.setdefault((account_of(o), o.symbol), []).append(o)
+
+    def taken(self, account_id: str, symbol: str) -> Decimal:
+        """What the account's open sells of ``symbol`` already take of its holding."""
+        return sum((open_qty(o) for o in self._sells.get((account_id, symbol), [])), Decimal(0))
+
+    def _commit(self, order: Order) -> None:
+        if order.side is Side.SELL:
+            self._sells.setdefault((account_of(order), order.symbol), []).append(order)
+
     def check(self, order: Order, queue: QueueFile) -> dict[str, Any]:
         state = self.state
         account = state.account(account_of(order))
+        follower = None
+        if order.follower_id is not None:  # a retried child: the follower's terms
+            follower = next((f for f in self.followers if f.follower_id == order.follower_id), None)
+            if follower is None:
+                raise ActionRefused(
+                    f"order {order.order_id} not approved: follower {order.follower_id} is not "
+                    "in followers.json"
+                )
+        vault_account = state.account(order.vault_id)
+        priced_by_vault = follower is not None and (
+            vault_account is not None and order.symbol in vault_account.positions
+        )
         # Sells approved already (this batch's earlier ones too) take their share of the
         # holding; other staged sells do not, until they are approved.
-        committed = [o for o in queue.orders if o.status is not OrderStatus.STAGED]
-        problem = unknown_symbol(order, account) or sell_shortfall(
-            order, account, open_orders(committed, account_of(order), order.symbol)
+        problem = (None if priced_by_vault else unknown_symbol(order, account)) or sell_shortfall(
+            order, account, self._sells.get((account_of(order), order.symbol), [])
         )
         if problem is not None:
             raise ActionRefused(f"order {order.order_id} not approved: {problem}")
         vault = state.vault(order.vault_id)
-        verdict = check_order(order, vault, state.overlays, state.pnl, account)
+        verdict = check_order(
+            order, vault, state.overlays, state.pnl, account,
+            price_hint=order_price(order, vault_account) if follower else None,
+            max_pos_usd=follower.max_pos_usd if follower else None,
+        )  # fmt: skip
         if not verdict.allowed:
             raise ActionRefused(f"order {order.order_id} not approved: {verdict.reason}")
-        return {"held": verdict.reason} if verdict.held else {}
+        self._commit(order)
+        if not verdict.held:
+            return {}
+        hold = maintenance_hold(state.overlays, order.vault_id)
+        return {"held": hold.text if hold is not None else verdict.reason}
 
     def plan(
         self, queue: QueueFile, order_ids: Sequence[str], now: datetime
     ) -> tuple[list[EventDraft], list[Order]]:
+        self._index(queue)
+
         def mirror(parent: Order, index: int, queue: QueueFile, events: list[EventDraft]) -> None:
             if parent.parent_id is not None or parent.follower_id is not None:
                 return  # children are not mirrored again
             mine = [f for f in self.followers if f.vault_id == parent.vault_id]
             if mine:
-                expand_children(self.state, parent, mine, index, queue, events, now, self.actor)
+                children = expand_children(
+                    self.state, parent, mine, index, queue, events, now, self.actor, self.taken
+                )
+                for child in children:
+                    self._commit(child)
 
         return _plan_moves(
             queue, order_ids, OrderStatus.APPROVED, "order.approved", now=now, actor=self.actor,
@@ -260,12 +313,16 @@ def approve_orders(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
     sells already take; a tripped vault only takes orders that reduce exposure; no position
     may pass its cap. Orders of a vault under maintenance are approved but held (not sent)
     until maintenance ends. The result is the approved orders; `ApprovalSummary.of` the
-    events says what happened, in the words of the confirmation."""
+    events says what happened, in the words of the confirmation.
+
+    The registry, overlays, PnL, portfolio and followers are read under the queue's lock
+    (a fill writes the portfolio and the queue in one action, so the holding and the open
+    sells seen here belong together)."""
     ctx.require_writable("approving orders")
-    approval = _Approval.read(ctx.state_dir, ctx.actor)
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
+        approval = _Approval.read(ctx.state_dir, ctx.actor)
         events, changed = approval.plan(queue, order_ids, ctx.clock())
         return Plan({StateKind.QUEUE: queue}, events, changed)
 
@@ -349,6 +406,7 @@ def expand_children(
     events: list[EventDraft],
     now: datetime,
     actor: str,
+    taken: Callable[[str, str], Decimal] | None = None,
 ) -> list[Order]:
     """The approved vault order's children, one per eligible follower, appended to the queue
     already approved (the follower agreed to mirroring when onboarding); shadow children and
@@ -359,6 +417,9 @@ def expand_children(
     children: list[Order] = []
     for follower in followers:
         size = size_child(snap, follower, vault, state.account(follower.follower_id))
+        if taken is not None and size.qty is not None and not size.shadow:
+            busy = taken(follower.follower_id, snap.symbol)
+            size = within_free_holding(size, snap, state.account(follower.follower_id), busy)
 
         def draft(
             action: str,
@@ -466,6 +527,10 @@ def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> Ac
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ActionRefused(f"cannot edit {', '.join(sorted(unknown))}; editable: {EDITABLE}")
+    known = ctx.journal.current(StateKind.QUEUE)
+    found = known.get(order_id) if isinstance(known, QueueFile) else None
+    caps = vault_caps(ctx.state_dir, found.vault_id, live=ctx.live) if found else {}
+    price = last_price(ctx.state_dir, found.symbol) if caps and found else None
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
@@ -479,6 +544,7 @@ def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> Ac
             edited = Order.model_validate(data)
         except ValueError as exc:
             raise ActionRefused(f"order {order_id} not edited: {first_error(exc)}") from None
+        refuse_at_venue(caps, edited, price, f"order {order_id} not edited")
         diff = {
             field: [str(getattr(order, field)), str(getattr(edited, field))]
             for field in EDITABLE
@@ -510,10 +576,15 @@ def first_error(exc: ValueError) -> str:
 
 
 def preview_rebalance(
-    state_dir: Path, vault_id: str, now: datetime, queue: QueueFile | None = None
+    state_dir: Path,
+    vault_id: str,
+    now: datetime,
+    queue: QueueFile | None = None,
+    caps: VaultCaps | None = None,
 ) -> RebalancePlan:
     """The orders a rebalance of the vault would stage (nothing is written), net of what the
-    vault already has open in ``queue`` (default: the queue as it is now)."""
+    vault already has open in ``queue`` (default: the queue as it is now), fitted to the
+    venues' limits in ``caps`` (`actions.venues.vault_caps`; what they refuse is skipped)."""
     state = read_context(state_dir)
     vault = state.vault(vault_id)
     account = state.account(vault_id)
@@ -524,7 +595,7 @@ def preview_rebalance(
     overlay = state.overlays.for_vault(vault_id) if state.overlays else None
     if queue is None:
         queue = load_model(state_dir, QueueFile)
-    return plan_rebalance(
+    proposal = plan_rebalance(
         vault,
         overlay or VaultOverlay(),
         account,
@@ -533,6 +604,8 @@ def preview_rebalance(
         now,
         pending=queue.orders,
     )
+    screen_rebalance(proposal, caps or {})
+    return proposal
 
 
 @dataclass(frozen=True)
@@ -550,11 +623,12 @@ def stage_rebalance(ctx: ActionContext, vault_id: str) -> ActResult:
     open orders: two rebalances at once (a key pressed twice, two desks) stage it once.
     The result is a `StagedRebalance`."""
     ctx.require_writable("staging a rebalance")
+    caps = vault_caps(ctx.state_dir, vault_id, live=ctx.live)
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
         now = ctx.clock()
-        proposal = preview_rebalance(ctx.state_dir, vault_id, now, queue)
+        proposal = preview_rebalance(ctx.state_dir, vault_id, now, queue, caps)
         events: list[EventDraft] = [
             EventDraft(
                 "rebalance.staged",
@@ -635,7 +709,8 @@ def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
 
     A dead letter is retried once: the retry's ``order.staged`` event links to it
     (``retry_of``), and a second retry, also after a dismissal, is refused naming the
-    retry. The check runs under the journal's lock, so two retries at once stage one."""
+    retry; a dismissed dead letter is not retried at all. The checks run under the
+    journal's lock, so two retries at once stage one."""
     ctx.require_writable("retrying an order")
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
@@ -648,6 +723,12 @@ def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
             raise ActionRefused(
                 f"order {order_id} was retried already as order {earlier}{now_state}; "
                 "a dead letter is retried once"
+            )
+        dismissed = _dismissal(ctx.journal, order_id)
+        if dismissed is not None:
+            raise ActionRefused(
+                f"order {order_id} was dismissed by {dismissed[1]} at {dismissed[2]} "
+                f"(seq {dismissed[0]}); a dismissed dead letter is not retried"
             )
         now = ctx.clock()
         again = Order(
@@ -680,6 +761,16 @@ def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
+def _dismissal(journal: Journal, order_id: str) -> tuple[int, str, str] | None:
+    """(seq, actor, ts) of the order's dismissal from the dead letters, if any."""
+    row = journal.db.execute(
+        "SELECT seq, actor, ts FROM events WHERE action = 'order.dead_letter_dismissed' "
+        "AND order_id = ? ORDER BY seq LIMIT 1",
+        [order_id],
+    ).fetchone()
+    return (int(row[0]), str(row[1]), str(row[2])) if row is not None else None
+
+
 def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None) -> ActResult:
     """Take a failed order off the dead-letter list (it stays failed; the reason is audited).
     Dismissed once: a second dismissal is refused naming the first."""
@@ -687,11 +778,7 @@ def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None)
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         order = _dead_letter(_queue(models), order_id, "dismissed")
-        row = ctx.journal.db.execute(
-            "SELECT seq, actor, ts FROM events WHERE action = 'order.dead_letter_dismissed' "
-            "AND order_id = ? ORDER BY seq LIMIT 1",
-            [order_id],
-        ).fetchone()
+        row = _dismissal(ctx.journal, order_id)
         if row is not None:
             raise ActionRefused(
                 f"order {order_id} was dismissed already by {row[1]} at {row[2]} (seq {row[0]})"

@@ -14,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import handled_dead_letters, waiting_dead_letters
 from vanta_tui.actions.reconcile import latest_mismatches
@@ -30,7 +28,7 @@ from vanta_tui.core.positions import is_stale
 from vanta_tui.core.risk import HoldReason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
-from vanta_tui.executor.lease import LEASE_NAME, Lease
+from vanta_tui.executor.lease import Lease, lease_held
 from vanta_tui.store.codec import parse_json
 from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.snapshot import StateSnapshot, reload
@@ -148,10 +146,7 @@ def executor_line(
     queue = state.queue
     depth = sum(1 for o in queue.orders if o.status in OPEN) if queue else 0
     approved = sum(1 for o in queue.orders if o.status is OrderStatus.APPROVED) if queue else 0
-    lock = FileLock(str(state_dir / LEASE_NAME) + ".lock", timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
+    if lease_held(state_dir):
         holder = Lease(state_dir, "status").current() or "another process"
         row = journal.db.execute(
             "SELECT value FROM meta WHERE key = 'executor.last_cycle'"
@@ -159,13 +154,15 @@ def executor_line(
         last = parse_utc(str(row[0])) if row else None
         since = f"last cycle {_age((now - last).total_seconds())} ago" if last else "no cycle yet"
         silent = last is None or (now - last).total_seconds() > EXECUTOR_SILENT_AFTER_S
+        waiting = journal.db.execute(
+            "SELECT value FROM meta WHERE key = 'executor.waiting'"
+        ).fetchone()
+        note = f"; {waiting[0]}" if waiting and waiting[0] else ""
         return StatusLine(
             "executor",
-            Level.WARN if silent else Level.OK,
-            f"running: {holder}; {since}; queue depth {depth}",
+            Level.WARN if silent or note else Level.OK,
+            f"running: {holder}; {since}; queue depth {depth}{note}",
         )
-    else:
-        lock.release()
     level = Level.WARN if approved else Level.OK
     return StatusLine(
         "executor",
@@ -175,9 +172,13 @@ def executor_line(
     )
 
 
-def broker_lines(state_dir: Path, probe: bool, timeout_s: float) -> list[StatusLine]:
+def broker_lines(
+    state_dir: Path, probe: bool, timeout_s: float, live: bool = False
+) -> list[StatusLine]:
+    """One line per broker account: keys found, the mode (``--live`` or sandbox) and, when
+    ``probe``, whether it answers. A venue that cannot be used in this mode is FAIL."""
     lines = []
-    brokers = brokers_for(state_dir, timeout_s=timeout_s)
+    brokers = brokers_for(state_dir, timeout_s=timeout_s, live=live)
     accounts: list[tuple[str, str]] = [("paper", "paper book")]
     accounts += [(adapter, ref) for adapter, ref, _ in real_accounts(state_dir)]
     for adapter, ref in accounts:
@@ -193,24 +194,35 @@ def broker_lines(state_dir: Path, probe: bool, timeout_s: float) -> list[StatusL
         except CredentialsError as exc:
             lines.append(StatusLine(name, Level.FAIL, str(exc)))
             continue
+        mode = "live" if live else "sandbox"
+        try:
+            broker = brokers.for_venue(Venue(adapter=adapter, account_ref=ref), "status")
+        except BrokerError as exc:  # refused in this mode, or a passphrase missing
+            lines.append(StatusLine(name, Level.FAIL, f"{mode}: {exc}"))
+            continue
+        mode = str(getattr(broker, "mode", mode))
         if not probe:
             lines.append(
-                StatusLine(name, Level.OK, f"keys from the {credentials.source}; not probed")
+                StatusLine(
+                    name, Level.OK, f"{mode}; keys from the {credentials.source}; not probed"
+                )
             )
             continue
         started = time.perf_counter()
         try:
-            brokers.for_venue(Venue(adapter=adapter, account_ref=ref), "status").account()
+            broker.account()
         except BrokerError as exc:
             level = (
                 Level.FAIL if isinstance(exc, CredentialsError) or not exc.retryable else Level.WARN
             )
-            lines.append(StatusLine(name, level, f"unreachable: {exc}"))
+            lines.append(StatusLine(name, level, f"{mode}: unreachable: {exc}"))
             continue
         took = (time.perf_counter() - started) * 1000
         lines.append(
             StatusLine(
-                name, Level.OK, f"reachable, {took:.0f} ms; keys from the {credentials.source}"
+                name,
+                Level.OK,
+                f"{mode}: reachable, {took:.0f} ms; keys from the {credentials.source}",
             )
         )
     return lines
@@ -228,6 +240,9 @@ def journal_line(state_dir: Path, journal: Journal) -> StatusLine:
         level = Level.OK if ok else Level.FAIL
     else:
         verified, level = "not verified yet (vanta-tui audit verify)", Level.OK
+    problem = journal.integrity()
+    if problem is not None:
+        return StatusLine("journal", Level.FAIL, f"head #{seq} {head[:12]}…; {problem}")
     return StatusLine(
         "journal",
         level,
@@ -324,9 +339,11 @@ def collect(
     watcher: StatusLine | None = None,
     timeout_s: float = 5.0,
     state: StateSnapshot | None = None,
+    live: bool = False,
 ) -> StatusReport:
     """The status now; ``state`` is what the caller holds (the desk: the last good models
-    and the current problems), else the files are read."""
+    and the current problems), else the files are read. ``live``: the brokers as the
+    desk or executor would use them with ``--live``."""
     state_dir = ctx.state_dir
     state = state if state is not None else reload(state_dir, StateSnapshot())
     report = StatusReport(at=now)
@@ -337,7 +354,7 @@ def collect(
     report.lines.append(executor_line(state_dir, ctx.journal, state, now))
     report.held = held_orders(state)
     report.lines.append(held_line(report.held))
-    report.lines += broker_lines(state_dir, probe, timeout_s)
+    report.lines += broker_lines(state_dir, probe, timeout_s, live)
     report.lines.append(journal_line(state_dir, ctx.journal))
     report.alarms = alarms_of(
         ctx.journal, state, state_dir, now, record=record and not ctx.read_only

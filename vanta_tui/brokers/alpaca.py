@@ -38,6 +38,7 @@ from vanta_tui.brokers.errors import (
     UnknownOutcome,
 )
 from vanta_tui.core.enums import OrderType, Side
+from vanta_tui.core.ids import client_order_id as vanta_client_id
 
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
@@ -238,8 +239,14 @@ class AlpacaBroker:
             raise OrderRejected(f"alpaca rejected {request.client_order_id}: {raw.get('status')}")
         return order
 
+    def client_order_id_for(self, order_id: str) -> str:
+        return vanta_client_id(order_id)
+
     def get_by_client_id(
-        self, client_order_id: str, symbol: str | None = None
+        self,
+        client_order_id: str,
+        symbol: str | None = None,
+        broker_order_id: str | None = None,
     ) -> BrokerOrder | None:
         try:
             raw = self._call("lookup", self.client.get_order_by_client_id, client_order_id)

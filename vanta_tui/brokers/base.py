@@ -77,11 +77,20 @@ class Broker(Protocol):
         """Send a new order. A reused client order id raises `DuplicateClientOrderId`."""
         ...
 
+    def client_order_id_for(self, order_id: str) -> str:
+        """The client order id sent for ``order_id``: a form this broker accepts, derived
+        from the order id alone (a restart reproduces it)."""
+        ...
+
     def get_by_client_id(
-        self, client_order_id: str, symbol: str | None = None
+        self,
+        client_order_id: str,
+        symbol: str | None = None,
+        broker_order_id: str | None = None,
     ) -> BrokerOrder | None:
         """The order with this client order id, or None if the broker never got it.
-        ``symbol`` is given whenever known (some exchanges look orders up per market)."""
+        ``symbol`` is given whenever known (some exchanges look orders up per market), and
+        ``broker_order_id`` once the broker has answered with it (the surest lookup)."""
         ...
 
     def open_orders(self) -> list[BrokerOrder]:

@@ -1,21 +1,42 @@
 """Crypto exchanges through ccxt (imported here only, when first used): ``ccxt:<exchange id>``.
 
-Spot only. Sandbox mode where the exchange has one, unless the desk runs ``--live``. The
-markets are loaded once per adapter and cached. Our client order id goes in
-``params["clientOrderId"]`` (ccxt maps it to each exchange's field). ccxt's own retries
-stay off (``maxRetriesOnFailure`` 0) and every ccxt error becomes one of ours: a network
-error or timeout while creating an order is an `UnknownOutcome` (the executor looks the
-order up by its client order id before any resend).
+Spot only. Decisions come from what ccxt declares of each exchange, not from its name:
+- **Sandbox.** Without ``--live`` the adapter turns on the exchange's sandbox where ccxt has
+  one (``urls["test"]``); an exchange without one is refused for that venue
+  (`VenueRefused`), unless ``VANTA_CCXT_<EXCHANGE>_URL`` points at a test server.
+- **Credentials.** ``requiredCredentials`` says which secrets the exchange wants; the desk
+  holds key, secret and passphrase (ccxt's ``password``). A missing one is found at start.
+- **Lookup.** By the exchange's order id once known (``fetchOrder``); before that,
+  ``fetchOrderWithClientOrderId`` where ``has`` says so, else the open orders and the
+  closed (or all recent) orders of the market, filtered by client order id.
+- **Capabilities.** Order types from ``has``, time in force from ``features``, minimum
+  amount and cost and precision from the loaded markets (`caps`, checked at staging).
+
+The client order id is the one thing ccxt does not describe: its form and field come from
+each venue's documentation (`CLIENT_IDS`; by default the ULID's 128 bits as 32 hex digits,
+accepted by Binance, Kraken, OKX, KuCoin, Bybit...).
+
+Markets are loaded once per adapter. ccxt's own retries stay off (``maxRetriesOnFailure``
+0) and every error, ccxt's or a ``TypeError``/``KeyError`` from inside it, becomes one of
+ours, with the exchange named: a refusal (``BadRequest``, ``InvalidOrder``,
+``InsufficientFunds``) is `OrderRejected` with the exchange's words; a network error or
+timeout while creating an order is an `UnknownOutcome` (looked up before any resend);
+``AuthenticationError``/``PermissionDenied`` a `CredentialsError`; a rate limit a
+`TemporaryBrokerError` carrying the exchange's Retry-After.
 
 ``VANTA_CCXT_<EXCHANGE>_URL`` (e.g. ``VANTA_CCXT_BINANCE_URL=http://127.0.0.1:9000``)
-replaces scheme and host of every API URL of that exchange, for a proxy or a test server.
+replaces scheme and host of every API URL of that exchange, for a proxy or a test server;
+``VANTA_CCXT_RATE_LIMIT_MS`` replaces ccxt's pacing between requests (0: none).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,7 +49,7 @@ from vanta_tui.brokers.base import (
     OrderRequest,
     decimal_of,
 )
-from vanta_tui.brokers.credentials import Credentials
+from vanta_tui.brokers.credentials import Credentials, passphrase_env_name
 from vanta_tui.brokers.errors import (
     BrokerError,
     CredentialsError,
@@ -37,8 +58,11 @@ from vanta_tui.brokers.errors import (
     OrderRejected,
     TemporaryBrokerError,
     UnknownOutcome,
+    VenueRefused,
 )
-from vanta_tui.core.enums import OrderType, Side
+from vanta_tui.core.enums import OrderType, Side, TimeInForce
+from vanta_tui.core.ids import client_order_id_of
+from vanta_tui.core.venue_caps import MarketLimits, VenueCaps, venue_refusal
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +78,53 @@ _STATUS = {
     "expired": BrokerStatus.CANCELLED,
     "rejected": BrokerStatus.REJECTED,
 }
+
+_HELD = {"apiKey": "key", "secret": "secret", "password": "passphrase"}
+"""ccxt's credential names the desk can hold, and what the desk calls them."""
+
+_TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+"""ccxt's ``features`` time-in-force keys the desk's orders can carry."""
+
+
+@dataclass(frozen=True)
+class ClientIdRule:
+    """How one venue wants its client order id: the form (`core.ids.CLIENT_ID_FORMS`), an
+    optional prefix, and the create-order parameter that carries it."""
+
+    form: str = "hex"
+    prefix: str = ""
+    param: str = "clientOrderId"
+    source: str = ""
+    """Where the venue documents the rule."""
+
+
+DEFAULT_CLIENT_ID = ClientIdRule(
+    source="32 letters and digits fit every venue below that is not listed: Binance "
+    "newClientOrderId (^[.A-Z:/a-z0-9_-]{1,36}$), Kraken cl_ord_id (a UUID, 32 hex digits, or "
+    "up to 18 characters of text), OKX clOrdId (1-32 letters and digits), KuCoin clientOid "
+    "(up to 40 letters, digits, _ and -), Bybit orderLinkId (up to 36)"
+)
+CLIENT_IDS: dict[str, ClientIdRule] = {
+    # ccxt's coinbase always sends its own client_order_id unless the raw field is given.
+    "coinbase": ClientIdRule(
+        "uuid", param="client_order_id", source="Advanced Trade: client_order_id, a UUID"
+    ),
+    "coinbaseexchange": ClientIdRule("uuid", source="Exchange: client_oid must be a UUID"),
+    "coinbaseinternational": ClientIdRule("uuid", source="client_order_id, a UUID"),
+    "gate": ClientIdRule("ulid", "t-", source="text: 't-' and at most 28 of [0-9A-Za-z_.-]"),
+    "gateeu": ClientIdRule("ulid", "t-", source="as gate"),
+    "bitfinex": ClientIdRule("digits", source="cid: an integer (int45)"),
+}
+"""Venues whose documented client order id rules the default does not meet."""
+
+
+def client_id_rule(exchange_id: str) -> ClientIdRule:
+    return CLIENT_IDS.get(exchange_id, DEFAULT_CLIENT_ID)
+
+
+RATE_LIMIT_ENV = "VANTA_CCXT_RATE_LIMIT_MS"
+"""Milliseconds ccxt waits between requests (its ``rateLimit``, scaled by each endpoint's
+cost) in place of the exchange's default; 0 turns ccxt's throttle off (a test server)."""
 
 
 def url_env(exchange_id: str) -> str:
@@ -71,6 +142,76 @@ def _rehost(urls: Any, base: str) -> Any:
         old = urlsplit(urls)
         return urlunsplit((new.scheme, new.netloc, old.path, old.query, old.fragment))
     return urls
+
+
+def _exchange_class(exchange_id: str) -> Any:
+    import ccxt
+
+    cls = getattr(ccxt, exchange_id, None) if exchange_id in ccxt.exchanges else None
+    if cls is None or not isinstance(cls, type):
+        raise VenueRefused(f"ccxt has no exchange {exchange_id!r}")
+    return cls
+
+
+def no_sandbox_message(exchange_id: str) -> str:
+    return (
+        f"{exchange_id} has no sandbox in ccxt: use --live, or a test server through "
+        f"{url_env(exchange_id)}"
+    )
+
+
+def venue_problem(exchange_id: str, *, live: bool, base_url: str | None = None) -> str | None:
+    """Why ``ccxt:<exchange_id>`` cannot be used in this mode (None: it can). No network."""
+    base_url = base_url or os.environ.get(url_env(exchange_id))
+    try:
+        exchange = _exchange_class(exchange_id)()
+        required = [k for k, v in (exchange.requiredCredentials or {}).items() if v]
+        has_sandbox = bool((exchange.urls or {}).get("test"))
+    except VenueRefused as exc:
+        return str(exc)
+    except Exception as exc:  # a ccxt class that cannot even be built
+        return f"ccxt:{exchange_id}: ccxt cannot build its client: {type(exc).__name__}: {exc}"
+    unheld = [k for k in required if k not in _HELD]
+    if unheld:
+        return (
+            f"ccxt:{exchange_id} signs with {', '.join(unheld)}, which the desk does not hold "
+            "(it holds an API key, secret and passphrase)"
+        )
+    if not live and not has_sandbox and not base_url:
+        return no_sandbox_message(exchange_id)
+    return None
+
+
+def credentials_problem(exchange_id: str, credentials: Credentials) -> str | None:
+    """The secret ``exchange_id`` requires (``requiredCredentials``) that ``credentials``
+    lack, as a sentence saying where to set it (None: nothing is missing)."""
+    try:
+        required = _exchange_class(exchange_id)().requiredCredentials or {}
+    except Exception:
+        return None  # the venue itself is refused elsewhere (`venue_problem`)
+    if required.get("password") and not credentials.api_passphrase:
+        ref = credentials.account_ref
+        return (
+            f"account {ref}: ccxt:{exchange_id} needs a passphrase; set "
+            f"{passphrase_env_name(ref)}, or store it in the keyring (service 'vanta-desk', "
+            f"user '{ref}:api_passphrase')"
+        )
+    return None
+
+
+def _retry_after(exchange: Any) -> float | None:
+    headers = getattr(exchange, "last_response_headers", None) or {}
+    for name, value in dict(headers).items():
+        if str(name).lower() == "retry-after":
+            try:
+                return max(float(value), 0.0)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value in (None, "") else decimal_of(value)
 
 
 class CcxtBroker:
@@ -94,50 +235,86 @@ class CcxtBroker:
         self._credentials = credentials
         self._exchange: Any = None
         self._markets_loaded = False
+        self.client_ids = client_id_rule(exchange_id)
+        self._caps: VenueCaps | None = None
 
     def __repr__(self) -> str:
         return f"CcxtBroker({self.exchange_id!r}, {self.account_ref!r}, live={self.live})"
 
     @property
-    def exchange(self) -> Any:
-        if self._exchange is None:
-            import ccxt
+    def mode(self) -> str:
+        """ "live", "sandbox" or "test server" (for status lines)."""
+        if self.live:
+            return "live" + (f" via {self.base_url}" if self.base_url else "")
+        return f"test server {self.base_url}" if self.base_url else "sandbox"
 
-            cls = getattr(ccxt, self.exchange_id, None)
-            if cls is None or not isinstance(cls, type):
-                raise BrokerError(f"ccxt has no exchange {self.exchange_id!r}")
-            exchange = cls(
-                {
-                    "apiKey": self._credentials.api_key,
-                    "secret": self._credentials.api_secret,
-                    "timeout": int(self.timeout_s * 1000),
-                    "enableRateLimit": True,
-                }
-            )
-            options = exchange.options
-            options["maxRetriesOnFailure"] = 0
-            options["defaultType"] = "spot"
-            if isinstance(options.get("fetchMarkets"), dict):
-                options["fetchMarkets"] = {**options["fetchMarkets"], "types": ["spot"]}
-            options["fetchMargins"] = False
-            options["fetchCurrencies"] = False
-            if not self.live and "test" in exchange.urls:
-                exchange.set_sandbox_mode(True)
-            if self.base_url:
-                exchange.urls["api"] = _rehost(exchange.urls["api"], self.base_url)
-            self._exchange = exchange
+    @property
+    def exchange(self) -> Any:
+        """ccxt's client, built on first use; a venue that cannot be used in this mode, or a
+        ccxt that fails while building it, raises one of our errors."""
+        if self._exchange is None:
+            problem = venue_problem(self.exchange_id, live=self.live, base_url=self.base_url)
+            if problem is not None:
+                raise VenueRefused(problem)
+            try:
+                self._exchange = self._build()
+            except BrokerError:
+                raise
+            except Exception as exc:  # ccxt's own errors and its TypeErrors alike
+                raise VenueRefused(
+                    f"{self.name}: cannot set up ccxt's client: {type(exc).__name__}: {exc}"
+                ) from exc
         return self._exchange
+
+    def _build(self) -> Any:
+        config: dict[str, Any] = {
+            "apiKey": self._credentials.api_key,
+            "secret": self._credentials.api_secret,
+            "timeout": int(self.timeout_s * 1000),
+            "enableRateLimit": True,
+        }
+        if self._credentials.api_passphrase:
+            config["password"] = self._credentials.api_passphrase
+        pace = os.environ.get(RATE_LIMIT_ENV)
+        if pace is not None:
+            try:
+                config["rateLimit"] = max(float(pace), 0.0)
+            except ValueError as exc:
+                raise VenueRefused(f"{RATE_LIMIT_ENV}={pace!r} is not milliseconds") from exc
+            config["enableRateLimit"] = config["rateLimit"] > 0
+        exchange = _exchange_class(self.exchange_id)(config)
+        options = exchange.options
+        options["maxRetriesOnFailure"] = 0
+        options["defaultType"] = "spot"
+        if isinstance(options.get("fetchMarkets"), dict):
+            options["fetchMarkets"] = {**options["fetchMarkets"], "types": ["spot"]}
+        options["fetchMargins"] = False
+        options["fetchCurrencies"] = False
+        if not self.live and exchange.urls.get("test"):
+            exchange.set_sandbox_mode(True)
+        if self.base_url:
+            exchange.urls["api"] = _rehost(exchange.urls["api"], self.base_url)
+        return exchange
+
+    def client_order_id_for(self, order_id: str) -> str:
+        """The client order id of ``order_id`` in the form this exchange documents."""
+        return client_order_id_of(order_id, self.client_ids.form, self.client_ids.prefix)
 
     def _markets(self) -> None:
         if not self._markets_loaded:
-            self._call("load markets", self.exchange.load_markets)
+            self._call("load markets", lambda: self.exchange.load_markets())
             self._markets_loaded = True
 
     def _call(self, what: str, fn: Any, *args: Any, sending: bool = False, **kwargs: Any) -> Any:
         import ccxt
 
         try:
-            return fn(*args, **kwargs)
+            # ccxt's decimal_to_precision sets the thread's decimal context to ROUND_HALF_UP
+            # and traps Underflow; confined here, it cannot change our money arithmetic.
+            with decimal.localcontext():
+                return fn(*args, **kwargs)
+        except BrokerError:
+            raise
         except ccxt.DuplicateOrderId as exc:
             raise DuplicateClientOrderId(f"{self.name}: {exc}") from exc
         except ccxt.OrderNotFound as exc:
@@ -145,11 +322,19 @@ class CcxtBroker:
         except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as exc:
             raise CredentialsError(f"{self.name} {self.account_ref}: {what}: {exc}") from exc
         except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
-            raise TemporaryBrokerError(f"{self.name} {what}: rate limited") from exc
+            wait = _retry_after(self._exchange)
+            after = f"; retry after {wait:g} s" if wait is not None else ""
+            raise TemporaryBrokerError(
+                f"{self.name} {what}: rate limited{after}: {str(exc)[:200]}", wait
+            ) from exc
         except ccxt.NetworkError as exc:  # timeouts, dropped connections, 5xx, maintenance
             error = f"{self.name} {what}: {type(exc).__name__}: {str(exc)[:200]}"
             raise (UnknownOutcome(error) if sending else TemporaryBrokerError(error)) from exc
-        except (ccxt.InvalidOrder, ccxt.InsufficientFunds, ccxt.BadSymbol) as exc:
+        except ccxt.ExchangeError as exc:
+            # The exchange answered with an error of its own (BadRequest, InvalidOrder,
+            # InsufficientFunds, or one ccxt has no class for, such as Kraken's
+            # "EGeneral:Invalid arguments:cl_ord_id"): a refusal, in its words. The executor
+            # still looks the order up before it takes a refusal as final.
             if sending and "duplicate" in str(exc).lower():
                 raise DuplicateClientOrderId(f"{self.name}: {exc}") from exc
             if sending:
@@ -164,6 +349,12 @@ class CcxtBroker:
             if isinstance(exc, ccxt.OperationFailed):
                 raise TemporaryBrokerError(error) from exc
             raise BrokerError(error) from exc
+        except Exception as exc:
+            # A TypeError, KeyError... inside ccxt (an answer it did not expect): ours, with
+            # the exchange named, never a crash of the executor. After a send the request
+            # may have been taken, so the order is looked up before any resend.
+            error = f"{self.name} {what}: ccxt failed: {type(exc).__name__}: {str(exc)[:200]}"
+            raise (UnknownOutcome(error) if sending else BrokerError(error)) from exc
 
     def _order(self, raw: dict[str, Any], fallback_client_id: str | None = None) -> BrokerOrder:
         status = _STATUS.get(str(raw.get("status")), BrokerStatus.ACCEPTED)
@@ -171,14 +362,15 @@ class CcxtBroker:
         amount = decimal_of(raw.get("amount"))
         if status is BrokerStatus.ACCEPTED and filled > 0:
             status = BrokerStatus.PARTIALLY_FILLED
-        if status is BrokerStatus.CANCELLED and filled > 0 and filled < amount:
-            status = BrokerStatus.CANCELLED
         average = raw.get("average")
+        if average in (None, "") and filled > 0 and raw.get("cost") not in (None, ""):
+            average = decimal_of(raw.get("cost")) / filled
+        side = str(raw.get("side") or "").lower()
         return BrokerOrder(
             broker_order_id=str(raw.get("id")),
             client_order_id=str(raw.get("clientOrderId") or fallback_client_id or ""),
             symbol=str(raw.get("symbol")),
-            side=Side(str(raw.get("side"))),
+            side=Side(side) if side in {"buy", "sell"} else Side.BUY,
             qty=amount,
             status=status,
             filled_qty=filled,
@@ -188,14 +380,45 @@ class CcxtBroker:
             reason=str(raw.get("status")) if status is BrokerStatus.REJECTED else None,
         )
 
+    # ------------------------------------------------------------ capabilities
+
+    def caps(self) -> VenueCaps:
+        """What this exchange takes, from ``has``, ``features`` and the loaded markets."""
+        if self._caps is None:
+            self._markets()
+            exchange = self.exchange
+            self._caps = self._call("capabilities", lambda: _caps_of(self.name, exchange))
+        return self._caps
+
     # ------------------------------------------------------------ interface
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         self._markets()
         exchange = self.exchange
+        refusal = venue_refusal(
+            self.caps(),
+            symbol=request.symbol,
+            qty=request.qty,
+            order_type=request.order_type,
+            time_in_force=request.time_in_force,
+            limit_price=request.limit_price,
+        )
+        if refusal is not None:  # nothing was sent: a clear refusal, not an unknown outcome
+            raise OrderRejected(refusal)
         kind = "limit" if request.order_type is OrderType.LIMIT else "market"
         price = float(request.limit_price) if request.limit_price is not None else None
-        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        if (
+            kind == "market"
+            and request.side is Side.BUY
+            and exchange.options.get("createMarketBuyOrderRequiresPrice")
+        ):
+            # The exchange buys at market for an amount of quote currency (ccxt's option
+            # says so): ccxt sends qty × this price as that amount.
+            last = self.quotes([request.symbol]).get(request.symbol)
+            if last is None:
+                raise OrderRejected(f"{self.name}: no price for {request.symbol} to size a buy")
+            price = float(last)
+        params: dict[str, Any] = {self.client_ids.param: request.client_order_id}
         if kind == "limit":
             params["timeInForce"] = request.time_in_force.value.upper()
         raw = self._call(
@@ -210,31 +433,63 @@ class CcxtBroker:
             sending=True,
         )
         order = self._order(raw, request.client_order_id)
+        if order.qty == 0 or order.symbol != request.symbol:
+            # Some exchanges answer a new order with its ids only (OKX, Kraken).
+            order = dataclasses.replace(
+                order, qty=request.qty, symbol=request.symbol, side=request.side
+            )
         if order.status is BrokerStatus.REJECTED:
             raise OrderRejected(f"{self.name} rejected {request.client_order_id}")
         return order
 
     def get_by_client_id(
-        self, client_order_id: str, symbol: str | None = None
+        self,
+        client_order_id: str,
+        symbol: str | None = None,
+        broker_order_id: str | None = None,
     ) -> BrokerOrder | None:
-        if symbol is None:
-            # Without a symbol, only working orders can be searched.
-            for order in self.open_orders():
-                if order.client_order_id == client_order_id:
-                    return order
-            return None
         self._markets()
-        try:
-            raw = self._call(
-                "lookup",
-                self.exchange.fetch_order,
-                None,
-                symbol,
-                {"clientOrderId": client_order_id},
-            )
-        except OrderNotFound:
-            return None
-        return self._order(raw, client_order_id)
+        exchange = self.exchange
+        has = exchange.has
+        if broker_order_id and has.get("fetchOrder"):
+            try:
+                raw = self._call("lookup", exchange.fetch_order, broker_order_id, symbol)
+            except OrderNotFound:
+                pass  # look for the client order id below
+            else:
+                return self._order(raw, client_order_id)
+        if has.get("fetchOrderWithClientOrderId"):
+            try:
+                raw = self._call(
+                    "lookup",
+                    exchange.fetch_order_with_client_order_id,
+                    client_order_id,
+                    symbol,
+                )
+            except OrderNotFound:
+                return None
+            return self._order(raw, client_order_id)
+        return self._scan(client_order_id, symbol)
+
+    def _scan(self, client_order_id: str, symbol: str | None) -> BrokerOrder | None:
+        """The order among the market's open orders, then its closed (or all recent) ones."""
+        exchange = self.exchange
+        has = exchange.has
+        exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
+        methods = ["fetchOpenOrders"]
+        later = ("fetchClosedOrders", "fetchCanceledAndClosedOrders", "fetchOrders")
+        if symbol is not None:
+            methods += [next((m for m in later if has.get(m)), "")]
+        searched = False
+        for method in (m for m in methods if m and has.get(m)):
+            searched = True
+            fn = getattr(exchange, _snake(method))
+            for raw in self._call("lookup", fn, symbol) or []:
+                if str(raw.get("clientOrderId") or "") == client_order_id:
+                    return self._order(raw, client_order_id)
+        if not searched:
+            raise BrokerError(f"{self.name}: ccxt offers no way to look orders up")
+        return None
 
     def open_orders(self) -> list[BrokerOrder]:
         self._markets()
@@ -299,3 +554,55 @@ class CcxtBroker:
             elif bid and ask:
                 out[symbol] = (decimal_of(bid) + decimal_of(ask)) / 2
         return out
+
+
+def _snake(method: str) -> str:
+    """ccxt's Python name of a unified method (``fetchClosedOrders`` → ``fetch_closed_orders``)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in method)
+
+
+def _step(value: Any, mode: Any) -> Decimal | None:
+    """A market's precision as the step it allows (ccxt gives a tick size or a number of
+    decimal places, by the exchange's ``precisionMode``); None for significant digits."""
+    import ccxt
+
+    if value in (None, ""):
+        return None
+    if mode == ccxt.TICK_SIZE:
+        return decimal_of(value)
+    if mode == ccxt.DECIMAL_PLACES:
+        return Decimal(1).scaleb(-int(value))
+    return None
+
+
+def _caps_of(venue: str, exchange: Any) -> VenueCaps:
+    has = exchange.has or {}
+    types = {OrderType.MARKET, OrderType.LIMIT}
+    if has.get("createMarketOrder") is False:
+        types.discard(OrderType.MARKET)
+    if has.get("createLimitOrder") is False:
+        types.discard(OrderType.LIMIT)
+    spot = (getattr(exchange, "features", None) or {}).get("spot") or {}
+    tif = (spot.get("createOrder") or {}).get("timeInForce") if isinstance(spot, dict) else None
+    limit_tif = (
+        frozenset(ours for key, ours in _TIF.items() if tif.get(key))
+        if isinstance(tif, dict) and tif
+        else None
+    )
+    markets: dict[str, MarketLimits] = {}
+    for symbol, market in (exchange.markets or {}).items():
+        if not market.get("spot", True):
+            continue
+        limits = market.get("limits") or {}
+        amount = limits.get("amount") or {}
+        cost = limits.get("cost") or {}
+        precision = market.get("precision") or {}
+        markets[symbol] = MarketLimits(
+            min_amount=_decimal_or_none(amount.get("min")),
+            max_amount=_decimal_or_none(amount.get("max")),
+            min_cost=_decimal_or_none(cost.get("min")),
+            amount_step=_step(precision.get("amount"), exchange.precisionMode),
+            price_step=_step(precision.get("price"), exchange.precisionMode),
+            active=market.get("active") is not False,
+        )
+    return VenueCaps(venue, frozenset(types), limit_tif, markets)

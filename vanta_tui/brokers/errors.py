@@ -5,17 +5,28 @@ Adapters translate every library error into one of these (``raise ... from e``).
 
 from __future__ import annotations
 
+from vanta_tui.core.secrets import scrub
+
 
 class BrokerError(Exception):
-    """Base of every broker error."""
+    """Base of every broker error. Its text never carries a key the desk has loaded (a
+    broker that echoes credentials in an error body): `str` scrubs them."""
 
     retryable = False
+
+    def __str__(self) -> str:
+        return scrub(super().__str__())
 
 
 class TemporaryBrokerError(BrokerError):
     """The broker is busy, slow or unreachable, and nothing was accepted. Retry later."""
 
     retryable = True
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        """The wait the broker asked for (a rate limit's Retry-After), if it said."""
 
 
 class UnknownOutcome(BrokerError):
@@ -35,6 +46,12 @@ class OrderRejected(BrokerError):
 
 class CredentialsError(BrokerError):
     """Keys are missing or refused. Needs a person: set them in the environment or keyring."""
+
+
+class VenueRefused(BrokerError):
+    """This venue cannot be used as configured (an exchange without a sandbox while the desk
+    is not live, credentials the desk cannot hold...). Needs a person: the message says what
+    to change. Other venues keep trading."""
 
 
 class OrderNotFound(BrokerError):

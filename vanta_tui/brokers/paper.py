@@ -31,6 +31,7 @@ from vanta_tui.brokers.base import (
 )
 from vanta_tui.brokers.errors import DuplicateClientOrderId, OrderNotFound, OrderRejected
 from vanta_tui.core.enums import OrderType, Side
+from vanta_tui.core.ids import client_order_id as vanta_client_id
 from vanta_tui.store.codec import dumps_compact, parse_json
 from vanta_tui.store.sqlite_wal import connect_wal
 
@@ -402,8 +403,14 @@ class PaperBroker:
             raise OrderRejected(f"{request.client_order_id}: {result.reason}")
         return result
 
+    def client_order_id_for(self, order_id: str) -> str:
+        return vanta_client_id(order_id)
+
     def get_by_client_id(
-        self, client_order_id: str, symbol: str | None = None
+        self,
+        client_order_id: str,
+        symbol: str | None = None,
+        broker_order_id: str | None = None,
     ) -> BrokerOrder | None:
         with self._book(write=False) as account:
             order = account.orders.get(client_order_id)

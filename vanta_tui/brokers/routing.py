@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar, cast
 
 from vanta_tui.brokers.base import Broker, BrokerOrder, BrokerStatus, OrderRequest
-from vanta_tui.brokers.credentials import load_credentials
-from vanta_tui.brokers.errors import BrokerError, CredentialsError
+from vanta_tui.brokers.credentials import Credentials, load_credentials
+from vanta_tui.brokers.errors import BrokerError, CredentialsError, VenueRefused
 from vanta_tui.brokers.paper import PaperBroker, book_path
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import (
@@ -21,10 +24,13 @@ from vanta_tui.core.models import (
     VaultFile,
 )
 from vanta_tui.core.models.vault import Venue
+from vanta_tui.core.venue_caps import VenueCaps
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import kind_of, load_model
 
 BrokerFactory = Callable[[Order], Broker]
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=StateFileModel)
 
@@ -110,6 +116,7 @@ class Brokers:
         self.paper_only = paper_only
         self.files = _Fresh(state_dir)
         self._cache: dict[str, Broker] = {}
+        self._refused: dict[str, VenueRefused] = {}
 
     def _prices(self, symbol: str) -> Decimal | None:
         portfolio = self.files.get(PortfolioFile)
@@ -182,10 +189,16 @@ class Brokers:
                 self._cache[ref] = self._paper(ref, account_id)
             return self._cache[ref]
         key = f"{venue.adapter}|{venue.account_ref}"
+        if key in self._refused:
+            raise self._refused[key]
         if key not in self._cache:
-            self._cache[key] = real_adapter(
-                venue.adapter, venue.account_ref, live=self.live, timeout_s=self.timeout_s
-            )
+            try:
+                self._cache[key] = real_adapter(
+                    venue.adapter, venue.account_ref, live=self.live, timeout_s=self.timeout_s
+                )
+            except VenueRefused as exc:
+                self._refused[key] = exc  # refused for the run: its orders wait, others go
+                raise
         return self._cache[key]
 
     def __call__(self, order: Order) -> Broker:
@@ -208,10 +221,64 @@ def real_adapter(adapter: str, account_ref: str, *, live: bool, timeout_s: float
 
         return AlpacaBroker(credentials, live=live, timeout_s=timeout_s)
     if adapter.startswith("ccxt:"):
-        from vanta_tui.brokers.ccxt_adapter import CcxtBroker
+        from vanta_tui.brokers.ccxt_adapter import CcxtBroker, credentials_problem, venue_problem
 
-        return CcxtBroker(adapter.split(":", 1)[1], credentials, live=live, timeout_s=timeout_s)
+        exchange_id = adapter.split(":", 1)[1]
+        problem = venue_problem(exchange_id, live=live)
+        if problem is not None:
+            raise VenueRefused(problem)
+        missing = credentials_problem(exchange_id, credentials)
+        if missing is not None:
+            raise CredentialsError(missing)
+        return CcxtBroker(exchange_id, credentials, live=live, timeout_s=timeout_s)
     raise BrokerError(f"unknown broker adapter {adapter!r}")
+
+
+def venue_problems(state_dir: Path, *, live: bool) -> list[str]:
+    """One line per non-paper venue that cannot be used in this mode (a ccxt exchange with
+    no sandbox while not live, one that signs with secrets the desk does not hold):
+    reported at start; that venue's orders wait, the other venues keep trading."""
+    problems = []
+    for adapter, ref, users in real_accounts(state_dir):
+        if not adapter.startswith("ccxt:"):
+            continue
+        from vanta_tui.brokers.ccxt_adapter import venue_problem
+
+        problem = venue_problem(adapter.split(":", 1)[1], live=live)
+        if problem is not None:
+            problems.append(f"{adapter} {ref} for {users}: {problem}")
+    return problems
+
+
+_CAPS: dict[tuple[str, str, bool, str], tuple[float, VenueCaps]] = {}
+CAPS_TTL_S = 900.0
+"""How long a venue's capabilities (its markets' limits) are reused before a reload."""
+
+
+def venue_caps(venue: Venue | None, *, live: bool, timeout_s: float = 10.0) -> VenueCaps | None:
+    """What ``venue`` can take (for checks at staging), or None where nothing is known: the
+    paper broker and Alpaca, a venue refused in this mode, markets that cannot be loaded now
+    (the send then meets the venue's own refusal). Cached per venue and mode."""
+    if venue is None or not venue.adapter.startswith("ccxt:"):
+        return None
+    from vanta_tui.brokers.ccxt_adapter import CcxtBroker, url_env
+
+    exchange_id = venue.adapter.split(":", 1)[1]
+    key = (venue.adapter, venue.account_ref, live, os.environ.get(url_env(exchange_id), ""))
+    hit = _CAPS.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CAPS_TTL_S:
+        return hit[1]
+    try:
+        credentials = load_credentials(venue.account_ref)
+    except CredentialsError:  # markets are public: no keys needed to read them
+        credentials = Credentials(venue.account_ref, "", "", "none")
+    try:
+        caps = CcxtBroker(exchange_id, credentials, live=live, timeout_s=timeout_s).caps()
+    except BrokerError as exc:
+        log.warning("%s: capabilities unknown: %s", venue.adapter, exc)
+        return None
+    _CAPS[key] = (time.monotonic(), caps)
+    return caps
 
 
 def real_accounts(state_dir: Path) -> list[tuple[str, str, str]]:
@@ -242,7 +309,14 @@ def missing_credentials(state_dir: Path) -> list[str]:
     problems = []
     for adapter, ref, users in real_accounts(state_dir):
         try:
-            load_credentials(ref)
+            credentials = load_credentials(ref)
         except CredentialsError as exc:
             problems.append(f"{adapter} for {users}: {exc}")
+            continue
+        if adapter.startswith("ccxt:"):
+            from vanta_tui.brokers.ccxt_adapter import credentials_problem
+
+            missing = credentials_problem(adapter.split(":", 1)[1], credentials)
+            if missing is not None:
+                problems.append(f"{adapter} for {users}: {missing}")
     return problems

@@ -8,6 +8,7 @@ from decimal import Decimal
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import preview_rebalance, stage_rebalance
 from vanta_tui.actions.overlays import clear_trip, set_flip_mode, set_maintenance, set_persona
+from vanta_tui.actions.venues import vault_caps
 from vanta_tui.cli.order_cmds import parse_decimal
 from vanta_tui.core.models import Order
 from vanta_tui.store.journal import ActionRefused
@@ -58,7 +59,8 @@ def cmd_persona(ctx: ActionContext, vault: str, name: str, boosts: Sequence[str]
 
 def cmd_stage(ctx: ActionContext, vault: str, dry_run: bool) -> int:
     if dry_run:
-        plan = preview_rebalance(ctx.state_dir, vault, ctx.clock())
+        caps = vault_caps(ctx.state_dir, vault, live=ctx.live)
+        plan = preview_rebalance(ctx.state_dir, vault, ctx.clock(), caps=caps)
         staged: list[Order] = []
     else:
         done = stage_rebalance(ctx, vault).result

@@ -18,6 +18,14 @@ def resolve_state_dir(value: str | None) -> Path:
     return Path(env) if env else DEFAULT_STATE_DIR
 
 
+def may_write(state_dir: Path) -> bool:
+    """Whether this user may change the state directory (its journal included)."""
+    if not os.access(state_dir, os.W_OK | os.X_OK):
+        return False
+    db = state_dir / "vanta.db"
+    return not db.exists() or os.access(db, os.W_OK)
+
+
 def operator_name(value: str | None) -> str:
     """``--operator``, else the login name."""
     if value:
@@ -39,6 +47,13 @@ def add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
     parser.add_argument(
         "--operator", default=default, help="name recorded on every action (default: login name)"
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=default,
+        metavar="SECONDS",
+        help="how long to wait for a file another program has locked (default 30)",
     )
     parser.add_argument(
         "--read-only",

@@ -8,9 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.brokers.routing import brokers_for, missing_credentials
+from vanta_tui.brokers.routing import brokers_for, missing_credentials, venue_problems
 from vanta_tui.executor.engine import RETRY_AFTER_S, Executor
 from vanta_tui.executor.lease import Lease, LeaseHeld
+from vanta_tui.store.errors import LockLost, LockTimeout
+from vanta_tui.store.writer import lock_wait_configured, set_lock_wait
+
+EXECUTOR_LOCK_WAIT_S = 2.0
+"""How long the headless executor waits for a file another program holds before it skips
+that step for this cycle (``--wait`` or ``$VANTA_LOCK_WAIT_S`` set it otherwise)."""
 
 
 def cmd_executor(
@@ -30,6 +36,8 @@ def cmd_executor(
         for line in missing:
             print(f"not starting: {line}", file=sys.stderr)
         return 2
+    if lock_wait_configured() is None:
+        set_lock_wait(EXECUTOR_LOCK_WAIT_S)  # a held file skips a step, not the cycle
     lease = Lease(state_dir, "executor")
     try:
         lease.acquire()
@@ -37,6 +45,11 @@ def cmd_executor(
         print(f"not starting: {exc}")
         return 3
     ctx = ActionContext.open(state_dir, "executor")
+    if ctx.recovery is not None and ctx.recovery.problem is not None:
+        print(f"not starting: {ctx.recovery.problem}", file=sys.stderr)
+        ctx.close()
+        lease.release()
+        return 4
     try:
         brokers = brokers_for(
             state_dir,
@@ -47,6 +60,8 @@ def cmd_executor(
         )
         if live:
             print("executor: LIVE endpoints (real money)")
+        for line in venue_problems(state_dir, live=live):
+            print(f"venue refused: {line}", file=sys.stderr)  # the other venues trade
         executor = Executor(ctx, brokers, retry_after, reconcile_every_s=reconcile_every_s)
         if once:
             reports = executor.run_once()
@@ -56,9 +71,17 @@ def cmd_executor(
                 print(f"held: {note}")
             for error in reports[-1].errors:
                 print(f"error: {error}")
+            for note in reports[-1].waiting:
+                print(f"waiting: {note}")
             return 0
-        while True:  # pragma: no cover - the long-running mode, stopped by a signal
-            executor.cycle()
+        while True:  # the long-running mode, stopped by a signal
+            try:
+                report = executor.cycle()
+            except (LockTimeout, LockLost) as exc:  # a step outside the guarded ones
+                print(f"executor: {exc}", file=sys.stderr, flush=True)
+            else:
+                for note in report.waiting:
+                    print(f"executor: {note}", file=sys.stderr, flush=True)
             time.sleep(interval)
     finally:
         ctx.close()

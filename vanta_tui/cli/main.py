@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vanta_tui.cli.common import add_common, operator_name, resolve_state_dir
+from vanta_tui.cli.common import add_common, may_write, operator_name, resolve_state_dir
 
 if TYPE_CHECKING:
     from vanta_tui.actions.context import ActionContext
@@ -29,6 +29,11 @@ MUTATING = {
     "alarm",
 }
 """Commands refused in read-only mode (``stage --dry-run`` only reads and stays allowed)."""
+
+EXIT_JOURNAL_BROKEN = 4
+"""An action refused because the journal is behind or unlike its recorded head / checkpoints."""
+EXIT_LOCKED = 5
+"""An action not done because another program held a file's lock longer than ``--wait``."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = top("audit", "verify, replay, show and export the audit journal")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", required=True)
-    command("verify", "check the hash chain in vanta.db and trade_log.jsonl", audit_sub)
+    p = command("verify", "check the hash chain in vanta.db and trade_log.jsonl", audit_sub)
+    p.add_argument(
+        "--expect-head", metavar="SEQ:HASH",
+        help="also check that the chain holds this head (what 'audit anchor' printed earlier)",
+    )  # fmt: skip
+    command("anchor", "print the journal's head (SEQ:HASH) to keep outside the machine", audit_sub)
+    p = command(
+        "repair",
+        "accept a journal behind or unlike its recorded head (audited; keeps the evidence)",
+        audit_sub,
+    )
+    p.add_argument("--reason", required=True)
     command("replay", "rebuild the state files from the journal and diff them", audit_sub)
     p = command("show", "an order's audit trail as a tree", audit_sub)
     p.add_argument("order_id")
@@ -177,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the same, for machines")
     p.add_argument("--no-probe", action="store_true", help="do not call the brokers")
     p.add_argument("--at", metavar="TS", help="evaluate as of this UTC time (what-if, tests)")
+    p.add_argument(
+        "--live", action="store_true", dest="status_live",
+        help="report the brokers as --live would use them (default: sandbox)",
+    )  # fmt: skip
     p = top("reconcile", "compare a vault's portfolio with its brokers; adopt the broker's view")
     p.add_argument("vault")
     p.add_argument("--accept-broker", action="store_true", help="write the broker's view")
@@ -226,11 +246,23 @@ def _run_action(
 ) -> int:
     """Open the journal (recovering from any crash), run one action, print refusals."""
     from vanta_tui.actions.context import ActionContext
-    from vanta_tui.store.errors import StoreError
+    from vanta_tui.store.errors import JournalIntegrityError, LockLost, LockTimeout, StoreError
 
-    ctx = ActionContext.open(state_dir, operator_name(args.operator), read_only=args.read_only)
+    try:
+        ctx = ActionContext.open(
+            state_dir, operator_name(args.operator), read_only=args.read_only, live=args.live
+        )
+    except (LockTimeout, LockLost) as exc:
+        print(f"not done: {exc}; nothing was changed")
+        return EXIT_LOCKED
     try:
         return body(ctx)
+    except JournalIntegrityError as exc:
+        print(f"refused: {exc}")
+        return EXIT_JOURNAL_BROKEN
+    except (LockTimeout, LockLost) as exc:
+        print(f"not done: {exc}; nothing was changed (try again, or --wait longer)")
+        return EXIT_LOCKED
     except (StoreError, ValueError) as exc:
         print(f"refused: {exc}")
         return 1
@@ -257,7 +289,9 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
             return _run_action(
                 args,
                 state_dir,
-                lambda ctx: status_cmds.cmd_status(ctx, now, args.json, not args.no_probe),
+                lambda ctx: status_cmds.cmd_status(
+                    ctx, now, args.json, not args.no_probe, args.live or args.status_live
+                ),
             )
         if command == "reconcile":
             return _run_action(
@@ -375,6 +409,10 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     state_dir = resolve_state_dir(args.state_dir)
+    if args.wait is not None:
+        from vanta_tui.store.writer import set_lock_wait
+
+        set_lock_wait(max(args.wait, 0.0))
     command = args.command
     if command is None:
         from vanta_tui.ui.app import run_desk
@@ -402,6 +440,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(set --state-dir or VANTA_STATE_DIR, or create one with: vanta-tui init {state_dir})"
         )
         return 2
+    if needs_state and not args.read_only and not may_write(state_dir):
+        # Readers work on a directory this user cannot write (SQLite mode=ro); writers are
+        # refused with a clear message instead of "attempt to write a readonly database".
+        print(f"note: {state_dir} is not writable by this user: read-only", file=sys.stderr)
+        args.read_only = True
+        if command in MUTATING and not read_only_ok:
+            print(f"read-only mode: '{command}' changes state and is refused")
+            return 2
     if command == "init":
         from vanta_tui.cli.state_cmds import cmd_init
 
@@ -434,7 +480,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vanta_tui.cli import audit_cmds
 
         if args.audit_command == "verify":
-            return audit_cmds.cmd_verify(state_dir)
+            return audit_cmds.cmd_verify(state_dir, args.expect_head, args.read_only)
+        if args.audit_command == "anchor":
+            return audit_cmds.cmd_anchor(state_dir)
+        if args.read_only and args.audit_command == "repair":
+            print("read-only mode: 'audit repair' changes state and is refused")
+            return 2
+        if args.audit_command == "repair":
+            if args.read_only:
+                print("read-only mode: 'audit repair' changes state and is refused")
+                return 2
+            return audit_cmds.cmd_repair(state_dir, operator_name(args.operator), args.reason)
         if args.audit_command == "replay":
             return audit_cmds.cmd_replay(state_dir)
         if args.audit_command == "show":

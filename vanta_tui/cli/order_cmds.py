@@ -19,6 +19,16 @@ from vanta_tui.actions.orders import (
 )
 from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
+from vanta_tui.core.id_match import match_id
+from vanta_tui.core.models import QueueFile
+from vanta_tui.store.loader import load_model
+
+
+def resolve_ids(ctx: ActionContext, typed: Sequence[str]) -> list[str]:
+    """The queue's order ids for what the operator typed (whole ids, or a unique prefix or
+    suffix of at least 6 characters, as the desk shows them)."""
+    ids = [o.order_id for o in load_model(ctx.state_dir, QueueFile).orders]
+    return [match_id(t, ids) for t in typed]
 
 
 def parse_decimal(text: str, what: str) -> Decimal:
@@ -60,7 +70,7 @@ def cmd_stage(
 
 
 def cmd_approve(ctx: ActionContext, ids: Sequence[str]) -> int:
-    result = approve_orders(ctx, ids)
+    result = approve_orders(ctx, resolve_ids(ctx, ids))
     for order in result.result:
         print(
             f"approved {order.order_id}: {order.vault_id} {order.side} {order.qty} {order.symbol}"
@@ -70,14 +80,14 @@ def cmd_approve(ctx: ActionContext, ids: Sequence[str]) -> int:
 
 
 def cmd_reject(ctx: ActionContext, ids: Sequence[str], reason: str | None) -> int:
-    result = reject_orders(ctx, ids, reason)
+    result = reject_orders(ctx, resolve_ids(ctx, ids), reason)
     for order in result.result:
         print(f"rejected {order.order_id}" + (f": {reason}" if reason else ""))
     return 0
 
 
 def cmd_flip(ctx: ActionContext, order_id: str) -> int:
-    order = flip_order(ctx, order_id).result
+    order = flip_order(ctx, resolve_ids(ctx, [order_id])[0]).result
     print(f"flipped {order.order_id}: now {order.side.value} {order.qty} {order.symbol}")
     return 0
 
@@ -103,7 +113,7 @@ def cmd_edit(
     if not changes:
         print("nothing to edit: give --qty, --limit, --type or --tif")
         return 1
-    order = edit_order(ctx, order_id, changes).result
+    order = edit_order(ctx, resolve_ids(ctx, [order_id])[0], changes).result
     limit_text = f" @ {order.limit_price}" if order.limit_price is not None else ""
     print(
         f"edited {order.order_id}: {order.side.value} {order.qty} {order.symbol} "
@@ -121,7 +131,7 @@ def _print_cancels(report: CancelReport) -> int:
 
 
 def cmd_cancel(ctx: ActionContext, ids: Sequence[str]) -> int:
-    return _print_cancels(cancel_orders(ctx, ids, paper_brokers(ctx.state_dir)))
+    return _print_cancels(cancel_orders(ctx, resolve_ids(ctx, ids), paper_brokers(ctx.state_dir)))
 
 
 def cmd_panic(ctx: ActionContext, reason: str) -> int:
@@ -131,12 +141,14 @@ def cmd_panic(ctx: ActionContext, reason: str) -> int:
 
 
 def cmd_retry(ctx: ActionContext, order_id: str) -> int:
+    order_id = resolve_ids(ctx, [order_id])[0]
     again = retry_failed(ctx, order_id).result
     print(f"staged {again.order_id} as a retry of {order_id}; approve it to send")
     return 0
 
 
 def cmd_dismiss(ctx: ActionContext, order_id: str, reason: str | None) -> int:
+    order_id = resolve_ids(ctx, [order_id])[0]
     dismiss_failed(ctx, order_id, reason)
     print(f"dismissed dead letter {order_id}")
     return 0

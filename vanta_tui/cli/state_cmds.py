@@ -9,23 +9,39 @@ from pathlib import Path
 from vanta_tui.core.clock import utc_now
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
-from vanta_tui.demo.bundled import build, write_demo
+from vanta_tui.demo.bundled import is_demo_copy, write_demo
 from vanta_tui.store.loader import load_all
+
+RUNTIME_FILES = ("vanta.db", "vanta.db-wal", "vanta.db-shm", "trade_log.jsonl", "trade_log.head",
+                 "paper_book.db", "paper_book.db-wal", "paper_book.db-shm")  # fmt: skip
+"""What the desk makes beside the JSON files: the journal and the paper book."""
 
 
 def cmd_init(target: Path, force: bool, at: datetime | None = None) -> int:
     """Write the demo into ``target`` as a working copy, dated now (its allocation and
     portfolio fresh, flip mode with its 40 minutes to run, orders minutes old, the NAV
     history ending today), or dated ``at`` (the fixed demo: `DEMO_NOW` gives the bytes of
-    the tracked `state/`)."""
+    the tracked `state/`). ``force`` starts a demo working copy over, journal and paper
+    book included; a directory that is not a demo copy keeps its journal, so it is refused."""
     moment = (at or utc_now()).replace(microsecond=0)
-    files = build(moment)
-    existing = [name for name in files if (target / name).exists()]
+    names = [kind.filename for kind in StateKind]
+    existing = [name for name in names if (target / name).exists()]
     if existing and not force:
         print(f"{target} already holds {', '.join(existing)}; use --force to replace them")
         return 1
+    runtime = [name for name in RUNTIME_FILES if (target / name).exists()]
+    if runtime and not is_demo_copy(target):
+        print(
+            f"{target} holds a journal or a paper book ({', '.join(runtime)}) and is not a demo "
+            "working copy; init will not replace its files: use an empty directory"
+        )
+        return 1
+    for name in runtime:
+        (target / name).unlink()
     write_demo(target, moment, working_copy=True)
-    print(f"wrote the demo state ({len(files)} files, dated {format_utc(moment)}) to {target}")
+    removed = f"; removed the old {', '.join(runtime)}" if runtime else ""
+    dated = format_utc(moment)
+    print(f"wrote the demo state ({len(names)} files, dated {dated}) to {target}{removed}")
     return 0
 
 

@@ -14,8 +14,10 @@ from vanta_tui.brokers.routing import brokers_for
 MARK = {"OK": "OK  ", "WARN": "WARN", "FAIL": "FAIL"}
 
 
-def cmd_status(ctx: ActionContext, now: datetime, as_json: bool, probe: bool) -> int:
-    report = collect(ctx, now, probe=probe)
+def cmd_status(
+    ctx: ActionContext, now: datetime, as_json: bool, probe: bool, live: bool = False
+) -> int:
+    report = collect(ctx, now, probe=probe, live=live)
     if as_json:
         print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
         return report.level.exit_code

@@ -126,3 +126,27 @@ def size_child(
     if clipped:
         reason += " (clipped to the cap)" if parent.side is Side.BUY else " (clipped to holding)"
     return ChildSize(fid, qty, reason, shadow=shadow, clipped=clipped)
+
+
+def within_free_holding(
+    size: ChildSize, parent: ParentSnapshot, account: Account | None, busy: Decimal
+) -> ChildSize:
+    """A child sell clipped to what the follower holds less ``busy``, what its open sells of
+    the symbol already take: a holding is sold once, however many parents sell it."""
+    if parent.side is not Side.SELL or size.qty is None or size.shadow:
+        return size
+    position = account.positions.get(parent.symbol) if account is not None else None
+    held = position.qty if position is not None else Decimal(0)
+    left = held - busy
+    if left <= 0:
+        return ChildSize(
+            size.follower_id, None, f"holds {held} {parent.symbol}, all taken by open sells"
+        )
+    if size.qty <= left:
+        return size
+    qty = _floor(left, parent.asset_class)
+    if qty <= 0:
+        return ChildSize(size.follower_id, None, f"{left} {parent.symbol} left rounds to nothing")
+    return ChildSize(
+        size.follower_id, qty, "mirrored (clipped to holding less open sells)", clipped=True
+    )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from vanta_tui.core.enums import AssetClass, Side
+from vanta_tui.core.enums import AssetClass, OrderStatus, Side
 from vanta_tui.core.intents import describe_open, open_orders, open_qty, signed
 from vanta_tui.core.models import Account, Defaults, Order, Vault, VaultOverlay
 from vanta_tui.core.positions import effective_targets
@@ -149,9 +149,12 @@ def plan_rebalance(
             )
             continue
         (sells if side is Side.SELL else buys).append(order)
-    # Open orders will move cash too: their buys spend it, their sells bring it.
+    # Open orders will move cash too: their buys spend it; their sells bring it only once
+    # approved (a staged sell may yet be rejected, and nothing buys on its proceeds).
     cash = account.cash + sum((o.notional for o in sells), ZERO)
     for open_order in mine:
+        if open_order.side is Side.SELL and open_order.status is OrderStatus.STAGED:
+            continue
         position = account.positions.get(open_order.symbol)
         limit = open_order.limit_price
         price = limit or (position.last_price if position is not None else None)

@@ -553,9 +553,11 @@ def build(at: datetime = DEMO_NOW) -> dict[str, bytes]:
 
 def write_demo(target: Path, at: datetime = DEMO_NOW, *, working_copy: bool = False) -> None:
     """The demo's files in ``target``; a ``working_copy`` also gets the `DEMO_MARKER`."""
-    target.mkdir(parents=True, exist_ok=True)
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name, data in build(at).items():
-        (target / name).write_bytes(data)
+        path = target / name
+        path.write_bytes(data)
+        path.chmod(0o600)  # money and identity: the owner's only, whatever the umask
     if working_copy:
         (target / DEMO_MARKER).write_text(
             f"demo written by vanta-tui init for {_iso(at)}\n", encoding="utf-8"

@@ -8,8 +8,11 @@ up. Temporary errors retry after a backoff; when the retries are spent the order
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -35,7 +38,7 @@ from vanta_tui.core.order_states import WORKING
 from vanta_tui.core.risk import hold_reason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
-from vanta_tui.store.errors import StoreError
+from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
 from vanta_tui.store.loader import load_model
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ RECONCILE_EVERY_S = 300.0
 """How often each vault's account is compared with its brokers (None: never)."""
 PRICE_EVERY_S = 60.0
 """How often prices are fetched from the brokers of non-paper venues (None: never)."""
+_ASKED_WAIT = re.compile(r"retry after (\d+(?:\.\d+)?) s")
 
 
 @dataclass
@@ -58,6 +62,9 @@ class CycleReport:
     """Accounts whose prices were refreshed from their brokers."""
     mismatches: int = 0
     """Differences between portfolio.json and the brokers found by reconciliation."""
+    waiting: list[str] = field(default_factory=list)
+    """Steps skipped this cycle because another program holds a file's lock ("waiting for
+    vault_overlay.json, held by pid 4242"); the rest of the cycle went on."""
 
     @property
     def idle(self) -> bool:
@@ -98,11 +105,17 @@ class Executor:
         if order.attempts == 0 or order.last_error is None:
             return True
         wait = self.retry_after[min(order.attempts, len(self.retry_after)) - 1]
+        asked = _ASKED_WAIT.search(order.last_error)  # a rate limit's Retry-After
+        if asked is not None:
+            wait = max(wait, float(asked.group(1)))
         return self.ctx.clock() >= order.updated_at + timedelta(seconds=wait)
 
     def _send(self, order: Order) -> SendOutcome:
-        broker = self.brokers(order)
         request = self._request(order)
+        try:
+            broker = self.brokers(order)
+        except BrokerError as exc:
+            return self._failure(order, str(exc))
         try:
             return SendOutcome(order.order_id, broker.submit(request))
         except (DuplicateClientOrderId, UnknownOutcome) as exc:
@@ -118,11 +131,14 @@ class Executor:
         except BrokerError as exc:
             return self._failure(order, str(exc))
 
-    def _send_all(self, order_ids: list[str], outcomes: list[SendOutcome]) -> int:
+    def _send_all(
+        self, order_ids: list[str], outcomes: list[SendOutcome], client_ids: dict[str, str]
+    ) -> int:
         """Mark ``order_ids`` ``submitting`` (recording ``outcomes`` from reconciliation in
-        the same action), send them, and record the answers in one more action; returns how
-        many were sent. Every order is durably ``submitting`` before its first send."""
-        marked: list[Order] = execution_step(self.ctx, outcomes, order_ids).result or []
+        the same action, and fixing ``client_ids``: each in its broker's form), send them,
+        and record the answers in one more action; returns how many were sent. Every order
+        is durably ``submitting`` before its first send."""
+        marked: list[Order] = execution_step(self.ctx, outcomes, order_ids, client_ids).result or []
         answers = [self._send(order) for order in marked]
         if answers:
             execution_step(self.ctx, answers)
@@ -134,13 +150,26 @@ class Executor:
         except BrokerError:
             return None
 
+    def _client_id(self, order: Order, report: CycleReport) -> str | None:
+        """The client order id ``order`` will be sent under (its broker's form), or None
+        when its broker cannot be had now (a refused venue, missing keys): it waits,
+        ``approved``, and the other orders go."""
+        if order.client_order_id is not None:
+            return order.client_order_id
+        try:
+            return self.brokers(order).client_order_id_for(order.order_id)
+        except BrokerError as exc:
+            report.errors.append(f"{order.order_id}: {exc}")
+            return None
+
     def _failure(self, order: Order, error: str) -> SendOutcome:
         spent = order.attempts > len(self.retry_after)
         return SendOutcome(order.order_id, error=f"temporary: {error}", give_up=spent)
 
     def cycle(self) -> CycleReport:
         report = CycleReport()
-        expire_flip_modes(self.ctx)
+        with self._unless_locked(report):
+            expire_flip_modes(self.ctx)
         queue = self.ctx.journal.current(StateKind.QUEUE)
         assert isinstance(queue, QueueFile)
         # 1. Reconcile what the broker may hold before sending anything new.
@@ -153,7 +182,9 @@ class Executor:
                 broker = self.brokers(order)
                 if isinstance(broker, PaperBroker):
                     broker.poll()
-                found = broker.get_by_client_id(order.client_order_id, order.symbol)
+                found = broker.get_by_client_id(
+                    order.client_order_id, order.symbol, order.broker_order_id
+                )
             except BrokerError as exc:
                 report.errors.append(f"{order.order_id}: {exc}")
                 continue
@@ -177,26 +208,46 @@ class Executor:
                 report.held.append(f"{order.order_id}: {held.text}")
                 continue
             sendable.append(order)
-        to_send = [o.order_id for o in sendable + resend]
+        client_ids: dict[str, str] = {}
+        for order in sendable:
+            client_id = self._client_id(order, report)
+            if client_id is not None:
+                client_ids[order.order_id] = client_id
+        to_send = [o.order_id for o in sendable if o.order_id in client_ids]
+        to_send += [o.order_id for o in resend]
         report.reconciled += len(outcomes)
-        if to_send:
-            report.sent += self._send_all(to_send, outcomes)
-        elif outcomes:
-            execution_step(self.ctx, outcomes=outcomes)
+        with self._unless_locked(report):
+            if to_send:
+                report.sent += self._send_all(to_send, outcomes, client_ids)
+            elif outcomes:
+                execution_step(self.ctx, outcomes=outcomes)
         if not self.ctx.read_only:
             self.ctx.journal.set_meta("executor.last_cycle", format_utc(self.ctx.clock()))
+            self.ctx.journal.set_meta("executor.waiting", "; ".join(report.waiting))
         if self.reconcile_every_s is not None and (
             self._reconciled_at is None
             or time.monotonic() - self._reconciled_at >= self.reconcile_every_s
         ):
             self._reconciled_at = time.monotonic()
-            self.reconcile(report)
+            with self._unless_locked(report):
+                self.reconcile(report)
         if self.price_every_s is not None and (
             self._prices_at is None or time.monotonic() - self._prices_at >= self.price_every_s
         ):
             self._prices_at = time.monotonic()
-            self.refresh_prices(report)
+            with self._unless_locked(report):
+                self.refresh_prices(report)
         return report
+
+    @contextlib.contextmanager
+    def _unless_locked(self, report: CycleReport) -> Iterator[None]:
+        """A step whose file another program holds is skipped (nothing of it is written) and
+        noted; the rest of the cycle goes on, and the step runs again next cycle."""
+        try:
+            yield
+        except (LockTimeout, LockLost) as exc:
+            log.warning("executor: %s", exc)
+            report.waiting.append(str(exc))
 
     def reconcile(self, report: CycleReport) -> None:
         """Compare every vault's account with its brokers (recorded when it changes)."""

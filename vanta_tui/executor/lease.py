@@ -1,44 +1,73 @@
-"""Only one executor per state directory: a lease held as a non-blocking file lock."""
+"""Only one executor per state directory: a lease held as ``flock`` on the directory itself.
+
+A lock on a file beside the state (``executor.lease.lock`` before) is broken by deleting
+that file: the next executor locks a new one and sends beside the first. The state
+directory cannot be deleted while it holds the state, and a lock on it lives as long as the
+holder's descriptor, whatever happens to the names inside it. ``executor.lease`` (mode 0600)
+only says who holds it (holder, pid, host, since), for messages.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 LEASE_NAME = "executor.lease"
+ACQUIRE_WAIT_S = 1.0
+"""A short wait, not none: `vanta-tui status` probes the lease for an instant (shared) to
+see whether an executor runs, and must not make a starting executor give up."""
 
 
 class LeaseHeld(Exception):
     """Another executor holds the lease; the message says who."""
 
 
+def _open_dir(state_dir: Path) -> int:
+    return os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
 class Lease:
     def __init__(self, state_dir: Path, holder: str) -> None:
+        self.state_dir = state_dir
         self.info_path = state_dir / LEASE_NAME
         self.holder = holder
-        # A short wait, not none: `vanta-tui status` tries the lock for an instant to see
-        # whether an executor runs, and must not make a starting executor give up.
-        self._lock = FileLock(str(self.info_path) + ".lock", timeout=1.0)
+        self._fd: int | None = None
 
     def acquire(self) -> None:
-        try:
-            self._lock.acquire()
-        except Timeout:
-            raise LeaseHeld(
-                f"the executor lease is held by {self.current() or 'another process'}"
-            ) from None
+        fd = _open_dir(self.state_dir)
+        deadline = time.monotonic() + ACQUIRE_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise LeaseHeld(
+                        f"the executor lease is held by {self.current() or 'another process'}"
+                    ) from None
+                time.sleep(0.02)
+        self._fd = fd
         info = {
             "holder": self.holder,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        self.info_path.write_text(json.dumps(info) + "\n", encoding="utf-8")
+        data = (json.dumps(info) + "\n").encode("utf-8")
+        tmp = self.state_dir / f".{LEASE_NAME}.{os.getpid()}.tmp"
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(out, 0o600)
+            os.write(out, data)
+        finally:
+            os.close(out)
+        os.replace(tmp, self.info_path)
 
     def current(self) -> str | None:
         try:
@@ -49,7 +78,9 @@ class Lease:
         return f"{info.get('holder')} ({where})"
 
     def release(self) -> None:
-        self._lock.release()
+        if self._fd is not None:
+            os.close(self._fd)  # releases the flock
+            self._fd = None
 
     def __enter__(self) -> Lease:
         self.acquire()
@@ -57,3 +88,19 @@ class Lease:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def lease_held(state_dir: Path) -> bool:
+    """Whether an executor holds the lease of ``state_dir`` now (a shared probe for an
+    instant; creates nothing, so it works read-only and on a directory one cannot write)."""
+    try:
+        fd = _open_dir(state_dir)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -79,3 +79,14 @@ class VersionConflict(StoreError):
 
 class LockTimeout(StoreError):
     """Another process held the file's lock too long. Temporary: a retry may succeed."""
+
+
+class JournalIntegrityError(StoreError):
+    """The journal's chain is behind, or disagrees with, its recorded head or a checkpoint
+    (events removed, an older vanta.db put back, history rewritten). Nothing is written until
+    a person looks (``audit verify``) and accepts it with the audited ``audit repair``."""
+
+
+class LockLost(StoreError):
+    """A lock file was removed or replaced while this process held it, so another writer may
+    have come in: nothing was written. Retry; find out who removes lock files."""

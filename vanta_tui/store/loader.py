@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -80,32 +83,82 @@ def state_path(state_dir: Path, kind: StateKind) -> Path:
 
 
 def read_bytes(state_dir: Path, kind: StateKind, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The file's bytes, refusing missing, oversize and escaping files."""
+    """The file's bytes, refusing missing, oversize, escaping and non-regular files (a FIFO
+    is opened without blocking and refused, never waited on)."""
     path = state_path(state_dir, kind)
     name = kind.filename
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise StateFileError([Problem(name, "$", f"file is missing from {state_dir}")]) from None
-    if size > max_bytes:
-        raise StateFileError(
-            [
-                Problem(
-                    name,
-                    "$",
-                    f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
-                    "refusing to read it",
-                )
-            ]
-        )
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise StateFileError([Problem(name, "$", f"cannot read: {exc.strerror}")]) from exc
+        raise StateFileError([Problem(name, "$", f"cannot open: {exc.strerror}")]) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise StateFileError(
+            [Problem(name, "$", f"is {_file_type(info.st_mode)}, not a regular file")]
+        )
+    with os.fdopen(fd, "rb") as handle:
+        if info.st_size > max_bytes:
+            raise StateFileError(
+                [
+                    Problem(
+                        name,
+                        "$",
+                        f"file is {info.st_size / MIB:.1f} MiB, over the "
+                        f"{max_bytes / MIB:.0f} MiB limit; refusing to read it",
+                    )
+                ]
+            )
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise StateFileError([Problem(name, "$", f"cannot read: {exc.strerror}")]) from exc
     if len(data) > max_bytes:
         raise StateFileError([Problem(name, "$", "file grew past the size limit while read")])
     return data
+
+
+MIB = 1024 * 1024
+
+
+def _file_type(mode: int) -> str:
+    for test, what in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(raw: Any, path: tuple[int | str, ...] = ()) -> tuple[int | str, ...] | None:
+    """The place of the first string holding a lone surrogate (not text UTF-8 can carry)."""
+    stack: list[tuple[tuple[int | str, ...], Any]] = [(path, raw)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return where
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    return (*where, "[key]")
+                stack.append(((*where, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*where, i), item) for i, item in enumerate(value))
+    return None
 
 
 def _line_col(data: bytes, offset: int) -> tuple[int, int]:
@@ -226,8 +279,26 @@ def parse_model(
         ) from None
     except ValueError as exc:
         raise StateFileError([Problem(name, "$", f"invalid JSON: {exc}")]) from None
+    except RecursionError:
+        raise StateFileError(
+            [Problem(name, "$", "invalid JSON: nested too deeply (arrays or objects)")]
+        ) from None
     if not isinstance(raw, dict):
         raise StateFileError([Problem(name, "$", "the top level must be a JSON object")])
+    if not ours and _SURROGATE_ESCAPE.search(text):
+        where = _lone_surrogate(raw)
+        if where is not None:
+            raise StateFileError(
+                [
+                    Problem(
+                        name,
+                        path_text(where),
+                        "holds a lone surrogate escape (\\ud800–\\udfff without its pair): "
+                        "not text that UTF-8 can carry",
+                        locate(text, where),
+                    )
+                ]
+            )
     if keep is not None:
         keep.append(raw)
     return validate_raw(kind, raw, text, ref, reuse)

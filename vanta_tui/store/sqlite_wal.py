@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -16,6 +18,10 @@ def connect_wal(path: Path, schema: str, *, timeout_s: float = 30.0) -> sqlite3.
     is locked" at once (waiting could deadlock) instead of calling the busy handler. Those
     steps are retried until ``timeout_s``; every other error is raised at once.
     """
+    if not path.exists():
+        # Created the owner's only, whatever the umask (SQLite gives -wal/-shm the same mode).
+        with contextlib.suppress(FileExistsError, FileNotFoundError):  # no directory: below
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None)
     deadline = time.monotonic() + timeout_s
     delay = 0.002

@@ -16,12 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from filelock import FileLock, Timeout
-
 from vanta_tui.core.models import StateFileModel
 from vanta_tui.core.state_files import Reference, StateKind
 from vanta_tui.store.codec import dumps_pretty
-from vanta_tui.store.errors import LockTimeout, StateFileError, VersionConflict, WriteRefused
+from vanta_tui.store.errors import StateFileError, VersionConflict, WriteRefused
 from vanta_tui.store.loader import (
     LoadedFile,
     kind_of,
@@ -30,9 +28,39 @@ from vanta_tui.store.loader import (
     reference_for,
     state_path,
 )
+from vanta_tui.store.locks import PathLock, Waiting
 
 LOCK_TIMEOUT_S = 30.0
-"""How long a writer waits for another process's lock before giving up (temporary)."""
+"""How long a writer waits for another process's lock before giving up (temporary), unless
+``$VANTA_LOCK_WAIT_S`` or `set_lock_wait` (the CLI's ``--wait``) says otherwise."""
+LOCK_WAIT_ENV = "VANTA_LOCK_WAIT_S"
+_lock_wait: float | None = None
+
+
+def set_lock_wait(seconds: float | None) -> None:
+    """How long this process's writers wait for a lock (None: the environment, else 30 s)."""
+    global _lock_wait
+    _lock_wait = seconds
+
+
+def lock_wait_configured() -> float | None:
+    """The wait set by `set_lock_wait` or the environment, None if neither set one."""
+    if _lock_wait is not None:
+        return _lock_wait
+    try:
+        return float(os.environ[LOCK_WAIT_ENV])
+    except (KeyError, ValueError):
+        return None
+
+
+def lock_wait() -> float:
+    if _lock_wait is not None:
+        return _lock_wait
+    try:
+        return float(os.environ.get(LOCK_WAIT_ENV, "") or LOCK_TIMEOUT_S)
+    except ValueError:
+        return LOCK_TIMEOUT_S
+
 
 M = TypeVar("M", bound=StateFileModel)
 
@@ -42,19 +70,24 @@ def lock_path(state_dir: Path, kind: StateKind) -> Path:
 
 
 @contextlib.contextmanager
-def file_lock(state_dir: Path, kind: StateKind, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Hold the file's lock; other writers (in any process) wait."""
-    lock = FileLock(str(lock_path(state_dir, kind)), timeout=timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise LockTimeout(
-            f"{kind.filename}: lock held by another writer for {timeout:.0f}s"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
+def file_lock(
+    state_dir: Path,
+    kind: StateKind,
+    timeout: float | None = None,
+    waiting: Waiting | None = None,
+) -> Iterator[PathLock]:
+    """Hold the file's lock; other writers (in any process) wait, up to `lock_wait` seconds
+    (then `LockTimeout` names who holds it). Besides ``<file>.lock`` the holder locks the
+    file's own inode, so removing the lock file does not let another desk writer in;
+    `PathLock.check` tells whether the lock file was replaced meanwhile."""
+    lock = PathLock(
+        lock_path(state_dir, kind),
+        state_path(state_dir, kind),
+        kind.filename,
+        lock_wait() if timeout is None else timeout,
+    )
+    with lock.hold(waiting):
+        yield lock
 
 
 def render(model: StateFileModel) -> bytes:
@@ -69,7 +102,7 @@ def atomic_replace(path: Path, data: bytes) -> None:
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
-        mode = 0o644
+        mode = 0o600  # a file the desk creates is its owner's only, whatever the umask
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -109,6 +142,7 @@ def _write_locked(
     model: StateFileModel,
     current: StateFileModel | None,
     ref: Reference,
+    lock: PathLock | None = None,
 ) -> LoadedFile[Any]:
     version = current.version + 1 if current is not None else model.version
     new = model.model_copy(update={"version": version})
@@ -119,6 +153,8 @@ def _write_locked(
         raise WriteRefused(
             kind.filename, "the new content would not load back", exc.problems
         ) from None
+    if lock is not None:
+        lock.check()
     atomic_replace(state_path(state_dir, kind), data)
     return LoadedFile(kind, checked, hashlib.sha256(data).hexdigest(), len(data))
 
@@ -136,11 +172,11 @@ def write(
     """
     kind = kind_of(type(model))
     ref = ref if ref is not None else reference_for(state_dir, kind)
-    with file_lock(state_dir, kind):
+    with file_lock(state_dir, kind) as lock:
         current = _current(state_dir, kind, ref)
         if expect_version is not None and current is not None and current.version != expect_version:
             raise VersionConflict(kind.filename, expect_version, current.version)
-        return cast(LoadedFile[M], _write_locked(state_dir, kind, model, current, ref))
+        return cast(LoadedFile[M], _write_locked(state_dir, kind, model, current, ref, lock))
 
 
 def update(
@@ -158,7 +194,7 @@ def update(
     """
     kind = kind_of(model_cls)
     ref = ref if ref is not None else reference_for(state_dir, kind)
-    with file_lock(state_dir, kind):
+    with file_lock(state_dir, kind) as lock:
         current = _current(state_dir, kind, ref)
         base: M
         if current is None:
@@ -170,4 +206,4 @@ def update(
             base = cast(M, current)  # parsed just now for this call: already a private copy
         changed = change(base)
         result = changed if changed is not None else base
-        return cast(LoadedFile[M], _write_locked(state_dir, kind, result, current, ref))
+        return cast(LoadedFile[M], _write_locked(state_dir, kind, result, current, ref, lock))

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,17 +18,19 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.theme import Theme
 from textual.widgets import Footer
+from textual.worker import Worker
 from watchfiles import awatch
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.status import StatusLine, StatusReport, collect, held_orders
-from vanta_tui.brokers.routing import missing_credentials
+from vanta_tui.brokers.routing import missing_credentials, venue_problems
 from vanta_tui.cli.common import operator_name
 from vanta_tui.core.alarms import Alarm, Level
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import is_demo_copy
+from vanta_tui.store.errors import StoreError
 from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.journal.export import order_tree
 from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths, reload
@@ -58,6 +61,8 @@ from vanta_tui.ui.table import KeyedTable
 log = logging.getLogger(__name__)
 
 PAUSED_TEXT = "executor: paused — E to start"
+LOOP_HANDOVER_S = 60.0
+"""How long a restarted executor loop waits for the paused one to end its cycle."""
 FIRST_RUN_HINT = (
     "Five keys to try: Enter opens an order · a approves · n new order · ? help · ctrl+p commands"
 )
@@ -156,6 +161,8 @@ class VantaApp(OrderedKeys, OperatorActions):
         self.run_executor = executor and not read_only
         self._stop_executor = threading.Event()
         """Set to stop the running executor loop (each start gets a new one)."""
+        self._executor_worker: Worker[None] | None = None
+        """The newest executor loop; a new one waits until the one before it has ended."""
         self.executor_paused = (
             is_demo_copy(state_dir) if executor_paused is None else executor_paused
         )
@@ -257,15 +264,24 @@ class VantaApp(OrderedKeys, OperatorActions):
         if self.executor_paused:
             header.set_executor(PAUSED_TEXT, "warn")
             return
-        missing = missing_credentials(self.state_dir)
+        try:
+            missing = missing_credentials(self.state_dir)
+        except StoreError as exc:
+            # The venues are in files that do not load: their banners say why; the executor
+            # stays off until they are fixed and the operator starts it (E).
+            log.warning("executor not started: %s", exc)
+            self.executor_paused = True
+            header.set_executor("executor: off — a state file does not load (E to retry)", "fail")
+            return
         if missing:
             header.set_executor(f"executor: not started, missing keys ({len(missing)})", "fail")
             for line in missing:
                 self.notify(line, title="Missing broker keys", severity="error", timeout=30)
             return
         header.set_executor("executor: starting", "ok")
+        previous = self._executor_worker
         self._stop_executor = threading.Event()
-        self.executor_loop(self._stop_executor)
+        self._executor_worker = self.executor_loop(self._stop_executor, previous)
 
     def action_toggle_executor(self) -> None:
         """`E`: pause the desk's executor (orders stay approved) or start it again; audited
@@ -275,7 +291,7 @@ class VantaApp(OrderedKeys, OperatorActions):
             return
         self.executor_paused = not self.executor_paused
         if self.executor_paused:
-            self._stop_executor.set()
+            self._stop_executor.set()  # after the cycle in flight, whose sends complete
             self.header.set_executor(PAUSED_TEXT, "warn")
         else:
             self.start_executor()
@@ -343,9 +359,16 @@ class VantaApp(OrderedKeys, OperatorActions):
                 self.load_state(frozenset(kinds))
 
     @work(thread=True, group="executor", exit_on_error=False)
-    def executor_loop(self, stop: threading.Event) -> None:
+    def executor_loop(self, stop: threading.Event, previous: Worker[None] | None = None) -> None:
         """The executor inside the desk: one cycle a second until ``stop`` is set (the desk
-        closes or the operator pauses it)."""
+        closes or the operator pauses it). A loop started right after a pause first waits
+        for the ``previous`` one to finish its cycle and give up the lease."""
+        waited = 0.0
+        while previous is not None and not previous.is_finished and waited < LOOP_HANDOVER_S:
+            time.sleep(0.02)
+            waited += 0.02
+        if stop.is_set():
+            return
         from vanta_tui.executor.engine import Executor
         from vanta_tui.executor.lease import Lease, LeaseHeld
 
@@ -358,6 +381,16 @@ class VantaApp(OrderedKeys, OperatorActions):
             return
         try:
             ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock)
+            if ctx.recovery is not None and ctx.recovery.problem is not None:
+                text = f"JOURNAL {ctx.recovery.problem.kind.upper()}: executor not started"
+                self.call_from_thread(header.set_executor, text, "fail")
+                ctx.close()
+                return
+            for line in venue_problems(self.state_dir, live=self.live):
+                # That venue's orders wait (approved); the other venues keep trading.
+                self.call_from_thread(
+                    self.notify, line, title="Venue refused", severity="warning", timeout=30
+                )
             refresh = self.settings.refresh
             executor = Executor(
                 ctx,
@@ -374,6 +407,8 @@ class VantaApp(OrderedKeys, OperatorActions):
                 else:
                     if report.errors:
                         text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
+                    elif report.waiting:  # another program holds a file; the rest goes on
+                        text, level = f"executor: {report.waiting[0]}", "warn"
                     else:  # held orders: the header's own "N held", from the state
                         text, level = "executor: running", "ok"
                     if not stop.is_set():
@@ -437,6 +472,24 @@ class VantaApp(OrderedKeys, OperatorActions):
         if not self.read_only:
             self._note_external(None)
         self._record_sync("desk.opened")
+        self._warn_if_journal_broken()
+
+    def _warn_if_journal_broken(self) -> None:
+        """A journal behind or unlike its recorded head refuses every write: say so loudly
+        (a red header and an error that stays) until an operator runs `audit repair`."""
+        try:
+            with Journal(self.state_dir, clock=self.clock) as journal:
+                problem = journal.integrity()
+        except Exception:
+            log.exception("journal: could not check its integrity")
+            return
+        if problem is None:
+            return
+        text = f"JOURNAL {problem.kind.upper()}: writes refused (S: status)"
+        self.call_from_thread(self.header.set_executor, text, "fail")
+        self.call_from_thread(
+            self.notify, str(problem), title="Journal integrity", severity="error", timeout=86400
+        )
 
     # ------------------------------------------------------------------ rendering
 
@@ -466,7 +519,12 @@ class VantaApp(OrderedKeys, OperatorActions):
             )
             try:
                 report = collect(
-                    ctx, self.clock(), probe=probe, watcher=watcher, state=self.snapshot
+                    ctx,
+                    self.clock(),
+                    probe=probe,
+                    watcher=watcher,
+                    state=self.snapshot,
+                    live=self.live,
                 )
             finally:
                 ctx.close()

@@ -46,6 +46,7 @@ from vanta_tui.actions.reading import Context
 from vanta_tui.actions.reconcile import accept_broker
 from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.actions.status import StatusReport, acknowledge
+from vanta_tui.actions.venues import vault_caps
 from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.brokers.routing import BrokerFactory, brokers_for
 from vanta_tui.core.clock import Clock
@@ -138,7 +139,9 @@ class OperatorActions(App[int]):
     def run_operator_action(self, label: str, body: Callable[[ActionContext], str]) -> None:
         """Run one core action in a thread; a toast says what happened or why not."""
         try:
-            ctx = ActionContext.open(self.state_dir, self.operator, clock=self.clock)
+            ctx = ActionContext.open(
+                self.state_dir, self.operator, clock=self.clock, live=self.live
+            )
             try:
                 message = body(ctx)
             finally:
@@ -408,7 +411,8 @@ class OperatorActions(App[int]):
     @work(thread=True, group=DIALOG_GROUP, exit_on_error=False)
     def preview_and_stage(self, vault_id: str) -> None:
         try:
-            plan = preview_rebalance(self.state_dir, vault_id, self.clock())
+            caps = vault_caps(self.state_dir, vault_id, live=self.live)
+            plan = preview_rebalance(self.state_dir, vault_id, self.clock(), caps=caps)
         except (StoreError, ValueError) as exc:
             self.call_from_thread(self.notify, str(exc), title="Rebalance", severity="error")
             return

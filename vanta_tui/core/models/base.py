@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Self
 
 from annotated_types import Ge
 from pydantic import BaseModel, ConfigDict, StrictInt, model_validator
 
-SECRET_KEY_RE = re.compile(
-    r"(api[_-]?key|api[_-]?secret|secret|passphrase|password|private[_-]?key|token)$",
-    re.IGNORECASE,
-)
-"""Keys that look like credentials. They never belong in a state file."""
+from vanta_tui.core.secrets import SECRET_NAME_RE, looks_secret_value
+
+SECRET_KEY_RE = SECRET_NAME_RE
+"""Keys that look like credentials (anywhere in the name: ``secret_key``, ``secretKey``,
+``api_key_id``, ``access_key``, ``pwd``...). They never belong in a state file, nor does a
+value that looks like a credential (`looks_secret_value`) under any key."""
 
 
 def find_secret_keys(value: Any, path: str = "$") -> list[str]:
@@ -21,8 +21,11 @@ def find_secret_keys(value: Any, path: str = "$") -> list[str]:
     if isinstance(value, dict):
         for key, item in value.items():
             sub = f"{path}.{key}"
-            if isinstance(key, str) and SECRET_KEY_RE.search(key):
+            if (isinstance(key, str) and SECRET_KEY_RE.search(key)) or (
+                isinstance(item, str) and looks_secret_value(item)
+            ):
                 found.append(sub)
+                continue
             found.extend(find_secret_keys(item, sub))
     elif isinstance(value, list):
         for index, item in enumerate(value):

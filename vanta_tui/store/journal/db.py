@@ -116,6 +116,25 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 
+def open_db_read_only(path: Path) -> sqlite_utils.Database:
+    """The journal database opened read-only (``mode=ro``): nothing in the directory is
+    created or changed, and it works where this user cannot write. A directory without a
+    journal gives an empty one in memory."""
+    if not path.exists():
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn.executescript(SCHEMA)
+        return sqlite_utils.Database(conn)
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    if not path.with_name(path.name + "-wal").exists():
+        # No writer has the database open (the last one folded its -wal in and removed
+        # it): the file alone is the whole journal. Read it as immutable, so SQLite makes
+        # no -wal/-shm beside it (it would on a directory it may write) and needs none (it
+        # cannot make them on one it may not).
+        uri += "&immutable=1"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    return sqlite_utils.Database(conn)
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     """Open (creating with mode 0600) the journal database."""
     if not path.exists():

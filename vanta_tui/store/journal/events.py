@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from vanta_tui.core.secrets import known, scrub
 from vanta_tui.store.codec import dumps_canonical, parse_json
 
 GENESIS_HASH = "0" * 64
@@ -119,6 +120,11 @@ def make_event(
     prev_hash: str,
 ) -> Event:
     payload_text = dumps_canonical(payload)
+    if known() and any(value in payload_text for value in known()):
+        # A loaded key inside a part redaction passes as it is (a file's patch, an order's
+        # snapshot): scrubbed from the text, which is what is hashed and stored.
+        payload = parse_json(scrub(payload_text))
+        payload_text = dumps_canonical(payload)
     parents_text = parents_json(parents)
     canonical = canonical_from_row(
         (

@@ -34,15 +34,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
-from vanta_tui.store.errors import StateFileError, StoreError, WriteRefused
-from vanta_tui.store.journal import patches
-from vanta_tui.store.journal.db import open_db
+from vanta_tui.store.errors import (
+    JournalIntegrityError,
+    LockTimeout,
+    Problem,
+    StateFileError,
+    StoreError,
+    WriteRefused,
+)
+from vanta_tui.store.journal import anchor, patches
+from vanta_tui.store.journal.anchor import IntegrityProblem
+from vanta_tui.store.journal.db import open_db, open_db_read_only
 from vanta_tui.store.journal.events import (
     GENESIS_HASH,
     Event,
@@ -62,7 +68,8 @@ from vanta_tui.store.loader import (
     render_queue,
     state_path,
 )
-from vanta_tui.store.writer import atomic_replace, file_lock, render
+from vanta_tui.store.locks import PathLock
+from vanta_tui.store.writer import atomic_replace, file_lock, lock_wait, render
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +112,10 @@ class RecoveryReport:
     abandoned: list[str] = field(default_factory=list)
     jsonl_lines_restored: int = 0
     jsonl_torn_bytes: int = 0
+    problem: IntegrityProblem | None = None
+    """Set when the chain is behind or disagrees with its anchors: nothing was repaired."""
+    waiting: list[str] = field(default_factory=list)
+    """Files left for later because another program held their lock."""
 
     @property
     def anything(self) -> bool:
@@ -214,14 +225,29 @@ def _fsync_dir(directory: Path) -> None:
 class Journal:
     """The journal of one state directory. Safe to use from several processes at once."""
 
-    def __init__(self, state_dir: Path, *, clock: Clock = utc_now) -> None:
+    def __init__(self, state_dir: Path, *, clock: Clock = utc_now, read_only: bool = False) -> None:
         self.state_dir = state_dir
         self.clock = clock
+        self.read_only = read_only
+        """Opened with SQLite's ``mode=ro``: reads only, creates nothing, works where this
+        user cannot write; every write is refused."""
         self.db_path = state_dir / DB_NAME
         self.log_path = state_dir / LOG_NAME
         self.head_path = state_dir / HEAD_NAME
-        self._lock = FileLock(str(state_dir / f"{DB_NAME}.lock"), timeout=60)
-        self.db = open_db(self.db_path)
+        self.checkpoint_path = state_dir / anchor.CHECKPOINTS_NAME
+        # The lock file is the contract; trade_log.jsonl's inode is the anchor a removed
+        # lock file cannot take away (not vanta.db: closing a second descriptor of it would
+        # drop SQLite's own POSIX locks in this process).
+        self._lock = PathLock(state_dir / f"{DB_NAME}.lock", self.log_path, "the journal", 60)
+        self.db = open_db_read_only(self.db_path) if read_only else open_db(self.db_path)
+        self.key = anchor.audit_key()
+        """The checkpoint signing key (never stored beside the journal), or None."""
+        self.checkpoint_every = anchor.CHECKPOINT_EVERY
+        self._checkpointed: int | None = None
+        """The seq of the last checkpoint as this journal last read or wrote it."""
+        self._wrote = False
+        self.problem: IntegrityProblem | None = None
+        """What the last integrity check found (it runs before every write)."""
         self._seen: dict[StateKind, _Seen] = {}
         """Each file as this journal last read or wrote it (keyed by its sha256): an action
         on an unchanged file skips parsing it, and validates only the orders it changed."""
@@ -229,7 +255,14 @@ class Journal:
     # ----------------------------------------------------------------- plumbing
 
     def close(self) -> None:
-        self.db.conn.close()
+        """Close; a journal that wrote events signs a checkpoint at its head first."""
+        try:
+            if self._wrote and self.key is not None:
+                with self._locked():
+                    if self._integrity_locked() is None:
+                        self._checkpoint_locked(force=True)
+        finally:
+            self.db.conn.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -239,7 +272,12 @@ class Journal:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._lock:
+        if self.read_only:
+            raise StoreError("the journal is open read-only: nothing is written")
+        if not self.log_path.exists():
+            # The anchor is this file's inode: make it before the first lock (empty is valid).
+            os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        with self._lock.hold():
             yield
 
     @contextlib.contextmanager
@@ -258,7 +296,10 @@ class Journal:
         return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
     def set_meta(self, key: str, value: str) -> None:
-        """Operational notes (last verify, executor heartbeat): not part of the chain."""
+        """Operational notes (last verify, executor heartbeat): not part of the chain (not
+        kept by a read-only journal)."""
+        if self.read_only:
+            return
         with self.db.conn:
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
@@ -307,6 +348,7 @@ class Journal:
         intent_id: str | None = None, redacted: bool = False,
     ) -> list[Event]:  # fmt: skip
         """Append drafts to the chain (caller holds the journal lock). SQLite first, then JSONL."""
+        self._refuse_if_broken()
         stamp = ts or event_ts(self.clock())
         seq, prev = self.head()
         events: list[Event] = []
@@ -336,6 +378,8 @@ class Journal:
                 self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])
         self._append_lines(events)
         self._write_head(events[-1].seq, events[-1].hash)
+        self._wrote = True
+        self._checkpoint_locked(force=False)
         for event in events:
             log.info(
                 "journal %s #%d %s by %s", event.action, event.seq, event.order_id or "", actor
@@ -468,20 +512,194 @@ class Journal:
     def record(self, actor: str, drafts: Sequence[EventDraft]) -> list[Event]:
         """Record events that change no state file (desk opened, alarm acknowledged...)."""
         with self._locked():
+            self.problem = self._integrity_locked()
             return self._append_locked(actor, drafts)
 
-    def start(self) -> RecoveryReport:
-        """Open for writing: recover from any crash, snapshot the files if the journal is new,
-        and record changes other programs made while nobody was watching."""
+    # ----------------------------------------------------------------- anchors
+
+    def _refuse_if_broken(self) -> None:
+        if self.problem is not None:
+            raise JournalIntegrityError(str(self.problem))
+
+    def integrity(self) -> IntegrityProblem | None:
+        """Whether the chain is behind, or disagrees with, its recorded head, its last
+        checkpoint or trade_log.jsonl (read only; the check every write runs first)."""
+        return self._integrity_locked(record=False)
+
+    def _hash_at(self, seq: int) -> str | None:
+        row = self.db.execute("SELECT hash FROM events WHERE seq = ?", [seq]).fetchone()
+        return str(row[0]) if row else None
+
+    def _integrity_locked(self, *, record: bool = True) -> IntegrityProblem | None:
+        """The anchors against the chain in vanta.db. A legitimate crash only ever leaves
+        an anchor *behind* the chain at a hash the chain has (SQLite is written first)."""
+        db_seq, db_hash = self.head()
+        jsonl_seq, _ = _last_jsonl_seq(self.log_path)
+        problem: IntegrityProblem | None = None
+        recorded = self.read_head_file()
+        older = (
+            f"an older {DB_NAME} was put back (a rollback): trade_log.jsonl reaches seq {jsonl_seq}"
+        )
+        if recorded is None and self.head_path.exists():
+            problem = IntegrityProblem("head", f"{HEAD_NAME} does not read")
+        elif recorded is None and db_seq > 1:
+            problem = IntegrityProblem(
+                "head", f"{HEAD_NAME} is missing while the chain has {db_seq} events"
+            )
+        elif recorded is not None and recorded[0] > db_seq:
+            kind = "rollback" if jsonl_seq > db_seq else "truncated"
+            why = older if kind == "rollback" else "events were removed from the end"
+            problem = IntegrityProblem(
+                kind,
+                f"{HEAD_NAME} records seq {recorded[0]} ({recorded[1][:12]}…) but the chain in "
+                f"{DB_NAME} ends at seq {db_seq}: {why}",
+            )
+        elif recorded is not None and self._hash_at(recorded[0]) != recorded[1]:
+            problem = IntegrityProblem(
+                "rewritten",
+                f"{HEAD_NAME} records hash {recorded[1][:12]}… at seq {recorded[0]} but the "
+                f"chain has {str(self._hash_at(recorded[0]))[:12]}… there: history was rewritten",
+            )
+        elif jsonl_seq > db_seq:
+            problem = IntegrityProblem(
+                "rollback", f"the chain in {DB_NAME} ends at seq {db_seq}: {older}"
+            )
+        if problem is None:
+            count, last = anchor.last_checkpoint(self.checkpoint_path)
+            self._checkpointed = last.seq if last is not None else 0
+            if count and last is None:
+                problem = IntegrityProblem(
+                    "checkpoint", f"the last line of {anchor.CHECKPOINTS_NAME} does not read"
+                )
+            elif last is not None and last.seq > db_seq:
+                kind = "rollback" if jsonl_seq > db_seq else "truncated"
+                problem = IntegrityProblem(
+                    kind,
+                    f"checkpoint {last.number} records seq {last.seq} but the chain in {DB_NAME} "
+                    f"ends at seq {db_seq}: "
+                    + (older if kind == "rollback" else "events were removed from the end"),
+                )
+            elif last is not None and self._hash_at(last.seq) != last.hash:
+                problem = IntegrityProblem(
+                    "rewritten",
+                    f"checkpoint {last.number} records hash {last.hash[:12]}… at seq {last.seq} "
+                    "but the chain has another there: history was rewritten",
+                )
+            elif last is not None and self.key is not None and not last.valid_under(self.key):
+                problem = IntegrityProblem(
+                    "checkpoint",
+                    f"checkpoint {last.number} (seq {last.seq}) is not signed by this key: "
+                    "altered, or written with another key",
+                )
+        del db_hash
+        if record:
+            self.problem = problem
+        return problem
+
+    def _checkpoint_locked(self, *, force: bool) -> None:
+        """Sign the head (caller holds the lock) when `checkpoint_every` events have passed
+        since the last checkpoint, or when ``force`` and anything has."""
+        if self.key is None:
+            return
+        seq, digest = self.head()
+        if self._checkpointed is not None and seq - self._checkpointed < (
+            1 if force else self.checkpoint_every
+        ):
+            return
+        count, last = anchor.last_checkpoint(self.checkpoint_path)
+        done = last.seq if last is not None else 0
+        self._checkpointed = done
+        if seq <= done or (not force and seq - done < self.checkpoint_every):
+            return
+        checkpoint = anchor.make_checkpoint(
+            count + 1, seq, digest, event_ts(self.clock()), self.key,
+            last.mac if last is not None else "",
+        )  # fmt: skip
+        anchor.append_checkpoint(self.checkpoint_path, checkpoint)
+        self._checkpointed = seq
+
+    def anchor_text(self) -> str:
+        """The head as ``SEQ:HASH``, for the operator to keep outside the machine."""
+        seq, digest = self.head()
+        return f"{seq}:{digest}"
+
+    def repair(self, actor: str, reason: str) -> Event | None:
+        """Accept a chain that is behind or disagrees with its anchors, on an operator's
+        word: the disagreeing files are kept beside the journal as evidence
+        (``<name>.before-repair-<time>``), trade_log.jsonl is rebuilt from vanta.db, and a
+        ``journal.repaired`` event records what was found and why it was accepted. Returns
+        None when there is nothing to repair."""
         with contextlib.ExitStack() as stack:
             for kind in _KIND_ORDER:
                 stack.enter_context(file_lock(self.state_dir, kind))
             stack.enter_context(self._locked())
-            report = self._recover_locked()
+            problem = self._integrity_locked()
+            if problem is None:
+                return None
+            stamp = self.clock().strftime("%Y%m%dT%H%M%SZ")
+            recorded = self.read_head_file()
+            kept: list[str] = []
+            for path in (self.log_path, self.checkpoint_path, self.head_path):
+                moved = anchor.move_aside(path, stamp)
+                if moved is not None:
+                    kept.append(moved.name)
+            rows = self.db.execute(
+                "SELECT seq, ts, actor, action, vault_id, order_id, follower_id, payload, "
+                "parents, prev_hash, hash FROM events ORDER BY seq"
+            )
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                for row in rows:
+                    line = line_with_hash(canonical_from_row(tuple(row[:10])), row[10]) + "\n"
+                    os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            db_seq, db_hash = self.head()
+            self.problem = None
+            self._checkpointed = None
+            payload = {
+                "kind": problem.kind,
+                "found": problem.message,
+                "reason": reason,
+                "recorded_head": (
+                    {"seq": recorded[0], "hash": recorded[1]} if recorded is not None else None
+                ),
+                "chain_head": {"seq": db_seq, "hash": db_hash},
+                "kept": kept,
+            }
+            event = self._append_locked(actor, [EventDraft("journal.repaired", payload=payload)])
+            self._checkpoint_locked(force=True)
+            return event[0]
+
+    def start(self) -> RecoveryReport:
+        """Open for writing: recover from any crash, snapshot the files if the journal is new,
+        and record changes other programs made while nobody was watching."""
+        # A file another program holds is left for later (the first action that takes its
+        # lock recovers and records it), so one held lock does not stop the rest.
+        waiting: list[str] = []
+        with contextlib.ExitStack() as stack:
+            locked: list[StateKind] = []
+            for kind in _KIND_ORDER:
+                try:
+                    stack.enter_context(
+                        file_lock(self.state_dir, kind, timeout=min(lock_wait(), 1.0))
+                    )
+                except LockTimeout as exc:
+                    waiting.append(str(exc))
+                    continue
+                locked.append(kind)
+            stack.enter_context(self._locked())
+            if waiting and self.count() == 0:
+                raise LockTimeout(f"{waiting[0]} (a new journal snapshots every file)")
+            report = self._recover_locked(only=set(locked))
+            report.waiting = waiting
+            if report.problem is not None:
+                return report
             if self.count() == 0:
                 self._snapshot_locked()
             else:
-                self._note_external_locked(_KIND_ORDER)
+                self._note_external_locked(locked)
         return report
 
     def note_external_changes(self, kinds: Iterable[StateKind] | None = None) -> list[Event]:
@@ -491,6 +709,8 @@ class Journal:
             for kind in chosen:
                 stack.enter_context(file_lock(self.state_dir, kind))
             stack.enter_context(self._locked())
+            if self._integrity_locked() is not None:
+                return []  # nothing is recorded until an operator repairs the journal
             return self._note_external_locked(chosen)
 
     def _current_bytes(self, kind: StateKind) -> bytes | None:
@@ -579,6 +799,29 @@ class Journal:
             followers=followers if isinstance(followers, FollowersFile) else None,
         )
 
+    def _require_references(
+        self,
+        kind: StateKind,
+        known: dict[StateKind, StateFileModel | None],
+        changing: Mapping[StateKind, StateFileModel],
+    ) -> None:
+        """Refuse to write ``kind`` while a file it refers to does not load (a queue written
+        while vault.json is broken could take an order for a vault that does not exist)."""
+        for dep in DEPENDS_ON[kind]:
+            if known.get(dep) is not None or dep in changing:
+                continue
+            problems: Sequence[Problem] = ()
+            try:  # with its own references: it may load but not fit the files it refers to
+                data = read_bytes(self.state_dir, dep)
+                parse_model(dep, data, self._reference(dep, known))
+            except StateFileError as exc:
+                problems = exc.problems
+            raise WriteRefused(
+                kind.filename,
+                f"it refers to {dep.filename}, which does not load now; fix that file first",
+                problems,
+            )
+
     def current(self, kind: StateKind) -> StateFileModel:
         """The file's model now (a copy the caller may change), parsed only if it changed
         since this journal last read or wrote it; raises `StateFileError` if it does not
@@ -599,10 +842,10 @@ class Journal:
         """
         chosen = sorted(set(kinds), key=_KIND_ORDER.index)
         with contextlib.ExitStack() as stack:
-            for kind in chosen:
-                stack.enter_context(file_lock(self.state_dir, kind))
+            locks = [stack.enter_context(file_lock(self.state_dir, kind)) for kind in chosen]
             stack.enter_context(self._locked())
             self._recover_locked(only=set(chosen))
+            self._refuse_if_broken()
             read: dict[StateKind, tuple[bytes, str]] = {}
             self._note_external_locked(chosen, read)
             seen: dict[StateKind, _Seen] = {}
@@ -631,6 +874,7 @@ class Journal:
                 version = models[kind].version + 1
                 new = model.model_copy(update={"version": version})
                 ref = self._reference(kind, refs)
+                self._require_references(kind, refs, planned.models)
                 # Files changed by this same action are referred to as they will be.
                 new_vaults = planned.models.get(StateKind.VAULT)
                 if isinstance(new_vaults, VaultFile):
@@ -667,6 +911,9 @@ class Journal:
                 "drafts": [_draft_to_dict(d) for d in planned.events],
                 "changes": changes,
             }
+            for lock in locks:
+                lock.check()  # a replaced lock file: someone else may be in; write nothing
+            self._lock.check()
             with self._tx():
                 self.db.execute(
                     "INSERT INTO intents (intent_id, created, actor, body) VALUES (?,?,?,?)",
@@ -691,6 +938,9 @@ class Journal:
 
     def _recover_locked(self, only: set[StateKind] | None = None) -> RecoveryReport:
         report = RecoveryReport()
+        report.problem = self._integrity_locked()
+        if report.problem is not None:
+            return report  # the evidence stays as it is; writes are refused
         self._repair_jsonl(report)
         rows = self.db.execute(
             "SELECT intent_id, actor, body FROM intents ORDER BY created"

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from vanta_tui.core.models.base import SECRET_KEY_RE
+from vanta_tui.core.secrets import known, looks_secret_value, scrub
 from vanta_tui.core.types import PlainDecimal, format_utc
 
 REDACTED = "[redacted]"
@@ -27,6 +28,14 @@ def _is_secret(key: str) -> bool:
     return SECRET_KEY_RE.search(key) is not None
 
 
+def _clean_text(value: str) -> str:
+    """A string value: loaded keys scrubbed out, and one that looks like a credential
+    replaced whatever its key is called."""
+    if known() or looks_secret_value(value):
+        return scrub(value)
+    return value
+
+
 def redact(value: Any) -> Any:
     """A copy of ``value`` with the value of every credential-like key replaced.
 
@@ -34,6 +43,8 @@ def redact(value: Any) -> Any:
     (the text must read back to the same text for the hashes to hold); timestamps become
     UTC strings with a ``Z``; enums their values.
     """
+    if type(value) is str:
+        return _clean_text(value)
     if type(value) in _AS_IS or type(value) is Clean:
         return value
     if isinstance(value, dict):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vanta_tui.store.journal.anchor import AUDIT_KEY_ENV, check_checkpoints, read_checkpoints
 from vanta_tui.store.journal.events import GENESIS_HASH
 from vanta_tui.store.journal.journal import Journal
 
@@ -27,6 +28,8 @@ class VerifyResult:
     head: str
     bad_seq: int | None = None
     reason: str = ""
+    signing: str = ""
+    """What the signed checkpoints prove (or that there is no key), for the CLI line."""
 
     def __str__(self) -> str:
         if self.ok:
@@ -148,32 +151,98 @@ class _Quoter:
         return quoted
 
 
-def verify(journal: Journal, progress: Progress | None = None) -> VerifyResult:
-    """Both chains, their agreement, and the recorded head."""
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` (what `audit anchor` prints) as (seq, hash); ValueError if malformed."""
+    seq_text, _, digest = text.strip().partition(":")
+    digest = digest.strip().lower()
+    if not seq_text.strip().isdigit() or len(digest) != 64 or not _is_hex(digest):
+        raise ValueError(f"{text!r} is not SEQ:HASH (a seq number, a colon, 64 hex digits)")
+    return int(seq_text), digest
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+def verify(
+    journal: Journal,
+    progress: Progress | None = None,
+    *,
+    expect_head: tuple[int, str] | None = None,
+) -> VerifyResult:
+    """Both chains, their agreement, the recorded head, the checkpoints (their signatures
+    when the key is configured) and, if given, a head the operator kept elsewhere."""
+    result, chain = _verify_chains(journal, progress)
+    if not result.ok:
+        return result
+    checkpoints = read_checkpoints(journal.checkpoint_path)
+    wrong, seq, signed = check_checkpoints(checkpoints, len(chain), chain, journal.key)
+    if wrong is not None:
+        return _fail(seq or len(chain), wrong)
+    if expect_head is not None:
+        want_seq, want_hash = expect_head
+        if want_seq > len(chain):
+            return _fail(
+                len(chain) + 1,
+                f"the expected head is seq {want_seq} but the chain ends at seq {len(chain)}: "
+                "events were removed",
+            )
+        if want_seq > 0 and chain[want_seq - 1] != want_hash:
+            return _fail(
+                want_seq,
+                f"the expected head has hash {want_hash[:12]}… at seq {want_seq}; the chain "
+                f"has {chain[want_seq - 1][:12]}…: history was rewritten",
+            )
+    if journal.key is None:
+        result.signing = (
+            f"not signed: no audit key ({AUDIT_KEY_ENV} or the keyring), so history is only "
+            "hash-chained"
+        )
+    elif not checkpoints:
+        result.signing = "signing key set, but no signed checkpoint yet"
+    else:
+        unsigned = len(chain) - signed
+        result.signing = f"signed through seq {signed} ({len(checkpoints)} checkpoints)" + (
+            f"; the last {unsigned} event(s) are only hash-chained" if unsigned else ""
+        )
+    if expect_head is not None:
+        result.signing += f"; expected head seq {expect_head[0]} matches"
+    return result
+
+
+def _verify_chains(
+    journal: Journal, progress: Progress | None = None
+) -> tuple[VerifyResult, list[str]]:
+    """Both chains, their agreement, and the recorded head (and the chain's hashes)."""
     total = journal.count()
     file_chain = verify_jsonl(journal.log_path, progress)
     if isinstance(file_chain, VerifyResult):
-        return file_chain
+        return file_chain, []
     db_chain = verify_sqlite(journal, (lambda n: progress(total + n)) if progress else None)
     if isinstance(db_chain, VerifyResult):
-        return db_chain
+        return db_chain, []
     for index, (a, b) in enumerate(zip(file_chain, db_chain, strict=False)):
         if a != b:
-            return _fail(index + 1, "trade_log.jsonl and vanta.db disagree on this event")
+            return _fail(index + 1, "trade_log.jsonl and vanta.db disagree on this event"), []
     if len(file_chain) != len(db_chain):
         shorter = "trade_log.jsonl" if len(file_chain) < len(db_chain) else "vanta.db"
+        what = (
+            "truncated"
+            if shorter == "trade_log.jsonl"
+            else "an older vanta.db was put back (a rollback), or its last rows were removed"
+        )
         return _fail(
             min(len(file_chain), len(db_chain)) + 1,
-            f"{shorter} ends early ({len(file_chain)} lines, {len(db_chain)} rows): truncated",
-        )
+            f"{shorter} ends early ({len(file_chain)} lines, {len(db_chain)} rows): {what}",
+        ), []
     head = journal.read_head_file()
     last = db_chain[-1] if db_chain else GENESIS_HASH
     if db_chain and head is None:
-        return _fail(len(db_chain), "trade_log.head is missing or unreadable")
+        return _fail(len(db_chain), "trade_log.head is missing or unreadable"), []
     if head is not None and head != (len(db_chain), last):
         return _fail(
             min(head[0], len(db_chain) + 1),
             f"the chain ends at seq {len(db_chain)} but the recorded head is seq {head[0]} "
             f"({head[1][:12]}…): events were removed or the head was changed",
-        )
-    return VerifyResult(True, len(db_chain), last)
+        ), []
+    return VerifyResult(True, len(db_chain), last), db_chain

@@ -1,0 +1,162 @@
+"""Bad input at the boundary (issue 19, first part): files that are not regular files, JSON
+nested too deeply, lone surrogates, a dependency that does not load, a closed pipe, a bad
+timestamp argument and a desk started on a broken vault.json: each a clear error, nothing
+written, no hang, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ui_helpers import loaded, make_app, wait_for
+
+from vanta_tui.cli.main import main
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.errors import StateFileError
+from vanta_tui.store.loader import load
+
+FILES = [k.filename for k in StateKind]
+
+
+def snapshot(state_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(state_dir.iterdir()) if p.name.endswith(".json")}
+
+
+def run_cli(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vanta_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("kind", list(StateKind), ids=lambda k: k.filename)
+@pytest.mark.parametrize("shape", ["fifo", "directory"])
+def test_a_state_file_that_is_not_a_regular_file_is_refused_at_once(
+    state_dir: Path, kind: StateKind, shape: str
+) -> None:
+    path = state_dir / kind.filename
+    path.unlink()
+    if shape == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    result = run_cli("check", "--state-dir", str(state_dir), timeout=20)  # a hang fails here
+    assert result.returncode == 1
+    what = "a FIFO (named pipe)" if shape == "fifo" else "a directory"
+    assert f"error {kind.filename}: $: is {what}, not a regular file" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_json_nested_too_deeply(state_dir: Path) -> None:
+    path = state_dir / "followers.json"
+    text = path.read_text()
+    path.write_text(
+        text.replace('"followers": [', '"x": ' + "[" * 5000 + "]" * 5000 + ', "followers": [', 1)
+    )
+    with pytest.raises(StateFileError, match="nested too deeply"):
+        load(state_dir, StateKind.FOLLOWERS)
+    result = run_cli("check", "--state-dir", str(state_dir))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "followers.json: $: invalid JSON: nested too deeply" in result.stdout
+
+
+def test_lone_surrogate_is_located_and_refused(state_dir: Path) -> None:
+    path = state_dir / "autotrade_queue.json"
+    path.write_text(path.read_text().replace("Dividend reinvestment", "Div \\ud800", 1))
+    before = snapshot(state_dir)
+    result = run_cli("check", "--state-dir", str(state_dir))
+    assert result.returncode == 1
+    assert "autotrade_queue.json:80: $.orders[2].reason_vector[0]: holds a lone surrogate" in (
+        result.stdout
+    )
+    staged = run_cli("--state-dir", str(state_dir), "orders", "stage", "V_CORE", "AAPL", "buy", "1")
+    assert staged.returncode != 0 and "Traceback" not in staged.stderr
+    assert "lone surrogate" in staged.stdout
+    assert snapshot(state_dir) == before
+    # A pair (an emoji written as escapes) is text, and loads.
+    path.write_text(
+        (before["autotrade_queue.json"].decode()).replace("Div \\ud800", "Div \\ud83d\\ude00")
+    )
+    load(state_dir, StateKind.QUEUE)
+
+
+def test_an_action_refuses_while_a_file_it_depends_on_does_not_load(state_dir: Path) -> None:
+    vault = state_dir / "vault.json"
+    vault.write_bytes(b"\xef\xbb\xbf" + vault.read_bytes())  # a BOM
+    before = snapshot(state_dir)
+    result = run_cli("--state-dir", str(state_dir), "orders", "stage", "V_NOPE", "AAPL", "buy", "1")
+    assert result.returncode == 1
+    assert (
+        "refused: not writing autotrade_queue.json: it refers to vault.json, which does not "
+        "load now; fix that file first: vault.json:1:1: $: invalid JSON: Unexpected UTF-8 BOM"
+    ) in result.stdout
+    assert snapshot(state_dir) == before
+
+
+def test_oversize_file_says_mib(state_dir: Path) -> None:
+    with (state_dir / "pnl_summary.json").open("ab") as handle:
+        handle.write(b" " * (33 * 1024 * 1024))
+    with pytest.raises(StateFileError, match=r"file is 33\.0 MiB, over the 32 MiB limit"):
+        load(state_dir, StateKind.PNL)
+
+
+def test_a_closed_pipe_ends_quietly(state_dir: Path) -> None:
+    """The reader is gone before the first byte (`... | head -c 0`): no traceback, the
+    shell's exit code for a closed pipe."""
+    for args in (["status", "--json", "--no-probe"], ["audit", "export", "--format", "csv"]):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "vanta_tui", "--state-dir", str(state_dir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.close()
+        stderr = child.stderr.read()
+        assert child.wait(timeout=30) == 141, stderr
+        assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_export_since_a_word_is_a_clear_error(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--state-dir", str(state_dir), "audit", "export", "--since", "yesterday"]) == 2
+    assert "--since 'yesterday': not an ISO 8601 timestamp" in capsys.readouterr().out
+
+
+async def test_desk_opens_on_a_truncated_vault_json(state_dir: Path) -> None:
+    vault = state_dir / "vault.json"
+    vault.write_bytes(vault.read_bytes()[:-40])
+    app = make_app(state_dir)
+    app.run_executor = True
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: "vault.json" in app.vaults_pane.banner_text)
+        assert app.header.executor_text.startswith("executor: off — a state file does not load")
+        assert app.is_running
+
+
+def test_ids_as_the_desk_shows_them(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vanta_tui.core.id_match import IdAmbiguous, IdNotFound, match_id
+
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "approve", "00003e08", *args]) == 0  # the desk's 8, any case
+    assert "approved 01M8696X600000000000003E08" in capsys.readouterr().out
+    assert main(["orders", "reject", "01M869", *args]) == 1
+    out = capsys.readouterr().out
+    assert "'01M869' matches 3 orders: 01M8691DD00000000000003NQQ" in out
+    assert main(["orders", "reject", "3E08", *args]) == 1
+    assert "at least 6 of its first or last characters" in capsys.readouterr().out
+    assert main(["audit", "show", "0003E08…", *args]) == 0
+    assert "01M8696X600000000000003E08" in capsys.readouterr().out
+    ids = ["01AAAAAA", "01AAAAAB"]
+    assert match_id("01AAAAAB", ids) == "01AAAAAB"
+    with pytest.raises(IdAmbiguous):
+        match_id("01AAAA", ids)
+    with pytest.raises(IdNotFound):
+        match_id("ZZZZZZ", ids)

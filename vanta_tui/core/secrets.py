@@ -1,0 +1,103 @@
+"""Secrets by name and by value: which keys and values look like credentials, and the keys
+this process has loaded, scrubbed from any text before it is written or shown.
+
+Plain Python (no I/O): `brokers.credentials` registers every key it loads; the journal's
+redaction, broker errors and the log records scrub with `scrub`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+REDACTED = "[redacted]"
+
+SECRET_NAME_RE = re.compile(
+    r"(api[_-]?key|api[_-]?secret|secret|passphrase|passwd|password|pwd|private[_-]?key"
+    r"|access[_-]?key|token|auth[_-]?key|signing[_-]?key)",
+    re.IGNORECASE,
+)
+"""Key names that look like credentials, anywhere in the name and in any case or style
+(``secret_key``, ``secretKey``, ``api_key_id``, ``AWS_ACCESS_KEY``, ``pwd``...)."""
+
+SECRET_VALUE_RE = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # a JWT
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key ids
+    r"|\b(?:PK|AK|CK)[0-9A-Z]{18}\b"  # Alpaca key ids
+    r"|\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{10,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"
+)
+"""Values that look like credentials whatever their key is called."""
+
+MIN_SCRUBBED = 6
+"""Loaded values shorter than this are not scrubbed from text (they would match anywhere)."""
+
+_known: frozenset[str] = frozenset()
+_guard = threading.Lock()
+
+
+def looks_secret_key(key: str) -> bool:
+    return SECRET_NAME_RE.search(key) is not None
+
+
+def looks_secret_value(value: str) -> bool:
+    return SECRET_VALUE_RE.search(value) is not None
+
+
+def remember(*values: str | None) -> None:
+    """Values (keys, secrets, passphrases) to scrub from every text this process writes."""
+    global _known
+    fresh = {v for v in values if v and len(v) >= MIN_SCRUBBED}
+    if not fresh - _known:
+        return
+    with _guard:
+        _known = _known | fresh
+    _install_log_scrubber()
+
+
+def known() -> frozenset[str]:
+    return _known
+
+
+def scrub(text: str) -> str:
+    """``text`` with every loaded secret, and everything that looks like a credential,
+    replaced by ``[redacted]``."""
+    for value in _known:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    if SECRET_VALUE_RE.search(text):
+        text = SECRET_VALUE_RE.sub(REDACTED, text)
+    return text
+
+
+_installed = False
+
+
+def _install_log_scrubber() -> None:
+    """Every log record is scrubbed as it is made (its message formatted, then scrubbed)."""
+    global _installed
+    with _guard:
+        if _installed:
+            return
+        _installed = True
+    make = logging.getLogRecordFactory()
+
+    def scrubbed(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        if _known:
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string: leave it for logging to report
+                return record
+            clean = scrub(message)
+            if clean != message:
+                record.msg, record.args = clean, None
+            if record.exc_info and record.exc_info[1] is not None:
+                record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return record
+
+    logging.setLogRecordFactory(scrubbed)
