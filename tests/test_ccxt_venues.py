@@ -218,9 +218,8 @@ def test_an_answer_lost_after_the_exchange_took_the_order_ends_with_one_order(
 def test_a_refusal_is_final_with_the_exchanges_words(
     venue: tuple[VenueSetup, FakeBroker], state_dir: Path
 ) -> None:
-    """A send the exchange refuses outright is final (never resent) and says why in the
-    exchange's words. The state files' contract allows ``submitting`` → ``failed`` only (a
-    dead letter), so that is where it ends; ``broker_rejected`` follows ``submitted``."""
+    """A send the exchange refuses outright is final (never resent), ends ``broker_rejected``
+    (through ``submitted``: the contract's way there) and says why in the exchange's words."""
     setup, fake = venue
     clock = Clock()
     order_id = stage_and_approve(state_dir, clock, Side.BUY, "0.01")
@@ -228,7 +227,7 @@ def test_a_refusal_is_final_with_the_exchanges_words(
     executor = executor_for(state_dir, clock)
     executor.run_once()
     done = queue_order(state_dir, order_id)
-    assert done.status is OrderStatus.FAILED, (done.status, done.last_error)
+    assert done.status is OrderStatus.BROKER_REJECTED, (done.status, done.last_error)
     error = (done.last_error or "").lower()
     assert error.startswith(f"rejected: ccxt:{setup.exchange_id}")
     assert "insufficient" in error or "balance" in error or "fund" in error, error

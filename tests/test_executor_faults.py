@@ -131,9 +131,13 @@ def test_accepted_then_answer_lost_is_looked_up_not_resent(state_dir: Path) -> N
 def test_a_broker_reject_is_final_and_never_resent(state_dir: Path) -> None:
     executor, flaky, oid, clock = setup(state_dir, "reject", times=1)
     order = load_model(state_dir, QueueFile).get(oid)
-    assert order is not None and order.status == "failed"
+    assert order is not None and order.status == "broker_rejected"  # final, not a dead letter
     assert order.last_error == "rejected: symbol halted"
     clock.now += timedelta(minutes=5)
     executor.run_once()
     assert flaky.calls_for(oid) == 1
     assert verify(executor.ctx.journal).ok
+    from vanta_tui.store.journal.replay import replay
+
+    replayed = replay(executor.ctx.journal)
+    assert replayed.ok, (replayed.problems, replayed.differences)

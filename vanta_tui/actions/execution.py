@@ -122,6 +122,10 @@ class SendOutcome:
     error: str | None = None
     give_up: bool = False
     """The error is final for this order (retries spent): it fails."""
+    refused: bool = False
+    """The broker answered the send with a refusal (its words in ``error``): the order went
+    to it and was rejected, so it ends ``broker_rejected`` (through ``submitted``, the
+    contract's only way there), never resent and not a dead letter."""
 
 
 _FINAL = {
@@ -162,7 +166,12 @@ def _record(
         if outcome.broker is None:
             order.last_error = outcome.error
             order.updated_at = now
-            if outcome.give_up and order.status is OrderStatus.SUBMITTING:
+            if outcome.refused and order.status is OrderStatus.SUBMITTING:
+                order.status = OrderStatus.SUBMITTED
+                emit("order.submitted", broker_order_id=None, refused=True)
+                order.status = OrderStatus.BROKER_REJECTED
+                emit("order.broker_rejected", reason=outcome.error)
+            elif outcome.give_up and order.status is OrderStatus.SUBMITTING:
                 order.status = OrderStatus.FAILED
                 emit("order.failed", error=outcome.error, attempts=order.attempts)
             else:

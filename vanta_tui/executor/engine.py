@@ -127,7 +127,7 @@ class Executor:
             found = self._lookup(broker, request.client_order_id, order.symbol)
             if found is not None:
                 return SendOutcome(order.order_id, found)
-            return SendOutcome(order.order_id, error=f"rejected: {exc}", give_up=True)
+            return SendOutcome(order.order_id, error=f"rejected: {exc}", refused=True)
         except BrokerError as exc:
             return self._failure(order, str(exc))
 
