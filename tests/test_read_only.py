@@ -41,6 +41,7 @@ READERS = [
     ["followers", "list"],
     ["fees", "ledger"],
     ["stage", "V_CORE", "--dry-run"],
+    ["reconcile", "V_CORE"],  # the paper book read from a copy in memory
 ]
 
 

@@ -236,8 +236,12 @@ class PaperBroker:
         initial_cash: Decimal = Decimal(0),
         initial_positions: dict[str, tuple[Decimal, Decimal]] | None = None,
         initial_orders: Callable[[], Sequence[tuple[OrderRequest, BrokerOrder]]] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.book_path = book_path
+        self.read_only = read_only
+        """Read the book without ever writing the state directory: a copy in memory (what a
+        reading of the book may seed or change stays there)."""
         self.prices = prices
         self.account_ref = account_ref
         self.slippage = slippage_bps / Decimal(10_000)
@@ -257,8 +261,24 @@ class PaperBroker:
         a broker from its executor, its operator actions and its status checks)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect_wal(self.book_path, _SCHEMA)
+            conn = self._memory_copy() if self.read_only else connect_wal(self.book_path, _SCHEMA)
             self._local.conn = conn
+        return conn
+
+    def _memory_copy(self) -> sqlite3.Connection:
+        """The book as it is on disk (if it is there), copied into memory through a
+        read-only connection: nothing beside it is created, even where one may write."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        if self.book_path.exists():
+            uri = f"{self.book_path.resolve().as_uri()}?mode=ro"
+            if not self.book_path.with_name(self.book_path.name + "-wal").exists():
+                uri += "&immutable=1"  # no writer: the file is the whole book
+            source = sqlite3.connect(uri, uri=True)
+            try:
+                source.backup(conn)
+            finally:
+                source.close()
+        conn.executescript(_SCHEMA)
         return conn
 
     @contextlib.contextmanager

@@ -76,8 +76,10 @@ def brokers_for(
     partial_fill_ratio: Decimal | None = None,
     timeout_s: float = 10.0,
     paper_only: bool = False,
+    read_only: bool = False,
 ) -> Brokers:
-    """The broker of each order: its vault's (or follower's) venue for its asset class."""
+    """The broker of each order: its vault's (or follower's) venue for its asset class
+    (``read_only``: the paper book is read from a copy in memory, never written)."""
     return Brokers(
         state_dir,
         live=live,
@@ -85,6 +87,7 @@ def brokers_for(
         partial_fill_ratio=partial_fill_ratio,
         timeout_s=timeout_s,
         paper_only=paper_only,
+        read_only=read_only,
     )
 
 
@@ -107,8 +110,10 @@ class Brokers:
         partial_fill_ratio: Decimal | None,
         timeout_s: float,
         paper_only: bool,
+        read_only: bool = False,
     ) -> None:
         self.state_dir = state_dir
+        self.read_only = read_only
         self.live = live
         self.slippage_bps = slippage_bps
         self.partial_fill_ratio = partial_fill_ratio
@@ -138,6 +143,7 @@ class Brokers:
                 s: (p.qty, p.avg_price) for s, p in (account.positions.items() if account else [])
             },
             initial_orders=lambda: self._working_at(ref),
+            read_only=self.read_only,
         )
 
     def _paper_ref(self, order: Order) -> str | None:

@@ -43,7 +43,7 @@ def cmd_status(
 
 
 def cmd_reconcile(ctx: ActionContext, vault_id: str, accept: bool, live: bool) -> int:
-    brokers = brokers_for(ctx.state_dir, live=live)
+    brokers = brokers_for(ctx.state_dir, live=live, read_only=ctx.read_only)
     if accept:
         differences = accept_broker(ctx, vault_id, brokers.for_venue).result
         for d in differences:
