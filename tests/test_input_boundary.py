@@ -160,3 +160,14 @@ def test_ids_as_the_desk_shows_them(state_dir: Path, capsys: pytest.CaptureFixtu
         match_id("01AAAA", ids)
     with pytest.raises(IdNotFound):
         match_id("ZZZZZZ", ids)
+
+
+def test_an_action_with_a_fifo_state_file_is_refused_not_hung(state_dir: Path) -> None:
+    (state_dir / "portfolio.json").unlink()
+    os.mkfifo(state_dir / "portfolio.json")
+    result = run_cli(
+        "--state-dir", str(state_dir), "orders", "approve", "01M8696X600000000000003E08",
+        timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "portfolio.json: $: is a FIFO (named pipe), not a regular file" in result.stdout

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,10 +74,17 @@ def _flock_until(fd: int, mode: int, deadline: float) -> bool:
 
 
 def _open_anchor(path: Path) -> int | None:
+    """A descriptor on the regular file at ``path`` (None: nothing to anchor on). Opened
+    without blocking: a FIFO put where a state file belongs must not hang the desk (the
+    loader refuses it with its reason)."""
     try:
-        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:  # missing (nothing to anchor), a symlink the loader refuses...
         return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
 
 
 def _still_names(fd: int, path: Path) -> bool:
