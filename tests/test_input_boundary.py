@@ -171,3 +171,35 @@ def test_an_action_with_a_fifo_state_file_is_refused_not_hung(state_dir: Path) -
     )  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "portfolio.json: $: is a FIFO (named pipe), not a regular file" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "where"),
+    [
+        ("portfolio.json", '"cash": 210000', '"cash": 1e1000000', "$.accounts.V_CORE.cash"),
+        ("autotrade_queue.json", '"qty": 43', '"qty": 1e400', "$.orders[0].qty"),
+        ("portfolio.json", '"cash": 210000', '"cash": 1e-1000000', "$.accounts.V_CORE.cash"),
+        (
+            "pnl_summary.json",
+            '"nav": 280429.00',
+            '"nav": 0.0000000000000000001',
+            "$.vaults.V_CORE.nav",
+        ),
+    ],
+)
+def test_numbers_beyond_the_bounds_are_refused_where_they_are(
+    state_dir: Path, file: str, old: str, new: str, where: str
+) -> None:
+    path = state_dir / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    before = snapshot(state_dir)
+    checked = run_cli("check", "--state-dir", str(state_dir))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    line = next(li for li in checked.stdout.splitlines() if li.startswith(f"error {file}"))
+    assert where in line and ("beyond ±10^15" in line or "more than 18 decimal places" in line)
+    for argv in (["status", "--no-probe"], ["orders", "approve", "01M8696X600000000000003E08"]):
+        result = run_cli("--state-dir", str(state_dir), *argv)
+        assert "Traceback" not in result.stderr, result.stderr
+    assert snapshot(state_dir) == before

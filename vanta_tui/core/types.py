@@ -48,14 +48,36 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+MAX_MAGNITUDE = Decimal(10) ** 15
+"""No number in a state file is larger than this (a quadrillion: cash, prices, quantities)."""
+MAX_PLACES = 18
+"""Nor has more decimal places than this (a wei is 10^-18 ether)."""
+
+
 def to_decimal(value: Any) -> Decimal:
-    """Accept a JSON number (int or Decimal; a float from Python code) as a finite Decimal."""
+    """Accept a JSON number (int or Decimal; a float from Python code) as a finite Decimal
+    within ±`MAX_MAGNITUDE` and `MAX_PLACES` decimal places: a number beyond them (1e400,
+    1e-1000000) is refused here, instead of passing `check` and overflowing later."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError(f"expected a number, got {_type_name(value)}")
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not number.is_finite():
         raise ValueError("NaN and Infinity are not allowed")
+    if number.copy_abs() > MAX_MAGNITUDE:
+        raise ValueError(f"{_short(number)} is beyond ±10^15, the largest number allowed")
+    _, digits, exponent = number.as_tuple()
+    if number and isinstance(exponent, int) and exponent < -MAX_PLACES:
+        # Trailing zeros do not count (1.500000000000000000000 has one place); counted on
+        # the digits, since quantize or normalize would round to the context's precision.
+        zeros = len(digits) - len(bytes(digits).rstrip(b"\x00"))
+        if exponent + zeros < -MAX_PLACES:
+            raise ValueError(f"{_short(number)} has more than {MAX_PLACES} decimal places")
     return number
+
+
+def _short(number: Decimal) -> str:
+    text = f"{number:E}" if abs(number.adjusted()) > 20 else format(number, "f")
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _plain(value: Decimal) -> Decimal:
@@ -65,11 +87,18 @@ def _plain(value: Decimal) -> Decimal:
 _AS_NUMBER = BeforeValidator(to_decimal)
 _WRITE_PLAIN = PlainSerializer(_plain, return_type=Decimal, when_used="always")
 
-Number = Annotated[Decimal, _AS_NUMBER, _WRITE_PLAIN, WithJsonSchema({"type": "number"})]
+_BOUNDS = {"minimum": -(10**15), "maximum": 10**15}
+"""What every number of the contract keeps to (and at most 18 decimal places)."""
+
+Number = Annotated[Decimal, _AS_NUMBER, _WRITE_PLAIN, WithJsonSchema({"type": "number", **_BOUNDS})]
 """Any finite number (cash, PnL: may be negative)."""
 
 NonNegative = Annotated[
-    Decimal, _AS_NUMBER, _WRITE_PLAIN, Ge(0), WithJsonSchema({"type": "number", "minimum": 0})
+    Decimal,
+    _AS_NUMBER,
+    _WRITE_PLAIN,
+    Ge(0),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 10**15}),
 ]
 """A finite number ≥ 0."""
 
@@ -78,7 +107,7 @@ Positive = Annotated[
     _AS_NUMBER,
     _WRITE_PLAIN,
     Gt(0),
-    WithJsonSchema({"type": "number", "exclusiveMinimum": 0}),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 10**15}),
 ]
 """A finite number > 0 (order quantities, prices)."""
 
