@@ -75,6 +75,8 @@ def cmd_replay(state_dir: Path) -> int:
         bar = Progress("replay", journal.count())
         result = replay(journal, bar)
         bar.finish()
+    for note in result.notes:
+        print(f"note: {note}")
     for problem in result.problems:
         print(f"problem: {problem}")
     for name, lines in result.differences.items():

@@ -3,7 +3,10 @@
 The journal starts with a snapshot of every file (contents in ``blobs``). From there each
 event's ``changes`` carry a patch per file it changed; replay applies them in order and
 checks each result against the recorded digest. An external change replaces the file with
-the recorded content. At the end the rebuilt data must equal what the files hold.
+the recorded content. Content that was not JSON (a file another program broke for a while)
+is recorded as its bytes only: replay steps over it, reports the span (from the change that
+broke the file to the one that fixed it) and goes on. At the end the rebuilt data must equal
+what the files hold (a file still broken: the same bytes).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class ReplayResult:
     events: int = 0
     problems: list[str] = field(default_factory=list)
     differences: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Spans in which a file held content that was not JSON (stepped over, not a problem)."""
 
     @property
     def ok(self) -> bool:
@@ -42,6 +47,15 @@ def _describe(op: list[Any]) -> str:
     return f"{path}: journal says {shown}" if op[0] == "append" else f"{path}: file has {shown}"
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A file whose recorded content was not JSON: known only by its bytes' sha256."""
+
+    sha256: str
+    since: int
+    """The seq of the change that made it so."""
+
+
 def _blob_data(journal: Journal, digest: str | None) -> Any:
     if digest is None:
         return None
@@ -49,6 +63,27 @@ def _blob_data(journal: Journal, digest: str | None) -> Any:
     if blob is None or hashlib.sha256(blob).hexdigest() != digest:
         raise ValueError(f"content {digest[:12]}… is missing from blobs or does not match")
     return parse_json(blob.decode("utf-8"))
+
+
+def _external(
+    journal: Journal, name: str, digest: str | None, seq: int, before: Any, result: ReplayResult
+) -> Any:
+    """A file's content after an outside change: its data, or `Unreadable` (with a note)."""
+    try:
+        data = _blob_data(journal, digest)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        blob = journal.blob(digest) if digest else None
+        if digest is None or blob is None or hashlib.sha256(blob).hexdigest() != digest:
+            raise
+        if not isinstance(before, Unreadable):
+            result.notes.append(
+                f"seq {seq}: {name} was changed by another program into content that is not "
+                f"JSON ({digest[:12]}…); stepped over until it loads again"
+            )
+        return Unreadable(digest, before.since if isinstance(before, Unreadable) else seq)
+    if isinstance(before, Unreadable):
+        result.notes.append(f"seq {seq}: {name} loads again (unreadable since seq {before.since})")
+    return data
 
 
 def rebuild(
@@ -66,7 +101,10 @@ def rebuild(
                 for name, info in payload["files"].items():
                     state[name] = _blob_data(journal, (info or {}).get("sha256"))
             elif action == "state.external_change":
-                state[payload["file"]] = _blob_data(journal, payload.get("sha256"))
+                name = payload["file"]
+                state[name] = _external(
+                    journal, name, payload.get("sha256"), seq, state.get(name), result
+                )
             for change in payload.get("changes") or []:
                 name = change["file"]
                 state[name] = patches.apply(state[name], change["patch"])
@@ -86,11 +124,22 @@ def replay(journal: Journal, progress: Callable[[int], None] | None = None) -> R
     state, result = rebuild(journal, progress)
     for kind in StateKind:
         name = kind.filename
+        rebuilt = state.get(name)
+        if isinstance(rebuilt, Unreadable):
+            try:
+                same = hashlib.sha256(read_bytes(journal.state_dir, kind)).hexdigest()
+            except StateFileError:
+                same = None
+            if same != rebuilt.sha256:
+                result.differences[name] = [
+                    f"$: the journal last saw content that is not JSON ({rebuilt.sha256[:12]}…); "
+                    "the file holds other bytes"
+                ]
+            continue
         try:
             on_disk: Any = parse_json(read_bytes(journal.state_dir, kind).decode("utf-8"))
-        except (StateFileError, ValueError, UnicodeDecodeError):
+        except (StateFileError, ValueError, UnicodeDecodeError, RecursionError):
             on_disk = None
-        rebuilt = state.get(name)
         if rebuilt is None and on_disk is None:
             continue
         if rebuilt is None or on_disk is None:
