@@ -29,7 +29,7 @@ def staged_id(state_dir: Path, symbol: str) -> str:
 
 
 def test_illegal_moves_say_why() -> None:
-    with pytest.raises(IllegalTransition, match="is submitted; it cannot become approved"):
+    with pytest.raises(IllegalTransition, match="is submitted; only staged orders can be approved"):
         check_move("01JD", OrderStatus.SUBMITTED, OrderStatus.APPROVED)
     check_move("01JD", OrderStatus.STAGED, OrderStatus.REJECTED)
 

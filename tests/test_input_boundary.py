@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ui_helpers import loaded, make_app, wait_for
@@ -228,3 +229,50 @@ def test_replay_steps_over_a_briefly_broken_file(state_dir: Path) -> None:
             in (result.stdout)
         )
         assert "vault_overlay.json loads again (unreadable since seq" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (
+            lambda d: (d / "vanta.db").write_text("garbage"),
+            "vanta.db cannot be opened as the journal",
+        ),
+        (lambda d: (d / "vanta.db").mkdir(), "vanta.db is a directory"),
+        (
+            lambda d: (d / "trade_log.jsonl").symlink_to(d.parent / "outside.jsonl"),
+            "trade_log.jsonl is a symlink",
+        ),
+        (
+            lambda d: (d / "vault.json.lock").symlink_to(d.parent / "elsewhere.lock"),
+            "vault.json.lock is a symlink",
+        ),
+    ],
+    ids=["garbage vanta.db", "directory vanta.db", "trade_log symlink", "lock symlink"],
+)
+def test_journal_and_lock_files_the_desk_cannot_use_are_refused(
+    state_dir: Path, make: Any, words: str
+) -> None:
+    (state_dir.parent / "outside.jsonl").write_text("")
+    make(state_dir)
+    before = snapshot(state_dir)
+    result = run_cli("--state-dir", str(state_dir), "orders", "stage", "V_CORE", "JNJ", "buy", "1")
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert words in result.stdout
+    assert snapshot(state_dir) == before
+    assert (state_dir.parent / "outside.jsonl").read_text() == ""  # nothing written outside
+    assert not (state_dir.parent / "elsewhere.lock").exists()
+
+
+def test_a_garbage_paper_book_is_a_broker_error_not_a_crash(state_dir: Path) -> None:
+    (state_dir / "paper_book.db").write_text("junk")
+    result = run_cli("--state-dir", str(state_dir), "executor", "--once")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "paper book paper_book.db cannot be opened (file is not a database)" in (
+        result.stdout + result.stderr
+    )
+    reconcile = run_cli("--state-dir", str(state_dir), "reconcile", "V_CORE")
+    assert "Traceback" not in reconcile.stderr, reconcile.stderr
+    assert reconcile.returncode == 69  # the broker could not be asked
+    assert "cannot reconcile V_CORE: paper book paper_book.db cannot be opened" in reconcile.stdout
+    assert (state_dir / "paper_book.db").read_text() == "junk"  # left as it was

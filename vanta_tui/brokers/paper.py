@@ -29,7 +29,12 @@ from vanta_tui.brokers.base import (
     OrderRequest,
     decimal_of,
 )
-from vanta_tui.brokers.errors import DuplicateClientOrderId, OrderNotFound, OrderRejected
+from vanta_tui.brokers.errors import (
+    BrokerError,
+    DuplicateClientOrderId,
+    OrderNotFound,
+    OrderRejected,
+)
 from vanta_tui.core.enums import OrderType, Side
 from vanta_tui.core.ids import client_order_id as vanta_client_id
 from vanta_tui.store.codec import dumps_compact, parse_json
@@ -261,7 +266,19 @@ class PaperBroker:
         a broker from its executor, its operator actions and its status checks)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._memory_copy() if self.read_only else connect_wal(self.book_path, _SCHEMA)
+            try:
+                if self.book_path.is_symlink() or (
+                    self.book_path.exists() and not self.book_path.is_file()
+                ):
+                    raise sqlite3.DatabaseError("it is not a regular file")
+                conn = (
+                    self._memory_copy() if self.read_only else connect_wal(self.book_path, _SCHEMA)
+                )
+            except sqlite3.DatabaseError as exc:  # OperationalError too
+                raise BrokerError(
+                    f"paper book {self.book_path.name} cannot be opened ({exc}); move it aside "
+                    "to start a new book from portfolio.json"
+                ) from None
             self._local.conn = conn
         return conn
 

@@ -255,6 +255,9 @@ def _run_action(
     except (LockTimeout, LockLost) as exc:
         print(f"not done: {exc}; nothing was changed")
         return EXIT_LOCKED
+    except StoreError as exc:  # a journal file it cannot use, a lock file that is a link...
+        print(f"refused: {exc}")
+        return 1
     try:
         return body(ctx)
     except JournalIntegrityError as exc:

@@ -9,6 +9,7 @@ from datetime import datetime
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.reconcile import accept_broker, check
 from vanta_tui.actions.status import acknowledge, collect
+from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.brokers.routing import brokers_for
 
 MARK = {"OK": "OK  ", "WARN": "WARN", "FAIL": "FAIL"}
@@ -42,7 +43,19 @@ def cmd_status(
     return report.level.exit_code
 
 
+EXIT_BROKER_UNAVAILABLE = 69
+"""The broker could not be asked (EX_UNAVAILABLE): nothing was compared or adopted."""
+
+
 def cmd_reconcile(ctx: ActionContext, vault_id: str, accept: bool, live: bool) -> int:
+    try:
+        return _reconcile(ctx, vault_id, accept, live)
+    except BrokerError as exc:
+        print(f"cannot reconcile {vault_id}: {exc}")
+        return EXIT_BROKER_UNAVAILABLE
+
+
+def _reconcile(ctx: ActionContext, vault_id: str, accept: bool, live: bool) -> int:
     brokers = brokers_for(ctx.state_dir, live=live, read_only=ctx.read_only)
     if accept:
         differences = accept_broker(ctx, vault_id, brokers.for_venue).result

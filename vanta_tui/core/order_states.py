@@ -45,13 +45,33 @@ def can_move(current: S, target: S) -> bool:
     return target in TRANSITIONS[current]
 
 
+MOVED: Mapping[S, str] = {
+    S.STAGED: "staged",
+    S.APPROVED: "approved",
+    S.SUBMITTING: "sent",
+    S.SUBMITTED: "marked submitted",
+    S.PARTIALLY_FILLED: "partially filled",
+    S.FILLED: "filled",
+    S.REJECTED: "rejected",
+    S.FAILED: "marked failed",
+    S.CANCELLED: "cancelled",
+    S.BROKER_REJECTED: "rejected by the broker",
+}
+"""What becoming each state is called in a refusal ("only staged orders can be approved")."""
+
+
 def check_move(order_id: str, current: S, target: S) -> None:
-    """Raise `IllegalTransition` unless ``current → target`` is a legal move."""
+    """Raise `IllegalTransition` unless ``current → target`` is a legal move; the message
+    says which orders can make it: "order 01JD… is filled; only staged orders can be
+    approved"."""
     if can_move(current, target):
         return
-    allowed = sorted(s.value for s in TRANSITIONS[current])
-    where = ", ".join(allowed) if allowed else "nothing (it is final)"
+    sources = [s.value for s in S if target in TRANSITIONS[s]]
+    if not sources:  # staged: only a new order is
+        raise IllegalTransition(
+            f"order {order_id} is {current.value}; only a new order can be {MOVED[target]}"
+        )
     raise IllegalTransition(
-        f"order {order_id} is {current.value}; it cannot become {target.value} "
-        f"(from {current.value} it can become {where})"
+        f"order {order_id} is {current.value}; "
+        f"only {' or '.join(sources)} orders can be {MOVED[target]}"
     )

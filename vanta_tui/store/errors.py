@@ -90,3 +90,9 @@ class JournalIntegrityError(StoreError):
 class LockLost(StoreError):
     """A lock file was removed or replaced while this process held it, so another writer may
     have come in: nothing was written. Retry; find out who removes lock files."""
+
+
+class JournalFileError(StoreError):
+    """A file of the journal (vanta.db, trade_log.jsonl, its head or checkpoints) is not
+    one the desk can use: not a database, a directory, a symlink leading elsewhere. Nothing
+    was written; the message says which file and what to do."""

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
 from vanta_tui.core.models.queue import check_unique_order_ids, order_data
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
+from vanta_tui.core.wording import validation_found
 from vanta_tui.store.codec import (
     canonical_with_members,
     data_sha,
@@ -184,16 +185,8 @@ def path_text(loc: tuple[int | str, ...]) -> str:
 
 
 def _reason(error: Mapping[str, Any]) -> str:
-    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if error["type"] in {"missing", "model_type", "dict_type"}:
-        return message
-    value = error.get("input")
-    if isinstance(value, dict | list):
-        return message
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{message} (found {shown})"
+    """The error in an operator's words, with the value found (never a Python repr)."""
+    return validation_found(error)
 
 
 def _json_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:

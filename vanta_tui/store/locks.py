@@ -24,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from vanta_tui.store.errors import LockLost, LockTimeout
+from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
 
 Waiting = Callable[[str], None]
 """Told (once) what a lock attempt is waiting for, while it waits."""
@@ -135,6 +135,11 @@ class PathLock:
                             raise self._gave_up(self.anchor)
                     if not _still_names(fd, self.anchor):
                         continue  # replaced meanwhile: anchor the new file
+                if self.lock_file.is_symlink():
+                    raise StoreError(
+                        f"{self.lock_file.name} is a symlink (to {os.readlink(self.lock_file)}); "
+                        "a lock file must be the state directory's own: remove the link"
+                    )
                 lock = FileLock(str(self.lock_file), timeout=0.05, mode=0o600)
                 while True:
                     try:
@@ -144,6 +149,10 @@ class PathLock:
                         if time.monotonic() >= deadline:
                             raise self._gave_up(self.lock_file) from None
                         tell(self.lock_file)
+                    except OSError as exc:  # a directory there, no permission...
+                        raise StoreError(
+                            f"cannot lock {self.lock_file.name}: {exc.strerror or exc}"
+                        ) from None
                 try:
                     if (
                         fd is not None

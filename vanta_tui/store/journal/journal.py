@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileMode
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import (
+    JournalFileError,
     JournalIntegrityError,
     LockTimeout,
     Problem,
@@ -222,6 +224,24 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _refuse_odd_file(path: Path) -> None:
+    """A journal file that is a symlink, a directory or anything but a regular file is
+    refused before anything is read from it or appended to it (a trade_log.jsonl symlink
+    once had journal lines appended to a file outside the state directory)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise JournalFileError(
+            f"{path.name} is a symlink (to {os.readlink(path)}); the journal writes only to "
+            "its own files in the state directory: replace it with the file itself"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise JournalFileError(f"{path.name} is {kind}; move it aside")
+
+
 class Journal:
     """The journal of one state directory. Safe to use from several processes at once."""
 
@@ -239,7 +259,15 @@ class Journal:
         # lock file cannot take away (not vanta.db: closing a second descriptor of it would
         # drop SQLite's own POSIX locks in this process).
         self._lock = PathLock(state_dir / f"{DB_NAME}.lock", self.log_path, "the journal", 60)
-        self.db = open_db_read_only(self.db_path) if read_only else open_db(self.db_path)
+        for path in (self.db_path, self.log_path, self.head_path, self.checkpoint_path):
+            _refuse_odd_file(path)
+        try:
+            self.db = open_db_read_only(self.db_path) if read_only else open_db(self.db_path)
+        except sqlite3.DatabaseError as exc:  # OperationalError too: a file SQLite cannot use
+            raise JournalFileError(
+                f"{DB_NAME} cannot be opened as the journal ({exc}); move it aside to start a "
+                "new journal, or put back a good copy"
+            ) from None
         self.key = anchor.audit_key()
         """The checkpoint signing key (never stored beside the journal), or None."""
         self.checkpoint_every = anchor.CHECKPOINT_EVERY
@@ -276,7 +304,11 @@ class Journal:
             raise StoreError("the journal is open read-only: nothing is written")
         if not self.log_path.exists():
             # The anchor is this file's inode: make it before the first lock (empty is valid).
-            os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            os.close(
+                os.open(
+                    self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600
+                )
+            )
         with self._lock.hold():
             yield
 
@@ -477,7 +509,7 @@ class Journal:
 
     def _append_lines(self, events: Sequence[Event]) -> None:
         data = "".join(e.to_line() + "\n" for e in events).encode("utf-8")
-        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             os.write(fd, data)
             os.fsync(fd)
@@ -647,7 +679,9 @@ class Journal:
                 "SELECT seq, ts, actor, action, vault_id, order_id, follower_id, payload, "
                 "parents, prev_hash, hash FROM events ORDER BY seq"
             )
-            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(
+                self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600
+            )
             try:
                 for row in rows:
                     line = line_with_hash(canonical_from_row(tuple(row[:10])), row[10]) + "\n"
@@ -1015,7 +1049,9 @@ class Journal:
                 [last_seq],
             ).fetchall()
             lines = [line_with_hash(canonical_from_row(tuple(r[:10])), r[10]) for r in rows]
-            fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(
+                self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600
+            )
             try:
                 os.write(fd, "".join(line + "\n" for line in lines).encode("utf-8"))
                 os.fsync(fd)
