@@ -276,3 +276,14 @@ def test_a_garbage_paper_book_is_a_broker_error_not_a_crash(state_dir: Path) -> 
     assert reconcile.returncode == 69  # the broker could not be asked
     assert "cannot reconcile V_CORE: paper book paper_book.db cannot be opened" in reconcile.stdout
     assert (state_dir / "paper_book.db").read_text() == "junk"  # left as it was
+
+
+def test_recovery_removes_temp_files_of_killed_writes(state_dir: Path) -> None:
+    stale = state_dir / ".portfolio.json.999999.deadbeef.tmp"  # no process 999999
+    live = state_dir / ".portfolio.json.1.cafef00d.tmp"  # pid 1 runs: maybe mid-write
+    other = state_dir / ".notes.txt.999999.deadbeef.tmp"  # not a file of ours
+    for path in (stale, live, other):
+        path.write_text("{partial")
+    result = run_cli("--state-dir", str(state_dir), "orders", "stage", "V_CORE", "JNJ", "buy", "1")
+    assert result.returncode == 0, result.stdout
+    assert not stale.exists() and live.exists() and other.exists()

@@ -39,6 +39,8 @@ def _check(state_dir: Path, demo_ids: set[str]) -> int:
         replayed = replay(ctx.journal)
         assert replayed.ok, (replayed.problems, replayed.differences)
         assert load_all(state_dir).ok
+        debris = [p.name for p in state_dir.iterdir() if p.name.endswith(".tmp")]
+        assert not debris, f"temp files of killed writes left behind: {debris}"
         rows = ctx.journal.db.execute(
             "SELECT order_id, action FROM events WHERE order_id IS NOT NULL"
         ).fetchall()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.reading import Context, read_allocation, read_context
+from vanta_tui.actions.reading import Context, read_allocation, read_context, require_vault
 from vanta_tui.actions.venues import (
     VaultCaps,
     last_price,
@@ -43,6 +43,7 @@ from vanta_tui.core.order_states import OPEN, IllegalTransition, check_move
 from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
 from vanta_tui.core.risk import check_order, maintenance_hold, order_price
 from vanta_tui.core.state_files import StateKind
+from vanta_tui.core.wording import first_problem
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
 from vanta_tui.store.journal.redact import Clean
@@ -96,6 +97,7 @@ def stage_order(
     within `DUPLICATE_WINDOW` is refused with `DuplicateOrder` unless ``allow_duplicate``:
     the desk then asks "stage it again?", the CLI wants ``--allow-duplicate``."""
     ctx.require_writable("staging an order")
+    require_vault(ctx.state_dir, vault_id)
     ticket = Ticket(vault_id, symbol, side, qty, order_type, limit_price)
     caps = vault_caps(ctx.state_dir, vault_id, live=ctx.live)  # before the lock: may load
     price = last_price(ctx.state_dir, symbol) if caps else None
@@ -106,7 +108,7 @@ def stage_order(
         twin = find_duplicate(queue.orders, ticket, now)
         if twin is not None and not allow_duplicate:
             raise DuplicateOrder(twin, now)
-        order = Order.model_validate(
+        order = _new_order(
             {
                 "order_id": ulid(now),
                 "vault_id": vault_id,
@@ -565,14 +567,17 @@ def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> Ac
 
 
 def first_error(exc: ValueError) -> str:
-    """The first problem of a validation error, as `place: message` (for refusals)."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        return f"{where}: {message}" if where else message
-    return str(exc)
+    """The first problem of a validation error, as `place: reason` in an operator's words
+    (for refusals)."""
+    return first_problem(exc)
+
+
+def _new_order(data: dict[str, object]) -> Order:
+    """A new staged order, or a refusal naming the first field that is wrong."""
+    try:
+        return Order.model_validate(data)
+    except ValueError as exc:
+        raise ActionRefused(f"order not staged: {first_error(exc)}") from None
 
 
 def preview_rebalance(

@@ -28,11 +28,26 @@ class Context:
     def vault(self, vault_id: str) -> Vault:
         vault = self.vaults.get(vault_id)
         if vault is None:
-            raise ActionRefused(f"unknown vault {vault_id!r} (not in vault.json)")
+            raise unknown_vault(vault_id, self.vaults)
         return vault
 
     def account(self, account_id: str) -> Account | None:
         return self.portfolio.accounts.get(account_id) if self.portfolio else None
+
+
+def unknown_vault(vault_id: str, vaults: VaultFile) -> ActionRefused:
+    """The refusal for a vault id that is not in vault.json, naming the known ones."""
+    known = ", ".join(v.vault_id for v in vaults.vaults) or "none"
+    return ActionRefused(f"unknown vault {vault_id} (known: {known})")
+
+
+def require_vault(state_dir: Path, vault_id: str) -> Vault:
+    """``vault_id``'s entry in vault.json, or `unknown_vault`."""
+    vaults = load_model(state_dir, VaultFile)
+    vault = vaults.get(vault_id)
+    if vault is None:
+        raise unknown_vault(vault_id, vaults)
+    return vault
 
 
 def read_context(state_dir: Path) -> Context:

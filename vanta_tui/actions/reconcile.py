@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.reading import require_vault
 from vanta_tui.brokers.base import Broker
 from vanta_tui.core.enums import AssetClass
 from vanta_tui.core.fills import mark_pnl
@@ -19,7 +20,6 @@ from vanta_tui.core.models import (
     PortfolioFile,
     Position,
     StateFileModel,
-    VaultFile,
     Venue,
 )
 from vanta_tui.core.state_files import StateKind
@@ -43,9 +43,7 @@ class BrokerView:
 def broker_view(state_dir: Path, vault_id: str, for_venue: VenueBroker) -> BrokerView:
     """Positions and cash of ``vault_id`` at every broker its venues name (each broker
     account counted once)."""
-    vault = load_model(state_dir, VaultFile).get(vault_id)
-    if vault is None:
-        raise ActionRefused(f"unknown vault {vault_id!r}")
+    vault = require_vault(state_dir, vault_id)
     seen: set[int] = set()
     positions: dict[str, tuple[Decimal, Decimal]] = {}
     cash = Decimal(0)

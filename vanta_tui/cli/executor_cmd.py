@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from decimal import Decimal
@@ -9,10 +10,14 @@ from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.routing import brokers_for, missing_credentials, venue_problems
+from vanta_tui.cli import exit_codes
+from vanta_tui.core.logs import Lapse
 from vanta_tui.executor.engine import RETRY_AFTER_S, Executor
 from vanta_tui.executor.lease import Lease, LeaseHeld
-from vanta_tui.store.errors import LockLost, LockTimeout
+from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
 from vanta_tui.store.writer import lock_wait_configured, set_lock_wait
+
+log = logging.getLogger(__name__)
 
 EXECUTOR_LOCK_WAIT_S = 2.0
 """How long the headless executor waits for a file another program holds before it skips
@@ -35,7 +40,7 @@ def cmd_executor(
     if missing:
         for line in missing:
             print(f"not starting: {line}", file=sys.stderr)
-        return 2
+        return exit_codes.BROKER_UNAVAILABLE
     if lock_wait_configured() is None:
         set_lock_wait(EXECUTOR_LOCK_WAIT_S)  # a held file skips a step, not the cycle
     lease = Lease(state_dir, "executor")
@@ -43,13 +48,13 @@ def cmd_executor(
         lease.acquire()
     except LeaseHeld as exc:
         print(f"not starting: {exc}")
-        return 3
+        return exit_codes.LEASE_HELD
     ctx = ActionContext.open(state_dir, "executor")
     if ctx.recovery is not None and ctx.recovery.problem is not None:
         print(f"not starting: {ctx.recovery.problem}", file=sys.stderr)
         ctx.close()
         lease.release()
-        return 4
+        return exit_codes.DATA
     try:
         brokers = brokers_for(
             state_dir,
@@ -74,12 +79,18 @@ def cmd_executor(
             for note in reports[-1].waiting:
                 print(f"waiting: {note}")
             return 0
+        lapse = Lapse(log, "executor cycle")
         while True:  # the long-running mode, stopped by a signal
             try:
                 report = executor.cycle()
             except (LockTimeout, LockLost) as exc:  # a step outside the guarded ones
                 print(f"executor: {exc}", file=sys.stderr, flush=True)
+            except StoreError as exc:  # a broken state file: said once, and once when fixed
+                if lapse.failed(str(exc)):
+                    print(f"executor: waiting: {exc}", file=sys.stderr, flush=True)
             else:
+                if lapse.ok():
+                    print("executor: the state files load again", file=sys.stderr, flush=True)
                 for note in report.waiting:
                     print(f"executor: {note}", file=sys.stderr, flush=True)
             time.sleep(interval)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -93,6 +94,37 @@ def file_lock(
 def render(model: StateFileModel) -> bytes:
     """The exact bytes a model is written as."""
     return dumps_pretty(model.model_dump(mode="python", by_alias=True)).encode("utf-8")
+
+
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+"""What `atomic_replace` names its temp files: ``.<file>.<pid>.<8 hex>.tmp``."""
+
+
+def remove_stale_temps(directory: Path, names: Iterable[str]) -> list[str]:
+    """Remove our own temp files of ``names`` left by writers that were killed (their
+    process is gone). Call it holding those files' locks, so no writer of ours is midway."""
+    wanted = set(names)
+    removed: list[str] = []
+    for entry in directory.iterdir():
+        found = _TEMP.match(entry.name)
+        if found is None or found["name"] not in wanted or not entry.is_file():
+            continue
+        if int(found["pid"]) != os.getpid() and _alive(int(found["pid"])):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            entry.unlink()
+            removed.append(entry.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def atomic_replace(path: Path, data: bytes) -> None:

@@ -28,6 +28,7 @@ from vanta_tui.cli.common import operator_name
 from vanta_tui.core.alarms import Alarm, Level
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
+from vanta_tui.core.logs import Lapse, configure_logging
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import is_demo_copy
 from vanta_tui.store.errors import StoreError
@@ -398,13 +399,18 @@ class VantaApp(OrderedKeys, OperatorActions):
                 price_every_s=refresh.prices_seconds,
                 reconcile_every_s=refresh.reconcile_minutes * 60,
             )
+            lapse = Lapse(log, "executor cycle")
             while not stop.is_set():
                 try:
                     report = executor.cycle()
-                except Exception as exc:
-                    log.exception("executor cycle failed")
+                except StoreError as exc:  # a state file broken, maybe for a while
+                    lapse.failed(str(exc))
+                    self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
+                except Exception as exc:  # a bug: its traceback once, not every cycle
+                    lapse.failed(f"{type(exc).__name__}: {exc}", traceback=True)
                     self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
                 else:
+                    lapse.ok()
                     if report.errors:
                         text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
                     elif report.waiting:  # another program holds a file; the rest goes on
@@ -716,13 +722,7 @@ def run_desk(
 
     The operator is ``--operator``, else the settings file's ``operator``, else the login name.
     """
-    target = Path(log_file) if log_file else default_log_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        filename=str(target),
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(state_dir, log_file or default_log_path())
     if not state_dir.is_dir():
         print(f"state directory {state_dir} does not exist (vanta-tui init {state_dir})")
         return 2

@@ -71,7 +71,13 @@ from vanta_tui.store.loader import (
     state_path,
 )
 from vanta_tui.store.locks import PathLock
-from vanta_tui.store.writer import atomic_replace, file_lock, lock_wait, render
+from vanta_tui.store.writer import (
+    atomic_replace,
+    file_lock,
+    lock_wait,
+    remove_stale_temps,
+    render,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +120,8 @@ class RecoveryReport:
     abandoned: list[str] = field(default_factory=list)
     jsonl_lines_restored: int = 0
     jsonl_torn_bytes: int = 0
+    temps_removed: list[str] = field(default_factory=list)
+    """Temp files of killed writes that were cleaned up."""
     problem: IntegrityProblem | None = None
     """Set when the chain is behind or disagrees with its anchors: nothing was repaired."""
     waiting: list[str] = field(default_factory=list)
@@ -730,6 +738,10 @@ class Journal:
             report.waiting = waiting
             if report.problem is not None:
                 return report
+            # Temp files of writers killed midway (their process is gone): ours to remove.
+            report.temps_removed = remove_stale_temps(
+                self.state_dir, [kind.filename for kind in locked] + [HEAD_NAME]
+            )
             if self.count() == 0:
                 self._snapshot_locked()
             else:
