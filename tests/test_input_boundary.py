@@ -287,3 +287,27 @@ def test_recovery_removes_temp_files_of_killed_writes(state_dir: Path) -> None:
     result = run_cli("--state-dir", str(state_dir), "orders", "stage", "V_CORE", "JNJ", "buy", "1")
     assert result.returncode == 0, result.stdout
     assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_a_broken_followers_json_is_the_only_error_reported(state_dir: Path) -> None:
+    from vanta_tui.store.loader import load_all
+
+    (state_dir / "followers.json").write_text('{"version": 1, "followers": [')
+    result = load_all(state_dir)
+    assert set(result.problems) == {StateKind.FOLLOWERS}  # no cascade into the accounts
+    assert StateKind.PORTFOLIO in result.files and StateKind.PNL in result.files
+
+
+async def test_the_desk_keeps_positions_and_pnl_while_followers_json_is_broken(
+    state_dir: Path,
+) -> None:
+    from vanta_tui.ui.table import KeyedTable
+
+    (state_dir / "followers.json").write_text('{"version": 1, "followers": [')
+    app = make_app(state_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: "followers.json" in app.vaults_pane.banner_text)
+        positions = app.query_one("#positions", KeyedTable)
+        assert positions.row_count > 0
+        assert "NAV" in app.pnl_pane.figures_text

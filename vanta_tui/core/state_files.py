@@ -134,8 +134,10 @@ def cross_check(kind: StateKind, model: StateFileModel, ref: Reference) -> list[
     elif isinstance(model, PortfolioFile | PnlFile):
         keys = model.accounts if isinstance(model, PortfolioFile) else model.vaults
         where = "accounts" if isinstance(model, PortfolioFile) else "vaults"
-        if vault_ids is not None:
-            known = vault_ids | (follower_ids or set())
+        # Both registries are needed to say what a key is not: while followers.json does not
+        # load, its own error is the one to fix (not one per follower account elsewhere).
+        if vault_ids is not None and follower_ids is not None:
+            known = vault_ids | follower_ids
             for key in keys:
                 if key not in known:
                     problems.append(
