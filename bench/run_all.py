@@ -18,6 +18,7 @@ from report import PREFIX
 SCRIPTS = [
     "store_update.py",
     "audit.py",
+    "checkpoints.py",
     "live_update.py",
     "desk.py",
     "executor.py",

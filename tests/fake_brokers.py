@@ -286,6 +286,9 @@ class FakeBinance(FakeBroker):
         super().__init__(prices, cash)
         self.next_id = 1000
         self.market_loads = 0
+        self.history: list[dict[str, Any]] = []
+        """Every order ever created, oldest first (`orders` keeps the newest per client id:
+        Binance lets a client id be used again once its order is no longer open)."""
 
     @staticmethod
     def _unified(exchange_symbol: str) -> str:
@@ -379,7 +382,7 @@ class FakeBinance(FakeBroker):
             if path == "/api/v3/allOrders":  # one symbol (required), oldest first, ≤ limit
                 if "symbol" not in params:
                     return 400, {"code": -1102, "msg": "Mandatory parameter 'symbol'"}, None
-                mine = [o for o in self.orders.values() if o["symbol"] == params["symbol"]]
+                mine = [o for o in self.history if o["symbol"] == params["symbol"]]
                 mine = sorted(mine, key=lambda o: int(o["orderId"]))
                 limit = min(int(params.get("limit") or 500), 1000)
                 return 200, [self._order_json(o) for o in mine[-limit:]], None
@@ -412,7 +415,11 @@ class FakeBinance(FakeBroker):
                 {"code": -1001, "msg": "Internal error; unable to process your request."},
                 None,
             )
-        if client_id in self.orders:
+        # Binance, POST /api/v3/order: newClientOrderId is "a unique id among open orders"
+        # (Spot API docs): once that order is filled, cancelled or expired the id may be
+        # used again, and makes a second order.
+        earlier = self.orders.get(client_id)
+        if earlier is not None and earlier["status"] in {"NEW", "PARTIALLY_FILLED"}:
             return 400, {"code": -2010, "msg": "Duplicate order sent."}, None
         qty = Decimal(params["quantity"])
         self.next_id += 1
@@ -444,7 +451,12 @@ class FakeBinance(FakeBroker):
                 order.update(
                     status="FILLED", executedQty=str(qty), cummulativeQuoteQty=str(qty * price)
                 )
+        if order["status"] == "NEW" and order["timeInForce"] in {"IOC", "FOK"}:
+            # Time in force IOC/FOK (Spot API docs, "Time in force"): what cannot fill at
+            # once expires; this fake fills nothing resting, so the order expires.
+            order["status"] = "EXPIRED"
         self.orders[client_id] = order
+        self.history.append(order)
         self.created.append(client_id)
         if fault == "500-after":
             return (

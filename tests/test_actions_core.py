@@ -51,7 +51,7 @@ def test_position_cap_refuses_with_the_numbers(
     args = ["--state-dir", str(state_dir), "--operator", "dana"]
     assert main(["orders", "stage", "V_CORE", "NVDA", "buy", "30", *args]) == 0
     oid = capsys.readouterr().out.split()[1].rstrip(":")
-    assert main(["orders", "approve", oid, *args]) == 1
+    assert main(["orders", "approve", oid, *args]) == 65
     out = capsys.readouterr().out
     assert "NVDA would be 8.63% of equity (24,191.00 of 280,429.00), above the 8% cap" in out
 
@@ -66,7 +66,7 @@ def test_tripped_vault_only_takes_reducing_orders_until_cleared(
     args = ["--state-dir", str(state_dir), "--operator", "dana"]
     assert main(["orders", "stage", "V_CRYPTO", "ETH/USD", "buy", "0.1", *args]) == 0
     buy = capsys.readouterr().out.split()[1].rstrip(":")
-    assert main(["orders", "approve", buy, *args]) == 1
+    assert main(["orders", "approve", buy, *args]) == 65
     assert "is tripped (drawdown 26.00% ≥ max 25%)" in capsys.readouterr().out
     sell = staged_id(state_dir, "SOL/USD")  # a sell of 20 held SOL: reduces exposure
     assert main(["orders", "approve", sell, *args]) == 0
@@ -87,12 +87,12 @@ def test_maintenance_holds_but_approves(state_dir: Path) -> None:
 def test_cli_overlay_commands(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--state-dir", str(state_dir), "--operator", "sam"]
     assert main(["maintenance", "on", "--reason", "outage", *args]) == 0
-    assert main(["maintenance", "on", "V_CORE", *args]) == 1  # needs a reason
+    assert main(["maintenance", "on", "V_CORE", *args]) == 65  # needs a reason
     assert "needs a reason" in capsys.readouterr().out
-    assert main(["flip-mode", "on", "V_CORE", "--ttl", "500", *args]) == 1
+    assert main(["flip-mode", "on", "V_CORE", "--ttl", "500", *args]) == 65
     assert main(["flip-mode", "on", "V_CORE", "--ttl", "30", "--amplify", "0.2", *args]) == 0
     assert main(["persona", "V_CORE", "contrarian", "--boost", "contrarian=0.02", *args]) == 0
-    assert main(["persona", "V_CORE", "nobody", *args]) == 1
+    assert main(["persona", "V_CORE", "nobody", *args]) == 65
     overlays = load_model(state_dir, OverlayFile)
     assert overlays.global_.maintenance.enabled and overlays.global_.maintenance.by == "sam"
     core = overlays.for_vault("V_CORE")
@@ -130,7 +130,7 @@ MUTATING = [
 @pytest.mark.parametrize("command", MUTATING, ids=lambda c: " ".join(c[:2]))
 def test_read_only_cli_refuses_every_mutating_command(state_dir: Path, command: list[str]) -> None:
     before = {p.name: p.read_bytes() for p in state_dir.iterdir()}
-    assert main([*command, "--read-only", "--state-dir", str(state_dir)]) == 2
+    assert main([*command, "--read-only", "--state-dir", str(state_dir)]) == 77
     assert {p.name: p.read_bytes() for p in state_dir.iterdir()} == before
 
 

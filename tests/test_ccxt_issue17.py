@@ -229,5 +229,5 @@ def test_5_okx_without_its_passphrase_is_refused_at_start(
     on_exchange(state_dir, monkeypatch, "okx", url="http://127.0.0.1:9")
     monkeypatch.delenv("VANTA_OKX_MAIN_API_PASSPHRASE")
     done = cli(state_dir, "executor", "--once")
-    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.returncode == 69, (done.stdout, done.stderr)
     assert "VANTA_OKX_MAIN_API_PASSPHRASE" in done.stderr

@@ -262,7 +262,7 @@ def test_keys_are_checked_at_start_with_the_passphrase_where_required(
         env=env,
         timeout=120,
     )
-    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.returncode == 69, (done.stdout, done.stderr)
     assert passphrase_env_name(setup.ref) in done.stderr
 
 

@@ -20,7 +20,7 @@ def test_init_copies_the_demo_and_refuses_to_clobber(
     target = tmp_path / "desk"
     assert main(["init", str(target)]) == 0
     assert {p.name for p in target.iterdir()} == {k.filename for k in StateKind} | {DEMO_MARKER}
-    assert main(["init", str(target)]) == 1
+    assert main(["init", str(target)]) == 65
     assert "--force" in capsys.readouterr().out
     assert main(["init", str(target), "--force"]) == 0
 

@@ -35,14 +35,14 @@ def test_cli_retry_and_dismiss(state_dir: Path, capsys: pytest.CaptureFixture[st
     assert again is not None and again.status == "staged" and again.origin == "retry"
     assert again.reason_vector[0].startswith(f"retry of {oid} (failed: temporary: broker timed out")
     assert letters(state_dir) == []  # retried: it waits for nobody any more
-    assert main(["orders", "retry", oid, *args]) == 1  # once
+    assert main(["orders", "retry", oid, *args]) == 65  # once
     assert f"was retried already as order {new_id}, now staged" in capsys.readouterr().out
     assert main(["orders", "dismiss", oid, "--reason", "handled by phone", *args]) == 0
-    assert main(["orders", "dismiss", oid, *args]) == 1  # once
+    assert main(["orders", "dismiss", oid, *args]) == 65  # once
     assert "was dismissed already by dana" in capsys.readouterr().out
-    assert main(["orders", "retry", oid, *args]) == 1  # not after a dismissal either
+    assert main(["orders", "retry", oid, *args]) == 65  # not after a dismissal either
     assert f"retried already as order {new_id}" in capsys.readouterr().out
-    assert main(["orders", "retry", new_id, *args]) == 1  # only failed orders
+    assert main(["orders", "retry", new_id, *args]) == 65  # only failed orders
     assert "only failed orders can be retried" in capsys.readouterr().out
     assert len([o for o in load_model(state_dir, QueueFile).orders if o.origin == "retry"]) == 1
 

@@ -164,4 +164,4 @@ def test_executor_options_slippage_and_partial_fills(state_dir: Path) -> None:
         "SELECT action FROM events WHERE order_id = ? ORDER BY seq", [aapl.order_id])]  # fmt: skip
     ctx.close()
     assert kinds[-2:] == ["order.partially_filled", "order.filled"]
-    assert main(["executor", "--once", "--retry-after", "x", *args]) == 2
+    assert main(["executor", "--once", "--retry-after", "x", *args]) == 64

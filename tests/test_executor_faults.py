@@ -9,7 +9,12 @@ from pathlib import Path
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
-from vanta_tui.brokers.errors import OrderRejected, TemporaryBrokerError, UnknownOutcome
+from vanta_tui.brokers.errors import (
+    OrderRejected,
+    RefusedBeforeSend,
+    TemporaryBrokerError,
+    UnknownOutcome,
+)
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.enums import Side
@@ -49,10 +54,25 @@ class Flaky:
                 raise TemporaryBrokerError("503 service unavailable")
             if self.mode == "reject":
                 raise OrderRejected("symbol halted")
+            if self.mode == "reject_unsure":  # refused, and the lookup cannot be made
+                self.lookups_fail = True
+                raise OrderRejected("EGeneral:Internal error")
+            if self.mode == "refuse_before":
+                raise RefusedBeforeSend("quantity 1 is below the venue's minimum 5")
             if self.mode == "lose_answer":
                 self.inner.submit(request)
                 raise UnknownOutcome("connection dropped after sending")
         return self.inner.submit(request)
+
+    lookups_fail = False
+
+    def get_by_client_id(
+        self, client_order_id: str, symbol: str | None = None, broker_order_id: str | None = None
+    ) -> BrokerOrder | None:
+        if self.lookups_fail:
+            self.lookups_fail = False
+            raise TemporaryBrokerError("lookup: 502 bad gateway")
+        return self.inner.get_by_client_id(client_order_id, symbol, broker_order_id)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -141,3 +161,32 @@ def test_a_broker_reject_is_final_and_never_resent(state_dir: Path) -> None:
 
     replayed = replay(executor.ctx.journal)
     assert replayed.ok, (replayed.problems, replayed.differences)
+
+
+def test_a_refusal_whose_lookup_fails_is_not_final(state_dir: Path) -> None:
+    """A refusal is final only once the order is known not to be at the broker: when the
+    lookup cannot be made, the order stays submitting and is looked up again later."""
+    executor, flaky, oid, clock = setup(state_dir, "reject_unsure", times=1)
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None
+    assert order.status == "submitting", order.status
+    assert "lookup failed" in (order.last_error or "")
+    clock.now += timedelta(minutes=5)
+    executor.run_once()
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None and order.status == "filled"  # looked up, then sent once more
+    assert flaky.calls_for(oid) == 2
+
+
+def test_a_refusal_before_sending_fails_without_a_submitted_event(state_dir: Path) -> None:
+    executor, _flaky, oid, _ = setup(state_dir, "refuse_before", times=1)
+    order = load_model(state_dir, QueueFile).get(oid)
+    assert order is not None and order.status == "failed"  # never at the broker
+    assert (order.last_error or "").startswith("not sent: quantity 1 is below")
+    actions = [
+        row[0]
+        for row in executor.ctx.journal.db.execute(
+            "SELECT action FROM events WHERE order_id = ? ORDER BY seq", [oid]
+        )
+    ]
+    assert "order.submitted" not in actions and actions[-1] == "order.failed"

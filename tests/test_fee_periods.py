@@ -217,7 +217,7 @@ def test_cli_close_twice_dry_run_and_ledger_show_the_period(
     done = capsys.readouterr().out
     assert dry.splitlines()[1:] == done.splitlines()  # the same table, after its header
     assert "V_CORE     2026-11" in done and "2000.00" in done
-    assert main(["fees", "close-cycle", "--vault", "V_CORE", *as_of, *base]) == 1
+    assert main(["fees", "close-cycle", "--vault", "V_CORE", *as_of, *base]) == 65
     refusal = capsys.readouterr().out
     assert "refused: nothing to close" in refusal and "2026-11 is already closed" in refusal
     assert main(["fees", "ledger", "--vault", "V_CORE", *base]) == 0

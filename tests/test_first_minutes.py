@@ -205,5 +205,5 @@ def test_init_force_starts_a_demo_copy_over_but_keeps_another_journal(
         main(["--state-dir", str(state_dir), "orders", "stage", "V_CORE", "JNJ", "buy", "1"]) == 0
     )
     before = (state_dir / "vanta.db").read_bytes()
-    assert main(["init", str(state_dir), "--force"]) == 1  # not a demo copy: refused
+    assert main(["init", str(state_dir), "--force"]) == 65  # not a demo copy: refused
     assert (state_dir / "vanta.db").read_bytes() == before

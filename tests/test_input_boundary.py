@@ -91,7 +91,7 @@ def test_an_action_refuses_while_a_file_it_depends_on_does_not_load(state_dir: P
     vault.write_bytes(b"\xef\xbb\xbf" + vault.read_bytes())  # a BOM
     before = snapshot(state_dir)
     result = run_cli("--state-dir", str(state_dir), "orders", "stage", "V_NOPE", "AAPL", "buy", "1")
-    assert result.returncode == 1
+    assert result.returncode == 65
     assert (
         "refused: not writing autotrade_queue.json: it refers to vault.json, which does not "
         "load now; fix that file first: vault.json:1:1: $: invalid JSON: Unexpected UTF-8 BOM"
@@ -126,8 +126,8 @@ def test_a_closed_pipe_ends_quietly(state_dir: Path) -> None:
 def test_export_since_a_word_is_a_clear_error(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--state-dir", str(state_dir), "audit", "export", "--since", "yesterday"]) == 2
-    assert "--since 'yesterday': not an ISO 8601 timestamp" in capsys.readouterr().out
+    assert main(["--state-dir", str(state_dir), "audit", "export", "--since", "yesterday"]) == 64
+    assert "--since: not an ISO 8601 timestamp: 'yesterday'" in capsys.readouterr().err
 
 
 async def test_desk_opens_on_a_truncated_vault_json(state_dir: Path) -> None:
@@ -148,10 +148,10 @@ def test_ids_as_the_desk_shows_them(state_dir: Path, capsys: pytest.CaptureFixtu
     args = ["--state-dir", str(state_dir), "--operator", "dana"]
     assert main(["orders", "approve", "00003e08", *args]) == 0  # the desk's 8, any case
     assert "approved 01M8696X600000000000003E08" in capsys.readouterr().out
-    assert main(["orders", "reject", "01M869", *args]) == 1
+    assert main(["orders", "reject", "01M869", *args]) == 65
     out = capsys.readouterr().out
     assert "'01M869' matches 3 orders: 01M8691DD00000000000003NQQ" in out
-    assert main(["orders", "reject", "3E08", *args]) == 1
+    assert main(["orders", "reject", "3E08", *args]) == 65
     assert "at least 6 of its first or last characters" in capsys.readouterr().out
     assert main(["audit", "show", "0003E08…", *args]) == 0
     assert "01M8696X600000000000003E08" in capsys.readouterr().out
@@ -170,7 +170,7 @@ def test_an_action_with_a_fifo_state_file_is_refused_not_hung(state_dir: Path) -
         "--state-dir", str(state_dir), "orders", "approve", "01M8696X600000000000003E08",
         timeout=30,
     )  # fmt: skip
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 65 and "Traceback" not in result.stderr
     assert "portfolio.json: $: is a FIFO (named pipe), not a regular file" in result.stdout
 
 

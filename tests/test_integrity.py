@@ -107,10 +107,10 @@ def test_a_truncation_is_not_erased_by_the_next_open(state_dir: Path) -> None:
     # ... and refuses to write, with its own exit code.
     events = _events(state_dir)
     code, out = _cli(state_dir, "orders", "stage", "V_CORE", "MSFT", "buy", "1")
-    assert code == 4 and "events were removed" in out and "audit repair" in out, out
+    assert code == 65 and "events were removed" in out and "audit repair" in out, out
     assert _events(state_dir) == events
     code, out = _cli(state_dir, "executor", "--once")
-    assert code == 4 and "not starting" in out
+    assert code == 65 and "not starting" in out
     assert _events(state_dir) == events
 
 
@@ -266,7 +266,7 @@ def test_anchor_and_expect_head(state_dir: Path) -> None:
     assert code == 1 and "BROKEN at seq 5" in out and "expected head" in out, out
     code, out = _cli(state_dir, "audit", "verify", "--expect-head", "99:" + digest)
     assert code == 1 and "ends at seq 7" in out
-    assert _cli(state_dir, "audit", "verify", "--expect-head", "nonsense")[0] == 2
+    assert _cli(state_dir, "audit", "verify", "--expect-head", "nonsense")[0] == 64
 
 
 # --- rollback -----------------------------------------------------------------------------
@@ -300,3 +300,186 @@ def test_an_older_database_put_back_is_reported_as_a_rollback(state_dir: Path) -
     assert not result.ok and "rollback" in result.reason
     code, out = _cli(state_dir, "status", "--no-probe")
     assert code == 2 and "rollback" in out
+
+
+# --- issue 18 review: the checkpoints removed, the repair, the cost per action ------------
+
+
+def _drop_trace(state_dir: Path) -> None:
+    """The thorough intruder also deletes vanta.db's note of the last checkpoint."""
+    conn = sqlite3.connect(state_dir / "vanta.db")
+    conn.execute("DELETE FROM meta WHERE key = 'checkpoint.last'")
+    conn.commit()
+    conn.close()
+
+
+def test_removing_the_checkpoints_does_not_defeat_the_key(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rm trade_log.checkpoints` with the key set: verify FAILs, and the journal does not
+    start a new checkpoint chain over the history (it refuses to write until a repair)."""
+    from vanta_tui.store.errors import JournalIntegrityError
+
+    monkeypatch.setenv("VANTA_AUDIT_KEY", KEY)
+    without_followers(state_dir)
+    ctx = ActionContext.open(state_dir, "dana")
+    do_actions(ctx, 2)
+    ctx.close()
+    assert _cli(state_dir, "audit", "verify", env={"VANTA_AUDIT_KEY": KEY})[0] == 0
+    (state_dir / CHECKPOINTS_NAME).unlink()
+    code, out = _cli(state_dir, "audit", "verify", env={"VANTA_AUDIT_KEY": KEY})
+    assert code == 1 and "BROKEN at seq" in out and "checkpoints were removed" in out, out
+    # Without the key too: the file's disappearance is evidence by itself.
+    code, out = _cli(state_dir, "audit", "verify", env={"VANTA_AUDIT_KEY": ""})
+    assert code == 1 and "checkpoints were removed" in out, out
+    events = _events(state_dir)
+    ctx = ActionContext.open(state_dir, "dana")
+    assert ctx.recovery is not None and ctx.recovery.problem is not None
+    assert ctx.recovery.problem.kind == "checkpoint"
+    with pytest.raises(JournalIntegrityError):
+        ctx.journal.record("dana", [EventDraft("note.added")])
+    ctx.close()
+    assert _events(state_dir) == events
+    assert not (state_dir / CHECKPOINTS_NAME).exists()  # no fresh chain over the history
+
+
+def test_a_full_rewrite_with_every_trace_of_signing_removed_fails_with_the_key(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """History rewritten and hashes recomputed, checkpoints and vanta.db's trace of them
+    removed: more events unsigned than a crash leaves (2 x checkpoint_every) FAIL."""
+    monkeypatch.setenv("VANTA_AUDIT_KEY", KEY)
+    without_followers(state_dir)
+    ctx = ActionContext.open(state_dir, "dana")
+    ctx.journal.checkpoint_every = 4
+    do_actions(ctx, 5)  # 11 events
+    ctx.close()
+    _recompute_chain(state_dir, 6, "mallory")
+    (state_dir / CHECKPOINTS_NAME).unlink()
+    _drop_trace(state_dir)
+    journal = Journal(state_dir)
+    journal.checkpoint_every = 4
+    result = verify(journal)
+    assert not result.ok and result.bad_seq == 1, result
+    assert "events 1–11 (11) are not covered by a signed checkpoint" in result.reason
+    problem = journal.integrity()
+    assert problem is not None and problem.kind == "unsigned"
+    journal.close()
+    assert not (state_dir / CHECKPOINTS_NAME).exists()
+
+
+def test_more_unsigned_events_than_a_crash_leaves_fail_with_the_key(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest checkpoints cut off (not the events): the tail past the last signed one
+    is longer than a crash explains."""
+    monkeypatch.setenv("VANTA_AUDIT_KEY", KEY)
+    without_followers(state_dir)
+    ctx = ActionContext.open(state_dir, "dana")
+    ctx.journal.checkpoint_every = 2
+    do_actions(ctx, 5)  # 11 events, a checkpoint every 2 and at the close
+    ctx.close()
+    lines = (state_dir / CHECKPOINTS_NAME).read_text().splitlines(keepends=True)
+    first = json.loads(lines[0])
+    assert first["seq"] == 2
+    (state_dir / CHECKPOINTS_NAME).write_text(lines[0])
+    conn = sqlite3.connect(state_dir / "vanta.db")
+    conn.execute(
+        "UPDATE meta SET value = ? WHERE key = 'checkpoint.last'",
+        [json.dumps({"mac": first["mac"], "seq": 2}, separators=(",", ":"))],
+    )
+    conn.commit()
+    conn.close()
+    journal = Journal(state_dir)
+    journal.checkpoint_every = 2
+    result = verify(journal)
+    assert not result.ok and result.bad_seq == 3 and "a crash leaves at most 4" in result.reason
+    assert journal.integrity() is not None and journal.integrity().kind == "unsigned"  # type: ignore[union-attr]
+    journal.close()
+
+
+def test_a_repair_continues_the_signed_chain_and_verify_names_it(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vanta_tui.store.journal.anchor import read_checkpoints
+
+    monkeypatch.setenv("VANTA_AUDIT_KEY", KEY)
+    without_followers(state_dir)
+    ctx = ActionContext.open(state_dir, "dana")
+    ctx.journal.checkpoint_every = 4
+    do_actions(ctx, 5)  # 11 events; checkpoints at 4, 8, 11
+    ctx.close()
+    before = read_checkpoints(state_dir / CHECKPOINTS_NAME)
+    _drop_last_event(state_dir)  # seq 11 goes: checkpoint 3 is past the chain
+    env = {"VANTA_AUDIT_KEY": KEY}
+    code, out = _cli(
+        state_dir, "--operator", "sam", "audit", "repair", "--reason", "INC-9", env=env
+    )
+    assert code == 0 and "repaired (truncated)" in out, out
+    after = read_checkpoints(state_dir / CHECKPOINTS_NAME)
+    # Checkpoints 1 and 2 still hold and are kept; the next one follows checkpoint 2.
+    assert after[:2] == before[:2] and len(after) == 3
+    assert after[2] is not None and before[1] is not None and after[2].prev == before[1].mac
+    code, out = _cli(state_dir, "audit", "verify", env=env)
+    assert code == 0 and "signed through seq 11 (3 checkpoints)" in out, out
+    assert "repaired at seq 11" in out, out
+    with Journal(state_dir) as journal:
+        payload = json.loads(
+            journal.db.execute(
+                "SELECT payload FROM events WHERE action = 'journal.repaired'"
+            ).fetchone()[0]
+        )
+    assert payload["checkpoints_kept"] == 2 and payload["signed_from"]["seq"] == 8
+    # The checkpoints removed, then repaired: writing and signing go on, verify says so.
+    (state_dir / CHECKPOINTS_NAME).unlink()
+    code, out = _cli(
+        state_dir, "--operator", "sam", "audit", "repair", "--reason", "INC-10", env=env
+    )
+    assert code == 0 and "repaired (checkpoint)" in out, out
+    assert _cli(state_dir, "orders", "stage", "V_CORE", "KO", "buy", "1", env=env)[0] == 0
+    code, out = _cli(state_dir, "audit", "verify", env=env)
+    assert code == 0 and "signed through seq 13" in out and "repaired at seq 11, 12" in out, out
+
+
+def test_an_action_reads_only_the_end_of_the_checkpoint_file(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-action cost does not grow with the checkpoint file: the bytes read from it by
+    an action are the same for 3 lines and for 40,003 (never the whole file)."""
+    from vanta_tui.store.journal import anchor
+
+    monkeypatch.setenv("VANTA_AUDIT_KEY", KEY)
+    without_followers(state_dir)
+    ctx = ActionContext.open(state_dir, "dana")
+    do_actions(ctx, 1)
+    ctx.close()
+    read: list[int] = []
+    real_read_at = anchor._read_at
+
+    def counting(fd: int, offset: int, length: int) -> bytes:
+        data = real_read_at(fd, offset, length)
+        read.append(len(data))
+        return data
+
+    def whole_file(path: Path) -> list[anchor.Checkpoint | None]:
+        raise AssertionError(f"an action read all of {path.name}")
+
+    monkeypatch.setattr(anchor, "_read_at", counting)
+    monkeypatch.setattr(anchor, "read_checkpoints", whole_file)
+
+    def one_action() -> int:
+        anchor._TAIL_CACHE.clear()  # a new process, as for every CLI action
+        read.clear()
+        ctx = ActionContext.open(state_dir, "dana")
+        do_actions(ctx, 1)
+        ctx.close()
+        return sum(read)
+
+    small = one_action()
+    path = state_dir / CHECKPOINTS_NAME
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[0] * 40_000 + b"".join(lines))  # ~10 MB before the real lines
+    assert path.stat().st_size > 8_000_000
+    large = one_action()
+    assert 0 < small <= 4096 and 0 < large <= 4096, (small, large)
+    assert len(read) <= 2, read  # one tail read at open; the rest come from the cache

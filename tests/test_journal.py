@@ -314,7 +314,7 @@ def test_show_draws_the_orders_dag(ctx: ActionContext, capsys: pytest.CaptureFix
     assert out[0] == f"order {oid}"
     assert "order.staged" in out[1] and "buy 4 AAPL" in out[1] and out[1].startswith("├─ ")
     assert "order.approved" in out[2] and out[2].startswith("└─ ") and "by dana" in out[2]
-    assert main(["audit", "show", "NOPE", "--state-dir", str(ctx.state_dir)]) == 1
+    assert main(["audit", "show", "NOPE", "--state-dir", str(ctx.state_dir)]) == 65
 
 
 def test_export_filters_by_vault_and_time(

@@ -78,6 +78,6 @@ def test_verify_output_is_one_line_when_piped(state_dir: Path) -> None:
 def test_read_only_cli_refuses_order_actions(state_dir: Path, capsys: object) -> None:
     before = (state_dir / "autotrade_queue.json").read_bytes()
     assert main(["orders", "stage", "V_CORE", "AAPL", "buy", "1", "--read-only",
-                 "--state-dir", str(state_dir)]) == 2  # fmt: skip
+                 "--state-dir", str(state_dir)]) == 77  # fmt: skip
     assert (state_dir / "autotrade_queue.json").read_bytes() == before
     assert not (state_dir / "vanta.db").exists()

@@ -14,11 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+from ui_helpers import NOW
+
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.paper import book_path, read_book
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.models import PortfolioFile, QueueFile
+from vanta_tui.executor.lease import LEASE_NAME, Lease, lease_held
 from vanta_tui.store import load_model, update
 
 FORK = multiprocessing.get_context("fork")
@@ -181,7 +185,7 @@ def test_a_cli_action_waits_then_says_who_holds_the_file(state_dir: Path) -> Non
         done = _cli(state_dir, "--wait", "0.5", "maintenance", "on", "V_CORE", "--reason", "x")
         took = time.monotonic() - started
         out = done.stdout + done.stderr
-        assert done.returncode == 5, out
+        assert done.returncode == 75, out
         assert f"waiting for vault_overlay.json, held by pid {holder.pid}" in out, out
         assert "nothing was changed" in out and "Traceback" not in out
         assert took < 20
@@ -231,3 +235,55 @@ def test_the_executor_keeps_sending_while_another_program_holds_the_overlay(
             executor.wait(timeout=30)
             assert executor.stderr is not None
             assert "Traceback" not in executor.stderr.read()
+
+
+# --- a lease that could not be taken is not held ----------------------------------------
+
+
+def _block_lease_info(state_dir: Path) -> Path:
+    """A directory where the lease's info file goes: writing it fails (like a full disk)."""
+    blocker = state_dir / f".{LEASE_NAME}.{os.getpid()}.tmp"
+    blocker.mkdir()
+    return blocker
+
+
+def test_a_lease_whose_info_cannot_be_written_is_given_back(state_dir: Path) -> None:
+    blocker = _block_lease_info(state_dir)
+    with pytest.raises(OSError):
+        Lease(state_dir, "first").acquire()
+    assert not lease_held(state_dir), "the failed acquire kept the lock"
+    blocker.rmdir()
+    second = Lease(state_dir, "second")
+    second.acquire()  # in this process too, at once
+    try:
+        assert lease_held(state_dir)
+        assert "second" in (second.current() or "")
+    finally:
+        second.release()
+    assert not lease_held(state_dir)
+
+
+async def test_the_desk_executor_gives_the_lease_back_when_it_cannot_start(
+    state_dir: Path,
+) -> None:
+    from ui_helpers import loaded, wait_for
+
+    from vanta_tui.core.clock import fixed_clock
+    from vanta_tui.ui.app import VantaApp
+    from vanta_tui.ui.settings import DeskSettings
+
+    _block_lease_info(state_dir)
+    app = VantaApp(
+        state_dir, operator="dana", clock=fixed_clock(NOW), settings=DeskSettings(),
+        settings_file=state_dir.parent / "s.toml", executor=True, state_label="state/",
+        watch=False,
+    )  # fmt: skip
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(
+            pilot,
+            lambda: all(w.is_finished for w in app.workers if w.group == "executor"),
+            timeout=10,
+        )
+        assert not lease_held(state_dir), "the desk's failed start kept the lease"
+        assert "executor: error" in app.header.executor_text

@@ -400,7 +400,7 @@ def test_a_failing_child_is_dead_lettered_alone(state_dir: Path) -> None:
     parent = queue.get(parent_id)
     kids = children_of(state_dir, parent_id)
     assert parent is not None and parent.status is OrderStatus.FILLED
-    assert kids["F_1042"].status is OrderStatus.FAILED  # a dead letter of its own
+    assert kids["F_1042"].status is OrderStatus.BROKER_REJECTED  # refused alone, final
     assert kids["F_1043"].status is OrderStatus.FILLED  # its sibling went on
     ctx.close()
 
@@ -412,7 +412,7 @@ def test_a_parent_failing_after_its_children_went_raises_an_alarm(state_dir: Pat
     executor.run_once()
     queue = load_model(state_dir, QueueFile)
     parent = queue.get(parent_id)
-    assert parent is not None and parent.status is OrderStatus.FAILED
+    assert parent is not None and parent.status is OrderStatus.BROKER_REJECTED
     kids = children_of(state_dir, parent_id)
     assert {o.status for o in kids.values()} == {OrderStatus.FILLED}  # not unwound
     rows = executor.ctx.journal.db.execute(

@@ -179,7 +179,7 @@ def test_identical_order_needs_allow_duplicate(
     order = ["orders", "stage", "V_CORE", "JNJ", "buy", "5", "--limit", "150"]
     assert main([*order, *args]) == 0
     first = capsys.readouterr().out.split()[1].rstrip(":")
-    assert main([*order, *args]) == 1
+    assert main([*order, *args]) == 65
     refusal = capsys.readouterr().out
     assert f"an identical order is open: staged: buy 5 JNJ (order {first})" in refusal
     assert "--allow-duplicate" in refusal
@@ -288,7 +288,7 @@ def test_approval_refuses_an_unknown_symbol(
     args = ["--state-dir", str(state_dir), "--operator", "dana"]
     assert main(["orders", "stage", "V_CORE", "SELMSFT", "sell", "5", *args]) == 0
     typo = capsys.readouterr().out.split()[1].rstrip(":")
-    assert main(["orders", "approve", typo, *args]) == 1
+    assert main(["orders", "approve", typo, *args]) == 65
     out = capsys.readouterr().out
     assert f"order {typo} not approved: no price and no position for SELMSFT" in out
     queue = load_model(state_dir, QueueFile)
@@ -420,6 +420,6 @@ def test_a_dismissed_dead_letter_is_not_retried(
     failed = next(o for o in load_model(state_dir, QueueFile).orders if o.status == "failed")
     args = ["--state-dir", str(state_dir), "--operator", "dana"]
     assert main(["orders", "dismiss", failed.order_id, *args]) == 0
-    assert main(["orders", "retry", failed.order_id, *args]) == 1
+    assert main(["orders", "retry", failed.order_id, *args]) == 65
     assert "was dismissed by dana" in capsys.readouterr().out
     assert not any(o.origin == "retry" for o in load_model(state_dir, QueueFile).orders)

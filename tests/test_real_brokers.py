@@ -106,14 +106,14 @@ def test_ccxt_adapter_speaks_binance_spot(binance: FakeBinance) -> None:
     assert filled.avg_fill_price == Decimal("64250")
     assert broker.get_by_client_id("vanta-B1", "BTC/USD") == filled
     assert broker.get_by_client_id("vanta-never", "BTC/USD") is None
-    with pytest.raises(DuplicateClientOrderId):
-        broker.submit(OrderRequest("vanta-B1", "BTC/USD", Side.BUY, Decimal("0.01")))
     day = OrderRequest("vanta-B2", "ETH/USD", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3000))
     with pytest.raises(OrderRejected, match="time in force day"):  # Binance: GTC/IOC/FOK
         broker.submit(day)
     assert "vanta-B2" not in binance.posts  # refused before anything was sent
     working = broker.submit(dataclasses.replace(day, time_in_force=TimeInForce.GTC))
     assert working.status is BrokerStatus.ACCEPTED
+    with pytest.raises(DuplicateClientOrderId):  # unique among open orders (Binance docs)
+        broker.submit(dataclasses.replace(day, time_in_force=TimeInForce.GTC))
     assert [o.client_order_id for o in broker.open_orders()] == ["vanta-B2"]
     assert broker.get_by_client_id("vanta-B2") == working  # no symbol: searched among open
     assert broker.cancel(working.broker_order_id, "ETH/USD").status is BrokerStatus.CANCELLED
@@ -260,7 +260,7 @@ def test_the_executor_refuses_to_start_without_keys(state_dir: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 69, done.stderr
     assert "VANTA_ALPACA_MAIN_API_KEY" in done.stderr
 
 
@@ -314,3 +314,23 @@ def test_ccxt_leaves_the_threads_decimal_context_alone(binance: FakeBinance) -> 
     assert after.rounding == before.rounding == decimal.ROUND_HALF_EVEN
     assert after.traps[decimal.Underflow] == before.traps[decimal.Underflow]
     assert f"{Decimal('1246.50'):,.0f}" == "1,246"
+
+
+def test_ccxt_lookup_finds_an_expired_order_and_never_sends_it_again(
+    binance: FakeBinance,
+) -> None:
+    """The answer to an IOC send is lost and the order expired at once: the lookup must find
+    it among the finished orders (Binance's "closed" listing holds filled ones only), since a
+    resend under the same client id would make a second order there (ids are unique among
+    open orders only)."""
+    broker = CcxtBroker("binance", CREDS, base_url=binance.url, timeout_s=2)
+    ioc = OrderRequest(
+        "0123456789abcdef0123456789abcdef", "BTC/USD", Side.BUY, Decimal("0.01"),
+        OrderType.LIMIT, Decimal(1000), TimeInForce.IOC,
+    )  # fmt: skip
+    binance.faults.append("500-after")
+    with pytest.raises(UnknownOutcome):
+        broker.submit(ioc)
+    found = broker.get_by_client_id(ioc.client_order_id, "BTC/USD")
+    assert found is not None and found.status is BrokerStatus.CANCELLED
+    assert binance.created == [ioc.client_order_id]

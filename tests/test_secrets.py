@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import stat
+import traceback
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -221,3 +222,185 @@ def test_files_with_money_or_identity_are_the_owners_only_under_umask_022(
              if stat.S_IMODE(p.stat().st_mode) != 0o600}  # fmt: skip
     assert loose == {}
     assert json.loads((state / "executor.lease").read_text())["pid"]
+
+
+# --- scrubbed before cut, and in the chained library error ------------------------------
+
+CUT_KEY = "sk9Q2xLmT7vR4wPz8Yq1-cutkey"
+"""A loaded key an exchange echoes right where the adapter cuts its message."""
+
+
+def _clean(error: BaseException, secret: str) -> None:
+    """No trace of ``secret`` (nor its first five characters) wherever the error is shown:
+    its text, repr, args, and the traceback an uncaught one prints (with its cause)."""
+    shown = [
+        str(error), repr(error), *map(str, error.args),
+        "".join(traceback.format_exception(error)),
+    ]  # fmt: skip
+    for text in shown:
+        assert secret not in text and secret[:5] not in text, text
+
+
+def _ccxt_broker() -> Any:
+    from vanta_tui.brokers.ccxt_adapter import CcxtBroker
+    from vanta_tui.brokers.credentials import Credentials
+
+    return CcxtBroker("binance", Credentials("ccxt-cut", CUT_KEY, "ccxt-cut-secret", "test"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "cut", "sending"),
+    [("ExchangeError", 300, True), ("ExchangeError", 300, False), ("NetworkError", 200, False),
+     ("BaseError", 300, True), ("ValueError", 200, False)],
+)  # fmt: skip
+def test_a_key_across_the_adapters_cut_leaves_no_prefix(kind: str, cut: int, sending: bool) -> None:
+    import ccxt
+
+    from vanta_tui.brokers.errors import BrokerError
+
+    broker = _ccxt_broker()
+    cls = getattr(ccxt, kind, None) or ValueError
+    for before in (cut - 5, cut - 12, cut - len(CUT_KEY) + 2):
+        message = "x" * before + CUT_KEY + " trailing words"
+
+        def fail(message: str = message) -> None:
+            raise cls(message)
+
+        with pytest.raises(BrokerError) as caught:
+            broker._call("place order", fail, sending=sending)
+        _clean(caught.value, CUT_KEY)
+        assert caught.value.__cause__ is not None  # still chained: only its text is scrubbed
+
+
+def test_alpaca_scrubs_before_it_cuts() -> None:
+    from alpaca.common.exceptions import APIError
+
+    from vanta_tui.brokers.alpaca import AlpacaBroker
+    from vanta_tui.brokers.credentials import Credentials
+    from vanta_tui.brokers.errors import BrokerError
+
+    broker = AlpacaBroker(Credentials("alpaca-cut", CUT_KEY, "alpaca-cut-secret", "test"))
+    for before in (295, 290):
+        body = json.dumps({"code": 40010001, "message": "y" * before + CUT_KEY})
+
+        def fail(body: str = body) -> None:
+            raise APIError(body)  # type: ignore[no-untyped-call]
+
+        with pytest.raises(BrokerError) as caught:
+            broker._call("list orders", fail)
+        _clean(caught.value, CUT_KEY)
+
+
+def test_a_broker_error_is_clean_in_its_args_and_its_cause() -> None:
+    from vanta_tui.brokers.errors import CredentialsError, OrderRejected
+    from vanta_tui.core.secrets import remember
+
+    secret = "Hq7Lp0-cause-secret"
+    remember(secret)
+    error = OrderRejected(f"venue said: bad key {secret}")
+    assert secret not in error.args[0] and secret not in repr(error)
+    try:
+        try:
+            raise RuntimeError(f"401 for apiKey={secret}")
+        except RuntimeError as exc:
+            raise CredentialsError(f"ccxt:x: refused: {exc}") from exc
+    except CredentialsError as exc:
+        _clean(exc, secret)
+        assert isinstance(exc.__cause__, RuntimeError)
+        assert "[redacted]" in str(exc.__cause__)
+
+
+# --- a PEM key, the whole block ---------------------------------------------------------
+
+PEM_BODY = [
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
+    "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK",
+    "LxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo",
+]
+PEM = "\n".join(["-----BEGIN RSA PRIVATE KEY-----", *PEM_BODY, "-----END RSA PRIVATE KEY-----"])
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [f"before {PEM} after", f"config={ {'pem': PEM} !r} after", json.dumps({"k": PEM}) + " after",
+     "before " + PEM.split("\n-----END")[0]],  # cut short: no footer
+)  # fmt: skip
+def test_a_pem_private_key_is_redacted_whole(shown: str) -> None:
+    from vanta_tui.core.secrets import scrub
+
+    clean = scrub(shown)
+    assert "[redacted]" in clean
+    for line in PEM_BODY:
+        assert line not in clean and line[:12] not in clean, clean
+    assert "PRIVATE KEY" not in clean
+    if "after" in shown:
+        assert clean.endswith("after")  # the text around it stays
+
+
+# --- the audit key is scrubbed by value -------------------------------------------------
+
+AUDIT_VALUE = "audit-Zq81xWv3-hmac-key"
+
+
+def test_the_audit_key_from_the_environment_is_scrubbed_by_value(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vanta_tui.store.journal.anchor import AUDIT_KEY_ENV
+
+    monkeypatch.setenv(AUDIT_KEY_ENV, AUDIT_VALUE)
+    ctx = ActionContext.open(state_dir, "dana")  # the journal loads the key
+    ctx.journal.record("dana", [EventDraft("note.added", payload={"memo": AUDIT_VALUE})])
+    ctx.close()
+    assert AUDIT_VALUE.encode() not in _everything(state_dir)
+    assert main(["audit", "export", "--state-dir", str(state_dir)]) == 0
+    assert AUDIT_VALUE not in capsys.readouterr().out
+
+
+def test_the_audit_key_from_the_keyring_is_scrubbed_by_value(
+    memory_keyring: dict[tuple[str, str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vanta_tui.core.secrets import scrub
+    from vanta_tui.store.journal.anchor import (
+        AUDIT_KEY_ENV,
+        KEYRING_SERVICE,
+        KEYRING_USER,
+        audit_key,
+    )
+
+    monkeypatch.delenv(AUDIT_KEY_ENV, raising=False)
+    stored = "audit-from-keyring-Pw52kk"
+    memory_keyring[(KEYRING_SERVICE, KEYRING_USER)] = stored
+    assert audit_key() == stored.encode()
+    assert stored not in scrub(f"signing with {stored}")
+
+
+# --- the desk's crash report ------------------------------------------------------------
+
+LOCAL_SECRET = "unregistered-Kx42Secret"
+"""Held in a local variable only (never loaded as a key): only dropping locals hides it."""
+
+
+async def test_the_desk_crash_report_shows_no_locals_and_no_loaded_key(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ui_helpers import loaded, make_app
+
+    from vanta_tui.core.secrets import remember
+
+    remember(CUT_KEY)
+    app = make_app(state_dir, watch=False)
+
+    def crash() -> None:
+        config = {"apiKey": LOCAL_SECRET}
+        raise RuntimeError(f"exchange refused {CUT_KEY} with {len(config)} settings")
+
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            app.call_later(crash)
+            await pilot.pause(0.2)
+    printed = capsys.readouterr()
+    shown = printed.out + printed.err
+    assert "RuntimeError" in shown and "exchange refused" in shown  # there was a report
+    assert LOCAL_SECRET not in shown
+    assert CUT_KEY not in shown and CUT_KEY[:5] not in shown

@@ -32,7 +32,7 @@ from vanta_tui.core.fees import (
     period_label,
     periods_to_close,
 )
-from vanta_tui.core.models import FollowersFile, PnlFile, StateFileModel
+from vanta_tui.core.models import FollowersFile, PnlFile, StateFileModel, VaultFile
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.store.codec import parse_json
@@ -104,6 +104,31 @@ def ledger(
         _LEDGER_SQL, [vault_id, vault_id, follower_id, follower_id]
     ).fetchall()
     return [_entry(r) for r in rows]
+
+
+def check_ledger_filter(
+    journal: Journal, *, vault_id: str | None = None, follower_id: str | None = None
+) -> None:
+    """Refuse a ledger filter naming no account: a vault or follower neither registered
+    now (vault.json, followers.json) nor in the ledger's history (a removed one keeps it)."""
+    for column, wanted, what in (
+        ("vault_id", vault_id, "vault"),
+        ("follower_id", follower_id, "follower"),
+    ):
+        if wanted is None:
+            continue
+        if journal.db.execute(
+            f"SELECT 1 FROM fee_ledger WHERE {column} = ? LIMIT 1", [wanted]
+        ).fetchone():
+            continue
+        known = (
+            [v.vault_id for v in load_model(journal.state_dir, VaultFile).vaults]
+            if what == "vault"
+            else [f.follower_id for f in load_model(journal.state_dir, FollowersFile).followers]
+        )
+        if wanted not in known:
+            listed = ", ".join(known) or "none"
+            raise ActionRefused(f"unknown {what} {wanted} (known: {listed})")
 
 
 def account_ledger(journal: Journal, vault_id: str, follower_id: str | None) -> list[LedgerEntry]:

@@ -44,7 +44,7 @@ from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
 from vanta_tui.core.risk import check_order, maintenance_hold, order_price
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.wording import first_problem
-from vanta_tui.store.errors import StoreError
+from vanta_tui.store.errors import StateFileError, StoreError
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
 from vanta_tui.store.journal.redact import Clean
 from vanta_tui.store.loader import load_model
@@ -97,7 +97,7 @@ def stage_order(
     within `DUPLICATE_WINDOW` is refused with `DuplicateOrder` unless ``allow_duplicate``:
     the desk then asks "stage it again?", the CLI wants ``--allow-duplicate``."""
     ctx.require_writable("staging an order")
-    require_vault(ctx.state_dir, vault_id)
+    _known_vault_or_refuse(ctx.state_dir, vault_id)
     ticket = Ticket(vault_id, symbol, side, qty, order_type, limit_price)
     caps = vault_caps(ctx.state_dir, vault_id, live=ctx.live)  # before the lock: may load
     price = last_price(ctx.state_dir, symbol) if caps else None
@@ -570,6 +570,15 @@ def first_error(exc: ValueError) -> str:
     """The first problem of a validation error, as `place: reason` in an operator's words
     (for refusals)."""
     return first_problem(exc)
+
+
+def _known_vault_or_refuse(state_dir: Path, vault_id: str) -> None:
+    """Refuse a vault id not in vault.json ("unknown vault V_X (known: ...)"); a vault.json
+    that does not load is left to the store's refusal, which names that file."""
+    try:
+        require_vault(state_dir, vault_id)
+    except StateFileError:
+        return
 
 
 def _new_order(data: dict[str, object]) -> Order:

@@ -30,7 +30,7 @@ from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.executor.lease import Lease, lease_held
 from vanta_tui.store.codec import parse_json
-from vanta_tui.store.journal import EventDraft, Journal
+from vanta_tui.store.journal import ActionRefused, EventDraft, Journal
 from vanta_tui.store.snapshot import StateSnapshot, reload
 
 EXECUTOR_SILENT_AFTER_S = 120
@@ -363,8 +363,18 @@ def collect(
 
 
 def acknowledge(ctx: ActionContext, alarm_id: str, note: str | None = None) -> None:
-    """Record that the operator has seen ``alarm_id`` (it stays until its cause is gone)."""
+    """Record that the operator has seen ``alarm_id`` (it stays until its cause is gone).
+    Only an open alarm can be acknowledged: one open now (without asking the brokers), or
+    one the last status found (a broker's, in ``alarm_seen``); any other id is refused."""
     ctx.require_writable("acknowledging an alarm")
+    now = ctx.clock()
+    state = reload(ctx.state_dir, StateSnapshot())
+    open_now = [a.alarm_id for a in alarms_of(ctx.journal, state, ctx.state_dir, now, record=False)]
+    seen = [str(r[0]) for r in ctx.journal.db.execute("SELECT alarm_id FROM alarm_seen")]
+    known = sorted(set(open_now) | set(seen))
+    if alarm_id not in known:
+        listed = ", ".join(known) if known else "none; see vanta-tui status"
+        raise ActionRefused(f"no open alarm {alarm_id} (open: {listed})")
     ctx.journal.record(
         ctx.actor,
         [EventDraft("alarm.acknowledged", payload={"alarm_id": alarm_id, "note": note})],

@@ -39,6 +39,7 @@ from vanta_tui.brokers.errors import (
 )
 from vanta_tui.core.enums import OrderType, Side
 from vanta_tui.core.ids import client_order_id as vanta_client_id
+from vanta_tui.core.secrets import clip
 
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
@@ -92,14 +93,16 @@ def _symbol(raw: dict[str, Any]) -> str:
 
 
 def _message(error: Exception) -> str:
+    """The broker's message, scrubbed then cut (`clip`): cut first, a key echoed across the
+    cut would leave its first characters behind."""
     text = str(error)
     try:
         data = json.loads(text)
     except ValueError:
-        return text[:300]
+        return clip(text, 300)
     if isinstance(data, dict):
-        return str(data.get("message") or data)[:300]
-    return text[:300]
+        return clip(str(data.get("message") or data), 300)
+    return clip(text, 300)
 
 
 class AlpacaBroker:

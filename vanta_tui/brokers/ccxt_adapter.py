@@ -56,12 +56,14 @@ from vanta_tui.brokers.errors import (
     DuplicateClientOrderId,
     OrderNotFound,
     OrderRejected,
+    RefusedBeforeSend,
     TemporaryBrokerError,
     UnknownOutcome,
     VenueRefused,
 )
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
 from vanta_tui.core.ids import client_order_id_of
+from vanta_tui.core.secrets import clip
 from vanta_tui.core.venue_caps import MarketLimits, VenueCaps, venue_refusal
 
 log = logging.getLogger(__name__)
@@ -325,10 +327,10 @@ class CcxtBroker:
             wait = _retry_after(self._exchange)
             after = f"; retry after {wait:g} s" if wait is not None else ""
             raise TemporaryBrokerError(
-                f"{self.name} {what}: rate limited{after}: {str(exc)[:200]}", wait
+                f"{self.name} {what}: rate limited{after}: {clip(str(exc), 200)}", wait
             ) from exc
         except ccxt.NetworkError as exc:  # timeouts, dropped connections, 5xx, maintenance
-            error = f"{self.name} {what}: {type(exc).__name__}: {str(exc)[:200]}"
+            error = f"{self.name} {what}: {type(exc).__name__}: {clip(str(exc), 200)}"
             raise (UnknownOutcome(error) if sending else TemporaryBrokerError(error)) from exc
         except ccxt.ExchangeError as exc:
             # The exchange answered with an error of its own (BadRequest, InvalidOrder,
@@ -338,12 +340,12 @@ class CcxtBroker:
             if sending and "duplicate" in str(exc).lower():
                 raise DuplicateClientOrderId(f"{self.name}: {exc}") from exc
             if sending:
-                raise OrderRejected(f"{self.name}: {str(exc)[:300]}") from exc
-            raise BrokerError(f"{self.name} {what}: {str(exc)[:300]}") from exc
+                raise OrderRejected(f"{self.name}: {clip(str(exc), 300)}") from exc
+            raise BrokerError(f"{self.name} {what}: {clip(str(exc), 300)}") from exc
         except ccxt.BaseError as exc:
             # Anything else (an exchange's 5xx "internal error", an operation that failed
             # for no stated reason) is an unclear answer: after a send, the order may exist.
-            error = f"{self.name} {what}: {type(exc).__name__}: {str(exc)[:300]}"
+            error = f"{self.name} {what}: {type(exc).__name__}: {clip(str(exc), 300)}"
             if sending:
                 raise UnknownOutcome(error) from exc
             if isinstance(exc, ccxt.OperationFailed):
@@ -353,7 +355,7 @@ class CcxtBroker:
             # A TypeError, KeyError... inside ccxt (an answer it did not expect): ours, with
             # the exchange named, never a crash of the executor. After a send the request
             # may have been taken, so the order is looked up before any resend.
-            error = f"{self.name} {what}: ccxt failed: {type(exc).__name__}: {str(exc)[:200]}"
+            error = f"{self.name} {what}: ccxt failed: {type(exc).__name__}: {clip(str(exc), 200)}"
             raise (UnknownOutcome(error) if sending else BrokerError(error)) from exc
 
     def _order(self, raw: dict[str, Any], fallback_client_id: str | None = None) -> BrokerOrder:
@@ -404,7 +406,7 @@ class CcxtBroker:
             limit_price=request.limit_price,
         )
         if refusal is not None:  # nothing was sent: a clear refusal, not an unknown outcome
-            raise OrderRejected(refusal)
+            raise RefusedBeforeSend(refusal)
         kind = "limit" if request.order_type is OrderType.LIMIT else "market"
         price = float(request.limit_price) if request.limit_price is not None else None
         if (
@@ -416,7 +418,7 @@ class CcxtBroker:
             # says so): ccxt sends qty × this price as that amount.
             last = self.quotes([request.symbol]).get(request.symbol)
             if last is None:
-                raise OrderRejected(f"{self.name}: no price for {request.symbol} to size a buy")
+                raise RefusedBeforeSend(f"{self.name}: no price for {request.symbol} to size a buy")
             price = float(last)
         params: dict[str, Any] = {self.client_ids.param: request.client_order_id}
         if kind == "limit":
@@ -472,14 +474,20 @@ class CcxtBroker:
         return self._scan(client_order_id, symbol)
 
     def _scan(self, client_order_id: str, symbol: str | None) -> BrokerOrder | None:
-        """The order among the market's open orders, then its closed (or all recent) ones."""
+        """The order among the market's open orders, then among every finished kind the
+        exchange lists (closed, cancelled, expired: on many venues "closed" means filled
+        only, and a cancelled or expired order missed here would be sent again)."""
         exchange = self.exchange
         has = exchange.has
         exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
         methods = ["fetchOpenOrders"]
-        later = ("fetchClosedOrders", "fetchCanceledAndClosedOrders", "fetchOrders")
         if symbol is not None:
-            methods += [next((m for m in later if has.get(m)), "")]
+            methods += [
+                "fetchClosedOrders",
+                "fetchCanceledOrders",
+                "fetchCanceledAndClosedOrders",
+                "fetchOrders",
+            ]
         searched = False
         for method in (m for m in methods if m and has.get(m)):
             searched = True

@@ -9,9 +9,10 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import preview_rebalance, stage_rebalance
 from vanta_tui.actions.overlays import clear_trip, set_flip_mode, set_maintenance, set_persona
 from vanta_tui.actions.venues import vault_caps
+from vanta_tui.cli.exit_codes import UsageError
 from vanta_tui.cli.order_cmds import parse_decimal
 from vanta_tui.core.models import Order
-from vanta_tui.store.journal import ActionRefused
+from vanta_tui.core.wording import shown
 
 
 def cmd_maintenance(ctx: ActionContext, state: str, vault: str | None, reason: str | None) -> int:
@@ -45,7 +46,7 @@ def parse_boosts(items: Sequence[str]) -> dict[str, Decimal]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise ActionRefused(f"--boost takes persona=fraction, not {item!r}")
+            raise UsageError(f"--boost takes persona=fraction, not {shown(item)}")
         boosts[name.strip()] = parse_decimal(value.strip(), f"boost for {name}")
     return boosts
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from vanta_tui.cli import exit_codes
+from vanta_tui.cli.exit_codes import UsageError
 from vanta_tui.cli.progress import Progress
 from vanta_tui.core.clock import utc_now
 from vanta_tui.core.id_match import match_id
@@ -22,8 +24,7 @@ def cmd_verify(state_dir: Path, expect_head: str | None = None, read_only: bool 
     try:
         expected = parse_anchor(expect_head) if expect_head else None
     except ValueError as exc:
-        print(f"--expect-head: {exc}")
-        return 2
+        raise UsageError(f"--expect-head: {exc}") from None
     with Journal(state_dir, read_only=read_only) as journal:
         bar = Progress("verify", journal.count() * 2)
         result = verify(journal, bar, expect_head=expected)
@@ -51,8 +52,8 @@ def cmd_anchor(state_dir: Path) -> int:
     )
     if problem is not None:
         print(f"warning: {problem}", file=sys.stderr)
-        return 4
-    return 0
+        return exit_codes.DATA
+    return exit_codes.OK
 
 
 def cmd_repair(state_dir: Path, actor: str, reason: str) -> int:
@@ -92,11 +93,7 @@ def cmd_replay(state_dir: Path) -> int:
 def cmd_show(state_dir: Path, order_id: str) -> int:
     with Journal(state_dir, read_only=True) as journal:
         known = [str(row[0]) for row in journal.db.execute("SELECT order_id FROM orders")]
-        try:
-            order_id = match_id(order_id, known)
-        except ValueError as exc:
-            print(exc)
-            return 1
+        order_id = match_id(order_id, known)  # no such order: refused (65)
         lines = order_tree(journal, order_id)
     if not lines:
         print(f"no events for order {order_id}")
@@ -110,8 +107,9 @@ def cmd_export(state_dir: Path, fmt: str, since: str | None, vault: str | None) 
         try:
             parse_utc(since)
         except ValueError as exc:
-            print(f"--since {since!r}: {exc}; write a UTC time such as 2026-11-24T00:00:00Z")
-            return 2
+            raise UsageError(
+                f"--since: {exc}; write a UTC time such as 2026-11-24T00:00:00Z"
+            ) from None
     with Journal(state_dir, read_only=True) as journal:
         bar = Progress("export", journal.count())
         count = export(journal, sys.stdout, fmt, since=since, vault=vault, progress=bar)

@@ -6,13 +6,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.fees import CloseReport, close_fee_cycle, ledger
+from vanta_tui.actions.fees import CloseReport, check_ledger_filter, close_fee_cycle, ledger
 from vanta_tui.actions.followers import (
     add_follower,
     read_packet,
     remove_follower,
     set_kill_switch,
 )
+from vanta_tui.cli.exit_codes import UsageError
 from vanta_tui.core.models import FollowersFile, PnlFile, PortfolioFile
 from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.store.errors import StoreError
@@ -72,7 +73,10 @@ def cmd_followers_remove(ctx: ActionContext, follower_id: str) -> int:
 def cmd_close_cycle(
     ctx: ActionContext, vault_id: str | None, as_of: str | None = None, dry_run: bool = False
 ) -> int:
-    when = parse_utc(as_of) if as_of else None  # a bad --as-of: ValueError, "refused: ..."
+    try:
+        when = parse_utc(as_of) if as_of else None
+    except ValueError as exc:
+        raise UsageError(f"--as-of: {exc}") from None
     report: CloseReport = close_fee_cycle(ctx, vault_id, as_of=when, dry_run=dry_run).result
     if dry_run:
         print(f"dry run as of {format_utc(report.as_of or ctx.clock())}: nothing is written")
@@ -93,6 +97,7 @@ def cmd_close_cycle(
 
 
 def cmd_ledger(ctx: ActionContext, vault_id: str | None, follower_id: str | None) -> int:
+    check_ledger_filter(ctx.journal, vault_id=vault_id, follower_id=follower_id)
     entries = ledger(ctx.journal, vault_id=vault_id, follower_id=follower_id)
     print(
         f"{'seq':>6} {'ts':<27} {'vault':<9} {'follower':<10} {'period':<15} {'fee_type':<20} "

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from vanta_tui.cli import exit_codes
 from vanta_tui.cli.common import add_common, may_write, operator_name, resolve_state_dir
+from vanta_tui.cli.exit_codes import UsageError, refusal
+from vanta_tui.core.logs import configure_logging
 
 if TYPE_CHECKING:
     from vanta_tui.actions.context import ActionContext
@@ -30,16 +34,25 @@ MUTATING = {
 }
 """Commands refused in read-only mode (``stage --dry-run`` only reads and stays allowed)."""
 
-EXIT_JOURNAL_BROKEN = 4
+EXIT_JOURNAL_BROKEN = exit_codes.DATA
 """An action refused because the journal is behind or unlike its recorded head / checkpoints."""
-EXIT_LOCKED = 5
+EXIT_LOCKED = exit_codes.TEMPORARY
 """An action not done because another program held a file's lock longer than ``--wait``."""
+
+log = logging.getLogger(__name__)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 64 (sysexits EX_USAGE, not argparse's 2) with this (sub)command's
+    own usage; the subparsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(exit_codes.USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="vanta-tui", description="VANTA desk: the operator console for VANTA OS."
-    )
+    parser = _Parser(prog="vanta-tui", description="VANTA desk: the operator console for VANTA OS.")
     add_common(parser, suppress=False)
     parser.add_argument("--log", metavar="FILE", help="log file of the desk")
     parser.add_argument(
@@ -49,10 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(
-        name: str, help_text: str, parent: argparse._SubParsersAction[argparse.ArgumentParser]
+        name: str, help_text: str, parent: argparse._SubParsersAction[Any]
     ) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, help=help_text, description=help_text)
+        p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
         add_common(p, suppress=True)
+        p.set_defaults(usage_parser=p)  # the innermost command's parser words usage errors
         return p
 
     def top(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -244,31 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_action(
     args: argparse.Namespace, state_dir: Path, body: Callable[[ActionContext], int]
 ) -> int:
-    """Open the journal (recovering from any crash), run one action, print refusals."""
+    """Open the journal (recovering from any crash) and run one action. A refusal (a
+    journal file it cannot use, a lock held, a rule) ends up in `main`'s one handler."""
     from vanta_tui.actions.context import ActionContext
-    from vanta_tui.store.errors import JournalIntegrityError, LockLost, LockTimeout, StoreError
 
-    try:
-        ctx = ActionContext.open(
-            state_dir, operator_name(args.operator), read_only=args.read_only, live=args.live
-        )
-    except (LockTimeout, LockLost) as exc:
-        print(f"not done: {exc}; nothing was changed")
-        return EXIT_LOCKED
-    except StoreError as exc:  # a journal file it cannot use, a lock file that is a link...
-        print(f"refused: {exc}")
-        return 1
+    ctx = ActionContext.open(
+        state_dir, operator_name(args.operator), read_only=args.read_only, live=args.live
+    )
     try:
         return body(ctx)
-    except JournalIntegrityError as exc:
-        print(f"refused: {exc}")
-        return EXIT_JOURNAL_BROKEN
-    except (LockTimeout, LockLost) as exc:
-        print(f"not done: {exc}; nothing was changed (try again, or --wait longer)")
-        return EXIT_LOCKED
-    except (StoreError, ValueError) as exc:
-        print(f"refused: {exc}")
-        return 1
     finally:
         ctx.close()
 
@@ -287,8 +285,7 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
             try:
                 now = parse_utc(args.at) if args.at else utc_now()
             except ValueError as exc:
-                print(f"--at: {exc}")
-                return 2
+                raise UsageError(f"--at: {exc}") from None
             return _run_action(
                 args,
                 state_dir,
@@ -410,8 +407,47 @@ def _dispatch_action(args: argparse.Namespace, state_dir: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command (or the desk) and return its exit code (`cli.exit_codes`). A usage
+    error prints the subcommand's usage (64); a refusal one line (65, 69, 75, 77); a bug
+    one line naming the log file, which has the traceback (70): never a traceback here."""
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # a mistyped flag: the command's own usage, not the top-level one
+            usage: argparse.ArgumentParser = getattr(args, "usage_parser", parser)
+            usage.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:  # --help (0) or a usage error (64)
+        return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
     state_dir = resolve_state_dir(args.state_dir)
+    if args.command is None:
+        return _run_command(args, state_dir)  # the desk: its own log and screen
+    log_path = configure_logging(state_dir, args.log)
+    try:
+        return _run_command(args, state_dir)
+    except BrokenPipeError:
+        raise  # `__main__` ends quietly with 141
+    except Exception as exc:
+        known = refusal(exc)
+        if known is None:
+            log.exception("vanta-tui %s failed", args.command)
+            where = f"see {log_path}" if log_path else "no log file could be opened"
+            print(
+                f"internal error: {type(exc).__name__} in '{args.command}' (a bug; {where})",
+                file=sys.stderr,
+            )
+            return exit_codes.INTERNAL
+        code, message = known
+        if code == exit_codes.USAGE:
+            usage = getattr(args, "usage_parser", parser)
+            usage.print_usage(sys.stderr)
+            print(f"{usage.prog}: error: {message}", file=sys.stderr)
+        else:
+            print(message)
+        log.info("vanta-tui %s: exit %d: %s", args.command, code, message)
+        return code
+
+
+def _run_command(args: argparse.Namespace, state_dir: Path) -> int:
     if args.wait is not None:
         from vanta_tui.store.writer import set_lock_wait
 
@@ -435,14 +471,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.read_only and command in MUTATING and not read_only_ok:
         print(f"read-only mode: '{command}' changes state and is refused")
-        return 2
+        return exit_codes.READ_ONLY
     needs_state = command not in {"init", "demo", "schema"}
     if needs_state and not state_dir.is_dir():
-        print(
+        raise UsageError(
             f"state directory {state_dir} does not exist "
             f"(set --state-dir or VANTA_STATE_DIR, or create one with: vanta-tui init {state_dir})"
         )
-        return 2
     if needs_state and not args.read_only and not may_write(state_dir):
         # Readers work on a directory this user cannot write (SQLite mode=ro); writers are
         # refused with a clear message instead of "attempt to write a readonly database".
@@ -450,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.read_only = True
         if command in MUTATING and not read_only_ok:
             print(f"read-only mode: '{command}' changes state and is refused")
-            return 2
+            return exit_codes.READ_ONLY
     if command == "init":
         from vanta_tui.cli.state_cmds import cmd_init
 
@@ -461,8 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 at = parse_utc(args.at)
             except ValueError as exc:
-                print(f"--at {args.at!r}: {exc}")
-                return 2
+                raise UsageError(f"--at: {exc}") from None
         return cmd_init(args.dir, args.force, at)
     if command == "check":
         from vanta_tui.cli.state_cmds import cmd_check
@@ -486,13 +520,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_cmds.cmd_verify(state_dir, args.expect_head, args.read_only)
         if args.audit_command == "anchor":
             return audit_cmds.cmd_anchor(state_dir)
-        if args.read_only and args.audit_command == "repair":
-            print("read-only mode: 'audit repair' changes state and is refused")
-            return 2
         if args.audit_command == "repair":
             if args.read_only:
                 print("read-only mode: 'audit repair' changes state and is refused")
-                return 2
+                return exit_codes.READ_ONLY
             return audit_cmds.cmd_repair(state_dir, operator_name(args.operator), args.reason)
         if args.audit_command == "replay":
             return audit_cmds.cmd_replay(state_dir)
@@ -509,9 +540,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             slippage = Decimal(args.slippage_bps)
             partial = Decimal(args.partial_fill) if args.partial_fill else None
         except (ValueError, ArithmeticError):
-            print("--retry-after takes seconds like 1,5,15,60; --slippage-bps and")
-            print("--partial-fill take numbers")
-            return 2
+            raise UsageError(
+                "--retry-after takes seconds like 1,5,15,60; --slippage-bps and "
+                "--partial-fill take numbers"
+            ) from None
         return cmd_executor(
             state_dir, args.once, retry_after=retry, slippage_bps=slippage,
             partial_fill_ratio=partial, live=args.live or args.executor_live,

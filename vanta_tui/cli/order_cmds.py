@@ -18,9 +18,12 @@ from vanta_tui.actions.orders import (
     stage_order,
 )
 from vanta_tui.brokers.routing import paper_brokers
+from vanta_tui.cli import exit_codes
+from vanta_tui.cli.exit_codes import UsageError
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
 from vanta_tui.core.id_match import match_id
 from vanta_tui.core.models import QueueFile
+from vanta_tui.core.wording import shown
 from vanta_tui.store.loader import load_model
 
 
@@ -35,9 +38,9 @@ def parse_decimal(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{what} must be a number, not {text!r}") from None
+        raise UsageError(f"{what} must be a number, not {shown(text)}") from None
     if not value.is_finite():
-        raise ValueError(f"{what} must be finite")
+        raise UsageError(f"{what} must be a finite number, not {shown(text)}")
     return value
 
 
@@ -111,8 +114,7 @@ def cmd_edit(
     if tif is not None:
         changes["time_in_force"] = TimeInForce(tif)
     if not changes:
-        print("nothing to edit: give --qty, --limit, --type or --tif")
-        return 1
+        raise UsageError("nothing to edit: give --qty, --limit, --type or --tif")
     order = edit_order(ctx, resolve_ids(ctx, [order_id])[0], changes).result
     limit_text = f" @ {order.limit_price}" if order.limit_price is not None else ""
     print(
@@ -127,7 +129,7 @@ def _print_cancels(report: CancelReport) -> int:
         print(f"cancelled {order_id}")
     for problem in report.failed:
         print(f"not cancelled: {problem}")
-    return 0 if not report.failed else 1
+    return exit_codes.OK if not report.failed else exit_codes.FOUND
 
 
 def cmd_cancel(ctx: ActionContext, ids: Sequence[str]) -> int:

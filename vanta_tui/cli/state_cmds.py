@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from vanta_tui.cli import exit_codes
 from vanta_tui.core.clock import utc_now
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
@@ -27,15 +28,15 @@ def cmd_init(target: Path, force: bool, at: datetime | None = None) -> int:
     names = [kind.filename for kind in StateKind]
     existing = [name for name in names if (target / name).exists()]
     if existing and not force:
-        print(f"{target} already holds {', '.join(existing)}; use --force to replace them")
-        return 1
+        print(f"refused: {target} already holds {', '.join(existing)}; use --force to replace them")
+        return exit_codes.DATA
     runtime = [name for name in RUNTIME_FILES if (target / name).exists()]
     if runtime and not is_demo_copy(target):
         print(
             f"{target} holds a journal or a paper book ({', '.join(runtime)}) and is not a demo "
             "working copy; init will not replace its files: use an empty directory"
         )
-        return 1
+        return exit_codes.DATA
     for name in runtime:
         (target / name).unlink()
     write_demo(target, moment, working_copy=True)

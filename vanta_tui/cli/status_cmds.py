@@ -11,6 +11,7 @@ from vanta_tui.actions.reconcile import accept_broker, check
 from vanta_tui.actions.status import acknowledge, collect
 from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.brokers.routing import brokers_for
+from vanta_tui.cli import exit_codes
 
 MARK = {"OK": "OK  ", "WARN": "WARN", "FAIL": "FAIL"}
 
@@ -43,7 +44,7 @@ def cmd_status(
     return report.level.exit_code
 
 
-EXIT_BROKER_UNAVAILABLE = 69
+EXIT_BROKER_UNAVAILABLE = exit_codes.BROKER_UNAVAILABLE
 """The broker could not be asked (EX_UNAVAILABLE): nothing was compared or adopted."""
 
 
@@ -71,7 +72,7 @@ def _reconcile(ctx: ActionContext, vault_id: str, accept: bool, live: bool) -> i
             f"{vault_id} {d['symbol'] or 'cash'}: portfolio.json {d['file']}, broker {d['broker']}"
         )
     print(f"adopt the broker's view: vanta-tui reconcile {vault_id} --accept-broker")
-    return 1
+    return exit_codes.FOUND
 
 
 def cmd_ack(ctx: ActionContext, alarm_id: str, note: str | None) -> int:

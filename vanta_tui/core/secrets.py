@@ -22,7 +22,11 @@ SECRET_NAME_RE = re.compile(
 (``secret_key``, ``secretKey``, ``api_key_id``, ``AWS_ACCESS_KEY``, ``pwd``...)."""
 
 SECRET_VALUE_RE = re.compile(
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    # A PEM private key, the whole block: its header, base64 body and footer (the body's
+    # line breaks raw or escaped as in a repr or JSON). A block cut short (no footer) up
+    # to where its base64 ends.
+    r"-----BEGIN (?P<pem>[A-Z0-9 ]*)PRIVATE KEY-----"
+    r"(?:(?s:.*?)-----END (?P=pem)PRIVATE KEY-----|[A-Za-z0-9+/=\r\n\\:,-]*)"
     r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # a JWT
     r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key ids
     r"|\b(?:PK|AK|CK)[0-9A-Z]{18}\b"  # Alpaca key ids
@@ -65,12 +69,18 @@ def known() -> frozenset[str]:
 def scrub(text: str) -> str:
     """``text`` with every loaded secret, and everything that looks like a credential,
     replaced by ``[redacted]``."""
-    for value in _known:
+    for value in sorted(_known, key=len, reverse=True):  # a key inside another: the longer
         if value in text:
             text = text.replace(value, REDACTED)
     if SECRET_VALUE_RE.search(text):
         text = SECRET_VALUE_RE.sub(REDACTED, text)
     return text
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` scrubbed, then cut to ``limit`` characters: cut first, a secret across the
+    cut would leave its first characters behind, which no longer match it."""
+    return scrub(text)[:limit]
 
 
 _installed = False

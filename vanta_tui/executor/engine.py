@@ -28,6 +28,7 @@ from vanta_tui.brokers.errors import (
     BrokerError,
     DuplicateClientOrderId,
     OrderRejected,
+    RefusedBeforeSend,
     UnknownOutcome,
 )
 from vanta_tui.brokers.paper import PaperBroker
@@ -123,8 +124,13 @@ class Executor:
             if found is not None:
                 return SendOutcome(order.order_id, found)
             return self._failure(order, str(exc))
+        except RefusedBeforeSend as exc:  # the broker never saw it
+            return SendOutcome(order.order_id, error=f"not sent: {exc}", give_up=True)
         except OrderRejected as exc:
-            found = self._lookup(broker, request.client_order_id, order.symbol)
+            try:  # a refusal is final only once the order is known not to be there
+                found = broker.get_by_client_id(request.client_order_id, order.symbol)
+            except BrokerError as lookup:
+                return self._failure(order, f"{exc}; and the lookup failed: {lookup}")
             if found is not None:
                 return SendOutcome(order.order_id, found)
             return SendOutcome(order.order_id, error=f"rejected: {exc}", refused=True)

@@ -9,6 +9,7 @@ only says who holds it (holder, pid, host, since), for messages.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -39,20 +40,32 @@ class Lease:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        """Take the lease (`LeaseHeld` when another holds it past a short wait) and say who
+        holds it in ``executor.lease``. Any error on the way (the info file not written: a
+        full disk, a read-only directory) gives the lock back before it propagates: a
+        descriptor left open would hold the lease until this process exits."""
+        if self._fd is not None:
+            return  # held already, by this object
         fd = _open_dir(self.state_dir)
-        deadline = time.monotonic() + ACQUIRE_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise LeaseHeld(
-                        f"the executor lease is held by {self.current() or 'another process'}"
-                    ) from None
-                time.sleep(0.02)
+        try:
+            deadline = time.monotonic() + ACQUIRE_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LeaseHeld(
+                            f"the executor lease is held by {self.current() or 'another process'}"
+                        ) from None
+                    time.sleep(0.02)
+            self._write_info()
+        except BaseException:
+            os.close(fd)  # releases the flock, if it was taken
+            raise
         self._fd = fd
+
+    def _write_info(self) -> None:
         info = {
             "holder": self.holder,
             "pid": os.getpid(),
@@ -61,13 +74,18 @@ class Lease:
         }
         data = (json.dumps(info) + "\n").encode("utf-8")
         tmp = self.state_dir / f".{LEASE_NAME}.{os.getpid()}.tmp"
-        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.fchmod(out, 0o600)
-            os.write(out, data)
-        finally:
-            os.close(out)
-        os.replace(tmp, self.info_path)
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.fchmod(out, 0o600)
+                os.write(out, data)
+            finally:
+                os.close(out)
+            os.replace(tmp, self.info_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
     def current(self) -> str | None:
         try:

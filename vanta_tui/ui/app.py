@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -29,6 +30,7 @@ from vanta_tui.core.alarms import Alarm, Level
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.logs import Lapse, configure_logging
+from vanta_tui.core.secrets import scrub
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import is_demo_copy
 from vanta_tui.store.errors import StoreError
@@ -58,6 +60,9 @@ from vanta_tui.ui.screens.order_detail import OrderDetailScreen
 from vanta_tui.ui.screens.status import StatusScreen
 from vanta_tui.ui.settings import DeskSettings, default_log_path, load_settings, save_settings
 from vanta_tui.ui.table import KeyedTable
+
+if TYPE_CHECKING:
+    from rich.traceback import Trace
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +106,22 @@ class StateLoaded(Message):
         super().__init__()
         self.snapshot = snapshot
         self.kinds = kinds
+
+
+def _scrub_trace(trace: Trace) -> None:
+    """Every text of a Rich traceback (messages, notes, source lines, chained and grouped
+    exceptions) scrubbed of loaded secrets, and no local variables, in place."""
+    for stack in trace.stacks:
+        stack.exc_value = scrub(stack.exc_value)
+        stack.notes = [scrub(note) for note in stack.notes]
+        if stack.syntax_error is not None:
+            stack.syntax_error.line = scrub(stack.syntax_error.line)
+            stack.syntax_error.msg = scrub(stack.syntax_error.msg)
+        for frame in stack.frames:
+            frame.line = scrub(frame.line)
+            frame.locals = None
+        for inner in stack.exceptions:
+            _scrub_trace(inner)
 
 
 class VantaApp(OrderedKeys, OperatorActions):
@@ -305,6 +326,23 @@ class VantaApp(OrderedKeys, OperatorActions):
             title="Executor",
         )
 
+    def _fatal_error(self) -> None:
+        """Textual's crash report (`App._fatal_error`, on an unhandled exception) without
+        the local variables it shows by default (a ccxt config with the API key and secret,
+        an inline packet's keys) and with every text in it scrubbed of loaded secrets."""
+        import rich
+        from rich.traceback import Traceback
+
+        error = sys.exc_info()[1] or self._exception
+        if error is None:  # nothing to show; Textual's own would fail the same way
+            self.bell()
+            self.panic("the desk stopped on an unexpected error")
+            return
+        trace = Traceback.extract(type(error), error, error.__traceback__, show_locals=False)
+        _scrub_trace(trace)
+        self.bell()
+        self.panic(Traceback(trace, width=None, show_locals=False, suppress=[rich]))
+
     async def on_unmount(self) -> None:
         self._stop_watch.set()
         self._stop_executor.set()
@@ -376,16 +414,19 @@ class VantaApp(OrderedKeys, OperatorActions):
         header = self.header
         lease = Lease(self.state_dir, f"desk of {self.operator}")
         try:
-            lease.acquire()
+            lease.acquire()  # gives the lock back itself when it fails
         except LeaseHeld as exc:
             self.call_from_thread(header.set_executor, f"executor: {exc}", "warn")
             return
-        try:
+        except OSError as exc:  # the lease's info file not written: no executor
+            self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
+            return
+        ctx: ActionContext | None = None
+        try:  # every way out of here, an exception included, closes and gives the lease up
             ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock)
             if ctx.recovery is not None and ctx.recovery.problem is not None:
                 text = f"JOURNAL {ctx.recovery.problem.kind.upper()}: executor not started"
                 self.call_from_thread(header.set_executor, text, "fail")
-                ctx.close()
                 return
             for line in venue_problems(self.state_dir, live=self.live):
                 # That venue's orders wait (approved); the other venues keep trading.
@@ -422,9 +463,12 @@ class VantaApp(OrderedKeys, OperatorActions):
                     if report.sent or report.reconciled or report.marked:
                         self.call_from_thread(self.load_state, None)
                 stop.wait(self.settings.refresh.clock_seconds)
-            ctx.close()
         finally:
-            lease.release()
+            try:
+                if ctx is not None:
+                    ctx.close()
+            finally:
+                lease.release()
 
     def _announce(self, before: StateSnapshot, after: StateSnapshot) -> None:
         """A toast when an order fills or fails."""

@@ -605,32 +605,15 @@ class Journal:
                 "rollback", f"the chain in {DB_NAME} ends at seq {db_seq}: {older}"
             )
         if problem is None:
-            count, last = anchor.last_checkpoint(self.checkpoint_path)
+            # The last checkpoint (read from the end), vanta.db's trace of it, and with a
+            # key: no more unsigned events than a crash explains (see `anchor.check_tail`).
+            problem = anchor.check_tail(
+                self.checkpoint_path, db_seq, self._hash_at, self.key,
+                anchor.read_trace(self.db.conn), anchor.unsigned_limit(self.checkpoint_every),
+                rolled_back=older if jsonl_seq > db_seq else None,
+            )  # fmt: skip
+            last = anchor.last_checkpoint(self.checkpoint_path)[1]  # cached: no read
             self._checkpointed = last.seq if last is not None else 0
-            if count and last is None:
-                problem = IntegrityProblem(
-                    "checkpoint", f"the last line of {anchor.CHECKPOINTS_NAME} does not read"
-                )
-            elif last is not None and last.seq > db_seq:
-                kind = "rollback" if jsonl_seq > db_seq else "truncated"
-                problem = IntegrityProblem(
-                    kind,
-                    f"checkpoint {last.number} records seq {last.seq} but the chain in {DB_NAME} "
-                    f"ends at seq {db_seq}: "
-                    + (older if kind == "rollback" else "events were removed from the end"),
-                )
-            elif last is not None and self._hash_at(last.seq) != last.hash:
-                problem = IntegrityProblem(
-                    "rewritten",
-                    f"checkpoint {last.number} records hash {last.hash[:12]}… at seq {last.seq} "
-                    "but the chain has another there: history was rewritten",
-                )
-            elif last is not None and self.key is not None and not last.valid_under(self.key):
-                problem = IntegrityProblem(
-                    "checkpoint",
-                    f"checkpoint {last.number} (seq {last.seq}) is not signed by this key: "
-                    "altered, or written with another key",
-                )
         del db_hash
         if record:
             self.problem = problem
@@ -646,17 +629,20 @@ class Journal:
             1 if force else self.checkpoint_every
         ):
             return
-        count, last = anchor.last_checkpoint(self.checkpoint_path)
+        _, last = anchor.last_checkpoint(self.checkpoint_path)  # its last line only
         done = last.seq if last is not None else 0
         self._checkpointed = done
         if seq <= done or (not force and seq - done < self.checkpoint_every):
             return
         checkpoint = anchor.make_checkpoint(
-            count + 1, seq, digest, event_ts(self.clock()), self.key,
+            0, seq, digest, event_ts(self.clock()), self.key,
             last.mac if last is not None else "",
         )  # fmt: skip
         anchor.append_checkpoint(self.checkpoint_path, checkpoint)
         self._checkpointed = seq
+        # The trace in vanta.db: a checkpoint file removed or cut short is seen (after the
+        # line, so a crash between the two leaves the file ahead, never behind).
+        self.set_meta(anchor.TRACE_META, anchor.trace_text(checkpoint))
 
     def anchor_text(self) -> str:
         """The head as ``SEQ:HASH``, for the operator to keep outside the machine."""
@@ -678,11 +664,21 @@ class Journal:
                 return None
             stamp = self.clock().strftime("%Y%m%dT%H%M%SZ")
             recorded = self.read_head_file()
+            trace = anchor.read_trace(self.db.conn)
             kept: list[str] = []
+            old_checkpoints: Path | None = None
             for path in (self.log_path, self.checkpoint_path, self.head_path):
                 moved = anchor.move_aside(path, stamp)
                 if moved is not None:
                     kept.append(moved.name)
+                    if path == self.checkpoint_path:
+                        old_checkpoints = moved
+            # The checkpoints that still hold for the chain stay (the file as it was is kept
+            # aside): the signed chain goes on from the last of them, not from scratch.
+            still = anchor.keep_valid(
+                self.db.conn, old_checkpoints, self.checkpoint_path, self.key,
+                [str(h) for (h,) in self.db.execute("SELECT hash FROM events ORDER BY seq")],
+            )  # fmt: skip
             rows = self.db.execute(
                 "SELECT seq, ts, actor, action, vault_id, order_id, follower_id, payload, "
                 "parents, prev_hash, hash FROM events ORDER BY seq"
@@ -709,6 +705,11 @@ class Journal:
                 ),
                 "chain_head": {"seq": db_seq, "hash": db_hash},
                 "kept": kept,
+                "checkpoint_trace": (
+                    {"seq": trace[0], "mac": trace[1]} if trace is not None else None
+                ),
+                "checkpoints_kept": len(still),
+                "signed_from": ({"seq": still[-1].seq, "mac": still[-1].mac} if still else None),
             }
             event = self._append_locked(actor, [EventDraft("journal.repaired", payload=payload)])
             self._checkpoint_locked(force=True)

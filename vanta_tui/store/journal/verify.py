@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vanta_tui.store.journal.anchor import AUDIT_KEY_ENV, check_checkpoints, read_checkpoints
+from vanta_tui.store.journal.anchor import (
+    AUDIT_KEY_ENV,
+    check_checkpoints,
+    read_checkpoints,
+    read_trace,
+    trace_missing_from,
+    unsigned_limit,
+    unsigned_problem,
+)
 from vanta_tui.store.journal.events import GENESIS_HASH
 from vanta_tui.store.journal.journal import Journal
 
@@ -175,10 +183,22 @@ def verify(
     result, chain = _verify_chains(journal, progress)
     if not result.ok:
         return result
+    # vanta.db's trace of the latest checkpoint before the file: a writer appends the line
+    # first, so a checkpoint written meanwhile cannot look removed.
+    trace = read_trace(journal.db.conn)
     checkpoints = read_checkpoints(journal.checkpoint_path)
     wrong, seq, signed = check_checkpoints(checkpoints, len(chain), chain, journal.key)
     if wrong is not None:
         return _fail(seq or len(chain), wrong)
+    # Checkpoints removed: vanta.db keeps the latest one's seq and mac ...
+    missing = trace_missing_from(trace, [cp.mac for cp in checkpoints if cp is not None])
+    if missing is not None and trace is not None:
+        return _fail(trace[0] if 0 < trace[0] <= len(chain) else len(chain), missing)
+    # ... and with a key, no more events past the last signed one than a crash leaves.
+    limit = unsigned_limit(journal.checkpoint_every)
+    unsigned_wrong = unsigned_problem(signed, len(chain), limit) if journal.key else None
+    if unsigned_wrong is not None:
+        return _fail(signed + 1, unsigned_wrong)
     if expect_head is not None:
         want_seq, want_hash = expect_head
         if want_seq > len(chain):
@@ -199,11 +219,25 @@ def verify(
             "hash-chained"
         )
     elif not checkpoints:
-        result.signing = "signing key set, but no signed checkpoint yet"
+        result.signing = (
+            f"signing key set, but no signed checkpoint yet ({len(chain)} event(s), no more "
+            f"than a crash before the first checkpoint leaves; at most {limit})"
+        )
     else:
         unsigned = len(chain) - signed
         result.signing = f"signed through seq {signed} ({len(checkpoints)} checkpoints)" + (
             f"; the last {unsigned} event(s) are only hash-chained" if unsigned else ""
+        )
+    repaired = [
+        int(s) for (s,) in journal.db.execute(
+            "SELECT seq FROM events WHERE action = 'journal.repaired' ORDER BY seq"
+        )
+    ]  # fmt: skip
+    if repaired:
+        result.signing += (
+            "; repaired at seq "
+            + ", ".join(str(s) for s in repaired)
+            + (" (journal.repaired: what was found and why it was accepted)")
         )
     if expect_head is not None:
         result.signing += f"; expected head seq {expect_head[0]} matches"
