@@ -390,3 +390,34 @@ async def test_the_pnl_pane_shows_the_fee_period(state_dir: Path) -> None:
         assert "fees through 2026-11" in str(pane.border_subtitle)
         app.pnl_pane.show(app.snapshot, "V_CRYPTO")  # not closed since the demo's October
         assert "fees through 2026-10" in str(pane.border_subtitle)
+
+
+def test_shadow_months_are_never_charged_after_leaving_shadow_mode(state_dir: Path) -> None:
+    """A shadow follower pays nothing: its periods close at zero, so when it starts trading
+    in December, January's close charges December only (not November, its shadow month)."""
+    from vanta_tui.core.enums import MirrorMode
+    from vanta_tui.core.models import FollowersFile
+
+    def mode(to: MirrorMode) -> None:
+        def change(registry: FollowersFile) -> None:
+            follower = registry.get("F_1042")
+            assert follower is not None
+            follower.mode = to
+
+        update(state_dir, FollowersFile, change)
+
+    mode(MirrorMode.SHADOW)
+    now = at(DEC_1)
+    ctx = opened(state_dir, now)
+    close_fee_cycle(ctx, "V_CORE")
+    november = [e for e in charged(ctx, "F_1042")]
+    assert [(e.label, e.fee_due) for e in november] == [("2026-11", D("0.00"))]
+    mode(MirrorMode.PROPORTIONAL)
+    now[0] = datetime(2027, 1, 2, tzinfo=UTC)
+    close_fee_cycle(ctx, "V_CORE")
+    assert [(e.label, e.fee_due) for e in charged(ctx, "F_1042")] == [
+        ("2026-11", D("0.00")),
+        ("2026-12", D("2000.00")),
+    ]
+    assert fees_accrued(state_dir, "F_1042") == D("2000.00")
+    ctx.close()

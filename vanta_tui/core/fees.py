@@ -13,6 +13,7 @@ during it owes (`flat_share`), and what an account's fees before the journal beg
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,9 +68,10 @@ class FeeAccount:
 def fee_accounts(
     vaults: Iterable[Vault], followers: Iterable[Follower], pnl: PnlFile
 ) -> list[FeeAccount]:
-    """Every account of ``vaults`` that pays fees, vault first, then its followers: those
-    with PnL kept (one that never traded has none) and not in shadow mode (a shadow
-    follower trades nothing and pays nothing)."""
+    """Every account of ``vaults`` with a fee cycle, vault first, then its followers with
+    PnL kept (one that never traded has none). A follower in shadow mode trades nothing and
+    pays nothing: its periods close at zero, so that leaving shadow mode later charges only
+    the periods after it (not the shadow months)."""
     followers = list(followers)
     out: list[FeeAccount] = []
     for vault in vaults:
@@ -77,11 +79,15 @@ def fee_accounts(
         if own is not None:
             out.append(FeeAccount(vault.vault_id, None, terms_for(vault.mirroring.fee), own))
         for follower in followers:
-            if follower.vault_id != vault.vault_id or follower.mode is MirrorMode.SHADOW:
+            if follower.vault_id != vault.vault_id:
                 continue
             account = pnl.vaults.get(follower.follower_id)
             if account is not None:
                 terms = terms_for(vault.mirroring.fee, follower.fee_model)
+                if follower.mode is MirrorMode.SHADOW:
+                    terms = dataclasses.replace(
+                        terms, fee_type=FeeType.FLAT, perf_share=Decimal(0), flat_usd=Decimal(0)
+                    )
                 out.append(FeeAccount(vault.vault_id, follower.follower_id, terms, account))
     return out
 
