@@ -109,10 +109,12 @@ _PNL: dict[str, tuple[str, str, str]] = {
 def _fees_through(now: datetime) -> datetime:
     """The start of the demo's month: the fees accrued are for every monthly period before
     it (through October 2026 for DEMO_NOW): V_CORE 20 % of 13,425 (above its 2,000 flat),
-    V_INCOME its 1,500 flat, V_CRYPTO nothing on a loss; the followers, nothing (their
-    accounts opened this month). The demo's month is open. The first close records this as
-    each account's opening balance in the fee ledger (`core.fees.opening_balance`), then
-    charges the demo's month only once it has ended."""
+    V_INCOME its 1,500 flat, V_CRYPTO nothing on a loss; the followers, nothing so far
+    (they were registered before the ledger began, so they pay whole periods from then on;
+    only a follower added through `followers add` pays its first period pro rata). The
+    demo's month is open. The first close records this as each account's opening balance
+    in the fee ledger (`core.fees.opening_balance`), then charges the demo's month only once
+    it has ended."""
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
