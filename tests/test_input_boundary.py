@@ -311,3 +311,19 @@ async def test_the_desk_keeps_positions_and_pnl_while_followers_json_is_broken(
         positions = app.query_one("#positions", KeyedTable)
         assert positions.row_count > 0
         assert "NAV" in app.pnl_pane.figures_text
+
+
+def test_negative_cash_is_kept_but_never_silent(state_dir: Path) -> None:
+    """The broker's truth is kept (a margin loan, an overdraft), but `check` warns (exit 1)
+    and status raises a WARN alarm."""
+    path = state_dir / "portfolio.json"
+    path.write_text(path.read_text().replace('"cash": 210000', '"cash": -120.50', 1))
+    checked = run_cli("check", "--state-dir", str(state_dir))
+    assert checked.returncode == 1
+    assert "warn  portfolio.json: $.accounts.V_CORE.cash: negative (-120.50)" in checked.stdout
+    status = run_cli("--state-dir", str(state_dir), "status", "--json", "--no-probe")
+    import json as _json
+
+    alarms = {a["id"]: a for a in _json.loads(status.stdout)["alarms"]}
+    assert alarms["negative_cash:V_CORE"]["level"] == "WARN"
+    assert "V_CORE's cash is negative (-120.50)" in alarms["negative_cash:V_CORE"]["message"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from vanta_tui.cli import exit_codes
 from vanta_tui.core.clock import utc_now
+from vanta_tui.core.models import PortfolioFile
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
 from vanta_tui.demo.bundled import is_demo_copy, write_demo
-from vanta_tui.store.loader import load_all
+from vanta_tui.store.loader import LoadedFile, load_all
 
 RUNTIME_FILES = ("vanta.db", "vanta.db-wal", "vanta.db-shm", "trade_log.jsonl", "trade_log.head",
                  "paper_book.db", "paper_book.db-wal", "paper_book.db-shm")  # fmt: skip
@@ -58,9 +60,25 @@ def cmd_check(state_dir: Path) -> int:
     total = sum(len(p) for p in result.problems.values())
     if total:
         print(f"{total} problem(s) in {len(result.problems)} file(s) of {state_dir}")
-        return 1
+        return exit_codes.FOUND
+    warnings = _warnings(result.files.get(StateKind.PORTFOLIO))
+    for line in warnings:
+        print(f"warn  {line}")
     print(f"all {len(result.files)} state files of {state_dir} are valid")
-    return 0
+    return exit_codes.FOUND if warnings else exit_codes.OK
+
+
+def _warnings(loaded: LoadedFile[Any] | None) -> list[str]:
+    """What loads but needs a look: negative cash is kept (it is the broker's truth), never
+    passed over in silence."""
+    if loaded is None or not isinstance(loaded.model, PortfolioFile):
+        return []
+    return [
+        f"portfolio.json: $.accounts.{account_id}.cash: negative ({account.cash:,.2f}): an "
+        "overdraft or a margin loan"
+        for account_id, account in sorted(loaded.model.accounts.items())
+        if account.cash < 0
+    ]
 
 
 def cmd_schema(out: Path) -> int:

@@ -111,6 +111,14 @@ def evaluate(
                   f"vault_allocation.json is older than 24 h (asof "
                   f"{allocation.asof:%Y-%m-%d %H:%M}Z)",
                   details={"asof": allocation.asof}))  # fmt: skip
+    for account_id, account in sorted(portfolio.accounts.items()) if portfolio else []:
+        if account.cash < 0:
+            # Truth as the broker (or a fill) reports it, so it is kept, never refused; but
+            # no strategy here borrows: an overdraft or a margin loan needs a person.
+            add(Alarm(f"negative_cash:{account_id}", "negative_cash", Level.WARN, "positions",
+                      f"{account_id}'s cash is negative ({account.cash:,.2f}): an overdraft or "
+                      "a margin loan; buys are held until it is covered",
+                      vault_id=account_id, details={"cash": account.cash}))  # fmt: skip
     for vault in vaults.vaults if vaults else []:
         vid = vault.vault_id
         overlay = overlays.for_vault(vid) if overlays else VaultOverlay()
