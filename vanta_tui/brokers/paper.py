@@ -413,21 +413,11 @@ class PaperBroker:
     def submit(self, request: OrderRequest) -> BrokerOrder:
         with self._book() as account:
             # A reused client order id fails when the order is inserted (the book's key).
-            broker_id = f"paper-{account.next_id():06d}"
-            order = {
-                "broker_order_id": broker_id,
-                "client_order_id": request.client_order_id,
-                "symbol": request.symbol,
-                "side": request.side.value,
-                "qty": request.qty,
-                "order_type": request.order_type.value,
-                "limit_price": request.limit_price,
-                "time_in_force": request.time_in_force.value,
-                "status": BrokerStatus.ACCEPTED.value,
-                "filled_qty": Decimal(0),
-                "avg_fill_price": None,
-                "reason": None,
-            }
+            accepted = BrokerOrder(
+                f"paper-{account.next_id():06d}", request.client_order_id, request.symbol,
+                request.side, request.qty, BrokerStatus.ACCEPTED,
+            )  # fmt: skip
+            order = _book_order(request, accepted)
             last = self.prices(request.symbol)
             if last is None and request.order_type is OrderType.MARKET:
                 order["status"] = BrokerStatus.REJECTED.value
@@ -498,7 +488,7 @@ class PaperBroker:
 
 
 def _book_order(request: OrderRequest, state: BrokerOrder) -> dict[str, Any]:
-    """A working order as the book keeps it."""
+    """An order as the book keeps it (a new one, or a working one the account opens with)."""
     return {
         "broker_order_id": state.broker_order_id,
         "client_order_id": request.client_order_id,
