@@ -286,6 +286,8 @@ class FakeBinance(FakeBroker):
         super().__init__(prices, cash)
         self.next_id = 1000
         self.market_loads = 0
+        self.min_qty = "0.00001000"
+        """LOT_SIZE minQty of every market (exchangeInfo); a test may change it."""
         self.history: list[dict[str, Any]] = []
         """Every order ever created, oldest first (`orders` keeps the newest per client id:
         Binance lets a client id be used again once its order is no longer open)."""
@@ -311,7 +313,7 @@ class FakeBinance(FakeBroker):
                     "filters": [
                         {"filterType": "PRICE_FILTER", "minPrice": "0.01000000",
                          "maxPrice": "1000000.00000000", "tickSize": "0.01000000"},
-                        {"filterType": "LOT_SIZE", "minQty": "0.00001000",
+                        {"filterType": "LOT_SIZE", "minQty": self.min_qty,
                          "maxQty": "9000.00000000", "stepSize": "0.00001000"},
                     ],
                     "permissions": ["SPOT"], "permissionSets": [["SPOT"]],

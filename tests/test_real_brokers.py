@@ -334,3 +334,28 @@ def test_ccxt_lookup_finds_an_expired_order_and_never_sends_it_again(
     found = broker.get_by_client_id(ioc.client_order_id, "BTC/USD")
     assert found is not None and found.status is BrokerStatus.CANCELLED
     assert binance.created == [ioc.client_order_id]
+
+
+def test_ccxt_reloads_markets_before_refusing_on_old_limits(
+    binance: FakeBinance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running executor judged orders by the limits it loaded at start: an order the
+    old limits refuse is judged again on markets loaded now; within a minute of a load it is
+    not (no reload storm), and markets are loaded again after the TTL anyway."""
+    from vanta_tui.brokers import ccxt_adapter
+
+    clock = [1000.0]
+    monkeypatch.setattr(ccxt_adapter, "_monotonic", lambda: clock[0])
+    binance.min_qty = "1.00000000"  # at start, the venue wants whole coins
+    broker = CcxtBroker("binance", CREDS, base_url=binance.url, timeout_s=2)
+    small = OrderRequest("vanta-R1", "BTC/USD", Side.BUY, Decimal("0.01"))
+    with pytest.raises(OrderRejected, match="minimum"):
+        broker.submit(small)  # limits just loaded: refused without asking again
+    assert binance.market_loads == 1
+    binance.min_qty = "0.00001000"  # the exchange lowered its minimum since
+    clock[0] += 120
+    filled = broker.submit(dataclasses.replace(small, client_order_id="vanta-R2"))
+    assert filled.status is BrokerStatus.FILLED and binance.market_loads == 2
+    clock[0] += ccxt_adapter.MARKETS_TTL_S + 1
+    broker.submit(dataclasses.replace(small, client_order_id="vanta-R3"))
+    assert binance.market_loads == 3

@@ -35,6 +35,7 @@ import dataclasses
 import decimal
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -67,6 +68,12 @@ from vanta_tui.core.secrets import clip
 from vanta_tui.core.venue_caps import MarketLimits, VenueCaps, venue_refusal
 
 log = logging.getLogger(__name__)
+
+MARKETS_TTL_S = 900.0
+"""Markets (limits, precision, trading status) are loaded again after this long."""
+RELOAD_BEFORE_REFUSING_S = 60.0
+"""An order our limits would refuse is judged again on fresh markets if they are older."""
+_monotonic = time.monotonic
 
 DEFAULT_TIMEOUT_S = 10.0
 CASH_CURRENCIES = ("USD", "USDT", "USDC")
@@ -236,7 +243,8 @@ class CcxtBroker:
         self.base_url = base_url or os.environ.get(url_env(exchange_id))
         self._credentials = credentials
         self._exchange: Any = None
-        self._markets_loaded = False
+        self._markets_at: float | None = None
+        """When the markets were last loaded (monotonic seconds)."""
         self.client_ids = client_id_rule(exchange_id)
         self._caps: VenueCaps | None = None
 
@@ -302,10 +310,18 @@ class CcxtBroker:
         """The client order id of ``order_id`` in the form this exchange documents."""
         return client_order_id_of(order_id, self.client_ids.form, self.client_ids.prefix)
 
-    def _markets(self) -> None:
-        if not self._markets_loaded:
-            self._call("load markets", lambda: self.exchange.load_markets())
-            self._markets_loaded = True
+    def _markets(self, *, older_than: float = MARKETS_TTL_S) -> bool:
+        """Load the markets (limits, precision, status) if never loaded or loaded more than
+        ``older_than`` seconds ago: a long-running executor must not judge orders by limits
+        the exchange has changed since. True when they were (re)loaded now."""
+        now = _monotonic()
+        if self._markets_at is not None and now - self._markets_at <= older_than:
+            return False
+        again = self._markets_at is not None
+        self._call("load markets", lambda: self.exchange.load_markets(reload=again))
+        self._markets_at = now
+        self._caps = None  # drawn from the markets: again from the new ones
+        return True
 
     def _call(self, what: str, fn: Any, *args: Any, sending: bool = False, **kwargs: Any) -> Any:
         import ccxt
@@ -397,14 +413,20 @@ class CcxtBroker:
     def submit(self, request: OrderRequest) -> BrokerOrder:
         self._markets()
         exchange = self.exchange
-        refusal = venue_refusal(
-            self.caps(),
-            symbol=request.symbol,
-            qty=request.qty,
-            order_type=request.order_type,
-            time_in_force=request.time_in_force,
-            limit_price=request.limit_price,
-        )
+
+        def judged() -> str | None:
+            return venue_refusal(
+                self.caps(),
+                symbol=request.symbol,
+                qty=request.qty,
+                order_type=request.order_type,
+                time_in_force=request.time_in_force,
+                limit_price=request.limit_price,
+            )
+
+        refusal = judged()
+        if refusal is not None and self._markets(older_than=RELOAD_BEFORE_REFUSING_S):
+            refusal = judged()  # limits loaded a while ago: judged again on fresh markets
         if refusal is not None:  # nothing was sent: a clear refusal, not an unknown outcome
             raise RefusedBeforeSend(refusal)
         kind = "limit" if request.order_type is OrderType.LIMIT else "market"
