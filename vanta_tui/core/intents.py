@@ -70,6 +70,13 @@ class Ticket:
     order_type: OrderType
     limit_price: Decimal | None
 
+    @classmethod
+    def of(cls, order: Order) -> Ticket:
+        return cls(
+            order.vault_id, order.symbol, order.side, order.qty, order.order_type,
+            order.limit_price,
+        )  # fmt: skip
+
     def matches(self, order: Order) -> bool:
         return (
             order.follower_id is None

@@ -397,11 +397,7 @@ class OperatorActions(App[int]):
         queue = self.snapshot.queue
         if queue is None:
             return None
-        ticket = Ticket(
-            order.vault_id, order.symbol, order.side, order.qty, order.order_type,
-            order.limit_price,
-        )  # fmt: skip
-        return find_duplicate(queue.orders, ticket, self.clock())
+        return find_duplicate(queue.orders, Ticket.of(order), self.clock())
 
     def action_stage_rebalance(self) -> None:
         vault_id = self._need_vault()
