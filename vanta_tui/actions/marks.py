@@ -6,6 +6,7 @@ One audited action per account and refresh; nothing is written when no price mov
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from vanta_tui.actions.context import ActionContext
@@ -13,6 +14,22 @@ from vanta_tui.core.fills import mark_pnl
 from vanta_tui.core.models import PnlFile, PortfolioFile, StateFileModel
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.journal import ActResult, EventDraft, Plan
+
+
+def remark(
+    portfolio: PortfolioFile, pnl: PnlFile, account_id: str, at: datetime
+) -> dict[StateKind, StateFileModel]:
+    """The files a change to ``account_id``'s holdings in ``portfolio`` changes: the
+    portfolio, and the PnL when the account is a vault's (its NAV, unrealized, high-water
+    mark and drawdown re-marked at ``at``, nothing realized). The one rule for every action
+    that moves holdings or prices outside a fill (marking prices, adopting a broker's view)."""
+    changed: dict[StateKind, StateFileModel] = {StateKind.PORTFOLIO: portfolio}
+    account = portfolio.accounts.get(account_id)
+    vault_pnl = pnl.vaults.get(account_id)
+    if account is not None and vault_pnl is not None:
+        mark_pnl(vault_pnl, account, Decimal(0), at)
+        changed[StateKind.PNL] = pnl
+    return changed
 
 
 def mark_prices(
@@ -36,14 +53,10 @@ def mark_prices(
             position.last_price = price
         if not moved:
             return Plan({}, [])
-        changed: dict[StateKind, StateFileModel] = {StateKind.PORTFOLIO: portfolio}
-        vault_pnl = pnl.vaults.get(account_id)
-        if vault_pnl is not None:
-            mark_pnl(vault_pnl, account, Decimal(0), ctx.clock())
-            changed[StateKind.PNL] = pnl
+        changed = remark(portfolio, pnl, account_id, ctx.clock())
         event = EventDraft(
             "prices.marked",
-            vault_id=account_id if vault_pnl is not None else None,
+            vault_id=account_id if StateKind.PNL in changed else None,
             payload={"account": account_id, "source": source, "prices": moved},
         )
         return Plan(changed, [event], sorted(moved))

@@ -18,7 +18,7 @@ from vanta_tui.actions.venues import (
     screen_rebalance,
     vault_caps,
 )
-from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
+from vanta_tui.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from vanta_tui.core.ids import ulid
 from vanta_tui.core.intents import (
     Ticket,
@@ -38,7 +38,7 @@ from vanta_tui.core.models import (
     StateFileModel,
     VaultOverlay,
 )
-from vanta_tui.core.models.queue import order_data
+from vanta_tui.core.models.queue import EDITABLE, edited_order, new_order, order_data
 from vanta_tui.core.order_states import OPEN, IllegalTransition, check_move
 from vanta_tui.core.rebalance import RebalancePlan, plan_rebalance
 from vanta_tui.core.risk import check_order, maintenance_hold, order_price
@@ -109,23 +109,18 @@ def stage_order(
         if twin is not None and not allow_duplicate:
             raise DuplicateOrder(twin, now)
         order = _new_order(
-            {
-                "order_id": ulid(now),
-                "vault_id": vault_id,
-                "symbol": symbol,
-                "asset_class": AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY,
-                "side": side,
-                "qty": qty,
-                "order_type": order_type,
-                "limit_price": limit_price,
-                "time_in_force": time_in_force,
-                "status": OrderStatus.STAGED,
-                "origin": origin,
-                "reason_vector": list(reasons),
-                "conviction": conviction,
-                "created_at": now,
-                "updated_at": now,
-            }
+            order_id=ulid(now),
+            vault_id=vault_id,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            now=now,
+            order_type=order_type,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
+            origin=origin,
+            reason_vector=list(reasons),
+            conviction=conviction,
         )
         refuse_at_venue(caps, order, price)  # what the venue cannot take, before approval
         queue.orders.append(order)
@@ -520,9 +515,6 @@ def flip_order(ctx: ActionContext, order_id: str) -> ActResult:
     return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
 
 
-EDITABLE = ("qty", "limit_price", "order_type", "time_in_force")
-
-
 def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> ActResult:
     """Change qty, limit price, order type or time in force of a staged order."""
     ctx.require_writable("editing an order")
@@ -537,13 +529,8 @@ def edit_order(ctx: ActionContext, order_id: str, changes: dict[str, Any]) -> Ac
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         queue = _queue(models)
         order = _staged(queue, order_id, "edited")
-        data = order.model_dump()
-        data.update(changes)
-        if changes.get("order_type") == OrderType.MARKET:
-            data["limit_price"] = None
-        data["updated_at"] = ctx.clock()
         try:
-            edited = Order.model_validate(data)
+            edited = edited_order(order, changes, ctx.clock())
         except ValueError as exc:
             raise ActionRefused(f"order {order_id} not edited: {first_error(exc)}") from None
         refuse_at_venue(caps, edited, price, f"order {order_id} not edited")
@@ -581,10 +568,10 @@ def _known_vault_or_refuse(state_dir: Path, vault_id: str) -> None:
         return
 
 
-def _new_order(data: dict[str, object]) -> Order:
-    """A new staged order, or a refusal naming the first field that is wrong."""
+def _new_order(**fields: Any) -> Order:
+    """A new staged order (`new_order`), or a refusal naming the first field that is wrong."""
     try:
-        return Order.model_validate(data)
+        return new_order(**fields)
     except ValueError as exc:
         raise ActionRefused(f"order not staged: {first_error(exc)}") from None
 

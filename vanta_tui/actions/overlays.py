@@ -10,12 +10,10 @@ from typing import Any
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.reading import read_context
 from vanta_tui.core.models import OverlayFile, StateFileModel, TripClearance, VaultOverlay
+from vanta_tui.core.models.overlay import flip_mode_problem
 from vanta_tui.core.positions import is_tripped
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
-
-MAX_FLIP_TTL_MIN = 240
-"""Flip mode is a bounded experiment (the seed's examples: 30–60 minutes)."""
 
 
 def _overlays(models: dict[StateKind, StateFileModel]) -> OverlayFile:
@@ -80,10 +78,9 @@ def set_flip_mode(
     """Flip mode on (sizes × (1 + amplify) until now + TTL) or off."""
     ctx.require_writable("changing flip mode")
     read_context(ctx.state_dir).vault(vault_id)
-    if enabled and not 1 <= ttl_minutes <= MAX_FLIP_TTL_MIN:
-        raise ActionRefused(f"flip mode TTL must be 1 to {MAX_FLIP_TTL_MIN} minutes")
-    if enabled and not Decimal(0) < amplify <= Decimal(1):
-        raise ActionRefused("flip mode amplify must be above 0 and at most 1 (100 %)")
+    problem = flip_mode_problem(ttl_minutes, amplify) if enabled else None
+    if problem is not None:
+        raise ActionRefused(problem)
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         overlays = _overlays(models)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.marks import remark
 from vanta_tui.actions.reading import require_vault
 from vanta_tui.brokers.base import Broker
-from vanta_tui.core.enums import AssetClass
-from vanta_tui.core.fills import mark_pnl
+from vanta_tui.core.enums import asset_class_of
 from vanta_tui.core.models import (
     Account,
     PnlFile,
@@ -136,7 +136,7 @@ def accept_broker(ctx: ActionContext, vault_id: str, for_venue: VenueBroker) -> 
                     qty=qty,
                     avg_price=avg,
                     last_price=price,
-                    asset_class=AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY,
+                    asset_class=asset_class_of(symbol),
                 )
             else:
                 position.qty = qty
@@ -144,11 +144,7 @@ def accept_broker(ctx: ActionContext, vault_id: str, for_venue: VenueBroker) -> 
             del account.positions[symbol]
         account.cash = view.cash
         portfolio.asof = ctx.clock()
-        changed: dict[StateKind, StateFileModel] = {StateKind.PORTFOLIO: portfolio}
-        vault_pnl = pnl.vaults.get(vault_id)
-        if vault_pnl is not None:
-            mark_pnl(vault_pnl, account, Decimal(0), portfolio.asof)
-            changed[StateKind.PNL] = pnl
+        changed = remark(portfolio, pnl, vault_id, portfolio.asof)
         event = EventDraft(
             "reconcile.accepted",
             vault_id=vault_id,

@@ -37,7 +37,7 @@ from vanta_tui.brokers.errors import (
     TemporaryBrokerError,
     UnknownOutcome,
 )
-from vanta_tui.core.enums import OrderType, Side
+from vanta_tui.core.enums import AssetClass, OrderType, Side, asset_class_of
 from vanta_tui.core.ids import client_order_id as vanta_client_id
 from vanta_tui.core.secrets import clip
 
@@ -291,8 +291,8 @@ class AlpacaBroker:
         from alpaca.data.requests import CryptoLatestTradeRequest, StockLatestTradeRequest
 
         out: dict[str, Decimal] = {}
-        stocks = [s for s in symbols if "/" not in s]
-        pairs = [s for s in symbols if "/" in s]
+        pairs = [s for s in symbols if asset_class_of(s) is AssetClass.CRYPTO]
+        stocks = [s for s in symbols if s not in pairs]
         if stocks:
             client = self._data_client("stock")
             raw = self._call(

@@ -35,7 +35,7 @@ from vanta_tui.brokers.errors import (
     OrderNotFound,
     OrderRejected,
 )
-from vanta_tui.core.enums import OrderType, Side
+from vanta_tui.core.enums import AssetClass, OrderType, Side, asset_class_of
 from vanta_tui.core.ids import client_order_id as vanta_client_id
 from vanta_tui.store.codec import dumps_compact, parse_json
 from vanta_tui.store.sqlite_wal import connect_wal
@@ -372,7 +372,8 @@ class PaperBroker:
         remaining = decimal_of(order["qty"]) - decimal_of(order["filled_qty"])
         take = remaining
         if self.partial_fill_ratio is not None and decimal_of(order["filled_qty"]) == 0:
-            step = Decimal("0.00000001") if "/" in order["symbol"] else Decimal(1)
+            crypto = asset_class_of(order["symbol"]) is AssetClass.CRYPTO
+            step = Decimal("0.00000001") if crypto else Decimal(1)
             take = (remaining * self.partial_fill_ratio / step).to_integral_value(ROUND_DOWN) * step
             take = take if take > 0 else remaining
         position = account["positions"].setdefault(

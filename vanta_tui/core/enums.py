@@ -31,6 +31,12 @@ class AssetClass(StrEnum):
     CRYPTO = "crypto"
 
 
+def asset_class_of(symbol: str) -> AssetClass:
+    """The one rule that tells a symbol's asset class: crypto symbols are BASE/QUOTE pairs
+    (``BTC/USD``), equities are tickers (``AAPL``)."""
+    return AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY
+
+
 class OrderStatus(StrEnum):
     """Order states of `autotrade_queue.json`; the legal moves are in `core.order_states`."""
 

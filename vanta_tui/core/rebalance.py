@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from vanta_tui.core.enums import AssetClass, OrderStatus, Side
+from vanta_tui.core.enums import AssetClass, OrderStatus, Side, asset_class_of
 from vanta_tui.core.intents import describe_open, open_orders, open_qty, signed
 from vanta_tui.core.models import Account, Defaults, Order, Vault, VaultOverlay
 from vanta_tui.core.positions import effective_targets
@@ -64,7 +64,7 @@ class RebalancePlan:
 def _step(symbol: str, precision: Mapping[str, Decimal] | None) -> Decimal:
     if precision and symbol in precision:
         return precision[symbol]
-    return CRYPTO_STEP if "/" in symbol else Decimal(1)
+    return CRYPTO_STEP if asset_class_of(symbol) is AssetClass.CRYPTO else Decimal(1)
 
 
 def _round_down(qty: Decimal, step: Decimal) -> Decimal:
@@ -136,7 +136,7 @@ def plan_rebalance(
             reason += f" (net of {covered} {side.value} already open)"
         order = ProposedOrder(
             symbol,
-            AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY,
+            asset_class_of(symbol),
             side,
             qty,
             price,

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-from vanta_tui.core.enums import AssetClass, OrderStatus
+from vanta_tui.core.enums import AssetClass, OrderStatus, asset_class_of
 from vanta_tui.core.ids import client_order_id, ulid
 from vanta_tui.core.models import (
     AllocationFile,
@@ -60,7 +60,7 @@ class _Holding:
 
     @property
     def asset_class(self) -> str:
-        return "crypto" if "/" in self.symbol else "equity"
+        return asset_class_of(self.symbol).value
 
     @property
     def value(self) -> Decimal:
@@ -364,12 +364,12 @@ def _order(
         "order_id": order_id,
         "vault_id": vault_id,
         "symbol": symbol,
-        "asset_class": AssetClass.CRYPTO.value if "/" in symbol else AssetClass.EQUITY.value,
+        "asset_class": asset_class_of(symbol).value,
         "side": side,
         "qty": D(qty),
         "order_type": "market",
         "limit_price": None,
-        "time_in_force": "gtc" if "/" in symbol else "day",
+        "time_in_force": "gtc" if asset_class_of(symbol) is AssetClass.CRYPTO else "day",
         "status": status,
         "origin": "allocator",
         "reason_vector": [],

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from vanta_tui.core.enums import AssetClass, asset_class_of
 from vanta_tui.core.ids import ulid
 from vanta_tui.core.models import (
     AllocationFile,
@@ -66,7 +67,7 @@ def generate(vaults: int, orders: int, positions: int, seed: int = 7) -> dict[st
         symbols = rng.sample(_TICKERS + _PAIRS, per_vault[index])
         held: dict[str, Any] = {}
         for symbol in symbols:
-            crypto = "/" in symbol
+            crypto = asset_class_of(symbol) is AssetClass.CRYPTO
             qty = D(rng.randint(1, 4000)) / 100 if crypto else D(rng.randint(1, 300))
             held[symbol] = {
                 "qty": qty,
@@ -105,12 +106,16 @@ def generate(vaults: int, orders: int, positions: int, seed: int = 7) -> dict[st
         symbol = rng.choice(_TICKERS + _PAIRS)
         created = DEMO_NOW - timedelta(seconds=rng.randint(60, 86_400))
         status = rng.choice(_STATES)
-        qty = D(rng.randint(1, 500)) if "/" not in symbol else D(rng.randint(1, 500)) / 100
+        qty = (
+            D(rng.randint(1, 500))
+            if asset_class_of(symbol) is AssetClass.EQUITY
+            else D(rng.randint(1, 500)) / 100
+        )
         order: dict[str, Any] = {
             "order_id": ulid(created, randomness=rng.getrandbits(80)),
             "vault_id": vault_id,
             "symbol": symbol,
-            "asset_class": "crypto" if "/" in symbol else "equity",
+            "asset_class": asset_class_of(symbol).value,
             "side": rng.choice(["buy", "sell"]),
             "qty": qty,
             "status": status,

@@ -21,6 +21,20 @@ class Maintenance(VantaModel):
     by: Text | None = None
 
 
+MAX_FLIP_TTL_MIN = 240
+"""Flip mode is a bounded experiment (the seed's examples: 30–60 minutes)."""
+
+
+def flip_mode_problem(ttl_minutes: int, amplify: Decimal) -> str | None:
+    """Why flip mode may not be turned on with this TTL and amplify, or None: the one rule
+    (the desk's form and the action both ask it)."""
+    if not 1 <= ttl_minutes <= MAX_FLIP_TTL_MIN:
+        return f"flip mode TTL must be 1 to {MAX_FLIP_TTL_MIN} minutes"
+    if not Decimal(0) < amplify <= Decimal(1):
+        return "flip mode amplify must be above 0 and at most 1 (100 %)"
+    return None
+
+
 class FlipMode(VantaModel):
     """A bounded experiment: staged sizes × (1 + amplify) until ``expires_at``."""
 

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from vanta_tui.core.enums import AssetClass
+from vanta_tui.core.enums import AssetClass, asset_class_of
 from vanta_tui.core.models.base import StateFileModel, VantaModel
 from vanta_tui.core.types import Identifier, NonNegative, Number, Positive, Symbol, UtcTimestamp
 
@@ -39,8 +39,8 @@ class Account(VantaModel):
     @model_validator(mode="after")
     def _crypto_symbols(self) -> Self:
         for symbol, position in self.positions.items():
-            is_pair = "/" in symbol
-            if is_pair != (position.asset_class == "crypto"):
+            is_pair = asset_class_of(symbol) is AssetClass.CRYPTO
+            if is_pair != (position.asset_class is AssetClass.CRYPTO):
                 raise ValueError(
                     f"position {symbol} has asset_class {position.asset_class.value}, but "
                     + ("crypto symbols are BASE/QUOTE pairs" if not is_pair else "it is a pair")

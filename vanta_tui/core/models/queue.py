@@ -11,7 +11,14 @@ from typing import Any, Self
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
-from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
+from vanta_tui.core.enums import (
+    AssetClass,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    asset_class_of,
+)
 from vanta_tui.core.models.base import StateFileModel, VantaModel
 from vanta_tui.core.types import (
     Fraction,
@@ -67,7 +74,7 @@ class Order(VantaModel):
             raise ValueError(f"status is filled but filled_qty {self.filled_qty} ≠ qty {self.qty}")
         if self.filled_qty > 0 and self.avg_fill_price is None:
             raise ValueError("an order with fills needs avg_fill_price")
-        if (self.asset_class is AssetClass.CRYPTO) != ("/" in self.symbol):
+        if self.asset_class is not asset_class_of(self.symbol):
             raise ValueError(
                 f"symbol {self.symbol} does not fit asset_class {self.asset_class.value} "
                 "(crypto symbols are BASE/QUOTE pairs, equities are tickers)"
@@ -96,6 +103,62 @@ class Order(VantaModel):
 
     def age(self, now: datetime) -> float:
         return (now - self.created_at).total_seconds()
+
+
+EDITABLE = ("qty", "limit_price", "order_type", "time_in_force")
+"""What an operator may change on a staged order."""
+
+
+def new_order(
+    *,
+    order_id: str,
+    vault_id: str,
+    symbol: str,
+    side: Side | str,
+    qty: Decimal,
+    now: datetime,
+    order_type: OrderType | str | None = None,
+    limit_price: Decimal | None = None,
+    time_in_force: TimeInForce | str = TimeInForce.DAY,
+    **fields: Any,
+) -> Order:
+    """The one way a new order is made (a ticket, a rebalance, a flip's copy, a retry, a
+    follower's child): its asset class from the symbol, a limit order when it has a limit
+    price (unless ``order_type`` says otherwise), staged, created and updated ``now``;
+    ``fields`` are the rest (origin, reasons, parent …). A wrong value raises pydantic's
+    ValueError naming the field."""
+    kind = order_type or (OrderType.LIMIT if limit_price is not None else OrderType.MARKET)
+    data: dict[str, Any] = {
+        "order_id": order_id,
+        "vault_id": vault_id,
+        "symbol": symbol,
+        "asset_class": asset_class_of(symbol),
+        "side": side,
+        "qty": qty,
+        "order_type": kind,
+        "limit_price": limit_price,
+        "time_in_force": time_in_force,
+        "status": OrderStatus.STAGED,
+        "created_at": now,
+        "updated_at": now,
+    }
+    data.update(fields)
+    return Order.model_validate(data)
+
+
+def edited_order(order: Order, changes: dict[str, Any], now: datetime) -> Order:
+    """``order`` with ``changes`` (of `EDITABLE` only) made at ``now``: a change to a market
+    order drops the limit price. A wrong value raises pydantic's ValueError naming the
+    field; a field that is not editable raises ValueError naming it."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"cannot edit {', '.join(sorted(unknown))}; editable: {EDITABLE}")
+    data = order.model_dump()
+    data.update(changes)
+    if "order_type" in changes and OrderType(changes["order_type"]) is OrderType.MARKET:
+        data["limit_price"] = None
+    data["updated_at"] = now
+    return Order.model_validate(data)
 
 
 class QueueFile(StateFileModel):
