@@ -22,19 +22,19 @@ from vanta_tui.actions.orders import approve_orders, order_payload
 from vanta_tui.brokers.base import BrokerStatus, OrderRequest
 from vanta_tui.brokers.errors import DuplicateClientOrderId, OrderRejected
 from vanta_tui.brokers.paper import PaperBroker
-from vanta_tui.core.enums import OrderStatus, Side
-from vanta_tui.core.models import Order, QueueFile
-from vanta_tui.core.models.queue import order_data
-from vanta_tui.core.state_files import StateKind
-from vanta_tui.core.types import PlainDecimal
-from vanta_tui.demo.generate import generate
-from vanta_tui.store.codec import (
+from vanta_tui.core.codec import (
     data_sha,
     dumps_canonical,
     dumps_compact,
     dumps_pretty,
     parse_json,
 )
+from vanta_tui.core.enums import OrderStatus, Side
+from vanta_tui.core.models import Order, QueueFile
+from vanta_tui.core.models.queue import order_data
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.core.types import PlainDecimal
+from vanta_tui.demo.generate import generate
 from vanta_tui.store.journal.redact import redact
 from vanta_tui.store.loader import parse_model, render_queue, same_order
 from vanta_tui.store.writer import render

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vanta_tui.store.codec import dumps_canonical
+from vanta_tui.core.codec import dumps_canonical
 from vanta_tui.store.journal import patches
 
 scalars = st.one_of(

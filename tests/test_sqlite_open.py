@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from vanta_tui.brokers.paper import PaperBroker
+from vanta_tui.core.sqlite_wal import connect_wal
 from vanta_tui.store.journal.db import open_db
-from vanta_tui.store.sqlite_wal import connect_wal
 
 ROUNDS = 60
 THREADS = 4

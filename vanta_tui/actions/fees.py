@@ -20,6 +20,7 @@ from typing import Any
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.reading import read_context
+from vanta_tui.core.codec import parse_json
 from vanta_tui.core.enums import FeePeriod
 from vanta_tui.core.fees import (
     FeeAccount,
@@ -35,7 +36,6 @@ from vanta_tui.core.fees import (
 from vanta_tui.core.models import FollowersFile, PnlFile, StateFileModel, VaultFile
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
-from vanta_tui.store.codec import parse_json
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
 from vanta_tui.store.loader import load_model, parse_model

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.credentials import KEYRING_SERVICE, env_names, load_credentials
 from vanta_tui.brokers.errors import CredentialsError
+from vanta_tui.core.codec import parse_json
 from vanta_tui.core.models import (
     Account,
     Follower,
@@ -35,7 +36,6 @@ from vanta_tui.core.models import (
 from vanta_tui.core.order_states import OPEN
 from vanta_tui.core.secrets import remember as remember_secrets
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.codec import parse_json
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
 from vanta_tui.store.loader import load_model
 

@@ -13,6 +13,7 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.marks import remark
 from vanta_tui.actions.reading import require_vault
 from vanta_tui.brokers.base import Broker
+from vanta_tui.core.codec import parse_json
 from vanta_tui.core.enums import asset_class_of
 from vanta_tui.core.models import (
     Account,
@@ -23,7 +24,6 @@ from vanta_tui.core.models import (
     Venue,
 )
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.codec import parse_json
 from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
 from vanta_tui.store.loader import load_model
 

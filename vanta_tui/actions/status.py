@@ -21,6 +21,7 @@ from vanta_tui.brokers.credentials import load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError
 from vanta_tui.brokers.routing import brokers_for, real_accounts
 from vanta_tui.core.alarms import Alarm, Facts, Level, Thresholds, evaluate, worst
+from vanta_tui.core.codec import parse_json
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import Order, Venue
 from vanta_tui.core.order_states import OPEN
@@ -29,7 +30,6 @@ from vanta_tui.core.risk import HoldReason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.executor.lease import Lease, lease_held
-from vanta_tui.store.codec import parse_json
 from vanta_tui.store.journal import ActionRefused, EventDraft, Journal
 from vanta_tui.store.snapshot import StateSnapshot, reload
 

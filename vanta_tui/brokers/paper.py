@@ -35,10 +35,10 @@ from vanta_tui.brokers.errors import (
     OrderNotFound,
     OrderRejected,
 )
+from vanta_tui.core.codec import dumps_compact, parse_json
 from vanta_tui.core.enums import AssetClass, OrderType, Side, asset_class_of
 from vanta_tui.core.ids import client_order_id as vanta_client_id
-from vanta_tui.store.codec import dumps_compact, parse_json
-from vanta_tui.store.sqlite_wal import connect_wal
+from vanta_tui.core.sqlite_wal import connect_wal
 
 BOOK_NAME = "paper_book.db"
 

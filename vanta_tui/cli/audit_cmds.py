@@ -9,9 +9,9 @@ from vanta_tui.cli import exit_codes
 from vanta_tui.cli.exit_codes import UsageError
 from vanta_tui.cli.progress import Progress
 from vanta_tui.core.clock import utc_now
+from vanta_tui.core.codec import dumps_compact
 from vanta_tui.core.id_match import match_id
 from vanta_tui.core.types import format_utc, parse_utc
-from vanta_tui.store.codec import dumps_compact
 from vanta_tui.store.journal import Journal
 from vanta_tui.store.journal.export import export, order_tree
 from vanta_tui.store.journal.replay import replay

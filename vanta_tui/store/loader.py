@@ -16,11 +16,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import ValidationError
 
-from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
-from vanta_tui.core.models.queue import check_unique_order_ids, order_data
-from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
-from vanta_tui.core.wording import validation_found
-from vanta_tui.store.codec import (
+from vanta_tui.core.codec import (
     canonical_with_members,
     data_sha,
     dumps_compact,
@@ -29,6 +25,10 @@ from vanta_tui.store.codec import (
     parse_json,
     pretty_with_members,
 )
+from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
+from vanta_tui.core.models.queue import check_unique_order_ids, order_data
+from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
+from vanta_tui.core.wording import validation_found
 from vanta_tui.store.errors import Problem, StateFileError
 from vanta_tui.store.locate import locate
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from vanta_tui.core.codec import dumps_pretty
 from vanta_tui.core.models import StateFileModel
 from vanta_tui.core.state_files import Reference, StateKind
-from vanta_tui.store.codec import dumps_pretty
 from vanta_tui.store.errors import StateFileError, VersionConflict, WriteRefused
 from vanta_tui.store.loader import (
     LoadedFile,

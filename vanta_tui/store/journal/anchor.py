@@ -38,8 +38,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vanta_tui.core.codec import dumps_canonical, parse_json
 from vanta_tui.core.secrets import remember as remember_secret
-from vanta_tui.store.codec import dumps_canonical, parse_json
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from vanta_tui.store.sqlite_wal import connect_wal
+from vanta_tui.core.sqlite_wal import connect_wal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

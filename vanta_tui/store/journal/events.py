@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from vanta_tui.core.codec import dumps_canonical, parse_json
 from vanta_tui.core.secrets import known, scrub
-from vanta_tui.store.codec import dumps_canonical, parse_json
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first event."""

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
+from vanta_tui.core.codec import parse_json
 from vanta_tui.core.types import parse_utc
-from vanta_tui.store.codec import parse_json
 from vanta_tui.store.journal.events import canonical_from_row, line_with_hash
 from vanta_tui.store.journal.journal import Journal
 

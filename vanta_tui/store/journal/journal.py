@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.core.clock import Clock, utc_now
+from vanta_tui.core.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
-from vanta_tui.store.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.store.errors import (
     JournalFileError,
     JournalIntegrityError,

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vanta_tui.core.codec import data_sha, parse_json
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.codec import data_sha, parse_json
 from vanta_tui.store.errors import StateFileError
 from vanta_tui.store.journal import patches
 from vanta_tui.store.journal.journal import Journal
