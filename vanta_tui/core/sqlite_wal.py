@@ -22,7 +22,11 @@ def connect_wal(path: Path, schema: str, *, timeout_s: float = 30.0) -> sqlite3.
         # Created the owner's only, whatever the umask (SQLite gives -wal/-shm the same mode).
         with contextlib.suppress(FileExistsError, FileNotFoundError):  # no directory: below
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None)
+    # Any thread may use it (a `Desk` session is used from the desk's worker threads, one
+    # at a time under its lock); SQLite itself is built serialized.
+    conn = sqlite3.connect(
+        str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False
+    )
     deadline = time.monotonic() + timeout_s
     delay = 0.002
     while True:

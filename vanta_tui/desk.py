@@ -1,0 +1,645 @@
+"""`Desk`: one operator session on one state directory, the fronts' only door.
+
+The desk (Textual), the CLI and the benchmarks call `Desk` and nothing below it: neither
+front opens the journal, the executor's lease or a broker, or writes SQL. A `Desk` holds
+
+- the state directory, the operator, the clock, read-only and live mode;
+- the journal, opened once on first use (recovering from a crash once, when writable) and
+  kept open, so its cache of the state files stays warm between actions;
+- the current state (`StateSnapshot`): what the desk shows, what previews are made from;
+- the brokers (built on first use, one adapter per venue account).
+
+Every operator action and every reading the fronts need is a method; `run_executor` runs
+the executor (its own journal connection and the lease, in the caller's thread).
+
+Threads: the desk calls these methods from worker threads, the CLI from its main thread.
+The session's journal is used under one lock, so actions run one at a time (as an operator
+does them); the executor runs beside them on its own connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from vanta_tui.actions import audit
+from vanta_tui.actions.audit import ProgressFactory
+from vanta_tui.actions.context import ActionContext, ReadOnlyRefused
+from vanta_tui.actions.execution import CancelReport, cancel_orders, panic
+from vanta_tui.actions.fees import (
+    CloseReport,
+    LedgerEntry,
+    check_ledger_filter,
+    close_fee_cycle,
+    ledger,
+)
+from vanta_tui.actions.followers import (
+    add_follower,
+    read_packet,
+    remove_follower,
+    set_kill_switch,
+)
+from vanta_tui.actions.orders import (
+    ApprovalSummary,
+    StagedRebalance,
+    approve_orders,
+    dead_letters,
+    dismiss_failed,
+    edit_order,
+    flip_order,
+    preview_approval,
+    preview_rebalance,
+    reject_orders,
+    retry_failed,
+    stage_order,
+    stage_rebalance,
+)
+from vanta_tui.actions.overlays import (
+    clear_trip,
+    expire_flip_modes,
+    set_flip_mode,
+    set_maintenance,
+    set_persona,
+)
+from vanta_tui.actions.reading import Context
+from vanta_tui.actions.reconcile import accept_broker
+from vanta_tui.actions.reconcile import check as reconcile_check
+from vanta_tui.actions.status import StatusLine, StatusReport, acknowledge, collect
+from vanta_tui.actions.venues import vault_caps
+from vanta_tui.brokers.routing import (  # TEMPORARY: actions.brokers
+    Brokers,
+    brokers_for,
+    missing_credentials,
+    venue_problems,
+)
+from vanta_tui.core.clock import Clock, utc_now
+from vanta_tui.core.enums import OrderType, Side, TimeInForce
+from vanta_tui.core.intents import Ticket, find_duplicate
+from vanta_tui.core.logs import Lapse
+from vanta_tui.core.models import Follower, Order
+from vanta_tui.core.rebalance import RebalancePlan
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.executor.engine import PRICE_EVERY_S, RECONCILE_EVERY_S, RETRY_AFTER_S, Executor
+from vanta_tui.executor.lease import Lease, LeaseHeld
+from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
+from vanta_tui.store.journal import ActionRefused, RecoveryReport  # TEMPORARY: actions.errors
+from vanta_tui.store.journal.replay import ReplayResult
+from vanta_tui.store.journal.verify import VerifyResult
+from vanta_tui.store.snapshot import StateSnapshot, reload
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerOptions:
+    """How the brokers are built: the paper broker's simulation and the network timeout."""
+
+    slippage_bps: Decimal = Decimal(0)
+    partial_fill_ratio: Decimal | None = None
+    timeout_s: float = 10.0
+    paper_only: bool = False
+
+
+@dataclass(frozen=True)
+class ExecutorNews:
+    """What the executor says while it runs: a status line for the header (``level`` ok,
+    warn or fail), and whether the state files changed (the fronts reload them)."""
+
+    text: str
+    level: str = "ok"
+    changed: bool = False
+    toast: str | None = None
+    """Something the operator must read (a venue refusing to trade), or None."""
+    first: bool = True
+    """False when this says again what the cycle before said (a front that prints a
+    line per news, like the CLI, says a lasting problem once, and once when it is over)."""
+
+
+@dataclass(frozen=True)
+class ExecutorEnd:
+    """How a `Desk.run_executor` ended: ``why`` is ``stopped`` (asked to stop, or ``once``
+    done), ``lease-held`` (another executor runs here; ``text`` names it),
+    ``journal-problem`` (the journal's chain is broken: nothing sent) or ``error`` (the
+    lease's file could not be written)."""
+
+    why: str
+    text: str = ""
+    sent: int = 0
+    cycles: int = 0
+    held: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
+
+
+class Desk:
+    """One operator session: every action and reading the fronts need (see the module)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        operator: str,
+        clock: Clock = utc_now,
+        read_only: bool = False,
+        live: bool = False,
+        brokers: BrokerOptions | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.operator = operator
+        self.clock = clock
+        self.read_only = read_only
+        self.live = live
+        self.broker_options = brokers or BrokerOptions()
+        self.state = StateSnapshot()
+        """The current state: the last good models of every file and their problems."""
+        self._lock = threading.RLock()
+        self._ctx: ActionContext | None = None
+        self._brokers: Brokers | None = None
+
+    # ------------------------------------------------------------------ session
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the journal (signing a checkpoint if it wrote)."""
+        with self._lock:
+            if self._ctx is not None:
+                ctx, self._ctx = self._ctx, None
+                ctx.close()
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[ActionContext]:
+        """The session's action context, opened on first use, one caller at a time."""
+        with self._lock:
+            if self.read_only:
+                # Read-only journals are opened for each use: SQLite reads a journal no
+                # writer has open as immutable, and a long-lived handle would not see the
+                # events written after it opened.
+                ctx = self._open_context()
+                try:
+                    yield ctx
+                finally:
+                    ctx.close()
+                return
+            if self._ctx is None:
+                self._ctx = self._open_context()
+            yield self._ctx
+
+    def _open_context(self) -> ActionContext:
+        return ActionContext.open(
+            self.state_dir,
+            self.operator,
+            clock=self.clock,
+            read_only=self.read_only,
+            live=self.live,
+        )
+
+    def _act(self, body: Callable[[ActionContext], T]) -> T:
+        with self._session() as ctx:
+            return body(ctx)
+
+    # ------------------------------------------------------------------ state
+
+    def reload(self, kinds: Iterable[StateKind] | None = None) -> StateSnapshot:
+        """Read the changed files (``kinds``; all when None) into the current state, keeping
+        the last good model of a file that does not load."""
+        self.state = reload(
+            self.state_dir, self.state, frozenset(kinds) if kinds is not None else None
+        )
+        return self.state
+
+    # ------------------------------------------------------------------ the journal
+
+    def start(self) -> RecoveryReport | None:
+        """Open the journal now: recover from any crash and record the changes other programs
+        made to the files since (a writable desk). None when read-only."""
+        with self._session() as ctx:
+            if ctx.read_only:
+                return None
+            ctx.journal.note_external_changes()
+            return ctx.recovery
+
+    def note_external(self, kinds: Iterable[StateKind]) -> None:
+        """Record the changes another program made to these files (the watcher saw them)."""
+        if self.read_only:
+            return
+        with self._session() as ctx:
+            ctx.journal.note_external_changes(kinds)
+
+    def record(self, action: str, payload: Mapping[str, Any] | None = None) -> None:
+        """Record a desk event (``desk.opened``, ``executor.paused`` …) in the journal (a
+        read-only desk's too: the journal notes who looked)."""
+        from vanta_tui.store.journal import EventDraft
+
+        data = {"read_only": self.read_only, **(payload or {})}
+        if self.read_only:
+            from vanta_tui.store.journal import Journal
+
+            with Journal(self.state_dir, clock=self.clock) as journal:
+                journal.record(self.operator, [EventDraft(action, payload=data)])
+            return
+        with self._session() as ctx:
+            ctx.journal.record(self.operator, [EventDraft(action, payload=data)])
+
+    def integrity_problem(self) -> str | None:
+        """What is wrong with the journal's chain (it then refuses every write), or None."""
+        with self._session() as ctx:
+            problem = ctx.journal.integrity()
+        return None if problem is None else f"{problem.kind.upper()}: {problem}"
+
+    # ------------------------------------------------------------------ orders
+
+    def preview_approval(
+        self, order_ids: Sequence[str], state: StateSnapshot | None = None
+    ) -> ApprovalSummary:
+        """The approval as it would go, from ``state`` (default: the current state); the
+        approval itself checks again under the queue's lock."""
+        snap = state or self.state
+        if snap.vaults is None or snap.queue is None:
+            raise ActionRefused("vault.json or the queue is not loaded")
+        followers = snap.followers.followers if snap.followers is not None else []
+        state_now = Context(snap.vaults, snap.overlays, snap.pnl, snap.portfolio)
+        return preview_approval(
+            state_now, followers, snap.queue, order_ids, self.clock(), self.operator
+        )
+
+    def approve(self, order_ids: Sequence[str]) -> ApprovalSummary:
+        """Approve staged orders (and mirror them to the vaults' followers)."""
+        return ApprovalSummary.of(self._act(lambda ctx: approve_orders(ctx, order_ids)).events)
+
+    def reject(self, order_ids: Sequence[str], reason: str | None = None) -> int:
+        """Reject staged orders; how many were rejected."""
+        return len(self._act(lambda ctx: reject_orders(ctx, order_ids, reason)).events)
+
+    def flip(self, order_id: str) -> Order:
+        """Reverse a staged order's side; the flipped order."""
+        result: Order = self._act(lambda ctx: flip_order(ctx, order_id)).result
+        return result
+
+    def edit(self, order_id: str, changes: dict[str, Any]) -> Order:
+        """Change a staged order's qty, type, limit or time in force; the edited order."""
+        result: Order = self._act(lambda ctx: edit_order(ctx, order_id, changes)).result
+        return result
+
+    def stage(
+        self,
+        vault_id: str,
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        limit_price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.DAY,
+        reasons: Sequence[str] = (),
+        allow_duplicate: bool = False,
+    ) -> Order:
+        """Stage an order by hand (refused as `DuplicateOrder` when an identical one is open
+        and was staged moments ago, unless ``allow_duplicate``); the staged order."""
+        result: Order = self._act(
+            lambda ctx: stage_order(
+                ctx,
+                vault_id=vault_id,
+                symbol=symbol,
+                side=side,
+                qty=qty,
+                order_type=order_type,
+                limit_price=limit_price,
+                time_in_force=time_in_force,
+                reasons=list(reasons) or [f"staged by hand by {self.operator}"],
+                allow_duplicate=allow_duplicate,
+            )
+        ).result
+        return result
+
+    def duplicate_of(self, order: Order, state: StateSnapshot | None = None) -> Order | None:
+        """An identical open order staged moments ago (from ``state``, default current)."""
+        queue = (state or self.state).queue
+        if queue is None:
+            return None
+        return find_duplicate(queue.orders, Ticket.of(order), self.clock())
+
+    def preview_rebalance(self, vault_id: str) -> RebalancePlan:
+        """The orders a rebalance of the vault would stage now (nothing is written)."""
+        caps = vault_caps(self.state_dir, vault_id, live=self.live)
+        return preview_rebalance(self.state_dir, vault_id, self.clock(), caps=caps)
+
+    def rebalance(self, vault_id: str) -> StagedRebalance:
+        """Stage the vault's rebalance (net of its open orders)."""
+        result: StagedRebalance = self._act(lambda ctx: stage_rebalance(ctx, vault_id)).result
+        return result
+
+    def retry(self, order_id: str) -> Order:
+        """Stage a dead letter again (once); the new staged order."""
+        result: Order = self._act(lambda ctx: retry_failed(ctx, order_id)).result
+        return result
+
+    def dismiss(self, order_id: str, reason: str | None = None) -> Order:
+        """Take a dead letter off the list for good (it cannot be retried after)."""
+        why = reason or f"dismissed by {self.operator}"
+        result: Order = self._act(lambda ctx: dismiss_failed(ctx, order_id, why)).result
+        return result
+
+    def dead_letters(self) -> list[Order]:
+        """Failed orders not yet retried or dismissed."""
+        return self._act(lambda ctx: dead_letters(ctx.state_dir, ctx.journal))
+
+    def cancel(self, order_ids: Sequence[str]) -> CancelReport:
+        """Cancel working orders at their brokers."""
+        return self._act(lambda ctx: cancel_orders(ctx, order_ids, self.brokers()))
+
+    def panic(self, reason: str) -> CancelReport:
+        """Global maintenance on, then cancel every working order at every broker."""
+        return self._act(lambda ctx: panic(ctx, reason, self.brokers()))
+
+    # ------------------------------------------------------------------ overlays
+
+    def maintenance(self, vault_id: str | None, on: bool, reason: str | None = None) -> None:
+        """Maintenance on (with a reason) or off, for a vault or (None) the whole desk."""
+        self._act(lambda ctx: set_maintenance(ctx, vault_id, on, reason))
+
+    def flip_mode(
+        self,
+        vault_id: str,
+        on: bool,
+        *,
+        ttl_minutes: int = 45,
+        amplify: Decimal = Decimal("0.35"),
+    ) -> None:
+        """Flip mode on for ``ttl_minutes`` (it reverts by itself) or off."""
+        self._act(
+            lambda ctx: set_flip_mode(ctx, vault_id, on, ttl_minutes=ttl_minutes, amplify=amplify)
+        )
+
+    def expire_flip_modes(self) -> list[str]:
+        """Revert every flip mode past its expiry; the vaults reverted."""
+        events = self._act(expire_flip_modes).events
+        return [str(e.vault_id) for e in events]
+
+    def persona(
+        self, vault_id: str, persona: str, boosts: Mapping[str, Decimal] | None = None
+    ) -> None:
+        """Set a vault's persona and its boosts."""
+        self._act(lambda ctx: set_persona(ctx, vault_id, persona, boosts))
+
+    def clear_trip(self, vault_id: str, reason: str) -> None:
+        """Clear a tripped vault after review."""
+        self._act(lambda ctx: clear_trip(ctx, vault_id, reason))
+
+    # ------------------------------------------------------------------ followers and fees
+
+    def add_follower(self, packet: Path | Mapping[str, Any]) -> tuple[Follower, list[str]]:
+        """Add a follower from an onboarding packet (a file or its data); the follower and
+        the venues whose inline keys were moved to the keyring."""
+        where = str(packet) if isinstance(packet, Path) else "packet"
+        data = read_packet(packet) if isinstance(packet, Path) else dict(packet)
+        result = self._act(lambda ctx: add_follower(ctx, data, where=where))
+        moved = result.events[0].payload.get("keys_moved_to_keyring") or []
+        return result.result, list(moved)
+
+    def kill_switch(self, follower_id: str, on: bool) -> Follower:
+        """Stop (on) or resume (off) mirroring new vault orders to a follower."""
+        result: Follower = self._act(lambda ctx: set_kill_switch(ctx, follower_id, on)).result
+        return result
+
+    def remove_follower(self, follower_id: str) -> Follower:
+        result: Follower = self._act(lambda ctx: remove_follower(ctx, follower_id)).result
+        return result
+
+    def close_fees(
+        self, vault_id: str | None = None, *, as_of: datetime | None = None, dry_run: bool = False
+    ) -> CloseReport:
+        """Charge each ended fee period once (``dry_run``: what it would charge)."""
+        result: CloseReport = self._act(
+            lambda ctx: close_fee_cycle(ctx, vault_id, as_of=as_of, dry_run=dry_run)
+        ).result
+        return result
+
+    def fee_ledger(
+        self, vault_id: str | None = None, follower_id: str | None = None
+    ) -> list[LedgerEntry]:
+        """The fee ledger, of one vault and/or follower (an unknown one is refused)."""
+
+        def read(ctx: ActionContext) -> list[LedgerEntry]:
+            check_ledger_filter(ctx.journal, vault_id=vault_id, follower_id=follower_id)
+            return ledger(ctx.journal, vault_id=vault_id, follower_id=follower_id)
+
+        return self._act(read)
+
+    # ------------------------------------------------------------------ brokers
+
+    def brokers(self) -> Brokers:
+        """The brokers of the state's venues (paper, or Alpaca/ccxt with their keys), built
+        once for the session."""
+        with self._lock:
+            if self._brokers is None:
+                options = self.broker_options
+                self._brokers = brokers_for(
+                    self.state_dir,
+                    live=self.live,
+                    slippage_bps=options.slippage_bps,
+                    partial_fill_ratio=options.partial_fill_ratio,
+                    timeout_s=options.timeout_s,
+                    paper_only=options.paper_only,
+                    read_only=self.read_only,
+                )
+            return self._brokers
+
+    def missing_credentials(self) -> list[str]:
+        """Venues whose keys are missing, in the operator's words (nothing is sent there)."""
+        return missing_credentials(self.state_dir)
+
+    def venue_problems(self) -> list[str]:
+        """Venues that refuse to trade (their orders wait; the others trade)."""
+        return venue_problems(self.state_dir, live=self.live)
+
+    def reconcile(self, vault_id: str) -> list[dict[str, Any]]:
+        """How portfolio.json differs from the vault's brokers (audited when it does)."""
+        brokers = self.brokers()
+        return self._act(lambda ctx: reconcile_check(ctx, vault_id, brokers.for_venue))
+
+    def adopt_broker(self, vault_id: str) -> list[dict[str, Any]]:
+        """Take the brokers' positions and cash for the vault; the differences adopted."""
+        brokers = self.brokers()
+        result: list[dict[str, Any]] = self._act(
+            lambda ctx: accept_broker(ctx, vault_id, brokers.for_venue)
+        ).result
+        return result
+
+    # ------------------------------------------------------------------ status and audit
+
+    def status(
+        self,
+        *,
+        probe: bool,
+        now: datetime | None = None,
+        watcher: StatusLine | None = None,
+        state: StateSnapshot | None = None,
+    ) -> StatusReport:
+        """The system status and its alarms (the brokers asked only if ``probe``)."""
+        at = now or self.clock()
+        return self._act(
+            lambda ctx: collect(ctx, at, probe=probe, watcher=watcher, state=state, live=self.live)
+        )
+
+    def acknowledge(self, alarm_id: str, note: str | None = None) -> None:
+        """Record that the operator has seen an open alarm."""
+        self._act(lambda ctx: acknowledge(ctx, alarm_id, note))
+
+    def audit_trail(self, order_id: str) -> list[str]:
+        """An order's audit trail as the lines of a tree (a unique prefix or suffix of at
+        least six characters names the order)."""
+        return self._act(lambda ctx: audit.trail(ctx.journal, order_id))
+
+    def verify_journal(
+        self, expect_head: str | None = None, progress: ProgressFactory | None = None
+    ) -> VerifyResult:
+        """Check the journal's hash chains (and ``expect_head``); kept as "last verified"
+        unless this desk is read-only."""
+        return audit.verify_journal(
+            self.state_dir,
+            self.clock,
+            expect_head=expect_head,
+            note=not self.read_only,
+            progress=progress or audit.no_progress,
+        )
+
+    def anchor(self) -> audit.Anchor:
+        """The journal's head as SEQ:HASH (and what is wrong with its chain, if anything)."""
+        return audit.anchor(self.state_dir)
+
+    def repair_journal(self, reason: str) -> audit.Repair:
+        """Accept a journal behind or unlike its recorded head (audited)."""
+        if self.read_only:
+            raise ReadOnlyRefused("read-only mode: repairing the journal is not allowed")
+        self.close()  # the repair opens the journal itself
+        return audit.repair(self.state_dir, self.operator, reason, self.clock)
+
+    def replay(self, progress: ProgressFactory | None = None) -> ReplayResult:
+        """Rebuild the state files from the journal and compare them with the files."""
+        return audit.replay_journal(self.state_dir, progress or audit.no_progress)
+
+    def export(
+        self,
+        out: TextIO,
+        fmt: str,
+        *,
+        since: str | None = None,
+        vault: str | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> int:
+        """Write the journal's events as JSONL or CSV to ``out``; how many."""
+        return audit.export_journal(
+            self.state_dir,
+            out,
+            fmt,
+            since=since,
+            vault=vault,
+            progress=progress or audit.no_progress,
+        )
+
+    # ------------------------------------------------------------------ the executor
+
+    def run_executor(
+        self,
+        stop: threading.Event,
+        *,
+        on_news: Callable[[ExecutorNews], None] = lambda _news: None,
+        once: bool = False,
+        interval_s: float = 1.0,
+        holder: str | None = None,
+        price_every_s: float | None = PRICE_EVERY_S,
+        reconcile_every_s: float | None = RECONCILE_EVERY_S,
+        retry_after: tuple[float, ...] = RETRY_AFTER_S,
+    ) -> ExecutorEnd:
+        """Run the executor in this thread until ``stop`` is set (``once``: until nothing
+        more can progress now): it takes the state directory's lease (one executor per
+        directory), opens its own journal connection, and sends approved orders exactly
+        once. ``on_news`` hears each cycle's status; the return says how it ended."""
+        lease = Lease(self.state_dir, holder or f"desk of {self.operator}")
+        try:
+            lease.acquire()  # gives the lock back itself when it fails
+        except LeaseHeld as exc:
+            return ExecutorEnd("lease-held", str(exc))
+        except OSError as exc:  # the lease's info file not written: no executor
+            return ExecutorEnd("error", f"error: {exc}")
+        ctx: ActionContext | None = None
+        try:  # every way out of here, an exception included, closes and gives the lease up
+            ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock, live=self.live)
+            problem = ctx.recovery.problem if ctx.recovery is not None else None
+            if problem is not None:
+                return ExecutorEnd("journal-problem", f"JOURNAL {problem.kind.upper()}: {problem}")
+            for line in self.venue_problems():  # that venue's orders wait; the others trade
+                on_news(ExecutorNews("executor: starting", "warn", toast=line))
+            executor = Executor(
+                ctx,
+                self.brokers(),
+                retry_after,
+                price_every_s=price_every_s,
+                reconcile_every_s=reconcile_every_s,
+            )
+            if once:
+                reports = executor.run_once()
+                last = reports[-1]
+                return ExecutorEnd(
+                    "stopped",
+                    sent=sum(r.sent for r in reports),
+                    cycles=len(reports),
+                    held=tuple(last.held),
+                    errors=tuple(last.errors),
+                    waiting=tuple(last.waiting),
+                )
+            self._executor_loop(executor, stop, on_news, interval_s)
+            return ExecutorEnd("stopped")
+        finally:
+            try:
+                if ctx is not None:
+                    ctx.close()
+            finally:
+                lease.release()
+
+    @staticmethod
+    def _executor_loop(
+        executor: Executor,
+        stop: threading.Event,
+        on_news: Callable[[ExecutorNews], None],
+        interval_s: float,
+    ) -> None:
+        lapse = Lapse(log, "executor cycle")
+        while not stop.is_set():
+            try:
+                report = executor.cycle()
+            except (LockTimeout, LockLost) as exc:  # a step outside the guarded ones
+                on_news(ExecutorNews(f"executor: {exc}", "warn"))
+            except StoreError as exc:  # a broken state file: said once, and once when fixed
+                first = lapse.failed(str(exc))
+                on_news(ExecutorNews(f"executor: error: {exc}", "fail", first=first))
+            except Exception as exc:  # a bug: its traceback once, not every cycle
+                first = lapse.failed(f"{type(exc).__name__}: {exc}", traceback=True)
+                on_news(ExecutorNews(f"executor: error: {exc}", "fail", first=first))
+            else:
+                if lapse.ok():
+                    on_news(ExecutorNews("executor: the state files load again", "ok"))
+                changed = bool(report.sent or report.reconciled or report.marked)
+                if report.errors:
+                    text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
+                elif report.waiting:  # another program holds a file; the rest goes on
+                    text, level = f"executor: {report.waiting[0]}", "warn"
+                else:  # held orders: the header's own "N held", from the state
+                    text, level = "executor: running", "ok"
+                if not stop.is_set():
+                    on_news(ExecutorNews(text, level, changed))
+            stop.wait(interval_s)
