@@ -551,6 +551,12 @@ class Desk:
             progress=progress or audit.no_progress,
         )
 
+    # ------------------------------------------------------------------ for the desk (UI)
+    # (methods the Textual front needed go here)
+
+    # ------------------------------------------------------------------ for the CLI
+    # (methods the command line needed go here)
+
     # ------------------------------------------------------------------ the executor
 
     def run_executor(
