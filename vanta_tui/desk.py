@@ -73,6 +73,7 @@ from vanta_tui.actions.reconcile import accept_broker
 from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.actions.status import StatusLine, StatusReport, acknowledge, collect
 from vanta_tui.actions.venues import vault_caps
+from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.brokers.routing import (  # TEMPORARY: actions.brokers
     Brokers,
     brokers_for,
@@ -93,6 +94,18 @@ from vanta_tui.store.journal import ActionRefused, RecoveryReport  # TEMPORARY: 
 from vanta_tui.store.journal.replay import ReplayResult
 from vanta_tui.store.journal.verify import VerifyResult
 from vanta_tui.store.snapshot import StateSnapshot, reload
+
+__all__ = [
+    "ActionRefused",
+    "BrokerError",
+    "BrokerOptions",
+    "Desk",
+    "ExecutorEnd",
+    "ExecutorNews",
+    "ReadOnlyRefused",
+]
+"""Besides `Desk`, the errors a front tells apart: a refusal (a rule, read-only mode) and a
+broker that could not be asked (every other failure is a `StoreError`, `store.errors`)."""
 
 T = TypeVar("T")
 
