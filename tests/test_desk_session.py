@@ -1,0 +1,147 @@
+"""`Desk`, the one session the fronts go through: the journal opened once and shared by the
+actions (from any thread, one at a time), readings from the current state, the executor run
+with its lease, read-only sessions that write nothing."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from vanta_tui.core.clock import fixed_clock
+from vanta_tui.core.enums import OrderStatus, Side
+from vanta_tui.demo.bundled import DEMO_NOW, write_demo
+from vanta_tui.desk import ActionRefused, Desk, ReadOnlyRefused
+from vanta_tui.store.journal import Journal
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    target = tmp_path / "state"
+    write_demo(target, DEMO_NOW)
+    return target
+
+
+def _desk(state: Path, **kw: object) -> Desk:
+    return Desk(state, operator="tester", clock=fixed_clock(DEMO_NOW), **kw)  # type: ignore[arg-type]
+
+
+def _staged(desk: Desk) -> list[str]:
+    queue = desk.reload().queue
+    assert queue is not None
+    return [o.order_id for o in queue.orders if o.status is OrderStatus.STAGED]
+
+
+def test_the_journal_is_opened_once_for_a_session(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Journal] = []
+    real_init = Journal.__init__
+
+    def counting_init(self: Journal, *args: object, **kw: object) -> None:
+        real_init(self, *args, **kw)  # type: ignore[arg-type]
+        opened.append(self)
+
+    monkeypatch.setattr(Journal, "__init__", counting_init)
+    with _desk(state) as desk:
+        desk.start()
+        ids = _staged(desk)
+        desk.approve(ids[:1])
+        desk.reject(ids[1:2], "not today")
+        order = desk.stage("V_CORE", "AAPL", Side.BUY, Decimal(2))
+        desk.edit(order.order_id, {"qty": Decimal(3)})
+        trail = desk.audit_trail(order.order_id)
+        desk.status(probe=False)
+        desk.dead_letters()
+    assert len(opened) == 1
+    assert trail[0] == f"order {order.order_id}"
+    assert any("order.staged" in line for line in trail)
+    assert any("order.edited" in line for line in trail)
+
+
+def test_actions_from_many_threads_run_one_at_a_time(state: Path) -> None:
+    """The desk calls its session from worker threads: ten stagings at once all land, each
+    once, in one queue and one unbroken chain."""
+    with _desk(state) as desk:
+        staged: list[str] = []
+        errors: list[BaseException] = []
+
+        def stage(i: int) -> None:
+            try:
+                order = desk.stage("V_CORE", "MSFT", Side.BUY, Decimal(i + 1))
+                staged.append(order.order_id)
+            except BaseException as exc:  # pragma: no cover - the assertion says it
+                errors.append(exc)
+
+        threads = [threading.Thread(target=stage, args=(i,)) for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        queue = desk.reload().queue
+        assert queue is not None
+        assert len({o for o in staged if queue.get(o) is not None}) == 10
+        assert desk.verify_journal().ok
+
+
+def test_a_duplicate_ticket_is_refused_then_allowed(state: Path) -> None:
+    with _desk(state) as desk:
+        first = desk.stage("V_CORE", "NVDA", Side.BUY, Decimal(5))
+        desk.reload()
+        assert desk.duplicate_of(first) is not None
+        with pytest.raises(ActionRefused, match="identical"):
+            desk.stage("V_CORE", "NVDA", Side.BUY, Decimal(5))
+        again = desk.stage("V_CORE", "NVDA", Side.BUY, Decimal(5), allow_duplicate=True)
+        assert again.order_id != first.order_id
+
+
+def test_a_read_only_session_refuses_changes_and_writes_nothing(state: Path) -> None:
+    with _desk(state) as desk:
+        desk.start()  # the journal exists, as on a desk that has been used
+    before = {p.name: p.stat().st_mtime_ns for p in state.iterdir()}
+    with _desk(state, read_only=True) as desk:
+        ids = _staged(desk)
+        with pytest.raises(ReadOnlyRefused):
+            desk.approve(ids[:1])
+        assert desk.status(probe=False).lines
+        assert [o.symbol for o in desk.dead_letters()] == ["ETH/USD"]
+    after = {p.name: p.stat().st_mtime_ns for p in state.iterdir()}
+    assert after == before
+
+
+def test_run_executor_once_sends_the_approved_orders_and_frees_the_lease(state: Path) -> None:
+    with _desk(state) as desk:
+        desk.approve(_staged(desk)[:2])
+        end = desk.run_executor(threading.Event(), once=True)
+        assert end.why == "stopped" and end.sent >= 2
+        # The lease was given back: a second run takes it again.
+        assert desk.run_executor(threading.Event(), once=True).why == "stopped"
+
+
+def test_run_executor_reports_a_lease_held_by_another_executor(state: Path) -> None:
+    with _desk(state) as desk:
+        stop = threading.Event()
+        news: list[str] = []
+        running = threading.Thread(
+            target=desk.run_executor,
+            args=(stop,),
+            kwargs={"on_news": lambda n: news.append(n.text), "interval_s": 0.05},
+        )
+        running.start()
+        try:
+            for _ in range(200):
+                if news:
+                    break
+                threading.Event().wait(0.02)
+            with _desk(state) as other:
+                end = other.run_executor(threading.Event(), once=True)
+            assert end.why == "lease-held"
+            assert "tester" in end.text
+        finally:
+            stop.set()
+            running.join(10)
+        assert not running.is_alive()
+        assert "executor: running" in news
