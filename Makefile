@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= .demo
 STATE_DIR ?= $(DEMO_DIR)
 
-.PHONY: run test lint typecheck pytest screenshots bench clean demo-reset
+.PHONY: run test lint typecheck layers pytest screenshots bench clean demo-reset
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -33,6 +33,7 @@ test: $(STAMP)
 	$(BIN)/ruff check vanta_tui tests bench
 	$(BIN)/ruff format --check vanta_tui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
@@ -41,6 +42,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

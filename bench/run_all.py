@@ -23,6 +23,7 @@ SCRIPTS = [
     "desk.py",
     "executor.py",
     "mirror.py",
+    "cli_start.py",
 ]
 
 

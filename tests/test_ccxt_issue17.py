@@ -18,11 +18,11 @@ import pytest
 from fake_brokers import KEYS, FakeBroker
 from fake_exchanges import KRAKEN_SECRET, PASSPHRASE, FakeKraken, FakeOKX
 
+from vanta_tui.actions.brokers import brokers_for
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, edit_order, stage_order
 from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.brokers.credentials import env_names
-from vanta_tui.brokers.routing import brokers_for
 from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from vanta_tui.core.models import PortfolioFile, QueueFile, VaultFile
 from vanta_tui.core.models.vault import Venue

@@ -32,13 +32,13 @@ from fake_exchanges import (
     FakeOKX,
 )
 
+from vanta_tui.actions.brokers import brokers_for, missing_credentials
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.brokers.ccxt_adapter import RATE_LIMIT_ENV, url_env
 from vanta_tui.brokers.credentials import env_names, passphrase_env_name
 from vanta_tui.brokers.errors import CredentialsError
-from vanta_tui.brokers.routing import brokers_for, missing_credentials
 from vanta_tui.cli.executor_cmd import cmd_executor
 from vanta_tui.core.enums import AssetClass, OrderStatus, Side
 from vanta_tui.core.models import Order, PnlFile, PortfolioFile, QueueFile, VaultFile

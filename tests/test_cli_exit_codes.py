@@ -129,7 +129,7 @@ def test_a_crash_is_70_with_one_line_naming_the_log(
     def boom(*_args: object, **_kwargs: object) -> int:
         raise KeyError("a bug")
 
-    monkeypatch.setattr(status_cmds, "cmd_status", boom)
+    monkeypatch.setattr(status_cmds, "handle_status", boom)
     log = tmp_path / "desk.log"
     code = main(["--state-dir", str(state_dir), "--log", str(log), "status", "--no-probe"])
     captured = capsys.readouterr()

@@ -73,7 +73,7 @@ def test_a_second_executor_says_who_holds_the_lease(
 def test_the_headless_executor_reverts_an_expired_flip_mode(state_dir: Path) -> None:
     from datetime import timedelta
 
-    from vanta_tui.brokers.routing import paper_brokers
+    from vanta_tui.actions.brokers import paper_brokers
     from vanta_tui.core.clock import fixed_clock
     from vanta_tui.core.models import OverlayFile
     from vanta_tui.demo.bundled import DEMO_NOW

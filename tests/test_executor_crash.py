@@ -11,10 +11,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.paper import book_path, read_book
-from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.cli.executor_cmd import cmd_executor
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.models import PortfolioFile, QueueFile

@@ -16,9 +16,9 @@ import pytest
 from fake_brokers import FakeAlpaca
 from test_executor_crash import BATCH, SYMBOLS, _approve_batch
 
+from vanta_tui.actions.brokers import brokers_for
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.credentials import env_names
-from vanta_tui.brokers.routing import brokers_for
 from vanta_tui.cli.executor_cmd import cmd_executor
 from vanta_tui.core.enums import AssetClass, OrderStatus
 from vanta_tui.core.models import PortfolioFile, QueueFile, VaultFile

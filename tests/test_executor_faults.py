@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
@@ -16,7 +17,6 @@ from vanta_tui.brokers.errors import (
     UnknownOutcome,
 )
 from vanta_tui.brokers.paper import PaperBroker
-from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.enums import Side
 from vanta_tui.core.models import Order, QueueFile
 from vanta_tui.demo.bundled import DEMO_NOW

@@ -17,10 +17,10 @@ from rich.text import Text
 from test_desk_actions import confirm, focus_order
 from ui_helpers import NOW, loaded, make_app, settle, wait_for
 
+from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.marks import mark_prices
 from vanta_tui.actions.orders import approve_orders, stage_order
-from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.cli.main import main
 from vanta_tui.core.clock import fixed_clock
 from vanta_tui.core.enums import OrderType, Side

@@ -290,7 +290,7 @@ def test_recovery_removes_temp_files_of_killed_writes(state_dir: Path) -> None:
 
 
 def test_a_broken_followers_json_is_the_only_error_reported(state_dir: Path) -> None:
-    from vanta_tui.store.loader import load_all
+    from vanta_tui.store.snapshot import load_all
 
     (state_dir / "followers.json").write_text('{"version": 1, "followers": [')
     result = load_all(state_dir)

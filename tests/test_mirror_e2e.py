@@ -9,12 +9,12 @@ from pathlib import Path
 
 from ui_helpers import loaded, make_app, wait_for
 
+from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.fees import close_fee_cycle, ledger
 from vanta_tui.actions.followers import add_follower
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.paper import book_path, read_book
-from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.fees import terms_for
 from vanta_tui.core.models import FollowersFile, PnlFile, PortfolioFile, QueueFile, VaultFile

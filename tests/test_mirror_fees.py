@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.fees import close_fee_cycle, ledger
 from vanta_tui.actions.followers import add_follower, remove_follower, set_kill_switch
 from vanta_tui.actions.orders import approve_orders, flip_order, reject_orders, stage_order
 from vanta_tui.brokers.base import OrderRequest
 from vanta_tui.brokers.errors import OrderRejected
-from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.cli.main import main
 from vanta_tui.core.enums import AssetClass, FeeType, MirrorMode, OrderStatus, Side
 from vanta_tui.core.fees import FeeTerms, close_cycle

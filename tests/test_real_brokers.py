@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fake_brokers import FakeAlpaca, FakeBinance, FakeBroker
 
+from vanta_tui.actions.brokers import brokers_for, missing_credentials
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.alpaca import AlpacaBroker
@@ -27,7 +28,6 @@ from vanta_tui.brokers.errors import (
     TemporaryBrokerError,
     UnknownOutcome,
 )
-from vanta_tui.brokers.routing import brokers_for, missing_credentials
 from vanta_tui.core.enums import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from vanta_tui.core.ids import client_order_id_of
 from vanta_tui.core.models import PnlFile, PortfolioFile, QueueFile, VaultFile

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import vanta_tui.actions  # noqa: F401  (registers the journal's derived tables: orders...)
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.core.sqlite_wal import connect_wal
 from vanta_tui.store.journal.db import open_db

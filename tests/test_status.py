@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from ui_helpers import NOW, loaded, make_app, wait_for
 
+from vanta_tui.actions.brokers import brokers_for
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.actions.status import acknowledge, collect
-from vanta_tui.brokers.routing import brokers_for
 from vanta_tui.core.alarms import Level
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.models import PortfolioFile, QueueFile, VaultFile

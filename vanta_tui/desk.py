@@ -27,73 +27,40 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from vanta_tui.actions import audit
-from vanta_tui.actions.audit import ProgressFactory
-from vanta_tui.actions.context import ActionContext, ReadOnlyRefused
-from vanta_tui.actions.execution import CancelReport, cancel_orders, panic
-from vanta_tui.actions.fees import (
-    CloseReport,
-    LedgerEntry,
-    check_ledger_filter,
-    close_fee_cycle,
-    ledger,
-)
-from vanta_tui.actions.followers import (
-    add_follower,
-    read_packet,
-    remove_follower,
-    set_kill_switch,
-)
-from vanta_tui.actions.orders import (
-    ApprovalSummary,
-    StagedRebalance,
-    approve_orders,
-    dead_letters,
-    dismiss_failed,
-    edit_order,
-    flip_order,
-    preview_approval,
-    preview_rebalance,
-    reject_orders,
-    retry_failed,
-    stage_order,
-    stage_rebalance,
-)
-from vanta_tui.actions.overlays import (
-    clear_trip,
-    expire_flip_modes,
-    set_flip_mode,
-    set_maintenance,
-    set_persona,
-)
-from vanta_tui.actions.reading import Context
-from vanta_tui.actions.reconcile import accept_broker
-from vanta_tui.actions.reconcile import check as reconcile_check
-from vanta_tui.actions.status import StatusLine, StatusReport, acknowledge, collect
-from vanta_tui.actions.venues import vault_caps
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.brokers.errors import BrokerError
-from vanta_tui.brokers.routing import (  # TEMPORARY: actions.brokers
-    Brokers,
-    brokers_for,
-    missing_credentials,
-    venue_problems,
-)
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
-from vanta_tui.core.intents import Ticket, find_duplicate
-from vanta_tui.core.logs import Lapse
 from vanta_tui.core.models import Follower, Order
-from vanta_tui.core.rebalance import RebalancePlan
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.executor.engine import PRICE_EVERY_S, RECONCILE_EVERY_S, RETRY_AFTER_S, Executor
-from vanta_tui.executor.lease import Lease, LeaseHeld
-from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
-from vanta_tui.store.journal import ActionRefused, RecoveryReport  # TEMPORARY: actions.errors
-from vanta_tui.store.journal.replay import ReplayResult
-from vanta_tui.store.journal.verify import VerifyResult
-from vanta_tui.store.snapshot import StateSnapshot, reload
+from vanta_tui.store.errors import StoreError
+from vanta_tui.store.snapshot import StateSnapshot
+
+if TYPE_CHECKING:
+    from vanta_tui.actions import audit
+    from vanta_tui.actions.audit import ProgressFactory
+    from vanta_tui.actions.context import ActionContext, ReadOnlyRefused
+    from vanta_tui.actions.execution import CancelReport
+    from vanta_tui.actions.fees import (
+        CloseReport,
+        LedgerEntry,
+    )
+    from vanta_tui.actions.orders import (
+        ApprovalSummary,
+        StagedRebalance,
+    )
+    from vanta_tui.actions.status import StatusLine, StatusReport
+    from vanta_tui.brokers.base import Brokers
+    from vanta_tui.executor.runner import RunEvent, RunOutcome
+
+    ExecutorNews = RunEvent
+    ExecutorEnd = RunOutcome
+    from vanta_tui.core.rebalance import RebalancePlan
+    from vanta_tui.store.journal import RecoveryReport
+    from vanta_tui.store.journal.replay import ReplayResult
+    from vanta_tui.store.journal.verify import VerifyResult
 
 __all__ = [
     "ActionRefused",
@@ -122,35 +89,20 @@ class BrokerOptions:
     paper_only: bool = False
 
 
-@dataclass(frozen=True)
-class ExecutorNews:
-    """What the executor says while it runs: a status line for the header (``level`` ok,
-    warn or fail), and whether the state files changed (the fronts reload them)."""
+def __getattr__(name: str) -> Any:
+    """The names whose modules are imported only when a front asks for them (a command
+    that reads files does not import the executor): `ExecutorNews` (what the executor
+    says while it runs, `executor.runner.RunEvent`), `ExecutorEnd` (how a run ended,
+    `RunOutcome`) and `ReadOnlyRefused`."""
+    if name == "ReadOnlyRefused":
+        from vanta_tui.actions.context import ReadOnlyRefused
 
-    text: str
-    level: str = "ok"
-    changed: bool = False
-    toast: str | None = None
-    """Something the operator must read (a venue refusing to trade), or None."""
-    first: bool = True
-    """False when this says again what the cycle before said (a front that prints a
-    line per news, like the CLI, says a lasting problem once, and once when it is over)."""
+        return ReadOnlyRefused
+    if name in {"ExecutorNews", "ExecutorEnd"}:
+        from vanta_tui.executor import runner
 
-
-@dataclass(frozen=True)
-class ExecutorEnd:
-    """How a `Desk.run_executor` ended: ``why`` is ``stopped`` (asked to stop, or ``once``
-    done), ``lease-held`` (another executor runs here; ``text`` names it),
-    ``journal-problem`` (the journal's chain is broken: nothing sent) or ``error`` (the
-    lease's file could not be written)."""
-
-    why: str
-    text: str = ""
-    sent: int = 0
-    cycles: int = 0
-    held: tuple[str, ...] = ()
-    errors: tuple[str, ...] = ()
-    waiting: tuple[str, ...] = ()
+        return runner.RunEvent if name == "ExecutorNews" else runner.RunOutcome
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Desk:
@@ -166,6 +118,7 @@ class Desk:
         live: bool = False,
         brokers: BrokerOptions | None = None,
     ) -> None:
+
         self.state_dir = state_dir
         self.operator = operator
         self.clock = clock
@@ -212,6 +165,8 @@ class Desk:
             yield self._ctx
 
     def _open_context(self) -> ActionContext:
+        from vanta_tui.actions.context import ActionContext
+
         return ActionContext.open(
             self.state_dir,
             self.operator,
@@ -229,6 +184,8 @@ class Desk:
     def reload(self, kinds: Iterable[StateKind] | None = None) -> StateSnapshot:
         """Read the changed files (``kinds``; all when None) into the current state, keeping
         the last good model of a file that does not load."""
+        from vanta_tui.store.snapshot import reload
+
         self.state = reload(
             self.state_dir, self.state, frozenset(kinds) if kinds is not None else None
         )
@@ -280,30 +237,37 @@ class Desk:
     ) -> ApprovalSummary:
         """The approval as it would go, from ``state`` (default: the current state); the
         approval itself checks again under the queue's lock."""
+        from vanta_tui.actions.orders import preview_approval
+
         snap = state or self.state
         if snap.vaults is None or snap.queue is None:
             raise ActionRefused("vault.json or the queue is not loaded")
         followers = snap.followers.followers if snap.followers is not None else []
-        state_now = Context(snap.vaults, snap.overlays, snap.pnl, snap.portfolio)
-        return preview_approval(
-            state_now, followers, snap.queue, order_ids, self.clock(), self.operator
-        )
+        return preview_approval(snap, followers, snap.queue, order_ids, self.clock(), self.operator)
 
     def approve(self, order_ids: Sequence[str]) -> ApprovalSummary:
         """Approve staged orders (and mirror them to the vaults' followers)."""
+        from vanta_tui.actions.orders import ApprovalSummary, approve_orders
+
         return ApprovalSummary.of(self._act(lambda ctx: approve_orders(ctx, order_ids)).events)
 
     def reject(self, order_ids: Sequence[str], reason: str | None = None) -> int:
         """Reject staged orders; how many were rejected."""
+        from vanta_tui.actions.orders import reject_orders
+
         return len(self._act(lambda ctx: reject_orders(ctx, order_ids, reason)).events)
 
     def flip(self, order_id: str) -> Order:
         """Reverse a staged order's side; the flipped order."""
+        from vanta_tui.actions.orders import flip_order
+
         result: Order = self._act(lambda ctx: flip_order(ctx, order_id)).result
         return result
 
     def edit(self, order_id: str, changes: dict[str, Any]) -> Order:
         """Change a staged order's qty, type, limit or time in force; the edited order."""
+        from vanta_tui.actions.orders import edit_order
+
         result: Order = self._act(lambda ctx: edit_order(ctx, order_id, changes)).result
         return result
 
@@ -322,6 +286,8 @@ class Desk:
     ) -> Order:
         """Stage an order by hand (refused as `DuplicateOrder` when an identical one is open
         and was staged moments ago, unless ``allow_duplicate``); the staged order."""
+        from vanta_tui.actions.orders import stage_order
+
         result: Order = self._act(
             lambda ctx: stage_order(
                 ctx,
@@ -340,6 +306,8 @@ class Desk:
 
     def duplicate_of(self, order: Order, state: StateSnapshot | None = None) -> Order | None:
         """An identical open order staged moments ago (from ``state``, default current)."""
+        from vanta_tui.core.intents import Ticket, find_duplicate
+
         queue = (state or self.state).queue
         if queue is None:
             return None
@@ -347,41 +315,58 @@ class Desk:
 
     def preview_rebalance(self, vault_id: str) -> RebalancePlan:
         """The orders a rebalance of the vault would stage now (nothing is written)."""
+        from vanta_tui.actions.orders import preview_rebalance
+        from vanta_tui.actions.venues import vault_caps
+
         caps = vault_caps(self.state_dir, vault_id, live=self.live)
         return preview_rebalance(self.state_dir, vault_id, self.clock(), caps=caps)
 
     def rebalance(self, vault_id: str) -> StagedRebalance:
         """Stage the vault's rebalance (net of its open orders)."""
+        from vanta_tui.actions.orders import stage_rebalance
+
         result: StagedRebalance = self._act(lambda ctx: stage_rebalance(ctx, vault_id)).result
         return result
 
     def retry(self, order_id: str) -> Order:
         """Stage a dead letter again (once); the new staged order."""
+        from vanta_tui.actions.orders import retry_failed
+
         result: Order = self._act(lambda ctx: retry_failed(ctx, order_id)).result
         return result
 
     def dismiss(self, order_id: str, reason: str | None = None) -> Order:
         """Take a dead letter off the list for good (it cannot be retried after)."""
+        from vanta_tui.actions.orders import dismiss_failed
+
         why = reason or f"dismissed by {self.operator}"
         result: Order = self._act(lambda ctx: dismiss_failed(ctx, order_id, why)).result
         return result
 
     def dead_letters(self) -> list[Order]:
         """Failed orders not yet retried or dismissed."""
+        from vanta_tui.actions.orders import dead_letters
+
         return self._act(lambda ctx: dead_letters(ctx.state_dir, ctx.journal))
 
     def cancel(self, order_ids: Sequence[str]) -> CancelReport:
         """Cancel working orders at their brokers."""
+        from vanta_tui.actions.execution import cancel_orders
+
         return self._act(lambda ctx: cancel_orders(ctx, order_ids, self.brokers()))
 
     def panic(self, reason: str) -> CancelReport:
         """Global maintenance on, then cancel every working order at every broker."""
+        from vanta_tui.actions.execution import panic
+
         return self._act(lambda ctx: panic(ctx, reason, self.brokers()))
 
     # ------------------------------------------------------------------ overlays
 
     def maintenance(self, vault_id: str | None, on: bool, reason: str | None = None) -> None:
         """Maintenance on (with a reason) or off, for a vault or (None) the whole desk."""
+        from vanta_tui.actions.overlays import set_maintenance
+
         self._act(lambda ctx: set_maintenance(ctx, vault_id, on, reason))
 
     def flip_mode(
@@ -393,12 +378,16 @@ class Desk:
         amplify: Decimal = Decimal("0.35"),
     ) -> None:
         """Flip mode on for ``ttl_minutes`` (it reverts by itself) or off."""
+        from vanta_tui.actions.overlays import set_flip_mode
+
         self._act(
             lambda ctx: set_flip_mode(ctx, vault_id, on, ttl_minutes=ttl_minutes, amplify=amplify)
         )
 
     def expire_flip_modes(self) -> list[str]:
         """Revert every flip mode past its expiry; the vaults reverted."""
+        from vanta_tui.actions.overlays import expire_flip_modes
+
         events = self._act(expire_flip_modes).events
         return [str(e.vault_id) for e in events]
 
@@ -406,10 +395,14 @@ class Desk:
         self, vault_id: str, persona: str, boosts: Mapping[str, Decimal] | None = None
     ) -> None:
         """Set a vault's persona and its boosts."""
+        from vanta_tui.actions.overlays import set_persona
+
         self._act(lambda ctx: set_persona(ctx, vault_id, persona, boosts))
 
     def clear_trip(self, vault_id: str, reason: str) -> None:
         """Clear a tripped vault after review."""
+        from vanta_tui.actions.overlays import clear_trip
+
         self._act(lambda ctx: clear_trip(ctx, vault_id, reason))
 
     # ------------------------------------------------------------------ followers and fees
@@ -417,6 +410,8 @@ class Desk:
     def add_follower(self, packet: Path | Mapping[str, Any]) -> tuple[Follower, list[str]]:
         """Add a follower from an onboarding packet (a file or its data); the follower and
         the venues whose inline keys were moved to the keyring."""
+        from vanta_tui.actions.followers import add_follower, read_packet
+
         where = str(packet) if isinstance(packet, Path) else "packet"
         data = read_packet(packet) if isinstance(packet, Path) else dict(packet)
         result = self._act(lambda ctx: add_follower(ctx, data, where=where))
@@ -425,10 +420,14 @@ class Desk:
 
     def kill_switch(self, follower_id: str, on: bool) -> Follower:
         """Stop (on) or resume (off) mirroring new vault orders to a follower."""
+        from vanta_tui.actions.followers import set_kill_switch
+
         result: Follower = self._act(lambda ctx: set_kill_switch(ctx, follower_id, on)).result
         return result
 
     def remove_follower(self, follower_id: str) -> Follower:
+        from vanta_tui.actions.followers import remove_follower
+
         result: Follower = self._act(lambda ctx: remove_follower(ctx, follower_id)).result
         return result
 
@@ -436,6 +435,8 @@ class Desk:
         self, vault_id: str | None = None, *, as_of: datetime | None = None, dry_run: bool = False
     ) -> CloseReport:
         """Charge each ended fee period once (``dry_run``: what it would charge)."""
+        from vanta_tui.actions.fees import close_fee_cycle
+
         result: CloseReport = self._act(
             lambda ctx: close_fee_cycle(ctx, vault_id, as_of=as_of, dry_run=dry_run)
         ).result
@@ -445,6 +446,7 @@ class Desk:
         self, vault_id: str | None = None, follower_id: str | None = None
     ) -> list[LedgerEntry]:
         """The fee ledger, of one vault and/or follower (an unknown one is refused)."""
+        from vanta_tui.actions.fees import check_ledger_filter, ledger
 
         def read(ctx: ActionContext) -> list[LedgerEntry]:
             check_ledger_filter(ctx.journal, vault_id=vault_id, follower_id=follower_id)
@@ -457,6 +459,8 @@ class Desk:
     def brokers(self) -> Brokers:
         """The brokers of the state's venues (paper, or Alpaca/ccxt with their keys), built
         once for the session."""
+        from vanta_tui.actions.brokers import brokers_for
+
         with self._lock:
             if self._brokers is None:
                 options = self.broker_options
@@ -473,19 +477,27 @@ class Desk:
 
     def missing_credentials(self) -> list[str]:
         """Venues whose keys are missing, in the operator's words (nothing is sent there)."""
+        from vanta_tui.actions.brokers import missing_credentials
+
         return missing_credentials(self.state_dir)
 
     def venue_problems(self) -> list[str]:
         """Venues that refuse to trade (their orders wait; the others trade)."""
+        from vanta_tui.actions.brokers import venue_problems
+
         return venue_problems(self.state_dir, live=self.live)
 
     def reconcile(self, vault_id: str) -> list[dict[str, Any]]:
         """How portfolio.json differs from the vault's brokers (audited when it does)."""
+        from vanta_tui.actions.reconcile import check as reconcile_check
+
         brokers = self.brokers()
         return self._act(lambda ctx: reconcile_check(ctx, vault_id, brokers.for_venue))
 
     def adopt_broker(self, vault_id: str) -> list[dict[str, Any]]:
         """Take the brokers' positions and cash for the vault; the differences adopted."""
+        from vanta_tui.actions.reconcile import accept_broker
+
         brokers = self.brokers()
         result: list[dict[str, Any]] = self._act(
             lambda ctx: accept_broker(ctx, vault_id, brokers.for_venue)
@@ -503,6 +515,8 @@ class Desk:
         state: StateSnapshot | None = None,
     ) -> StatusReport:
         """The system status and its alarms (the brokers asked only if ``probe``)."""
+        from vanta_tui.actions.status import collect
+
         at = now or self.clock()
         return self._act(
             lambda ctx: collect(ctx, at, probe=probe, watcher=watcher, state=state, live=self.live)
@@ -510,11 +524,15 @@ class Desk:
 
     def acknowledge(self, alarm_id: str, note: str | None = None) -> None:
         """Record that the operator has seen an open alarm."""
+        from vanta_tui.actions.status import acknowledge
+
         self._act(lambda ctx: acknowledge(ctx, alarm_id, note))
 
     def audit_trail(self, order_id: str) -> list[str]:
         """An order's audit trail as the lines of a tree (a unique prefix or suffix of at
         least six characters names the order)."""
+        from vanta_tui.actions import audit
+
         return self._act(lambda ctx: audit.trail(ctx.journal, order_id))
 
     def verify_journal(
@@ -522,6 +540,8 @@ class Desk:
     ) -> VerifyResult:
         """Check the journal's hash chains (and ``expect_head``); kept as "last verified"
         unless this desk is read-only."""
+        from vanta_tui.actions import audit
+
         return audit.verify_journal(
             self.state_dir,
             self.clock,
@@ -532,10 +552,15 @@ class Desk:
 
     def anchor(self) -> audit.Anchor:
         """The journal's head as SEQ:HASH (and what is wrong with its chain, if anything)."""
+        from vanta_tui.actions import audit
+
         return audit.anchor(self.state_dir)
 
     def repair_journal(self, reason: str) -> audit.Repair:
         """Accept a journal behind or unlike its recorded head (audited)."""
+        from vanta_tui.actions import audit
+        from vanta_tui.actions.context import ReadOnlyRefused
+
         if self.read_only:
             raise ReadOnlyRefused("read-only mode: repairing the journal is not allowed")
         self.close()  # the repair opens the journal itself
@@ -543,6 +568,8 @@ class Desk:
 
     def replay(self, progress: ProgressFactory | None = None) -> ReplayResult:
         """Rebuild the state files from the journal and compare them with the files."""
+        from vanta_tui.actions import audit
+
         return audit.replay_journal(self.state_dir, progress or audit.no_progress)
 
     def export(
@@ -555,6 +582,8 @@ class Desk:
         progress: ProgressFactory | None = None,
     ) -> int:
         """Write the journal's events as JSONL or CSV to ``out``; how many."""
+        from vanta_tui.actions import audit
+
         return audit.export_journal(
             self.state_dir,
             out,
@@ -567,8 +596,67 @@ class Desk:
     # ------------------------------------------------------------------ for the desk (UI)
     # (methods the Textual front needed go here)
 
+    def has_event(self, action: str) -> bool:
+        """Whether the journal holds an event of ``action`` (``desk.opened`` …); a journal
+        not made yet holds none."""
+        if not (self.state_dir / "vanta.db").exists():
+            return False
+        from vanta_tui.store.journal import Journal
+        from vanta_tui.store.journal.queries import first_event
+
+        with Journal(self.state_dir, read_only=True) as journal:
+            return first_event(journal, action) is not None
+
     # ------------------------------------------------------------------ for the CLI
     # (methods the command line needed go here)
+
+    def match_orders(self, typed: Sequence[str]) -> list[Order]:
+        """The queue's orders for the ids an operator typed: whole ids, or a unique prefix or
+        suffix of at least six characters, as the desk shows them (one that matches none or
+        several is refused). The journal is opened first, as for the action that follows."""
+        from vanta_tui.core.id_match import match_id
+        from vanta_tui.core.models import QueueFile
+        from vanta_tui.store.loader import load_model
+
+        with self._session():
+            orders = {o.order_id: o for o in load_model(self.state_dir, QueueFile).orders}
+        known = list(orders)
+        return [orders[match_id(text, known)] for text in typed]
+
+    def followers_overview(
+        self,
+    ) -> list[tuple[Follower, Decimal | None, Decimal | None, Decimal | None]]:
+        """Every follower with its NAV (its PnL's, else its account's equity), realized PnL
+        and fees accrued, read from the files now (None where pnl_summary.json or
+        portfolio.json has none or does not load; followers.json must load)."""
+        from vanta_tui.core.models import FollowersFile, PnlFile, PortfolioFile
+        from vanta_tui.store.loader import load_model
+
+        followers = load_model(self.state_dir, FollowersFile).followers
+        try:
+            pnl = load_model(self.state_dir, PnlFile).vaults
+        except StoreError:
+            pnl = {}
+        try:
+            accounts = load_model(self.state_dir, PortfolioFile).accounts
+        except StoreError:
+            accounts = {}
+        rows: list[tuple[Follower, Decimal | None, Decimal | None, Decimal | None]] = []
+        for follower in followers:
+            own = pnl.get(follower.follower_id)
+            account = accounts.get(follower.follower_id)
+            if own is not None:
+                rows.append((follower, own.nav, own.realized, own.fees_accrued))
+            else:
+                rows.append((follower, account.equity if account else None, None, None))
+        return rows
+
+    @staticmethod
+    def check_anchor(text: str) -> None:
+        """Refuse (ValueError) a head that is not SEQ:HASH, before any journal is opened."""
+        from vanta_tui.store.journal.verify import parse_anchor
+
+        parse_anchor(text)
 
     # ------------------------------------------------------------------ the executor
 
@@ -576,89 +664,39 @@ class Desk:
         self,
         stop: threading.Event,
         *,
-        on_news: Callable[[ExecutorNews], None] = lambda _news: None,
+        on_news: Callable[[RunEvent], None] = lambda _news: None,
         once: bool = False,
         interval_s: float = 1.0,
         holder: str | None = None,
-        price_every_s: float | None = PRICE_EVERY_S,
-        reconcile_every_s: float | None = RECONCILE_EVERY_S,
-        retry_after: tuple[float, ...] = RETRY_AFTER_S,
-    ) -> ExecutorEnd:
+        price_every_s: float | None = None,
+        reconcile_every_s: float | None = None,
+        retry_after: tuple[float, ...] = (),
+        stop_on_bug: bool = False,
+    ) -> RunOutcome:
         """Run the executor in this thread until ``stop`` is set (``once``: until nothing
         more can progress now): it takes the state directory's lease (one executor per
         directory), opens its own journal connection, and sends approved orders exactly
-        once. ``on_news`` hears each cycle's status; the return says how it ended."""
-        lease = Lease(self.state_dir, holder or f"desk of {self.operator}")
-        try:
-            lease.acquire()  # gives the lock back itself when it fails
-        except LeaseHeld as exc:
-            return ExecutorEnd("lease-held", str(exc))
-        except OSError as exc:  # the lease's info file not written: no executor
-            return ExecutorEnd("error", f"error: {exc}")
-        ctx: ActionContext | None = None
-        try:  # every way out of here, an exception included, closes and gives the lease up
-            ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock, live=self.live)
-            problem = ctx.recovery.problem if ctx.recovery is not None else None
-            if problem is not None:
-                return ExecutorEnd("journal-problem", f"JOURNAL {problem.kind.upper()}: {problem}")
-            for line in self.venue_problems():  # that venue's orders wait; the others trade
-                on_news(ExecutorNews("executor: starting", "warn", toast=line))
-            executor = Executor(
-                ctx,
-                self.brokers(),
-                retry_after,
-                price_every_s=price_every_s,
-                reconcile_every_s=reconcile_every_s,
-            )
-            if once:
-                reports = executor.run_once()
-                last = reports[-1]
-                return ExecutorEnd(
-                    "stopped",
-                    sent=sum(r.sent for r in reports),
-                    cycles=len(reports),
-                    held=tuple(last.held),
-                    errors=tuple(last.errors),
-                    waiting=tuple(last.waiting),
-                )
-            self._executor_loop(executor, stop, on_news, interval_s)
-            return ExecutorEnd("stopped")
-        finally:
-            try:
-                if ctx is not None:
-                    ctx.close()
-            finally:
-                lease.release()
+        once through the session's brokers. ``on_news`` hears what it says while it runs
+        (`executor.runner.RunEvent`); the return says how it ended (`RunOutcome`).
+        ``price_every_s`` / ``reconcile_every_s`` None: the executor's own periods.
+        ``stop_on_bug``: an unexpected exception in a cycle ends the run (the headless
+        executor exits, its supervisor restarts it) instead of being logged and said."""
+        from vanta_tui.executor import engine
+        from vanta_tui.executor.runner import run_executor
 
-    @staticmethod
-    def _executor_loop(
-        executor: Executor,
-        stop: threading.Event,
-        on_news: Callable[[ExecutorNews], None],
-        interval_s: float,
-    ) -> None:
-        lapse = Lapse(log, "executor cycle")
-        while not stop.is_set():
-            try:
-                report = executor.cycle()
-            except (LockTimeout, LockLost) as exc:  # a step outside the guarded ones
-                on_news(ExecutorNews(f"executor: {exc}", "warn"))
-            except StoreError as exc:  # a broken state file: said once, and once when fixed
-                first = lapse.failed(str(exc))
-                on_news(ExecutorNews(f"executor: error: {exc}", "fail", first=first))
-            except Exception as exc:  # a bug: its traceback once, not every cycle
-                first = lapse.failed(f"{type(exc).__name__}: {exc}", traceback=True)
-                on_news(ExecutorNews(f"executor: error: {exc}", "fail", first=first))
-            else:
-                if lapse.ok():
-                    on_news(ExecutorNews("executor: the state files load again", "ok"))
-                changed = bool(report.sent or report.reconciled or report.marked)
-                if report.errors:
-                    text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
-                elif report.waiting:  # another program holds a file; the rest goes on
-                    text, level = f"executor: {report.waiting[0]}", "warn"
-                else:  # held orders: the header's own "N held", from the state
-                    text, level = "executor: running", "ok"
-                if not stop.is_set():
-                    on_news(ExecutorNews(text, level, changed))
-            stop.wait(interval_s)
+        return run_executor(
+            self.state_dir,
+            brokers=self.brokers(),
+            stop=stop,
+            holder=holder or f"desk of {self.operator}",
+            clock=self.clock,
+            once=once,
+            interval_s=interval_s,
+            on_event=on_news,
+            price_every_s=engine.PRICE_EVERY_S if price_every_s is None else price_every_s,
+            reconcile_every_s=(
+                engine.RECONCILE_EVERY_S if reconcile_every_s is None else reconcile_every_s
+            ),
+            retry_after=retry_after or engine.RETRY_AFTER_S,
+            stop_on_bug=stop_on_bug,
+        )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from vanta_tui.actions.projections import child_orders, order_ids
 from vanta_tui.core.clock import Clock
 from vanta_tui.core.codec import dumps_compact
 from vanta_tui.core.id_match import match_id
@@ -32,8 +33,8 @@ def no_progress(_label: str, _total: int) -> Callable[[int], None]:
 def trail(journal: Journal, order_id: str) -> list[str]:
     """An order's audit trail as the lines of a tree; ``order_id`` may be a unique prefix or
     suffix of six or more characters (an unknown or ambiguous one is refused)."""
-    known = [str(row[0]) for row in journal.db.execute("SELECT order_id FROM orders")]  # TEMPORARY
-    return order_tree(journal, match_id(order_id, known))
+    order_id = match_id(order_id, order_ids(journal))
+    return order_tree(journal, order_id, children=child_orders(journal, order_id))
 
 
 def verify_journal(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.core.clock import Clock, utc_now
-from vanta_tui.store.journal import ActionRefused, Journal, RecoveryReport
+from vanta_tui.store.journal import Journal, RecoveryReport
 
 
 class ReadOnlyRefused(ActionRefused):

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+import vanta_tui.actions.brokers  # noqa: F401  TEMPORARY (issue 20): routing's old names
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import order_payload
 from vanta_tui.actions.overlays import set_maintenance
-from vanta_tui.brokers.base import BrokerOrder, BrokerStatus
+from vanta_tui.brokers.base import BrokerOrder, Brokers, BrokerStatus
 from vanta_tui.brokers.errors import BrokerError
-from vanta_tui.brokers.routing import BrokerFactory
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.fills import apply_fill, mark_pnl
 from vanta_tui.core.ids import client_order_id
@@ -279,9 +279,7 @@ class CancelReport:
     """`order id: why` for each order that could not be cancelled."""
 
 
-def cancel_orders(
-    ctx: ActionContext, order_ids: Sequence[str], brokers: BrokerFactory
-) -> CancelReport:
+def cancel_orders(ctx: ActionContext, order_ids: Sequence[str], brokers: Brokers) -> CancelReport:
     """Ask the broker to cancel working orders (submitted or partially filled) and record
     its answers; orders not at the broker are refused with the reason."""
     ctx.require_writable("cancelling orders")
@@ -304,7 +302,9 @@ def cancel_orders(
             continue
         try:
             outcomes.append(
-                SendOutcome(order_id, brokers(order).cancel(order.broker_order_id, order.symbol))
+                SendOutcome(
+                    order_id, brokers.for_order(order).cancel(order.broker_order_id, order.symbol)
+                )
             )
         except BrokerError as exc:
             failed.append(f"{order_id}: {exc}")
@@ -321,7 +321,7 @@ def cancel_orders(
     return CancelReport(cancelled, failed)
 
 
-def panic(ctx: ActionContext, reason: str, brokers: BrokerFactory) -> CancelReport:
+def panic(ctx: ActionContext, reason: str, brokers: Brokers) -> CancelReport:
     """Global maintenance on, then cancel every working order at every broker."""
     ctx.require_writable("panic")
     if not reason.strip():

@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
+from vanta_tui.actions.projections import FeeLedgerRow, fee_ledger, in_fee_ledger
 from vanta_tui.actions.reading import read_context
 from vanta_tui.core.codec import parse_json
 from vanta_tui.core.enums import FeePeriod
@@ -37,7 +39,7 @@ from vanta_tui.core.models import FollowersFile, PnlFile, StateFileModel, VaultF
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.store.errors import StoreError
-from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
+from vanta_tui.store.journal import ActResult, EventDraft, Journal, Plan, queries
 from vanta_tui.store.loader import load_model, parse_model
 
 
@@ -71,27 +73,21 @@ class LedgerEntry:
         return period_label(self.period_start, period)
 
 
-_LEDGER_SQL = (
-    "SELECT seq, ts, vault_id, follower_id, fee_type, perf_share, flat_usd, realized_pnl, "
-    "fee_due, period_start, period_end, entry, payload FROM fee_ledger "
-    "WHERE (? IS NULL OR vault_id = ?) AND (? IS NULL OR follower_id = ?) ORDER BY seq"
-)
-
-
-def _entry(row: Any) -> LedgerEntry:
-    payload = dict(parse_json(row[12])) if row[12] else {}
+def _entry(row: FeeLedgerRow) -> LedgerEntry:
+    payload = dict(parse_json(row.payload)) if row.payload else {}
     period = str(payload.get("period") or FeePeriod.MONTHLY.value)
-    entry = str(row[11] or "charged")
-    start = parse_utc(row[9]) if row[9] else None
-    end = parse_utc(row[10]) if row[10] else None
+    entry = str(row.entry or "charged")
+    start = parse_utc(row.period_start) if row.period_start else None
+    end = parse_utc(row.period_end) if row.period_end else None
     if end is None and entry == "charged":
         # Written before fee periods: that close charged the period it was made in (its
         # flat fee was due per close), so that period counts as closed by it.
-        window = fee_window(parse_utc(row[1]), FeePeriod(period))
+        window = fee_window(parse_utc(row.ts), FeePeriod(period))
         start, end = window.start, window.end
     return LedgerEntry(
-        int(row[0]), str(row[1]), str(row[2]), row[3], str(row[4]),
-        Decimal(row[5] or 0), Decimal(row[6] or 0), Decimal(row[7] or 0), Decimal(row[8] or 0),
+        int(row.seq), str(row.ts), str(row.vault_id), row.follower_id, str(row.fee_type),
+        Decimal(row.perf_share or 0), Decimal(row.flat_usd or 0),
+        Decimal(row.realized_pnl or 0), Decimal(row.fee_due or 0),
         start, end, period, entry, payload,
     )  # fmt: skip
 
@@ -100,10 +96,7 @@ def ledger(
     journal: Journal, *, vault_id: str | None = None, follower_id: str | None = None
 ) -> list[LedgerEntry]:
     """The fee ledger (opening balances and charged periods), oldest first."""
-    rows = journal.db.execute(
-        _LEDGER_SQL, [vault_id, vault_id, follower_id, follower_id]
-    ).fetchall()
-    return [_entry(r) for r in rows]
+    return [_entry(r) for r in fee_ledger(journal, vault_id=vault_id, follower_id=follower_id)]
 
 
 def check_ledger_filter(
@@ -117,9 +110,7 @@ def check_ledger_filter(
     ):
         if wanted is None:
             continue
-        if journal.db.execute(
-            f"SELECT 1 FROM fee_ledger WHERE {column} = ? LIMIT 1", [wanted]
-        ).fetchone():
+        if in_fee_ledger(journal, **{column: wanted}):
             continue
         known = (
             [v.vault_id for v in load_model(journal.state_dir, VaultFile).vaults]
@@ -149,22 +140,15 @@ def _event_time(
     journal: Journal, action: str, follower_id: str | None = None, *, latest: bool = False
 ) -> datetime | None:
     """When the first (or ``latest``) ``action`` event (of ``follower_id``, if given) was."""
-    order = "DESC" if latest else "ASC"
-    row = journal.db.execute(
-        "SELECT ts FROM events WHERE action = ? AND (? IS NULL OR follower_id = ?) "
-        f"ORDER BY seq {order} LIMIT 1",
-        [action, follower_id, follower_id],
-    ).fetchone()
-    return parse_utc(row[0]) if row else None
+    event = queries.first_event(journal, action, follower_id=follower_id, latest=latest)
+    return parse_utc(event.ts) if event is not None else None
 
 
 def _pnl_at_journal_start(journal: Journal) -> PnlFile | None:
     """``pnl_summary.json`` in the journal's first snapshot (None if there was none, or it
     did not load then)."""
-    row = journal.db.execute(
-        "SELECT payload FROM events WHERE action = 'journal.started' ORDER BY seq LIMIT 1"
-    ).fetchone()
-    info = (parse_json(row[0]).get("files") or {}).get(StateKind.PNL.filename) if row else None
+    started = queries.first_event(journal, "journal.started")
+    info = (started.payload.get("files") or {}).get(StateKind.PNL.filename) if started else None
     data = journal.blob(info["sha256"]) if info and info.get("sha256") else None
     if data is None:
         return None
@@ -295,7 +279,7 @@ def close_fee_cycle(
     # A dry run too: opening the action records outside changes to pnl_summary.json.
     ctx.require_writable("closing a fee cycle")
     state = read_context(ctx.state_dir)
-    vaults = [state.vault(vault_id)] if vault_id else list(state.vaults.vaults)
+    vaults = [state.vault(vault_id)] if vault_id else list(state.registry.vaults)
     try:
         followers = load_model(ctx.state_dir, FollowersFile).followers
     except StoreError:

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.brokers.credentials import KEYRING_SERVICE, env_names, load_credentials
 from vanta_tui.brokers.errors import CredentialsError
 from vanta_tui.core.codec import parse_json
@@ -36,7 +37,7 @@ from vanta_tui.core.models import (
 from vanta_tui.core.order_states import OPEN
 from vanta_tui.core.secrets import remember as remember_secrets
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
+from vanta_tui.store.journal import ActResult, EventDraft, Plan
 from vanta_tui.store.loader import load_model
 
 INLINE_KEY = "api_key"
@@ -47,9 +48,9 @@ def _known_adapter(adapter: str) -> bool:
     if adapter in {"paper", "alpaca"}:
         return True
     if adapter.startswith("ccxt:"):
-        import ccxt
+        from vanta_tui.brokers.ccxt_adapter import exchange_known
 
-        return adapter.split(":", 1)[1] in ccxt.exchanges
+        return exchange_known(adapter.split(":", 1)[1])
     return False
 
 

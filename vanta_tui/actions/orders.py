@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.reading import Context, read_allocation, read_context, require_vault
+from vanta_tui.actions.errors import ActionRefused
+from vanta_tui.actions.reading import read_allocation, read_context, require_vault
 from vanta_tui.actions.venues import (
     VaultCaps,
     last_price,
@@ -45,9 +46,10 @@ from vanta_tui.core.risk import check_order, maintenance_hold, order_price
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.wording import first_problem
 from vanta_tui.store.errors import StateFileError, StoreError
-from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
+from vanta_tui.store.journal import ActResult, EventDraft, Journal, Plan, queries
 from vanta_tui.store.journal.redact import Clean
 from vanta_tui.store.loader import load_model
+from vanta_tui.store.snapshot import StateSnapshot
 
 
 def order_payload(order: Order) -> dict[str, Any]:
@@ -216,7 +218,7 @@ class _Approval:
     action (reading the files under the queue's lock) and its preview (the desk's
     confirmation, from the models on screen) run exactly this."""
 
-    def __init__(self, state: Context, followers: Sequence[Follower], actor: str) -> None:
+    def __init__(self, state: StateSnapshot, followers: Sequence[Follower], actor: str) -> None:
         self.state = state
         self.followers = list(followers)
         self.actor = actor
@@ -327,7 +329,7 @@ def approve_orders(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
 
 
 def preview_approval(
-    state: Context,
+    state: StateSnapshot,
     followers: Sequence[Follower],
     queue: QueueFile,
     order_ids: Sequence[str],
@@ -395,7 +397,7 @@ class ApprovalSummary:
 
 
 def expand_children(
-    state: Context,
+    state: StateSnapshot,
     parent: Order,
     followers: Sequence[Follower],
     parent_event: int,
@@ -601,7 +603,7 @@ def preview_rebalance(
         overlay or VaultOverlay(),
         account,
         dict(targets.targets) if targets else {},
-        state.vaults.defaults,
+        state.registry.defaults,
         now,
         pending=queue.orders,
     )
@@ -678,23 +680,12 @@ def stage_rebalance(ctx: ActionContext, vault_id: str) -> ActResult:
 
 def retry_of(journal: Journal, order_id: str) -> str | None:
     """The order staged as the retry of failed order ``order_id``, if any (one at most)."""
-    row = journal.db.execute(
-        "SELECT order_id FROM events WHERE action = 'order.staged' "
-        "AND json_extract(payload, '$.retry_of') = ? ORDER BY seq LIMIT 1",
-        [order_id],
-    ).fetchone()
-    return str(row[0]) if row else None
+    return queries.retry_of(journal, order_id)
 
 
 def retried_dead_letters(journal: Journal) -> set[str]:
     """Failed orders that were staged again (each may be retried once)."""
-    return {
-        str(row[0])
-        for row in journal.db.execute(
-            "SELECT json_extract(payload, '$.retry_of') FROM events "
-            "WHERE action = 'order.staged' AND json_extract(payload, '$.retry_of') IS NOT NULL"
-        )
-    }
+    return queries.retried_orders(journal)
 
 
 def _dead_letter(queue: QueueFile, order_id: str, what: str) -> Order:
@@ -764,12 +755,8 @@ def retry_failed(ctx: ActionContext, order_id: str) -> ActResult:
 
 def _dismissal(journal: Journal, order_id: str) -> tuple[int, str, str] | None:
     """(seq, actor, ts) of the order's dismissal from the dead letters, if any."""
-    row = journal.db.execute(
-        "SELECT seq, actor, ts FROM events WHERE action = 'order.dead_letter_dismissed' "
-        "AND order_id = ? ORDER BY seq LIMIT 1",
-        [order_id],
-    ).fetchone()
-    return (int(row[0]), str(row[1]), str(row[2])) if row is not None else None
+    event = queries.first_event(journal, "order.dead_letter_dismissed", order_id=order_id)
+    return (event.seq, event.actor, event.ts) if event is not None else None
 
 
 def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None) -> ActResult:
@@ -798,12 +785,7 @@ def dismiss_failed(ctx: ActionContext, order_id: str, reason: str | None = None)
 
 def dismissed_dead_letters(journal: Journal) -> set[str]:
     """Failed orders an operator has dismissed."""
-    return {
-        str(row[0])
-        for row in journal.db.execute(
-            "SELECT order_id FROM events WHERE action = 'order.dead_letter_dismissed'"
-        )
-    }
+    return queries.dismissed_orders(journal)
 
 
 def handled_dead_letters(journal: Journal) -> set[str]:

@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.reading import read_context
 from vanta_tui.core.models import OverlayFile, StateFileModel, TripClearance, VaultOverlay
 from vanta_tui.core.models.overlay import flip_mode_problem
 from vanta_tui.core.positions import is_tripped
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
+from vanta_tui.store.journal import ActResult, EventDraft, Plan
 
 
 def _overlays(models: dict[StateKind, StateFileModel]) -> OverlayFile:

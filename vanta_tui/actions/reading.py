@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from vanta_tui.core.models import (
-    Account,
-    AllocationFile,
-    OverlayFile,
-    PnlFile,
-    PortfolioFile,
-    Vault,
-    VaultFile,
-)
-from vanta_tui.store.journal import ActionRefused
+from vanta_tui.actions.errors import ActionRefused
+from vanta_tui.core.models import AllocationFile, Vault, VaultFile
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.errors import UnknownVault
 from vanta_tui.store.loader import load_model
-
-
-@dataclass(frozen=True)
-class Context:
-    vaults: VaultFile
-    overlays: OverlayFile | None
-    pnl: PnlFile | None
-    portfolio: PortfolioFile | None
-
-    def vault(self, vault_id: str) -> Vault:
-        vault = self.vaults.get(vault_id)
-        if vault is None:
-            raise unknown_vault(vault_id, self.vaults)
-        return vault
-
-    def account(self, account_id: str) -> Account | None:
-        return self.portfolio.accounts.get(account_id) if self.portfolio else None
+from vanta_tui.store.snapshot import StateSnapshot, read_state
 
 
 def unknown_vault(vault_id: str, vaults: VaultFile) -> ActionRefused:
-    """The refusal for a vault id that is not in vault.json, naming the known ones."""
-    known = ", ".join(v.vault_id for v in vaults.vaults) or "none"
-    return ActionRefused(f"unknown vault {vault_id} (known: {known})")
+    """The refusal for a vault id that is not in vault.json, naming the known ones (the
+    words of the store's `UnknownVault`, which `StateSnapshot.vault` raises)."""
+    return ActionRefused(str(UnknownVault(vault_id, [v.vault_id for v in vaults.vaults])))
 
 
 def require_vault(state_dir: Path, vault_id: str) -> Vault:
@@ -50,14 +27,14 @@ def require_vault(state_dir: Path, vault_id: str) -> Vault:
     return vault
 
 
-def read_context(state_dir: Path) -> Context:
-    """The registry (required) and overlays, PnL and portfolio as they are now."""
-    return Context(
-        vaults=load_model(state_dir, VaultFile),
-        overlays=load_model(state_dir, OverlayFile),
-        pnl=load_model(state_dir, PnlFile),
-        portfolio=load_model(state_dir, PortfolioFile),
-    )
+CONTEXT = (StateKind.VAULT, StateKind.OVERLAY, StateKind.PNL, StateKind.PORTFOLIO)
+"""What an action reads besides the files it locks."""
+
+
+def read_context(state_dir: Path) -> StateSnapshot:
+    """The registry, overlays, PnL and portfolio as they are now (the current-state type
+    the desk shows, read for an action: a file that does not load refuses it)."""
+    return read_state(state_dir, CONTEXT)
 
 
 def read_allocation(state_dir: Path) -> AllocationFile:

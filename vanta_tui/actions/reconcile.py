@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.marks import remark
 from vanta_tui.actions.reading import require_vault
 from vanta_tui.brokers.base import Broker
-from vanta_tui.core.codec import parse_json
 from vanta_tui.core.enums import asset_class_of
 from vanta_tui.core.models import (
     Account,
@@ -24,7 +24,7 @@ from vanta_tui.core.models import (
     Venue,
 )
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Journal, Plan
+from vanta_tui.store.journal import ActResult, EventDraft, Journal, Plan, queries
 from vanta_tui.store.loader import load_model
 
 QTY_TOLERANCE = Decimal("0.00000001")
@@ -77,13 +77,10 @@ def compare(account: Account | None, view: BrokerView) -> list[dict[str, Any]]:
 def latest_mismatches(journal: Journal) -> dict[str, list[dict[str, Any]]]:
     """Per vault, the differences of its last check (none after an acceptance)."""
     out: dict[str, list[dict[str, Any]]] = {}
-    rows = journal.db.execute(
-        "SELECT vault_id, action, payload FROM events WHERE action IN "
-        "('reconcile.checked', 'reconcile.accepted') ORDER BY seq"
-    )
-    for vault_id, action, payload in rows:
-        found = parse_json(payload).get("mismatches") if action == "reconcile.checked" else []
-        out[str(vault_id)] = list(found or [])
+    for event in queries.events_of(journal, ("reconcile.checked", "reconcile.accepted")):
+        checked = event.action == "reconcile.checked"
+        found = event.payload.get("mismatches") if checked else []
+        out[str(event.vault_id)] = list(found or [])
     return {vid: m for vid, m in out.items() if m}
 
 

@@ -7,7 +7,6 @@ the alarm stays open) and their acknowledgement from ``alarm.acknowledged`` even
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.orders import handled_dead_letters, waiting_dead_letters
 from vanta_tui.actions.reconcile import latest_mismatches
 from vanta_tui.brokers.credentials import load_credentials
@@ -29,8 +29,8 @@ from vanta_tui.core.positions import is_stale
 from vanta_tui.core.risk import HoldReason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc, parse_utc
-from vanta_tui.executor.lease import Lease, lease_held
-from vanta_tui.store.journal import ActionRefused, EventDraft, Journal
+from vanta_tui.store.journal import EventDraft, Journal, queries
+from vanta_tui.store.lease_info import lease_held, lease_holder
 from vanta_tui.store.snapshot import StateSnapshot, reload
 
 EXECUTOR_SILENT_AFTER_S = 120
@@ -147,17 +147,13 @@ def executor_line(
     depth = sum(1 for o in queue.orders if o.status in OPEN) if queue else 0
     approved = sum(1 for o in queue.orders if o.status is OrderStatus.APPROVED) if queue else 0
     if lease_held(state_dir):
-        holder = Lease(state_dir, "status").current() or "another process"
-        row = journal.db.execute(
-            "SELECT value FROM meta WHERE key = 'executor.last_cycle'"
-        ).fetchone()
-        last = parse_utc(str(row[0])) if row else None
+        holder = lease_holder(state_dir) or "another process"
+        cycle = queries.meta(journal, "executor.last_cycle")
+        last = parse_utc(cycle) if cycle is not None else None
         since = f"last cycle {_age((now - last).total_seconds())} ago" if last else "no cycle yet"
         silent = last is None or (now - last).total_seconds() > EXECUTOR_SILENT_AFTER_S
-        waiting = journal.db.execute(
-            "SELECT value FROM meta WHERE key = 'executor.waiting'"
-        ).fetchone()
-        note = f"; {waiting[0]}" if waiting and waiting[0] else ""
+        waiting = queries.meta(journal, "executor.waiting")
+        note = f"; {waiting}" if waiting else ""
         return StatusLine(
             "executor",
             Level.WARN if silent or note else Level.OK,
@@ -200,7 +196,7 @@ def broker_lines(
         except BrokerError as exc:  # refused in this mode, or a passphrase missing
             lines.append(StatusLine(name, Level.FAIL, f"{mode}: {exc}"))
             continue
-        mode = str(getattr(broker, "mode", mode))
+        mode = broker.mode
         if not probe:
             lines.append(
                 StatusLine(
@@ -232,9 +228,9 @@ def journal_line(state_dir: Path, journal: Journal) -> StatusLine:
     seq, head = journal.head()
     log_path = state_dir / "trade_log.jsonl"
     size = log_path.stat().st_size if log_path.exists() else 0
-    row = journal.db.execute("SELECT value FROM meta WHERE key = 'verify.last'").fetchone()
-    if row:
-        last = parse_json(str(row[0]))
+    verify_last = queries.meta(journal, "verify.last")
+    if verify_last:
+        last = parse_json(verify_last)
         ok = bool(last.get("ok"))
         verified = f"last verify {last.get('at')}: {'OK' if ok else 'FAILED'}"
         level = Level.OK if ok else Level.FAIL
@@ -301,27 +297,12 @@ def alarms_of(
         facts=facts,
         thresholds=thresholds or Thresholds(),
     )
-    db = journal.db
-    seen = {
-        str(r[0]): parse_utc(str(r[1]))
-        for r in db.execute("SELECT alarm_id, first_seen FROM alarm_seen")
-    }
+    seen = queries.alarm_first_seen(journal)
     if record:
-        with db.conn:
-            db.execute(
-                "DELETE FROM alarm_seen WHERE alarm_id NOT IN (SELECT value FROM json_each(?))",
-                [json.dumps([a.alarm_id for a in found])],
-            )
-            for alarm in (a for a in found if a.alarm_id not in seen):
-                db.execute(
-                    "INSERT OR IGNORE INTO alarm_seen (alarm_id, first_seen) VALUES (?, ?)",
-                    [alarm.alarm_id, format_utc(now)],
-                )
+        queries.note_alarms_seen(journal, [a.alarm_id for a in found], now)
     acks: dict[str, tuple[datetime, str]] = {}
-    for ts, actor, payload in db.execute(
-        "SELECT ts, actor, payload FROM events WHERE action = 'alarm.acknowledged' ORDER BY seq"
-    ):
-        acks[str(parse_json(payload).get("alarm_id"))] = (parse_utc(str(ts)), str(actor))
+    for event in queries.events_of(journal, ["alarm.acknowledged"]):
+        acks[str(event.payload.get("alarm_id"))] = (parse_utc(event.ts), event.actor)
     for alarm in found:
         alarm.since = seen.get(alarm.alarm_id, now)
         ack = acks.get(alarm.alarm_id)
@@ -370,7 +351,7 @@ def acknowledge(ctx: ActionContext, alarm_id: str, note: str | None = None) -> N
     now = ctx.clock()
     state = reload(ctx.state_dir, StateSnapshot())
     open_now = [a.alarm_id for a in alarms_of(ctx.journal, state, ctx.state_dir, now, record=False)]
-    seen = [str(r[0]) for r in ctx.journal.db.execute("SELECT alarm_id FROM alarm_seen")]
+    seen = list(queries.alarm_first_seen(ctx.journal))
     known = sorted(set(open_now) | set(seen))
     if alarm_id not in known:
         listed = ", ".join(known) if known else "none; see vanta-tui status"

@@ -131,6 +131,11 @@ class AlpacaBroker:
         return f"AlpacaBroker({self.account_ref!r}, live={self.live}, url={self.base_url!r})"
 
     @property
+    def mode(self) -> str:
+        """ "live" or "sandbox" (Alpaca's paper trading endpoint)."""
+        return "live" if self.live else "sandbox"
+
+    @property
     def client(self) -> Any:
         if self._client is None:
             from alpaca.trading.client import TradingClient
@@ -281,6 +286,10 @@ class AlpacaBroker:
             )
             for item in raw
         ]
+
+    def poll(self) -> list[BrokerOrder]:
+        """The venue works its orders itself: nothing to advance here."""
+        return []
 
     def account(self) -> BrokerAccount:
         raw = self._call("account", self.client.get_account)

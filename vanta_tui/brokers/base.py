@@ -1,14 +1,26 @@
-"""The one interface every broker implements, and the values it speaks in."""
+"""The one interface every broker implements, the values it speaks in, and the interfaces
+around it: `Brokers` (which broker serves an order or a venue account) and `StateSource`
+(the state files routing reads, supplied by its caller: the brokers never read the store).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
+from vanta_tui.core.models import (
+    FollowersFile,
+    Order,
+    PortfolioFile,
+    QueueFile,
+    VaultFile,
+    Venue,
+)
 
 
 def decimal_of(value: Any) -> Decimal:
@@ -73,6 +85,12 @@ class Broker(Protocol):
 
     name: str
 
+    @property
+    def mode(self) -> str:
+        """Where its orders go, for status lines: ``live``, ``sandbox``, ``test server
+        <url>`` (a stand-in host), ``paper`` (the built-in book)."""
+        ...
+
     def submit(self, request: OrderRequest) -> BrokerOrder:
         """Send a new order. A reused client order id raises `DuplicateClientOrderId`."""
         ...
@@ -108,3 +126,83 @@ class Broker(Protocol):
         ...
 
     def account(self) -> BrokerAccount: ...
+
+    def poll(self) -> list[BrokerOrder]:
+        """Let working orders advance where the broker is simulated (the paper broker fills
+        what its prices allow now); the orders that changed. A real venue works its orders
+        itself: nothing to do, an empty list."""
+        ...
+
+
+@runtime_checkable
+class Brokers(Protocol):
+    """Which broker serves what: the executor, the actions and the desk ask this, never
+    build, inspect or poll adapters themselves. Errors are `vanta_tui.brokers.errors` types
+    (a venue refused in this mode, missing keys) or the `StateSource`'s own, unchanged."""
+
+    @property
+    def live(self) -> bool:
+        """Live endpoints (real money); else the venues' sandboxes."""
+        ...
+
+    def for_order(self, order: Order) -> Broker:
+        """The broker of ``order``: its vault's (or follower's) venue for its asset class."""
+        ...
+
+    def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
+        """The broker of ``account_id`` (a vault or follower id) at ``venue`` (None: the
+        built-in paper broker)."""
+        ...
+
+    def __call__(self, order: Order) -> Broker:  # TEMPORARY (issue 20): use for_order
+        ...
+
+
+class StateSource(Protocol):
+    """The state files routing reads, supplied by its caller (the actions layer reads them
+    through the store). Each call gives the file as it is now; a missing or broken file
+    raises the source's own error, which passes through routing unchanged."""
+
+    def vaults(self) -> VaultFile: ...
+
+    def followers(self) -> FollowersFile: ...
+
+    def portfolio(self) -> PortfolioFile: ...
+
+    def queue(self) -> QueueFile | None:
+        """The queue, or None when it cannot be read now (a paper account then opens with
+        no working orders)."""
+        ...
+
+
+BrokerFactory = Callable[[Order], Broker]
+"""TEMPORARY (issue 20): a bare "order → broker" callable, what `Brokers` replaces."""
+
+
+class OrderRouter:
+    """TEMPORARY (issue 20): a bare `BrokerFactory` as `Brokers`, for callers that still
+    pass one. It knows orders only: asked for a venue's broker it refuses (the executor's
+    reconciliation and price refresh then report that, instead of silently skipping)."""
+
+    live = False
+
+    def __init__(self, factory: BrokerFactory) -> None:
+        self.factory = factory
+
+    def for_order(self, order: Order) -> Broker:
+        return self.factory(order)
+
+    def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
+        raise BrokerError(
+            f"no broker for {account_id} by venue: this broker factory routes orders only"
+        )
+
+    def __call__(self, order: Order) -> Broker:
+        return self.factory(order)
+
+
+def as_brokers(brokers: Brokers | BrokerFactory) -> Brokers:
+    """TEMPORARY (issue 20): ``brokers`` itself, or a bare factory wrapped in `OrderRouter`."""
+    if isinstance(brokers, Brokers):
+        return brokers
+    return OrderRouter(brokers)

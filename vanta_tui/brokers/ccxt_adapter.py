@@ -136,6 +136,14 @@ RATE_LIMIT_ENV = "VANTA_CCXT_RATE_LIMIT_MS"
 cost) in place of the exchange's default; 0 turns ccxt's throttle off (a test server)."""
 
 
+def exchange_known(exchange_id: str) -> bool:
+    """Whether ccxt has an exchange of this id (``kraken``, ``okx`` …); ccxt is imported
+    here, when first asked, as everywhere in this adapter."""
+    import ccxt
+
+    return exchange_id in ccxt.exchanges
+
+
 def url_env(exchange_id: str) -> str:
     return f"VANTA_CCXT_{exchange_id.upper()}_URL"
 
@@ -552,6 +560,10 @@ class CcxtBroker:
             )
             out.append(BrokerPosition(symbol, qty, Decimal(0)))
         return out
+
+    def poll(self) -> list[BrokerOrder]:
+        """The venue works its orders itself: nothing to advance here."""
+        return []
 
     def account(self) -> BrokerAccount:
         self._markets()

@@ -229,6 +229,7 @@ class PaperBroker:
     """A broker account simulated on disk; safe to share between processes (file lock)."""
 
     name = "paper"
+    mode = "paper"
 
     def __init__(
         self,

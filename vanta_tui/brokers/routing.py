@@ -1,98 +1,62 @@
-"""Which broker serves an order: the vault's (or follower's) venue for its asset class."""
+"""Which broker serves an order: the vault's (or follower's) venue for its asset class.
+
+Routing reads the vaults, followers, portfolio and queue through a `StateSource` its caller
+supplies (`vanta_tui.actions.brokers.brokers_for` builds one over the store): the brokers
+never import the store, and the source's errors pass through unchanged.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Protocol
 
-from vanta_tui.brokers.base import Broker, BrokerOrder, BrokerStatus, OrderRequest
+from vanta_tui.brokers.base import (
+    Broker,
+    BrokerFactory,
+    BrokerOrder,
+    Brokers,
+    BrokerStatus,
+    OrderRequest,
+    StateSource,
+)
 from vanta_tui.brokers.credentials import Credentials, load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError, VenueRefused
-from vanta_tui.brokers.paper import PaperBroker, book_path
+from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.core.enums import OrderStatus
-from vanta_tui.core.models import (
-    FollowersFile,
-    Order,
-    PortfolioFile,
-    QueueFile,
-    StateFileModel,
-    VaultFile,
-)
+from vanta_tui.core.models import FollowersFile, Order, VaultFile
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.core.venue_caps import VenueCaps
-from vanta_tui.store.errors import StoreError
-from vanta_tui.store.loader import kind_of, load_model
 
-BrokerFactory = Callable[[Order], Broker]
+__all__ = [
+    "BrokerFactory",
+    "Brokers",
+    "RealAccount",
+    "VenueBrokers",
+    "brokers_for",
+    "credential_problems",
+    "forward_to",
+    "missing_credentials",
+    "paper_brokers",
+    "real_accounts",
+    "real_accounts_of",
+    "real_adapter",
+    "venue_caps",
+    "venue_of",
+    "venue_problems",
+    "venue_refusals",
+]
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=StateFileModel)
 
-
-class _Fresh:
-    """State files read again only when they change on disk (size and mtime)."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self._cache: dict[type[StateFileModel], tuple[tuple[int, int], StateFileModel]] = {}
-
-    def get(self, model_cls: type[M]) -> M:
-        path = self.state_dir / kind_of(model_cls).filename
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        hit = self._cache.get(model_cls)
-        if hit is None or hit[0] != stamp:
-            hit = (stamp, load_model(self.state_dir, model_cls))
-            self._cache[model_cls] = hit
-        return cast(M, hit[1])
-
-
-def paper_brokers(
-    state_dir: Path,
-    *,
-    slippage_bps: Decimal = Decimal(0),
-    partial_fill_ratio: Decimal | None = None,
-) -> BrokerFactory:
-    """Every order to the built-in paper broker, whatever its venue says (tests, demos)."""
-    return brokers_for(
-        state_dir,
-        slippage_bps=slippage_bps,
-        partial_fill_ratio=partial_fill_ratio,
-        paper_only=True,
-    )
-
-
-def brokers_for(
-    state_dir: Path,
-    *,
-    live: bool = False,
-    slippage_bps: Decimal = Decimal(0),
-    partial_fill_ratio: Decimal | None = None,
-    timeout_s: float = 10.0,
-    paper_only: bool = False,
-    read_only: bool = False,
-) -> Brokers:
-    """The broker of each order: its vault's (or follower's) venue for its asset class
-    (``read_only``: the paper book is read from a copy in memory, never written)."""
-    return Brokers(
-        state_dir,
-        live=live,
-        slippage_bps=slippage_bps,
-        partial_fill_ratio=partial_fill_ratio,
-        timeout_s=timeout_s,
-        paper_only=paper_only,
-        read_only=read_only,
-    )
-
-
-class Brokers:
-    """Calling it with an order gives that order's broker (a `BrokerFactory`).
+class VenueBrokers:
+    """The `Brokers` of a state directory (calling it with an order gives that order's
+    broker too, for a while: TEMPORARY, issue 20).
 
     ``paper`` is the built-in paper broker (one book account per account_ref, seeded from
     portfolio.json, and with the queue's working orders routed to it, the first time it is
@@ -103,7 +67,8 @@ class Brokers:
 
     def __init__(
         self,
-        state_dir: Path,
+        state: StateSource,
+        paper_book: Path,
         *,
         live: bool,
         slippage_bps: Decimal,
@@ -112,28 +77,28 @@ class Brokers:
         paper_only: bool,
         read_only: bool = False,
     ) -> None:
-        self.state_dir = state_dir
+        self.state = state
+        self.paper_book = paper_book
         self.read_only = read_only
         self.live = live
         self.slippage_bps = slippage_bps
         self.partial_fill_ratio = partial_fill_ratio
         self.timeout_s = timeout_s
         self.paper_only = paper_only
-        self.files = _Fresh(state_dir)
         self._cache: dict[str, Broker] = {}
         self._refused: dict[str, VenueRefused] = {}
 
     def _prices(self, symbol: str) -> Decimal | None:
-        portfolio = self.files.get(PortfolioFile)
+        portfolio = self.state.portfolio()
         for account in portfolio.accounts.values():
             if symbol in account.positions:
                 return account.positions[symbol].last_price
         return None
 
     def _paper(self, ref: str, account_id: str) -> Broker:
-        account = self.files.get(PortfolioFile).accounts.get(account_id)
+        account = self.state.portfolio().accounts.get(account_id)
         return PaperBroker(
-            book_path(self.state_dir),
+            self.paper_book,
             self._prices,
             account_ref=ref,
             slippage_bps=self.slippage_bps,
@@ -148,7 +113,7 @@ class Brokers:
 
     def _paper_ref(self, order: Order) -> str | None:
         """The paper book account that serves ``order`` (None: a real broker does)."""
-        venue = venue_of(self.files, order)
+        venue = venue_of(self.state, order)
         if venue is not None and venue.adapter != "paper" and not self.paper_only:
             return None
         account_id = order.follower_id or order.vault_id
@@ -156,9 +121,8 @@ class Brokers:
 
     def _working_at(self, ref: str) -> list[tuple[OrderRequest, BrokerOrder]]:
         """The queue's orders working at paper account ``ref`` (with both their ids)."""
-        try:
-            queue = self.files.get(QueueFile)
-        except (OSError, StoreError):
+        queue = self.state.queue()
+        if queue is None:
             return []
         found = []
         for order in queue.orders:
@@ -207,15 +171,19 @@ class Brokers:
                 raise
         return self._cache[key]
 
-    def __call__(self, order: Order) -> Broker:
-        return self.for_venue(venue_of(self.files, order), order.follower_id or order.vault_id)
+    def for_order(self, order: Order) -> Broker:
+        """The broker of ``order``: its vault's (or follower's) venue for its asset class."""
+        return self.for_venue(venue_of(self.state, order), order.follower_id or order.vault_id)
+
+    def __call__(self, order: Order) -> Broker:  # TEMPORARY (issue 20): use for_order
+        return self.for_order(order)
 
 
-def venue_of(files: _Fresh, order: Order) -> Venue | None:
+def venue_of(state: StateSource, order: Order) -> Venue | None:
     if order.follower_id:
-        follower = files.get(FollowersFile).get(order.follower_id)
+        follower = state.followers().get(order.follower_id)
         return follower.brokers.get(order.asset_class) if follower else None
-    vault = files.get(VaultFile).get(order.vault_id)
+    vault = state.vaults().get(order.vault_id)
     return vault.venues.get(order.asset_class) if vault else None
 
 
@@ -238,22 +206,6 @@ def real_adapter(adapter: str, account_ref: str, *, live: bool, timeout_s: float
             raise CredentialsError(missing)
         return CcxtBroker(exchange_id, credentials, live=live, timeout_s=timeout_s)
     raise BrokerError(f"unknown broker adapter {adapter!r}")
-
-
-def venue_problems(state_dir: Path, *, live: bool) -> list[str]:
-    """One line per non-paper venue that cannot be used in this mode (a ccxt exchange with
-    no sandbox while not live, one that signs with secrets the desk does not hold):
-    reported at start; that venue's orders wait, the other venues keep trading."""
-    problems = []
-    for adapter, ref, users in real_accounts(state_dir):
-        if not adapter.startswith("ccxt:"):
-            continue
-        from vanta_tui.brokers.ccxt_adapter import venue_problem
-
-        problem = venue_problem(adapter.split(":", 1)[1], live=live)
-        if problem is not None:
-            problems.append(f"{adapter} {ref} for {users}: {problem}")
-    return problems
 
 
 _CAPS: dict[tuple[str, str, bool, str], tuple[float, VenueCaps]] = {}
@@ -287,19 +239,18 @@ def venue_caps(venue: Venue | None, *, live: bool, timeout_s: float = 10.0) -> V
     return caps
 
 
-def real_accounts(state_dir: Path) -> list[tuple[str, str, str]]:
+RealAccount = tuple[str, str, str]
+"""(adapter, account_ref, who uses it: "V_CORE, F_1042") of a venue that is not paper."""
+
+
+def real_accounts_of(vaults: VaultFile, followers: FollowersFile | None) -> list[RealAccount]:
     """Every (adapter, account_ref, used by) that needs credentials: non-paper venues of the
     vaults and the followers' brokers."""
     found: dict[tuple[str, str], list[str]] = {}
-    vaults = load_model(state_dir, VaultFile)
     for vault in vaults.vaults:
         for venue in vault.venues.values():
             if venue.adapter != "paper":
                 found.setdefault((venue.adapter, venue.account_ref), []).append(vault.vault_id)
-    try:
-        followers = load_model(state_dir, FollowersFile)
-    except StoreError:
-        followers = None
     for follower in followers.followers if followers else []:
         for venue in follower.brokers.values():
             if venue.adapter != "paper":
@@ -309,11 +260,11 @@ def real_accounts(state_dir: Path) -> list[tuple[str, str, str]]:
     return [(adapter, ref, ", ".join(users)) for (adapter, ref), users in sorted(found.items())]
 
 
-def missing_credentials(state_dir: Path) -> list[str]:
+def credential_problems(accounts: Sequence[RealAccount]) -> list[str]:
     """One line per account whose keys cannot be found (empty when all are there): checked
     when the desk or the executor starts, so a missing key never surfaces mid-send."""
     problems = []
-    for adapter, ref, users in real_accounts(state_dir):
+    for adapter, ref, users in accounts:
         try:
             credentials = load_credentials(ref)
         except CredentialsError as exc:
@@ -326,3 +277,117 @@ def missing_credentials(state_dir: Path) -> list[str]:
             if missing is not None:
                 problems.append(f"{adapter} for {users}: {missing}")
     return problems
+
+
+def venue_refusals(accounts: Sequence[RealAccount], *, live: bool) -> list[str]:
+    """One line per non-paper venue that cannot be used in this mode (a ccxt exchange with
+    no sandbox while not live, one that signs with secrets the desk does not hold):
+    reported at start; that venue's orders wait, the other venues keep trading."""
+    problems = []
+    for adapter, ref, users in accounts:
+        if not adapter.startswith("ccxt:"):
+            continue
+        from vanta_tui.brokers.ccxt_adapter import venue_problem
+
+        problem = venue_problem(adapter.split(":", 1)[1], live=live)
+        if problem is not None:
+            problems.append(f"{adapter} {ref} for {users}: {problem}")
+    return problems
+
+
+# ---------------------------------------------------------------- TEMPORARY (issue 20)
+# The state-directory helpers live in `vanta_tui.actions.brokers` now (they read the store,
+# which the brokers never import). Until their callers import them from there, the old
+# names here forward to it: `vanta_tui.actions.brokers` hands its helpers over when it is
+# imported (`forward_to`), so nothing here imports a layer above. Delete this section once
+# no caller imports these names from `vanta_tui.brokers.routing`.
+
+
+class _StateHelpers(Protocol):
+    def brokers_for(
+        self,
+        state_dir: Path,
+        *,
+        live: bool = False,
+        slippage_bps: Decimal = Decimal(0),
+        partial_fill_ratio: Decimal | None = None,
+        timeout_s: float = 10.0,
+        paper_only: bool = False,
+        read_only: bool = False,
+    ) -> VenueBrokers: ...
+
+    def missing_credentials(self, state_dir: Path) -> list[str]: ...
+
+    def venue_problems(self, state_dir: Path, *, live: bool) -> list[str]: ...
+
+    def real_accounts(self, state_dir: Path) -> list[RealAccount]: ...
+
+
+_helpers: _StateHelpers | None = None
+
+
+def forward_to(helpers: _StateHelpers) -> None:
+    """TEMPORARY (issue 20): where the old names below forward to."""
+    global _helpers
+    _helpers = helpers
+
+
+def _moved() -> _StateHelpers:
+    if _helpers is None:
+        raise RuntimeError(
+            "vanta_tui.brokers.routing: the state-directory helpers moved to "
+            "vanta_tui.actions.brokers; import them from there"
+        )
+    return _helpers
+
+
+def brokers_for(
+    state_dir: Path,
+    *,
+    live: bool = False,
+    slippage_bps: Decimal = Decimal(0),
+    partial_fill_ratio: Decimal | None = None,
+    timeout_s: float = 10.0,
+    paper_only: bool = False,
+    read_only: bool = False,
+) -> VenueBrokers:
+    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.brokers_for`."""
+    return _moved().brokers_for(
+        state_dir,
+        live=live,
+        slippage_bps=slippage_bps,
+        partial_fill_ratio=partial_fill_ratio,
+        timeout_s=timeout_s,
+        paper_only=paper_only,
+        read_only=read_only,
+    )
+
+
+def paper_brokers(
+    state_dir: Path,
+    *,
+    slippage_bps: Decimal = Decimal(0),
+    partial_fill_ratio: Decimal | None = None,
+) -> VenueBrokers:
+    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.paper_brokers`."""
+    return brokers_for(
+        state_dir,
+        slippage_bps=slippage_bps,
+        partial_fill_ratio=partial_fill_ratio,
+        paper_only=True,
+    )
+
+
+def missing_credentials(state_dir: Path) -> list[str]:
+    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.missing_credentials`."""
+    return _moved().missing_credentials(state_dir)
+
+
+def venue_problems(state_dir: Path, *, live: bool) -> list[str]:
+    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.venue_problems`."""
+    return _moved().venue_problems(state_dir, live=live)
+
+
+def real_accounts(state_dir: Path) -> list[RealAccount]:
+    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.real_accounts`."""
+    return _moved().real_accounts(state_dir)

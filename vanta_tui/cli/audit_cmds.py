@@ -1,81 +1,110 @@
-"""`audit verify | replay | show | export`: proving afterwards what happened."""
+"""`audit verify | anchor | repair | replay | show | export`: proving afterwards what happened."""
 
 from __future__ import annotations
 
+import argparse
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vanta_tui.cli import exit_codes
+from vanta_tui.cli.common import Subcommands, command, parse_time
 from vanta_tui.cli.exit_codes import UsageError
-from vanta_tui.cli.progress import Progress
-from vanta_tui.core.clock import utc_now
-from vanta_tui.core.codec import dumps_compact
-from vanta_tui.core.id_match import match_id
-from vanta_tui.core.types import format_utc, parse_utc
-from vanta_tui.store.journal import Journal
-from vanta_tui.store.journal.export import export, order_tree
-from vanta_tui.store.journal.replay import replay
-from vanta_tui.store.journal.verify import parse_anchor, verify
+from vanta_tui.cli.progress import Bars
+
+if TYPE_CHECKING:
+    from vanta_tui.desk import Desk
 
 
-def cmd_verify(state_dir: Path, expect_head: str | None = None, read_only: bool = False) -> int:
+def add_audit(sub: Subcommands) -> None:
+    audit = command(sub, "audit", "verify, replay, show and export the audit journal")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", required=True)
+    p = command(
+        audit_sub, "verify", "check the hash chain in vanta.db and trade_log.jsonl", handle_verify
+    )
+    p.add_argument(
+        "--expect-head", metavar="SEQ:HASH",
+        help="also check that the chain holds this head (what 'audit anchor' printed earlier)",
+    )  # fmt: skip
+    command(
+        audit_sub, "anchor", "print the journal's head (SEQ:HASH) to keep outside the machine",
+        handle_anchor,
+    )  # fmt: skip
+    p = command(
+        audit_sub, "repair",
+        "accept a journal behind or unlike its recorded head (audited; keeps the evidence)",
+        handle_repair,
+    )  # fmt: skip
+    p.add_argument("--reason", required=True)
+    command(
+        audit_sub, "replay", "rebuild the state files from the journal and diff them",
+        handle_replay,
+    )  # fmt: skip
+    p = command(
+        audit_sub, "show", "an order's audit trail as a tree", handle_show,
+        desk_options=lambda _args: {"read_only": True},  # it only reads the journal
+    )  # fmt: skip
+    p.add_argument("order_id")
+    p = command(
+        audit_sub, "export", "write events as JSONL or CSV to standard output", handle_export
+    )
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--since", metavar="TS", help="only events at or after this UTC time")
+    p.add_argument("--vault", metavar="ID", help="only events of this vault")
+
+
+def handle_verify(args: argparse.Namespace, desk: Desk) -> int:
     """Verify the journal; its "last verified" note is kept only when the desk may write
     (not with ``--read-only``, not on a directory this user cannot write)."""
+    if args.expect_head:
+        try:
+            desk.check_anchor(args.expect_head)
+        except ValueError as exc:
+            raise UsageError(f"--expect-head: {exc}") from None
+    bars = Bars()
     try:
-        expected = parse_anchor(expect_head) if expect_head else None
-    except ValueError as exc:
-        raise UsageError(f"--expect-head: {exc}") from None
-    with Journal(state_dir, read_only=read_only) as journal:
-        bar = Progress("verify", journal.count() * 2)
-        result = verify(journal, bar, expect_head=expected)
-        bar.finish()
-        if not read_only:
-            journal.set_meta(
-                "verify.last",
-                dumps_compact(
-                    {"at": format_utc(utc_now()), "ok": result.ok, "result": str(result)}
-                ),
-            )
+        result = desk.verify_journal(args.expect_head, progress=bars)
+    finally:
+        bars.finish()
     print(f"{result}; {result.signing}" if result.ok and result.signing else result)
     return 0 if result.ok else 1
 
 
-def cmd_anchor(state_dir: Path) -> int:
+def handle_anchor(args: argparse.Namespace, desk: Desk) -> int:
     """Print the head as SEQ:HASH for the operator to keep elsewhere (a ticket, an email)."""
-    with Journal(state_dir, read_only=True) as journal:
-        text = journal.anchor_text()
-        problem = journal.integrity()
-    print(text)
+    anchor = desk.anchor()
+    print(anchor.text)
     print(
-        "keep this outside the machine; later: vanta-tui audit verify --expect-head " + text,
+        "keep this outside the machine; later: vanta-tui audit verify --expect-head " + anchor.text,
         file=sys.stderr,
     )
-    if problem is not None:
-        print(f"warning: {problem}", file=sys.stderr)
+    if anchor.problem is not None:
+        print(f"warning: {anchor.problem}", file=sys.stderr)
         return exit_codes.DATA
     return exit_codes.OK
 
 
-def cmd_repair(state_dir: Path, actor: str, reason: str) -> int:
+def handle_repair(args: argparse.Namespace, desk: Desk) -> int:
     """Accept a journal that is behind or disagrees with its anchors (audited)."""
-    with Journal(state_dir) as journal:
-        problem = journal.integrity()
-        event = journal.repair(actor, reason)
-    if event is None:
+    if desk.read_only:
+        print("read-only mode: 'audit repair' changes state and is refused")
+        return exit_codes.READ_ONLY
+    done = desk.repair_journal(args.reason)
+    if done.event is None:
         print("nothing to repair: the chain agrees with its head and checkpoints")
         return 0
-    assert problem is not None
-    kept = ", ".join(event.payload.get("kept") or []) or "nothing"
-    print(f"repaired ({problem.kind}): {problem.message}")
-    print(f"recorded as journal.repaired #{event.seq}; kept as evidence: {kept}")
+    assert done.problem is not None
+    kept = ", ".join(done.event.payload.get("kept") or []) or "nothing"
+    print(f"repaired ({done.problem.kind}): {done.problem.message}")
+    print(f"recorded as journal.repaired #{done.event.seq}; kept as evidence: {kept}")
     return 0
 
 
-def cmd_replay(state_dir: Path) -> int:
-    with Journal(state_dir, read_only=True) as journal:
-        bar = Progress("replay", journal.count())
-        result = replay(journal, bar)
-        bar.finish()
+def handle_replay(args: argparse.Namespace, desk: Desk) -> int:
+    bars = Bars()
+    try:
+        result = desk.replay(progress=bars)
+    finally:
+        bars.finish()
     for note in result.notes:
         print(f"note: {note}")
     for problem in result.problems:
@@ -90,29 +119,27 @@ def cmd_replay(state_dir: Path) -> int:
     return 1
 
 
-def cmd_show(state_dir: Path, order_id: str) -> int:
-    with Journal(state_dir, read_only=True) as journal:
-        known = [str(row[0]) for row in journal.db.execute("SELECT order_id FROM orders")]
-        order_id = match_id(order_id, known)  # no such order: refused (65)
-        lines = order_tree(journal, order_id)
+def handle_show(args: argparse.Namespace, desk: Desk) -> int:
+    lines = desk.audit_trail(args.order_id)  # no such order: refused (65)
     if not lines:
-        print(f"no events for order {order_id}")
+        print(f"no events for order {args.order_id}")
         return 1
     print("\n".join(lines))
     return 0
 
 
-def cmd_export(state_dir: Path, fmt: str, since: str | None, vault: str | None) -> int:
-    if since is not None:
+def handle_export(args: argparse.Namespace, desk: Desk) -> int:
+    if args.since is not None:
         try:
-            parse_utc(since)
-        except ValueError as exc:
-            raise UsageError(
-                f"--since: {exc}; write a UTC time such as 2026-11-24T00:00:00Z"
-            ) from None
-    with Journal(state_dir, read_only=True) as journal:
-        bar = Progress("export", journal.count())
-        count = export(journal, sys.stdout, fmt, since=since, vault=vault, progress=bar)
-        bar.finish()
+            parse_time(args.since, "--since")
+        except UsageError as exc:
+            raise UsageError(f"{exc}; write a UTC time such as 2026-11-24T00:00:00Z") from None
+    bars = Bars()
+    try:
+        count = desk.export(
+            sys.stdout, args.format, since=args.since, vault=args.vault, progress=bars
+        )
+    finally:
+        bars.finish()
     print(f"exported {count} events", file=sys.stderr)
     return 0

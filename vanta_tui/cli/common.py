@@ -1,13 +1,39 @@
-"""What every CLI command shares: the state directory, the operator, read-only mode."""
+"""What every CLI command shares: the state directory, the operator, read-only mode, and
+how a (sub)command registers its parser and its handler.
+
+A command's module adds its parser with `command` and names its handler there:
+``handler(args, desk)`` gets the invocation's one `vanta_tui.desk.Desk` (built by
+`cli.main`), a ``stateless=True`` command's ``handler(args)`` none (it makes a state
+directory, it does not read one). Registering imports nothing heavy: the handlers import
+what they need when they run, so ``vanta-tui --help`` starts fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import os
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from vanta_tui.cli.exit_codes import UsageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from vanta_tui.desk import Desk
 
 DEFAULT_STATE_DIR = Path("state")
+
+Handler = Callable[[argparse.Namespace, "Desk"], int]
+"""A command that works on the state directory, through the invocation's `Desk`."""
+StatelessHandler = Callable[[argparse.Namespace], int]
+"""A command that makes a state directory (or schemas) rather than reading one."""
+DeskOptions = Callable[[argparse.Namespace], dict[str, Any]]
+"""A command's own keywords for its `Desk` (its ``--live``, its brokers' options)."""
+Subcommands: TypeAlias = "argparse._SubParsersAction[Any]"
 
 
 def resolve_state_dir(value: str | None) -> Path:
@@ -61,3 +87,52 @@ def add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         default=argparse.SUPPRESS if suppress else False,
         help="refuse every action that changes state",
     )
+
+
+def command(
+    parent: Subcommands,
+    name: str,
+    help_text: str,
+    handler: Handler | StatelessHandler | None = None,
+    *,
+    stateless: bool = False,
+    read_only_ok: Callable[[argparse.Namespace], bool] | None = None,
+    desk_options: DeskOptions | None = None,
+) -> argparse.ArgumentParser:
+    """Add the (sub)command ``name`` under ``parent`` and what `cli.main` needs to run it:
+    its ``handler`` (none for a group of subcommands), ``stateless`` (it takes no `Desk`),
+    ``read_only_ok`` (when a command that writes only reads, allowed with ``--read-only``)
+    and ``desk_options`` (its own keywords for the `Desk`)."""
+    p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
+    add_common(p, suppress=True)
+    p.set_defaults(usage_parser=p)  # the innermost command's parser words usage errors
+    if handler is not None:
+        p.set_defaults(handler=handler, stateless=stateless)
+    if read_only_ok is not None:
+        p.set_defaults(read_only_ok=read_only_ok)
+    if desk_options is not None:
+        p.set_defaults(desk_options=desk_options)
+    return p
+
+
+def parse_decimal(text: str, what: str) -> Decimal:
+    """A number the operator typed (a usage error if it is not a finite one)."""
+    from vanta_tui.core.wording import shown
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise UsageError(f"{what} must be a number, not {shown(text)}") from None
+    if not value.is_finite():
+        raise UsageError(f"{what} must be a finite number, not {shown(text)}")
+    return value
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """A UTC time the operator typed for ``option`` (a usage error naming it if malformed)."""
+    from vanta_tui.core.types import parse_utc
+
+    try:
+        return parse_utc(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None

@@ -2,26 +2,82 @@
 
 from __future__ import annotations
 
-import logging
+import argparse
 import sys
-import time
+import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from vanta_tui.actions.context import ActionContext
-from vanta_tui.brokers.routing import brokers_for, missing_credentials, venue_problems
 from vanta_tui.cli import exit_codes
-from vanta_tui.core.logs import Lapse
-from vanta_tui.executor.engine import RETRY_AFTER_S, Executor
-from vanta_tui.executor.lease import Lease, LeaseHeld
-from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
-from vanta_tui.store.writer import lock_wait_configured, set_lock_wait
+from vanta_tui.cli.common import Subcommands, command
+from vanta_tui.cli.exit_codes import UsageError
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from vanta_tui.desk import BrokerOptions, Desk, ExecutorNews
 
 EXECUTOR_LOCK_WAIT_S = 2.0
 """How long the headless executor waits for a file another program holds before it skips
 that step for this cycle (``--wait`` or ``$VANTA_LOCK_WAIT_S`` set it otherwise)."""
+
+ROUTINE = "executor: running"
+"""The news of a cycle with nothing to say: not printed."""
+
+
+def add_executor(sub: Subcommands) -> None:
+    p = command(
+        sub, "executor", "send approved orders to the brokers (one executor per directory)",
+        handle_executor, desk_options=_desk_options,
+    )  # fmt: skip
+    p.add_argument("--once", action="store_true", help="process what is approved now, then exit")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        dest="executor_live",
+        help="real-money endpoints (default: Alpaca paper, exchange sandboxes)",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per broker request")
+    p.add_argument(
+        "--reconcile-minutes", type=float, default=5.0,
+        help="compare each vault's portfolio with its brokers this often (default 5)",
+    )  # fmt: skip
+    p.add_argument(
+        "--retry-after", default="1,5,15,60", metavar="S,S,...",
+        help="seconds before each resend after a temporary error (default 1,5,15,60)",
+    )  # fmt: skip
+    p.add_argument("--slippage-bps", default="0", help="paper broker slippage in basis points")
+    p.add_argument(
+        "--partial-fill", default=None, metavar="FRACTION",
+        help="paper broker: fill this fraction first, the rest on the next cycle",
+    )  # fmt: skip
+
+
+def _options(args: argparse.Namespace) -> tuple[tuple[float, ...], BrokerOptions]:
+    """The resend delays and the brokers' options the command line asks for."""
+    from vanta_tui.desk import BrokerOptions
+
+    try:
+        retry = tuple(float(x) for x in args.retry_after.split(",") if x.strip())
+        slippage = Decimal(args.slippage_bps)
+        partial = Decimal(args.partial_fill) if args.partial_fill else None
+    except (ValueError, ArithmeticError):
+        raise UsageError(
+            "--retry-after takes seconds like 1,5,15,60; --slippage-bps and "
+            "--partial-fill take numbers"
+        ) from None
+    options = BrokerOptions(
+        slippage_bps=slippage, partial_fill_ratio=partial, timeout_s=args.timeout
+    )
+    return retry, options
+
+
+def _desk_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"live": args.live or args.executor_live, "brokers": _options(args)[1]}
+
+
+def handle_executor(args: argparse.Namespace, desk: Desk) -> int:
+    retry, _ = _options(args)
+    return run(desk, args.once, retry_after=retry, reconcile_every_s=args.reconcile_minutes * 60)
 
 
 def cmd_executor(
@@ -29,71 +85,106 @@ def cmd_executor(
     once: bool,
     interval: float = 1.0,
     *,
-    retry_after: tuple[float, ...] = RETRY_AFTER_S,
+    retry_after: tuple[float, ...] = (),
     slippage_bps: Decimal = Decimal(0),
     partial_fill_ratio: Decimal | None = None,
     live: bool = False,
     timeout_s: float = 10.0,
     reconcile_every_s: float = 300.0,
 ) -> int:
-    missing = missing_credentials(state_dir)
+    """`vanta-tui executor` from Python (tests, scripts): its exit code."""
+    from vanta_tui.desk import BrokerOptions, Desk
+
+    options = BrokerOptions(
+        slippage_bps=slippage_bps, partial_fill_ratio=partial_fill_ratio, timeout_s=timeout_s
+    )
+    with Desk(state_dir, operator="executor", live=live, brokers=options) as desk:
+        return run(
+            desk, once, interval, retry_after=retry_after, reconcile_every_s=reconcile_every_s
+        )
+
+
+def run(
+    desk: Desk,
+    once: bool,
+    interval: float = 1.0,
+    *,
+    retry_after: tuple[float, ...] = (),
+    reconcile_every_s: float = 300.0,
+) -> int:
+    """Run the desk's executor (``once``: until nothing more can progress now; else until
+    the process is stopped), saying what it does; the exit code. ``retry_after`` empty:
+    the executor's own delays."""
+    from vanta_tui.store.writer import lock_wait_configured, set_lock_wait
+
+    missing = desk.missing_credentials()
     if missing:
         for line in missing:
             print(f"not starting: {line}", file=sys.stderr)
         return exit_codes.BROKER_UNAVAILABLE
     if lock_wait_configured() is None:
         set_lock_wait(EXECUTOR_LOCK_WAIT_S)  # a held file skips a step, not the cycle
-    lease = Lease(state_dir, "executor")
-    try:
-        lease.acquire()
-    except LeaseHeld as exc:
-        print(f"not starting: {exc}")
+    voice = _Voice(desk.live)
+    end = desk.run_executor(
+        threading.Event(),  # never set: the long-running mode is stopped by a signal
+        on_news=voice,
+        once=once,
+        interval_s=interval,
+        holder="executor",
+        reconcile_every_s=reconcile_every_s,
+        retry_after=retry_after,
+        stop_on_bug=True,  # a bug ends the headless executor (exit 70, traceback in the log)
+    )
+    if end.why == "lease-held":
+        print(f"not starting: {end.text}")
         return exit_codes.LEASE_HELD
-    ctx = ActionContext.open(state_dir, "executor")
-    if ctx.recovery is not None and ctx.recovery.problem is not None:
-        print(f"not starting: {ctx.recovery.problem}", file=sys.stderr)
-        ctx.close()
-        lease.release()
+    if end.why == "journal-problem":
+        print(f"not starting: {end.text}", file=sys.stderr)
         return exit_codes.DATA
-    try:
-        brokers = brokers_for(
-            state_dir,
-            live=live,
-            timeout_s=timeout_s,
-            slippage_bps=slippage_bps,
-            partial_fill_ratio=partial_fill_ratio,
-        )
-        if live:
+    if end.why != "stopped":  # the lease's file could not be written
+        print(f"not starting: {end.text}", file=sys.stderr)
+        return exit_codes.INTERNAL
+    voice.started()
+    if once:
+        print(f"executor: {end.sent} order(s) sent in {end.cycles} cycle(s)")
+        for note in end.held:
+            print(f"held: {note}")
+        for error in end.errors:
+            print(f"error: {error}")
+        for note in end.waiting:
+            print(f"waiting: {note}")
+    return exit_codes.OK
+
+
+class _Voice:
+    """What the headless executor prints while it runs: that it uses live endpoints (once,
+    on standard output), then its news (on standard error, `_line`)."""
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+        self.said_live = False
+
+    def started(self) -> None:
+        if self.live and not self.said_live:
             print("executor: LIVE endpoints (real money)")
-        for line in venue_problems(state_dir, live=live):
-            print(f"venue refused: {line}", file=sys.stderr)  # the other venues trade
-        executor = Executor(ctx, brokers, retry_after, reconcile_every_s=reconcile_every_s)
-        if once:
-            reports = executor.run_once()
-            sent = sum(r.sent for r in reports)
-            print(f"executor: {sent} order(s) sent in {len(reports)} cycle(s)")
-            for note in reports[-1].held:
-                print(f"held: {note}")
-            for error in reports[-1].errors:
-                print(f"error: {error}")
-            for note in reports[-1].waiting:
-                print(f"waiting: {note}")
-            return 0
-        lapse = Lapse(log, "executor cycle")
-        while True:  # the long-running mode, stopped by a signal
-            try:
-                report = executor.cycle()
-            except (LockTimeout, LockLost) as exc:  # a step outside the guarded ones
-                print(f"executor: {exc}", file=sys.stderr, flush=True)
-            except StoreError as exc:  # a broken state file: said once, and once when fixed
-                if lapse.failed(str(exc)):
-                    print(f"executor: waiting: {exc}", file=sys.stderr, flush=True)
-            else:
-                if lapse.ok():
-                    print("executor: the state files load again", file=sys.stderr, flush=True)
-                for note in report.waiting:
-                    print(f"executor: {note}", file=sys.stderr, flush=True)
-            time.sleep(interval)
-    finally:
-        ctx.close()
-        lease.release()
+        self.said_live = True
+
+    def __call__(self, news: ExecutorNews) -> None:
+        self.started()
+        line = _line(news)
+        if line is not None:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _line(news: ExecutorNews) -> str | None:
+    """What the headless executor prints (to stderr) for a piece of news: a venue that
+    refuses to trade, and each new problem (a lasting one once) and its end; not the
+    routine cycle. A cycle that failed is said as before: ``executor: waiting: …``."""
+    if news.toast is not None:
+        return f"venue refused: {news.toast}"  # its orders wait; the other venues trade
+    if not news.first or news.text == ROUTINE:
+        return None
+    failed = "executor: error: "
+    if news.level == "fail" and news.text.startswith(failed):
+        return "executor: waiting: " + news.text.removeprefix(failed)
+    return news.text

@@ -45,13 +45,12 @@ class UsageError(ValueError):
 def refusal(exc: Exception) -> tuple[int, str] | None:
     """The exit code and the operator's message for an exception a command may end with
     (a refusal, a held lock, a broker down...); None for one that is a bug."""
-    from vanta_tui.actions.context import ReadOnlyRefused
-    from vanta_tui.brokers.errors import BrokerError
-    from vanta_tui.core.wording import first_problem
-    from vanta_tui.store.errors import LockLost, LockTimeout, StoreError, VersionConflict
-
     if isinstance(exc, UsageError):
         return USAGE, str(exc)
+    from vanta_tui.core.wording import first_problem
+    from vanta_tui.desk import BrokerError, ReadOnlyRefused
+    from vanta_tui.store.errors import LockLost, LockTimeout, StoreError, VersionConflict
+
     if isinstance(exc, ReadOnlyRefused):
         return READ_ONLY, f"refused: {exc}"
     if isinstance(exc, LockTimeout | LockLost | VersionConflict):

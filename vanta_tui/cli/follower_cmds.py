@@ -2,84 +2,114 @@
 
 from __future__ import annotations
 
+import argparse
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.fees import CloseReport, check_ledger_filter, close_fee_cycle, ledger
-from vanta_tui.actions.followers import (
-    add_follower,
-    read_packet,
-    remove_follower,
-    set_kill_switch,
-)
-from vanta_tui.cli.exit_codes import UsageError
-from vanta_tui.core.models import FollowersFile, PnlFile, PortfolioFile
-from vanta_tui.core.types import format_utc, parse_utc
-from vanta_tui.store.errors import StoreError
-from vanta_tui.store.loader import load_model
+from vanta_tui.cli.common import Subcommands, command, parse_time
+
+if TYPE_CHECKING:
+    from vanta_tui.desk import Desk
 
 
-def cmd_followers_add(ctx: ActionContext, packet: Path) -> int:
-    result = add_follower(ctx, read_packet(packet), where=str(packet))
-    follower = result.result
-    moved = result.events[0].payload.get("keys_moved_to_keyring") or []
+def _reads(_args: argparse.Namespace) -> bool:
+    return True
+
+
+def add_followers(sub: Subcommands) -> None:
+    followers = command(
+        sub, "followers", "mirror followers: add an API packet, list, kill switch, remove"
+    )
+    followers_sub = followers.add_subparsers(
+        dest="followers_command", metavar="FOLLOWERS_COMMAND", required=True
+    )
+    p = command(
+        followers_sub, "add", "validate an API packet and register the follower",
+        handle_followers_add,
+    )  # fmt: skip
+    p.add_argument("packet", type=Path, metavar="PACKET.json")
+    command(
+        followers_sub, "list",
+        "every follower with mode, caps, equity, kill switch, PnL and fees",
+        handle_followers_list, read_only_ok=_reads,
+    )  # fmt: skip
+    p = command(
+        followers_sub, "kill-switch", "stop (on) or resume (off) mirroring to a follower",
+        handle_kill_switch,
+    )  # fmt: skip
+    p.add_argument("follower_id")
+    p.add_argument("state", choices=["on", "off"])
+    p = command(
+        followers_sub, "remove", "remove a follower with no open orders or positions",
+        handle_followers_remove,
+    )  # fmt: skip
+    p.add_argument("follower_id")
+
+
+def handle_followers_add(args: argparse.Namespace, desk: Desk) -> int:
+    follower, moved = desk.add_follower(args.packet)
     print(f"added {follower.follower_id} to {follower.vault_id} ({follower.mode.value})")
     if moved:
         print(f"keys moved to the keyring for: {', '.join(moved)}")
     return 0
 
 
-def cmd_followers_list(state_dir: Path) -> int:
-    followers = load_model(state_dir, FollowersFile).followers
-    try:
-        pnl = load_model(state_dir, PnlFile).vaults
-    except StoreError:
-        pnl = {}
-    try:
-        accounts = load_model(state_dir, PortfolioFile).accounts
-    except StoreError:
-        accounts = {}
+def handle_followers_list(args: argparse.Namespace, desk: Desk) -> int:
+    rows = desk.followers_overview()
     header = (
         f"{'follower':<10} {'vault':<9} {'mode':<12} {'scale':>6} {'max_pos_usd':>11} "
         f"{'equity':>10} {'kill':<4} {'nav':>11} {'realized':>10} {'fees':>9}"
     )
     print(header)
-    for f in followers:
-        own = pnl.get(f.follower_id)
-        account = accounts.get(f.follower_id)
-        nav = own.nav if own else (account.equity if account else None)
+    for f, nav, realized, fees in rows:
         print(
             f"{f.follower_id:<10} {f.vault_id:<9} {f.mode.value:<12} {f.scale:>6} "
             f"{f.max_pos_usd:>11} {f.equity:>10} {'ON' if f.kill_switch else 'off':<4} "
             f"{nav if nav is not None else '—':>11} "
-            f"{own.realized if own else '—':>10} {own.fees_accrued if own else '—':>9}"
+            f"{realized if realized is not None else '—':>10} "
+            f"{fees if fees is not None else '—':>9}"
         )
     return 0
 
 
-def cmd_kill_switch(ctx: ActionContext, follower_id: str, state: str) -> int:
-    set_kill_switch(ctx, follower_id, state == "on")
-    print(f"{follower_id}: kill switch {state}")
+def handle_kill_switch(args: argparse.Namespace, desk: Desk) -> int:
+    desk.kill_switch(args.follower_id, args.state == "on")
+    print(f"{args.follower_id}: kill switch {args.state}")
     return 0
 
 
-def cmd_followers_remove(ctx: ActionContext, follower_id: str) -> int:
-    remove_follower(ctx, follower_id)
-    print(f"removed {follower_id}")
+def handle_followers_remove(args: argparse.Namespace, desk: Desk) -> int:
+    desk.remove_follower(args.follower_id)
+    print(f"removed {args.follower_id}")
     return 0
 
 
-def cmd_close_cycle(
-    ctx: ActionContext, vault_id: str | None, as_of: str | None = None, dry_run: bool = False
-) -> int:
-    try:
-        when = parse_utc(as_of) if as_of else None
-    except ValueError as exc:
-        raise UsageError(f"--as-of: {exc}") from None
-    report: CloseReport = close_fee_cycle(ctx, vault_id, as_of=when, dry_run=dry_run).result
-    if dry_run:
-        print(f"dry run as of {format_utc(report.as_of or ctx.clock())}: nothing is written")
+def add_fees(sub: Subcommands) -> None:
+    fees = command(sub, "fees", "fee cycles and the fee ledger")
+    fees_sub = fees.add_subparsers(dest="fees_command", metavar="FEES_COMMAND", required=True)
+    p = command(
+        fees_sub, "close-cycle",
+        "close each ended fee period of every vault (or one) and its followers, once",
+        handle_close_cycle,
+    )  # fmt: skip
+    p.add_argument("--vault", metavar="ID")
+    p.add_argument(
+        "--as-of", metavar="TS", help="close the periods ended by this UTC time (a late close)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would be charged")
+    p = command(fees_sub, "ledger", "print the fee ledger", handle_ledger, read_only_ok=_reads)
+    p.add_argument("--vault", metavar="ID")
+    p.add_argument("--follower", metavar="ID")
+
+
+def handle_close_cycle(args: argparse.Namespace, desk: Desk) -> int:
+    from vanta_tui.core.types import format_utc
+
+    when = parse_time(args.as_of, "--as-of") if args.as_of else None
+    report = desk.close_fees(args.vault, as_of=when, dry_run=args.dry_run)
+    if args.dry_run:
+        print(f"dry run as of {format_utc(report.as_of or desk.clock())}: nothing is written")
     print(
         f"{'account':<10} {'period':<9} {'fee_type':<20} {'realized':>12} {'flat':>9} "
         f"{'performance':>11} {'fee due':>10}"
@@ -96,9 +126,8 @@ def cmd_close_cycle(
     return 0
 
 
-def cmd_ledger(ctx: ActionContext, vault_id: str | None, follower_id: str | None) -> int:
-    check_ledger_filter(ctx.journal, vault_id=vault_id, follower_id=follower_id)
-    entries = ledger(ctx.journal, vault_id=vault_id, follower_id=follower_id)
+def handle_ledger(args: argparse.Namespace, desk: Desk) -> int:
+    entries = desk.fee_ledger(args.vault, args.follower)
     print(
         f"{'seq':>6} {'ts':<27} {'vault':<9} {'follower':<10} {'period':<15} {'fee_type':<20} "
         f"{'perf':>5} {'flat_usd':>9} {'realized_pnl':>13} {'fee_due':>10}"

@@ -1,121 +1,143 @@
-"""`orders stage | approve | reject`: the same actions as the desk, without prompting."""
+"""`orders stage | approve | reject | flip | cancel | retry | dismiss | edit` and `panic`:
+the same actions as the desk, without prompting."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+import argparse
+from typing import TYPE_CHECKING, Any
 
-from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.execution import CancelReport, cancel_orders, panic
-from vanta_tui.actions.orders import (
-    ApprovalSummary,
-    approve_orders,
-    dismiss_failed,
-    edit_order,
-    flip_order,
-    reject_orders,
-    retry_failed,
-    stage_order,
-)
-from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.cli import exit_codes
+from vanta_tui.cli.common import Subcommands, command, parse_decimal
 from vanta_tui.cli.exit_codes import UsageError
-from vanta_tui.core.enums import OrderType, Side, TimeInForce
-from vanta_tui.core.id_match import match_id
-from vanta_tui.core.models import QueueFile
-from vanta_tui.core.wording import shown
-from vanta_tui.store.loader import load_model
+
+if TYPE_CHECKING:
+    from vanta_tui.actions.execution import CancelReport
+    from vanta_tui.desk import Desk
+
+TIME_IN_FORCE = ["day", "gtc", "ioc", "fok"]
 
 
-def resolve_ids(ctx: ActionContext, typed: Sequence[str]) -> list[str]:
-    """The queue's order ids for what the operator typed (whole ids, or a unique prefix or
-    suffix of at least 6 characters, as the desk shows them)."""
-    ids = [o.order_id for o in load_model(ctx.state_dir, QueueFile).orders]
-    return [match_id(t, ids) for t in typed]
+def paper_brokers(_args: argparse.Namespace) -> dict[str, Any]:
+    """Cancels go to the built-in paper broker (whatever the venue says)."""
+    from vanta_tui.desk import BrokerOptions
+
+    return {"brokers": BrokerOptions(paper_only=True)}
 
 
-def parse_decimal(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"{what} must be a number, not {shown(text)}") from None
-    if not value.is_finite():
-        raise UsageError(f"{what} must be a finite number, not {shown(text)}")
-    return value
-
-
-def cmd_stage(
-    ctx: ActionContext,
-    vault: str,
-    symbol: str,
-    side: str,
-    qty: str,
-    limit: str | None,
-    tif: str,
-    reason: Sequence[str],
-    allow_duplicate: bool = False,
-) -> int:
-    result = stage_order(
-        ctx,
-        vault_id=vault,
-        symbol=symbol,
-        side=Side(side),
-        qty=parse_decimal(qty, "qty"),
-        order_type=OrderType.LIMIT if limit else OrderType.MARKET,
-        limit_price=parse_decimal(limit, "limit") if limit else None,
-        time_in_force=TimeInForce(tif),
-        reasons=reason,
-        allow_duplicate=allow_duplicate,
+def add_orders(sub: Subcommands) -> None:
+    orders = command(sub, "orders", "act on queue orders (no prompts; prints what it did)")
+    orders_sub = orders.add_subparsers(
+        dest="orders_command", metavar="ORDERS_COMMAND", required=True
     )
-    order = result.result
-    print(f"staged {order.order_id}: {vault} {side} {qty} {symbol}")
+    p = command(orders_sub, "stage", "stage a new order by hand", handle_stage)
+    p.add_argument("vault")
+    p.add_argument("symbol")
+    p.add_argument("side", choices=["buy", "sell"])
+    p.add_argument("qty")
+    p.add_argument("--limit", metavar="PRICE", help="limit price (makes a limit order)")
+    p.add_argument("--tif", choices=TIME_IN_FORCE, default="day")
+    p.add_argument("--reason", action="append", default=[], help="a reason (repeatable)")
+    p.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="stage it even if an identical order was staged in the last 10 minutes",
+    )
+    p = command(orders_sub, "approve", "approve staged orders", handle_approve)
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p = command(orders_sub, "reject", "reject staged orders", handle_reject)
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--reason")
+    p = command(orders_sub, "flip", "reverse the side of a staged order", handle_flip)
+    p.add_argument("order_id")
+    p = command(
+        orders_sub, "cancel", "cancel orders working at the broker", handle_cancel,
+        desk_options=paper_brokers,
+    )  # fmt: skip
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p = command(orders_sub, "retry", "stage a failed (dead-lettered) order again", handle_retry)
+    p.add_argument("order_id")
+    p = command(
+        orders_sub, "dismiss", "take a failed order off the dead-letter list", handle_dismiss
+    )
+    p.add_argument("order_id")
+    p.add_argument("--reason")
+    p = command(orders_sub, "edit", "edit a staged order", handle_edit)
+    p.add_argument("order_id")
+    p.add_argument("--qty")
+    p.add_argument("--limit", metavar="PRICE")
+    p.add_argument("--type", dest="order_type", choices=["market", "limit"])
+    p.add_argument("--tif", choices=TIME_IN_FORCE)
+
+
+def add_panic(sub: Subcommands) -> None:
+    p = command(
+        sub, "panic", "global maintenance on and cancel every working order at every broker",
+        handle_panic, desk_options=paper_brokers,
+    )  # fmt: skip
+    p.add_argument("--reason", required=True)
+
+
+def handle_stage(args: argparse.Namespace, desk: Desk) -> int:
+    from vanta_tui.core.enums import OrderType, Side, TimeInForce
+
+    qty = parse_decimal(args.qty, "qty")
+    limit = parse_decimal(args.limit, "limit") if args.limit else None
+    order = desk.stage(
+        args.vault,
+        args.symbol,
+        Side(args.side),
+        qty,
+        order_type=OrderType.LIMIT if limit is not None else OrderType.MARKET,
+        limit_price=limit,
+        time_in_force=TimeInForce(args.tif),
+        reasons=args.reason,
+        allow_duplicate=args.allow_duplicate,
+    )
+    print(f"staged {order.order_id}: {args.vault} {args.side} {args.qty} {args.symbol}")
     return 0
 
 
-def cmd_approve(ctx: ActionContext, ids: Sequence[str]) -> int:
-    result = approve_orders(ctx, resolve_ids(ctx, ids))
-    for order in result.result:
+def handle_approve(args: argparse.Namespace, desk: Desk) -> int:
+    orders = desk.match_orders(args.ids)
+    summary = desk.approve([o.order_id for o in orders])
+    for order in orders:
         print(
             f"approved {order.order_id}: {order.vault_id} {order.side} {order.qty} {order.symbol}"
         )
-    print(f"approved {ApprovalSummary.of(result.events).text()}")
+    print(f"approved {summary.text()}")
     return 0
 
 
-def cmd_reject(ctx: ActionContext, ids: Sequence[str], reason: str | None) -> int:
-    result = reject_orders(ctx, resolve_ids(ctx, ids), reason)
-    for order in result.result:
-        print(f"rejected {order.order_id}" + (f": {reason}" if reason else ""))
+def handle_reject(args: argparse.Namespace, desk: Desk) -> int:
+    ids = [o.order_id for o in desk.match_orders(args.ids)]
+    desk.reject(ids, args.reason)
+    for order_id in ids:
+        print(f"rejected {order_id}" + (f": {args.reason}" if args.reason else ""))
     return 0
 
 
-def cmd_flip(ctx: ActionContext, order_id: str) -> int:
-    order = flip_order(ctx, resolve_ids(ctx, [order_id])[0]).result
+def handle_flip(args: argparse.Namespace, desk: Desk) -> int:
+    order = desk.flip(desk.match_orders([args.order_id])[0].order_id)
     print(f"flipped {order.order_id}: now {order.side.value} {order.qty} {order.symbol}")
     return 0
 
 
-def cmd_edit(
-    ctx: ActionContext,
-    order_id: str,
-    qty: str | None,
-    limit: str | None,
-    order_type: str | None,
-    tif: str | None,
-) -> int:
-    changes: dict[str, object] = {}
-    if qty is not None:
-        changes["qty"] = parse_decimal(qty, "qty")
-    if limit is not None:
-        changes["limit_price"] = parse_decimal(limit, "limit")
+def handle_edit(args: argparse.Namespace, desk: Desk) -> int:
+    from vanta_tui.core.enums import OrderType, TimeInForce
+
+    changes: dict[str, Any] = {}
+    if args.qty is not None:
+        changes["qty"] = parse_decimal(args.qty, "qty")
+    if args.limit is not None:
+        changes["limit_price"] = parse_decimal(args.limit, "limit")
         changes.setdefault("order_type", OrderType.LIMIT)
-    if order_type is not None:
-        changes["order_type"] = OrderType(order_type)
-    if tif is not None:
-        changes["time_in_force"] = TimeInForce(tif)
+    if args.order_type is not None:
+        changes["order_type"] = OrderType(args.order_type)
+    if args.tif is not None:
+        changes["time_in_force"] = TimeInForce(args.tif)
     if not changes:
         raise UsageError("nothing to edit: give --qty, --limit, --type or --tif")
-    order = edit_order(ctx, resolve_ids(ctx, [order_id])[0], changes).result
+    order = desk.edit(desk.match_orders([args.order_id])[0].order_id, changes)
     limit_text = f" @ {order.limit_price}" if order.limit_price is not None else ""
     print(
         f"edited {order.order_id}: {order.side.value} {order.qty} {order.symbol} "
@@ -132,25 +154,27 @@ def _print_cancels(report: CancelReport) -> int:
     return exit_codes.OK if not report.failed else exit_codes.FOUND
 
 
-def cmd_cancel(ctx: ActionContext, ids: Sequence[str]) -> int:
-    return _print_cancels(cancel_orders(ctx, resolve_ids(ctx, ids), paper_brokers(ctx.state_dir)))
+def handle_cancel(args: argparse.Namespace, desk: Desk) -> int:
+    return _print_cancels(desk.cancel([o.order_id for o in desk.match_orders(args.ids)]))
 
 
-def cmd_panic(ctx: ActionContext, reason: str) -> int:
-    report = panic(ctx, reason, paper_brokers(ctx.state_dir))
-    print(f"PANIC: global maintenance on ({reason}); {len(report.cancelled)} order(s) cancelled")
+def handle_panic(args: argparse.Namespace, desk: Desk) -> int:
+    report = desk.panic(args.reason)
+    print(
+        f"PANIC: global maintenance on ({args.reason}); {len(report.cancelled)} order(s) cancelled"
+    )
     return _print_cancels(report)
 
 
-def cmd_retry(ctx: ActionContext, order_id: str) -> int:
-    order_id = resolve_ids(ctx, [order_id])[0]
-    again = retry_failed(ctx, order_id).result
+def handle_retry(args: argparse.Namespace, desk: Desk) -> int:
+    order_id = desk.match_orders([args.order_id])[0].order_id
+    again = desk.retry(order_id)
     print(f"staged {again.order_id} as a retry of {order_id}; approve it to send")
     return 0
 
 
-def cmd_dismiss(ctx: ActionContext, order_id: str, reason: str | None) -> int:
-    order_id = resolve_ids(ctx, [order_id])[0]
-    dismiss_failed(ctx, order_id, reason)
+def handle_dismiss(args: argparse.Namespace, desk: Desk) -> int:
+    order_id = desk.match_orders([args.order_id])[0].order_id
+    desk.dismiss(order_id, args.reason)
     print(f"dismissed dead letter {order_id}")
     return 0

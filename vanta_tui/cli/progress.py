@@ -35,3 +35,20 @@ class Progress:
         if self.enabled:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+class Bars:
+    """The progress factory a `Desk` audit method takes (label, total → a `Progress`);
+    `finish` clears the bars it drew."""
+
+    def __init__(self) -> None:
+        self.drawn: list[Progress] = []
+
+    def __call__(self, label: str, total: int) -> Progress:
+        bar = Progress(label, total)
+        self.drawn.append(bar)
+        return bar
+
+    def finish(self) -> None:
+        for bar in self.drawn:
+            bar.finish()

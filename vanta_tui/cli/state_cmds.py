@@ -1,35 +1,53 @@
-"""`init`, `check` and `schema`: setting up and validating a state directory."""
+"""`init`, `check`, `demo` and `schema`: setting up and validating a state directory."""
 
 from __future__ import annotations
 
+import argparse
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vanta_tui.cli import exit_codes
-from vanta_tui.core.clock import utc_now
-from vanta_tui.core.models import PortfolioFile
-from vanta_tui.core.state_files import StateKind
-from vanta_tui.core.types import format_utc
-from vanta_tui.demo.bundled import is_demo_copy, write_demo
-from vanta_tui.store.loader import LoadedFile, load_all
+from vanta_tui.cli.common import Subcommands, command, parse_time
+
+if TYPE_CHECKING:
+    from vanta_tui.desk import Desk
+    from vanta_tui.store.snapshot import StateSnapshot
 
 RUNTIME_FILES = ("vanta.db", "vanta.db-wal", "vanta.db-shm", "trade_log.jsonl", "trade_log.head",
                  "paper_book.db", "paper_book.db-wal", "paper_book.db-shm")  # fmt: skip
 """What the desk makes beside the JSON files: the journal and the paper book."""
 
 
-def cmd_init(target: Path, force: bool, at: datetime | None = None) -> int:
-    """Write the demo into ``target`` as a working copy, dated now (its allocation and
-    portfolio fresh, flip mode with its 40 minutes to run, orders minutes old, the NAV
-    history ending today), or dated ``at`` (the fixed demo: `DEMO_NOW` gives the bytes of
-    the tracked `state/`). ``force`` starts a demo working copy over, journal and paper
-    book included; a directory that is not a demo copy keeps its journal, so it is refused."""
+def add_init(sub: Subcommands) -> None:
+    p = command(
+        sub, "init", "write the demo state into DIR, dated now (a working copy)", handle_init,
+        stateless=True,
+    )  # fmt: skip
+    p.add_argument("dir", type=Path)
+    p.add_argument("--force", action="store_true", help="replace files already there")
+    p.add_argument(
+        "--at", metavar="TS", help="date the demo at TS (UTC), e.g. 2026-11-24T08:05:00Z"
+    )
+
+
+def handle_init(args: argparse.Namespace) -> int:
+    """Write the demo into DIR as a working copy, dated now (its allocation and portfolio
+    fresh, flip mode with its 40 minutes to run, orders minutes old, the NAV history ending
+    today), or dated ``--at`` (the fixed demo: `DEMO_NOW` gives the bytes of the tracked
+    `state/`). ``--force`` starts a demo working copy over, journal and paper book included;
+    a directory that is not a demo copy keeps its journal, so it is refused."""
+    from vanta_tui.core.clock import utc_now
+    from vanta_tui.core.state_files import StateKind
+    from vanta_tui.core.types import format_utc
+    from vanta_tui.demo.bundled import is_demo_copy, write_demo
+
+    target: Path = args.dir
+    at = parse_time(args.at, "--at") if args.at else None
     moment = (at or utc_now()).replace(microsecond=0)
     names = [kind.filename for kind in StateKind]
     existing = [name for name in names if (target / name).exists()]
-    if existing and not force:
+    if existing and not args.force:
         print(f"refused: {target} already holds {', '.join(existing)}; use --force to replace them")
         return exit_codes.DATA
     runtime = [name for name in RUNTIME_FILES if (target / name).exists()]
@@ -48,41 +66,77 @@ def cmd_init(target: Path, force: bool, at: datetime | None = None) -> int:
     return 0
 
 
-def cmd_check(state_dir: Path) -> int:
+def add_check(sub: Subcommands) -> None:
+    command(sub, "check", "validate every state file; exit 1 on any problem", handle_check)
+
+
+def handle_check(args: argparse.Namespace, desk: Desk) -> int:
     """Validate every file; print each problem with its file and place."""
-    result = load_all(state_dir)
+    from vanta_tui.core.state_files import StateKind
+
+    state = desk.reload()
     for kind in StateKind:
-        if kind in result.files:
-            loaded = result.files[kind]
+        if kind in state.files:
+            loaded = state.files[kind]
             print(f"ok    {kind.filename} (version {loaded.version}, {loaded.size} bytes)")
-        for problem in result.problems.get(kind, []):
+        for problem in state.problems.get(kind, []):
             print(f"error {problem}")
-    total = sum(len(p) for p in result.problems.values())
+    total = sum(len(p) for p in state.problems.values())
     if total:
-        print(f"{total} problem(s) in {len(result.problems)} file(s) of {state_dir}")
+        print(f"{total} problem(s) in {len(state.problems)} file(s) of {desk.state_dir}")
         return exit_codes.FOUND
-    warnings = _warnings(result.files.get(StateKind.PORTFOLIO))
+    warnings = _warnings(state)
     for line in warnings:
         print(f"warn  {line}")
-    print(f"all {len(result.files)} state files of {state_dir} are valid")
+    print(f"all {len(state.files)} state files of {desk.state_dir} are valid")
     return exit_codes.FOUND if warnings else exit_codes.OK
 
 
-def _warnings(loaded: LoadedFile[Any] | None) -> list[str]:
+def _warnings(state: StateSnapshot) -> list[str]:
     """What loads but needs a look: negative cash is kept (it is the broker's truth), never
     passed over in silence."""
-    if loaded is None or not isinstance(loaded.model, PortfolioFile):
+    portfolio = state.portfolio
+    if portfolio is None:
         return []
     return [
         f"portfolio.json: $.accounts.{account_id}.cash: negative ({account.cash:,.2f}): an "
         "overdraft or a margin loan"
-        for account_id, account in sorted(loaded.model.accounts.items())
+        for account_id, account in sorted(portfolio.accounts.items())
         if account.cash < 0
     ]
 
 
-def cmd_schema(out: Path) -> int:
+def add_demo(sub: Subcommands) -> None:
+    p = command(
+        sub, "demo", "generate a large consistent state directory (for load tests)", handle_demo,
+        stateless=True,
+    )  # fmt: skip
+    p.add_argument("--vaults", type=int, default=200)
+    p.add_argument("--orders", type=int, default=10_000)
+    p.add_argument("--positions", type=int, default=5_000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+
+
+def handle_demo(args: argparse.Namespace) -> int:
+    from vanta_tui.demo.generate import write_generated
+
+    write_generated(args.out, args.vaults, args.orders, args.positions, args.seed)
+    counts = f"{args.vaults} vaults, {args.orders} orders, {args.positions} positions"
+    print(f"wrote {counts} to {args.out}")
+    return 0
+
+
+def add_schema(sub: Subcommands) -> None:
+    p = command(sub, "schema", "write a JSON Schema per state file", handle_schema, stateless=True)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+
+
+def handle_schema(args: argparse.Namespace) -> int:
     """Write one JSON Schema per state file for other VANTA programs to validate against."""
+    from vanta_tui.core.state_files import StateKind
+
+    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     for kind in StateKind:
         schema = kind.model.model_json_schema(by_alias=True, mode="validation")

@@ -3,24 +3,46 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.reconcile import accept_broker, check
-from vanta_tui.actions.status import acknowledge, collect
-from vanta_tui.brokers.errors import BrokerError
-from vanta_tui.brokers.routing import brokers_for
 from vanta_tui.cli import exit_codes
+from vanta_tui.cli.common import Subcommands, command, parse_time
+
+if TYPE_CHECKING:
+    from vanta_tui.desk import Desk
 
 MARK = {"OK": "OK  ", "WARN": "WARN", "FAIL": "FAIL"}
 
+EXIT_BROKER_UNAVAILABLE = exit_codes.BROKER_UNAVAILABLE
+"""The broker could not be asked (EX_UNAVAILABLE): nothing was compared or adopted."""
 
-def cmd_status(
-    ctx: ActionContext, now: datetime, as_json: bool, probe: bool, live: bool = False
-) -> int:
-    report = collect(ctx, now, probe=probe, live=live)
-    if as_json:
+
+def _status_live(args: argparse.Namespace) -> dict[str, Any]:
+    return {"live": args.live or args.status_live}
+
+
+def add_status(sub: Subcommands) -> None:
+    p = command(
+        sub, "status", "one line per component (OK/WARN/FAIL) and every open alarm; exit 0/1/2",
+        handle_status, desk_options=_status_live,
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="the same, for machines")
+    p.add_argument("--no-probe", action="store_true", help="do not call the brokers")
+    p.add_argument("--at", metavar="TS", help="evaluate as of this UTC time (what-if, tests)")
+    p.add_argument(
+        "--live", action="store_true", dest="status_live",
+        help="report the brokers as --live would use them (default: sandbox)",
+    )  # fmt: skip
+
+
+def handle_status(args: argparse.Namespace, desk: Desk) -> int:
+    from vanta_tui.core.clock import utc_now
+
+    now = parse_time(args.at, "--at") if args.at else utc_now()
+    report = desk.status(probe=not args.no_probe, now=now)
+    if args.json:
         print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
         return report.level.exit_code
     print(f"{MARK[report.level.value]} VANTA desk status at {report.as_json()['at']}")
@@ -44,26 +66,28 @@ def cmd_status(
     return report.level.exit_code
 
 
-EXIT_BROKER_UNAVAILABLE = exit_codes.BROKER_UNAVAILABLE
-"""The broker could not be asked (EX_UNAVAILABLE): nothing was compared or adopted."""
+def add_reconcile(sub: Subcommands) -> None:
+    p = command(
+        sub, "reconcile", "compare a vault's portfolio with its brokers; adopt the broker's view",
+        handle_reconcile, read_only_ok=lambda args: not args.accept_broker,
+    )  # fmt: skip
+    p.add_argument("vault")
+    p.add_argument("--accept-broker", action="store_true", help="write the broker's view")
 
 
-def cmd_reconcile(ctx: ActionContext, vault_id: str, accept: bool, live: bool) -> int:
+def handle_reconcile(args: argparse.Namespace, desk: Desk) -> int:
+    from vanta_tui.desk import BrokerError
+
+    vault_id = args.vault
     try:
-        return _reconcile(ctx, vault_id, accept, live)
+        if args.accept_broker:
+            for d in desk.adopt_broker(vault_id):
+                print(f"adopted {d['symbol'] or 'cash'}: {d['file']} → {d['broker']}")
+            return 0
+        found = desk.reconcile(vault_id)
     except BrokerError as exc:
         print(f"cannot reconcile {vault_id}: {exc}")
         return EXIT_BROKER_UNAVAILABLE
-
-
-def _reconcile(ctx: ActionContext, vault_id: str, accept: bool, live: bool) -> int:
-    brokers = brokers_for(ctx.state_dir, live=live, read_only=ctx.read_only)
-    if accept:
-        differences = accept_broker(ctx, vault_id, brokers.for_venue).result
-        for d in differences:
-            print(f"adopted {d['symbol'] or 'cash'}: {d['file']} → {d['broker']}")
-        return 0
-    found = check(ctx, vault_id, brokers.for_venue)
     if not found:
         print(f"{vault_id}: portfolio.json matches the broker")
         return 0
@@ -75,7 +99,17 @@ def _reconcile(ctx: ActionContext, vault_id: str, accept: bool, live: bool) -> i
     return exit_codes.FOUND
 
 
-def cmd_ack(ctx: ActionContext, alarm_id: str, note: str | None) -> int:
-    acknowledge(ctx, alarm_id, note)
-    print(f"acknowledged {alarm_id}")
+def add_alarm(sub: Subcommands) -> None:
+    alarm = command(sub, "alarm", "acknowledge an alarm (it stays until its cause is gone)")
+    alarm_sub = alarm.add_subparsers(dest="alarm_command", metavar="ALARM_COMMAND", required=True)
+    p = command(
+        alarm_sub, "ack", "acknowledge an alarm by its id (see vanta-tui status)", handle_ack
+    )
+    p.add_argument("alarm_id")
+    p.add_argument("--note")
+
+
+def handle_ack(args: argparse.Namespace, desk: Desk) -> int:
+    desk.acknowledge(args.alarm_id, args.note)
+    print(f"acknowledged {args.alarm_id}")
     return 0

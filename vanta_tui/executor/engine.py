@@ -23,7 +23,15 @@ from vanta_tui.actions.marks import mark_prices
 from vanta_tui.actions.overlays import expire_flip_modes
 from vanta_tui.actions.reading import read_context
 from vanta_tui.actions.reconcile import check as reconcile_check
-from vanta_tui.brokers.base import Broker, BrokerOrder, BrokerStatus, OrderRequest
+from vanta_tui.brokers.base import (
+    Broker,
+    BrokerFactory,
+    BrokerOrder,
+    Brokers,
+    BrokerStatus,
+    OrderRequest,
+    as_brokers,
+)
 from vanta_tui.brokers.errors import (
     BrokerError,
     DuplicateClientOrderId,
@@ -31,8 +39,6 @@ from vanta_tui.brokers.errors import (
     RefusedBeforeSend,
     UnknownOutcome,
 )
-from vanta_tui.brokers.paper import PaperBroker
-from vanta_tui.brokers.routing import BrokerFactory
 from vanta_tui.core.enums import AssetClass, OrderStatus
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, VaultFile, Venue
 from vanta_tui.core.order_states import WORKING
@@ -83,13 +89,13 @@ class Executor:
     def __init__(
         self,
         ctx: ActionContext,
-        brokers: BrokerFactory,
+        brokers: Brokers | BrokerFactory,
         retry_after: tuple[float, ...] = RETRY_AFTER_S,
         price_every_s: float | None = PRICE_EVERY_S,
         reconcile_every_s: float | None = RECONCILE_EVERY_S,
     ) -> None:
         self.ctx = ctx
-        self.brokers = brokers
+        self.brokers: Brokers = as_brokers(brokers)  # TEMPORARY (issue 20): a bare factory
         self.retry_after = retry_after or RETRY_AFTER_S
         self.price_every_s = price_every_s
         self._prices_at: float | None = None
@@ -114,7 +120,7 @@ class Executor:
     def _send(self, order: Order) -> SendOutcome:
         request = self._request(order)
         try:
-            broker = self.brokers(order)
+            broker = self.brokers.for_order(order)
         except BrokerError as exc:
             return self._failure(order, str(exc))
         try:
@@ -163,7 +169,7 @@ class Executor:
         if order.client_order_id is not None:
             return order.client_order_id
         try:
-            return self.brokers(order).client_order_id_for(order.order_id)
+            return self.brokers.for_order(order).client_order_id_for(order.order_id)
         except BrokerError as exc:
             report.errors.append(f"{order.order_id}: {exc}")
             return None
@@ -185,9 +191,8 @@ class Executor:
             if order.status not in WORKING or order.client_order_id is None:
                 continue
             try:
-                broker = self.brokers(order)
-                if isinstance(broker, PaperBroker):
-                    broker.poll()
+                broker = self.brokers.for_order(order)
+                broker.poll()  # a simulated book fills what its prices allow now
                 found = broker.get_by_client_id(
                     order.client_order_id, order.symbol, order.broker_order_id
                 )
@@ -257,12 +262,9 @@ class Executor:
 
     def reconcile(self, report: CycleReport) -> None:
         """Compare every vault's account with its brokers (recorded when it changes)."""
-        for_venue = getattr(self.brokers, "for_venue", None)
-        if for_venue is None:
-            return
         for vault in load_model(self.ctx.state_dir, VaultFile).vaults:
             try:
-                found = reconcile_check(self.ctx, vault.vault_id, for_venue)
+                found = reconcile_check(self.ctx, vault.vault_id, self.brokers.for_venue)
             except BrokerError as exc:
                 report.errors.append(f"reconcile {vault.vault_id}: {exc}")
                 continue
@@ -277,15 +279,12 @@ class Executor:
     def refresh_prices(self, report: CycleReport) -> None:
         """Prices of every account's positions from its broker, where that is not the paper
         broker (whose prices are the portfolio's own), marked into the portfolio and PnL."""
-        for_venue = getattr(self.brokers, "for_venue", None)
-        if for_venue is None:
-            return
         state = read_context(self.ctx.state_dir)
         portfolio = state.portfolio
         if portfolio is None:
             return
         accounts: list[tuple[str, dict[AssetClass, Venue]]] = [
-            (vault.vault_id, vault.venues) for vault in state.vaults.vaults
+            (vault.vault_id, vault.venues) for vault in state.registry.vaults
         ]
         registry = self._followers()
         accounts += [(f.follower_id, f.brokers) for f in (registry.followers if registry else [])]
@@ -302,7 +301,7 @@ class Executor:
                 if not symbols:
                     continue
                 try:
-                    prices.update(for_venue(venue, account_id).quotes(symbols))
+                    prices.update(self.brokers.for_venue(venue, account_id).quotes(symbols))
                 except BrokerError as exc:
                     report.errors.append(f"prices for {account_id} from {venue.adapter}: {exc}")
                     continue

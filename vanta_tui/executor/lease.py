@@ -18,7 +18,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-LEASE_NAME = "executor.lease"
+from vanta_tui.store.lease_info import LEASE_NAME, lease_held, lease_holder
+from vanta_tui.store.lease_info import open_dir as _open_dir
+
+__all__ = ["ACQUIRE_WAIT_S", "LEASE_NAME", "Lease", "LeaseHeld", "lease_held"]
+
 ACQUIRE_WAIT_S = 1.0
 """A short wait, not none: `vanta-tui status` probes the lease for an instant (shared) to
 see whether an executor runs, and must not make a starting executor give up."""
@@ -26,10 +30,6 @@ see whether an executor runs, and must not make a starting executor give up."""
 
 class LeaseHeld(Exception):
     """Another executor holds the lease; the message says who."""
-
-
-def _open_dir(state_dir: Path) -> int:
-    return os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
 class Lease:
@@ -88,12 +88,8 @@ class Lease:
             raise
 
     def current(self) -> str | None:
-        try:
-            info = json.loads(self.info_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        where = f"pid {info.get('pid')} on {info.get('host')}, since {info.get('since')}"
-        return f"{info.get('holder')} ({where})"
+        """Who holds the lease, as its info file says (`lease_holder`)."""
+        return lease_holder(self.state_dir)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -106,19 +102,3 @@ class Lease:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-def lease_held(state_dir: Path) -> bool:
-    """Whether an executor holds the lease of ``state_dir`` now (a shared probe for an
-    instant; creates nothing, so it works read-only and on a directory one cannot write)."""
-    try:
-        fd = _open_dir(state_dir)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False

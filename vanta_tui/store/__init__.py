@@ -8,7 +8,8 @@ from vanta_tui.store.errors import (
     VersionConflict,
     WriteRefused,
 )
-from vanta_tui.store.loader import LoadedFile, StateLoad, load, load_all, load_model
+from vanta_tui.store.loader import LoadedFile, load, load_model
+from vanta_tui.store.snapshot import StateSnapshot, load_all
 from vanta_tui.store.writer import update, write
 
 __all__ = [
@@ -16,7 +17,7 @@ __all__ = [
     "LockTimeout",
     "Problem",
     "StateFileError",
-    "StateLoad",
+    "StateSnapshot",
     "StoreError",
     "VersionConflict",
     "WriteRefused",

@@ -96,3 +96,17 @@ class JournalFileError(StoreError):
     """A file of the journal (vanta.db, trade_log.jsonl, its head or checkpoints) is not
     one the desk can use: not a database, a directory, a symlink leading elsewhere. Nothing
     was written; the message says which file and what to do."""
+
+
+class PlanRefused(StoreError):
+    """The plan given to `Journal.act` refused the action (a rule said no); nothing was
+    written. The actions' refusals (`vanta_tui.actions.errors.ActionRefused`) are these."""
+
+
+class UnknownVault(PlanRefused):
+    """A vault id that is not in vault.json; the message names the known ones (the words
+    of the actions' refusal: ``unknown vault V_X (known: V_A, V_B)``)."""
+
+    def __init__(self, vault_id: str, known: Sequence[str]) -> None:
+        self.vault_id = vault_id
+        super().__init__(f"unknown vault {vault_id} (known: {', '.join(known) or 'none'})")

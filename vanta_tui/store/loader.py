@@ -391,33 +391,6 @@ def reference_for(
     )
 
 
-@dataclass
-class StateLoad:
-    """Every state file of a directory: what loaded, and each problem of what did not."""
-
-    files: dict[StateKind, LoadedFile[Any]] = field(default_factory=dict)
-    problems: dict[StateKind, list[Problem]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-_LOAD_ORDER = sorted(StateKind, key=lambda k: len(DEPENDS_ON[k]))
-
-
-def load_all(state_dir: Path) -> StateLoad:
-    """Load the seven files, each checked against the ones it refers to."""
-    result = StateLoad()
-    for kind in _LOAD_ORDER:
-        try:
-            ref = reference_for(state_dir, kind, result.files)
-            result.files[kind] = load(state_dir, kind, ref)
-        except StateFileError as exc:
-            result.problems[kind] = exc.problems
-    return result
-
-
 def same_order(a: Order, b: Order) -> bool:
     """Whether two orders would be written as the same text (numbers compared as written:
     ``1.50`` and ``1.5`` are equal as values but not as text). Fields holding the very same

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import (
+    Account,
     AllocationFile,
     FollowersFile,
     Order,
@@ -18,11 +19,12 @@ from vanta_tui.core.models import (
     PortfolioFile,
     QueueFile,
     StateFileModel,
+    Vault,
     VaultFile,
 )
 from vanta_tui.core.risk import HoldReason, hold_reason, maintenance_hold
 from vanta_tui.core.state_files import DEPENDS_ON, StateKind
-from vanta_tui.store.errors import Problem, StateFileError
+from vanta_tui.store.errors import Problem, StateFileError, StoreError, UnknownVault
 from vanta_tui.store.loader import LoadedFile, load, reference_for
 
 M = TypeVar("M", bound=StateFileModel)
@@ -38,6 +40,11 @@ class StateSnapshot:
             if isinstance(loaded.model, model_cls):
                 return loaded.model
         return None
+
+    @property
+    def ok(self) -> bool:
+        """Every file loads."""
+        return not self.problems
 
     def stale(self, kind: StateKind) -> bool:
         """The file fails to load now; what we show is its last good content."""
@@ -70,6 +77,28 @@ class StateSnapshot:
     @property
     def followers(self) -> FollowersFile | None:
         return self.get(FollowersFile)
+
+    @property
+    def registry(self) -> VaultFile:
+        """vault.json, which every action needs (`read_state` refuses without it)."""
+        vaults = self.vaults
+        if vaults is None:
+            raise StoreError("vault.json is not loaded")
+        return vaults
+
+    def vault(self, vault_id: str) -> Vault:
+        """``vault_id``'s entry in vault.json; `UnknownVault` (naming the known ones) when
+        it has none, or vault.json is not loaded."""
+        vaults = self.vaults
+        vault = vaults.get(vault_id) if vaults is not None else None
+        if vault is None:
+            raise UnknownVault(vault_id, [v.vault_id for v in vaults.vaults] if vaults else [])
+        return vault
+
+    def account(self, account_id: str) -> Account | None:
+        """The account (a vault's or a follower's) in portfolio.json, if any."""
+        portfolio = self.portfolio
+        return portfolio.accounts.get(account_id) if portfolio is not None else None
 
     def hold_reason(self, order: Order) -> HoldReason | None:
         """Why ``order`` is held: an approved order by the executor's rule (`hold_reason`);
@@ -106,6 +135,23 @@ def reload(
         except StateFileError as exc:
             problems[kind] = exc.problems
     return replace(previous, files=files, problems=problems)
+
+
+def load_all(state_dir: Path) -> StateSnapshot:
+    """The seven files as they are now, each checked against the ones it refers to: what
+    loaded, and each problem of what did not (`vanta-tui check`)."""
+    return reload(state_dir, StateSnapshot())
+
+
+def read_state(state_dir: Path, kinds: Iterable[StateKind]) -> StateSnapshot:
+    """The files ``kinds`` (and vault.json) as they are now, for an action: unlike `reload`,
+    a file that does not load (or is missing) raises its `StateFileError`."""
+    chosen = set(kinds) | {StateKind.VAULT}
+    files: dict[StateKind, LoadedFile[Any]] = {}
+    for kind in _ORDER:
+        if kind in chosen:
+            files[kind] = load(state_dir, kind, reference_for(state_dir, kind, files))
+    return StateSnapshot(files=files)
 
 
 def kinds_for_paths(state_dir: Path, paths: Iterable[str]) -> set[StateKind]:

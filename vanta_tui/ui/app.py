@@ -1,10 +1,17 @@
-"""The desk's Textual app: five live panes over one state directory."""
+"""The desk's Textual app: five live panes over one state directory.
+
+The app holds one `vanta_tui.desk.Desk` session (``app.desk``) and goes through it for
+everything below the screen: the state it loads, the journal (start-up, outside changes,
+its own events), the status, the audit trail, the dead letters and the executor. What the
+operator's keys do is in `vanta_tui.ui.flows`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
+import getpass
 import logging
 import sys
 import threading
@@ -14,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.theme import Theme
@@ -22,30 +29,31 @@ from textual.widgets import Footer
 from textual.worker import Worker
 from watchfiles import awatch
 
-from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.status import StatusLine, StatusReport, collect, held_orders
-from vanta_tui.brokers.routing import missing_credentials, venue_problems
-from vanta_tui.cli.common import operator_name
+from vanta_tui.actions.status import StatusLine, StatusReport, held_orders
 from vanta_tui.core.alarms import Alarm, Level
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
-from vanta_tui.core.logs import Lapse, configure_logging
+from vanta_tui.core.id_match import IdNotFound
+from vanta_tui.core.logs import configure_logging
 from vanta_tui.core.secrets import scrub
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import is_demo_copy
+from vanta_tui.desk import Desk, ExecutorEnd, ExecutorNews
 from vanta_tui.store.errors import StoreError
-from vanta_tui.store.journal import EventDraft, Journal
-from vanta_tui.store.journal.export import order_tree
-from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths, reload
+from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths
 from vanta_tui.ui.commands import DeskCommands
-from vanta_tui.ui.header import DeskHeader
-from vanta_tui.ui.keys import OrderedKeys
-from vanta_tui.ui.operator import (
+from vanta_tui.ui.flows import (
     MUTATING_ACTIONS,
     OPERATOR_BINDINGS,
     VIEW_BINDINGS,
-    OperatorActions,
+    execution,
+    followers,
+    orders,
+    overlays,
 )
+from vanta_tui.ui.flows.base import Flow, flow_action, guarded
+from vanta_tui.ui.header import DeskHeader
+from vanta_tui.ui.keys import DIALOG_GROUP, OrderedKeys
 from vanta_tui.ui.panes.base import Pane
 from vanta_tui.ui.panes.overlays import OverlaysPane
 from vanta_tui.ui.panes.pnl import PnlPane
@@ -124,13 +132,25 @@ def _scrub_trace(trace: Trace) -> None:
             _scrub_trace(inner)
 
 
-class VantaApp(OrderedKeys, OperatorActions):
+def executor_end_text(end: ExecutorEnd) -> tuple[str, str] | None:
+    """What the header says (text, level) when the desk's executor could not run or had to
+    stop; None when it was stopped (paused, the desk closing)."""
+    if end.why == "lease-held":  # another executor runs on this directory
+        return f"executor: {end.text}", "warn"
+    if end.why == "journal-problem":  # "JOURNAL BEHIND: …": nothing is sent
+        return f"{end.text.partition(': ')[0]}: executor not started", "fail"
+    if end.why == "error":  # "error: …" (the lease's file not written)
+        return f"executor: {end.text}", "fail"
+    return None
+
+
+class VantaApp(OrderedKeys):
     """The operator desk on one state directory. Keys typed in a burst are handed on one at a
     time, each once the one before it has settled (`OrderedKeys`)."""
 
     TITLE = "VANTA desk"
     CSS_PATH = "desk.tcss"
-    COMMANDS: ClassVar[set[Any]] = OperatorActions.COMMANDS | {DeskCommands}
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {DeskCommands}
     # Textual declares this an instance variable, so it cannot be annotated ClassVar here.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -176,10 +196,13 @@ class VantaApp(OrderedKeys, OperatorActions):
         self._settings_warning = warning
         self.watch_files = watch
         self.state_label = state_label or str(state_dir)
+        self.desk = Desk(state_dir, operator=operator, clock=clock, read_only=read_only, live=live)
+        """The session: every action, reading and journal write of this desk goes through it."""
         self.snapshot = StateSnapshot()
         self.selected_vault: str | None = None
         self._stop_watch = asyncio.Event()
-        self._expiring = False
+        self.expiring = False
+        """A flip-mode reversion is running (`flows.overlays.expire_flip_modes_if_due`)."""
         self.run_executor = executor and not read_only
         self._stop_executor = threading.Event()
         """Set to stop the running executor loop (each start gets a new one)."""
@@ -249,7 +272,7 @@ class VantaApp(OrderedKeys, OperatorActions):
         if state_bytes(self.state_dir) <= SYNC_LOAD_BYTES:
             # A small state loads in a few milliseconds: load it now, so that the first
             # layout already has the data (one layout pass instead of two).
-            self.on_state_loaded(StateLoaded(reload(self.state_dir, self.snapshot), ALL_KINDS))
+            self.on_state_loaded(StateLoaded(self.desk.reload(), ALL_KINDS))
         else:
             self.load_state(None)
         if self.watch_files:
@@ -287,7 +310,7 @@ class VantaApp(OrderedKeys, OperatorActions):
             header.set_executor(PAUSED_TEXT, "warn")
             return
         try:
-            missing = missing_credentials(self.state_dir)
+            missing = self.desk.missing_credentials()
         except StoreError as exc:
             # The venues are in files that do not load: their banners say why; the executor
             # stays off until they are fixed and the operator starts it (E).
@@ -305,26 +328,15 @@ class VantaApp(OrderedKeys, OperatorActions):
         self._stop_executor = threading.Event()
         self._executor_worker = self.executor_loop(self._stop_executor, previous)
 
-    def action_toggle_executor(self) -> None:
-        """`E`: pause the desk's executor (orders stay approved) or start it again; audited
-        as ``executor.paused`` / ``executor.started``."""
-        if not self.run_executor:
-            self.notify("this desk runs no executor", severity="warning")
-            return
-        self.executor_paused = not self.executor_paused
-        if self.executor_paused:
-            self._stop_executor.set()  # after the cycle in flight, whose sends complete
+    def set_executor_paused(self, paused: bool) -> None:
+        """Pause the desk's executor (after the cycle in flight, whose sends complete) or
+        start it again (`E`, `flows.execution.toggle_executor`)."""
+        self.executor_paused = paused
+        if paused:
+            self._stop_executor.set()
             self.header.set_executor(PAUSED_TEXT, "warn")
         else:
             self.start_executor()
-        action = "executor.paused" if self.executor_paused else "executor.started"
-        self.record_event(action)
-        self.notify(
-            "paused: approved orders wait (E to start)"
-            if self.executor_paused
-            else "started: approved orders go to the brokers",
-            title="Executor",
-        )
 
     def _fatal_error(self) -> None:
         """Textual's crash report (`App._fatal_error`, on an unhandled exception) without
@@ -359,24 +371,30 @@ class VantaApp(OrderedKeys, OperatorActions):
                     asyncio.gather(*(w.wait() for w in busy), return_exceptions=True), 10
                 )
         await asyncio.to_thread(self._record_sync, "desk.closed")
+        await asyncio.to_thread(self._close_desk)
+
+    def _close_desk(self) -> None:
+        try:
+            self.desk.close()  # signs a checkpoint if the session wrote
+        except Exception:
+            log.exception("journal: could not close it")
 
     # ------------------------------------------------------------------ loading
 
     @work(thread=True, group="state-load", exit_on_error=False)
     def load_state(self, kinds: frozenset[StateKind] | None) -> None:
         """Read the changed files (all, at start) in a thread; the UI gets a message."""
-        snapshot = reload(self.state_dir, self.snapshot, kinds)
+        snapshot = self.desk.reload(kinds)
         self.post_message(StateLoaded(snapshot, kinds or frozenset(StateKind)))
         if kinds is not None and not self.read_only:
             self._note_external(kinds)
 
     def _note_external(self, kinds: Iterable[StateKind] | None) -> None:
         try:
-            with Journal(self.state_dir, clock=self.clock) as journal:
-                if kinds is None:
-                    journal.start()  # start-up: crash recovery, first snapshot, outside changes
-                else:
-                    journal.note_external_changes(kinds)
+            if kinds is None:
+                self.desk.start()  # start-up: crash recovery, first snapshot, outside changes
+            else:
+                self.desk.note_external(kinds)
         except Exception:  # the desk keeps showing state even if the journal is unwritable
             log.exception("journal: could not record outside changes")
 
@@ -399,76 +417,45 @@ class VantaApp(OrderedKeys, OperatorActions):
 
     @work(thread=True, group="executor", exit_on_error=False)
     def executor_loop(self, stop: threading.Event, previous: Worker[None] | None = None) -> None:
-        """The executor inside the desk: one cycle a second until ``stop`` is set (the desk
-        closes or the operator pauses it). A loop started right after a pause first waits
-        for the ``previous`` one to finish its cycle and give up the lease."""
+        """The executor inside the desk (`Desk.run_executor`): one cycle a tick until ``stop``
+        is set (the desk closes or the operator pauses it); the header says how it goes. A
+        loop started right after a pause first waits for the ``previous`` one to finish its
+        cycle and give up the lease."""
         waited = 0.0
         while previous is not None and not previous.is_finished and waited < LOOP_HANDOVER_S:
             time.sleep(0.02)
             waited += 0.02
         if stop.is_set():
             return
-        from vanta_tui.executor.engine import Executor
-        from vanta_tui.executor.lease import Lease, LeaseHeld
-
         header = self.header
-        lease = Lease(self.state_dir, f"desk of {self.operator}")
-        try:
-            lease.acquire()  # gives the lock back itself when it fails
-        except LeaseHeld as exc:
-            self.call_from_thread(header.set_executor, f"executor: {exc}", "warn")
-            return
-        except OSError as exc:  # the lease's info file not written: no executor
-            self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
-            return
-        ctx: ActionContext | None = None
-        try:  # every way out of here, an exception included, closes and gives the lease up
-            ctx = ActionContext.open(self.state_dir, "executor", clock=self.clock)
-            if ctx.recovery is not None and ctx.recovery.problem is not None:
-                text = f"JOURNAL {ctx.recovery.problem.kind.upper()}: executor not started"
-                self.call_from_thread(header.set_executor, text, "fail")
-                return
-            for line in venue_problems(self.state_dir, live=self.live):
-                # That venue's orders wait (approved); the other venues keep trading.
+
+        def news(said: ExecutorNews) -> None:
+            if said.toast is not None:  # that venue's orders wait; the others trade
                 self.call_from_thread(
-                    self.notify, line, title="Venue refused", severity="warning", timeout=30
+                    self.notify, said.toast, title="Venue refused", severity="warning", timeout=30
                 )
-            refresh = self.settings.refresh
-            executor = Executor(
-                ctx,
-                self.brokers(),
+                return
+            if not stop.is_set():  # a paused executor's header says paused
+                self.call_from_thread(header.set_executor, said.text, said.level)
+            if said.changed:
+                self.call_from_thread(self.load_state, None)
+
+        refresh = self.settings.refresh
+        try:
+            end = self.desk.run_executor(
+                stop,
+                on_news=news,
+                interval_s=refresh.clock_seconds,
                 price_every_s=refresh.prices_seconds,
                 reconcile_every_s=refresh.reconcile_minutes * 60,
             )
-            lapse = Lapse(log, "executor cycle")
-            while not stop.is_set():
-                try:
-                    report = executor.cycle()
-                except StoreError as exc:  # a state file broken, maybe for a while
-                    lapse.failed(str(exc))
-                    self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
-                except Exception as exc:  # a bug: its traceback once, not every cycle
-                    lapse.failed(f"{type(exc).__name__}: {exc}", traceback=True)
-                    self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
-                else:
-                    lapse.ok()
-                    if report.errors:
-                        text, level = f"executor: {len(report.errors)} broker error(s)", "fail"
-                    elif report.waiting:  # another program holds a file; the rest goes on
-                        text, level = f"executor: {report.waiting[0]}", "warn"
-                    else:  # held orders: the header's own "N held", from the state
-                        text, level = "executor: running", "ok"
-                    if not stop.is_set():
-                        self.call_from_thread(header.set_executor, text, level)
-                    if report.sent or report.reconciled or report.marked:
-                        self.call_from_thread(self.load_state, None)
-                stop.wait(self.settings.refresh.clock_seconds)
-        finally:
-            try:
-                if ctx is not None:
-                    ctx.close()
-            finally:
-                lease.release()
+        except Exception as exc:  # it could not start (a journal it cannot open …)
+            log.exception("the desk's executor stopped")
+            self.call_from_thread(header.set_executor, f"executor: error: {exc}", "fail")
+            return
+        shown = executor_end_text(end)
+        if shown is not None:
+            self.call_from_thread(header.set_executor, *shown)
 
     def _announce(self, before: StateSnapshot, after: StateSnapshot) -> None:
         """A toast when an order fills or fails."""
@@ -528,17 +515,17 @@ class VantaApp(OrderedKeys, OperatorActions):
         """A journal behind or unlike its recorded head refuses every write: say so loudly
         (a red header and an error that stays) until an operator runs `audit repair`."""
         try:
-            with Journal(self.state_dir, clock=self.clock) as journal:
-                problem = journal.integrity()
+            problem = self.desk.integrity_problem()  # "KIND: what is wrong"
         except Exception:
             log.exception("journal: could not check its integrity")
             return
         if problem is None:
             return
-        text = f"JOURNAL {problem.kind.upper()}: writes refused (S: status)"
+        kind, _, detail = problem.partition(": ")
+        text = f"JOURNAL {kind}: writes refused (S: status)"
         self.call_from_thread(self.header.set_executor, text, "fail")
         self.call_from_thread(
-            self.notify, str(problem), title="Journal integrity", severity="error", timeout=86400
+            self.notify, detail, title="Journal integrity", severity="error", timeout=86400
         )
 
     # ------------------------------------------------------------------ rendering
@@ -561,23 +548,8 @@ class VantaApp(OrderedKeys, OperatorActions):
             )
         )
         try:
-            # No journal start-up here (the desk did it when it opened; actions do it too):
-            # a status refresh only reads, and notes first-seen times of alarms.
-            journal = Journal(self.state_dir, clock=self.clock)
-            ctx = ActionContext(
-                self.state_dir, journal, self.operator, self.clock, self.read_only, None
-            )
-            try:
-                report = collect(
-                    ctx,
-                    self.clock(),
-                    probe=probe,
-                    watcher=watcher,
-                    state=self.snapshot,
-                    live=self.live,
-                )
-            finally:
-                ctx.close()
+            # A status refresh reads, and notes first-seen times of alarms.
+            report = self.desk.status(probe=probe, watcher=watcher, state=self.snapshot)
         except Exception:
             log.exception("status failed")
             return
@@ -660,7 +632,7 @@ class VantaApp(OrderedKeys, OperatorActions):
 
     def _tick(self) -> None:
         now = self.clock()
-        self.expire_flip_modes_if_due()
+        overlays.expire_flip_modes_if_due(self)
         self.header.set_clock(now)
         if self.snapshot.files:
             self.overlays_pane.show(self.snapshot, now, self.selected_vault)
@@ -697,10 +669,10 @@ class VantaApp(OrderedKeys, OperatorActions):
 
     @work(thread=True, group="audit-trail", exit_on_error=False)
     def load_audit_trail(self, screen: OrderDetailScreen, order_id: str) -> None:
-        lines: list[str] = []
-        if (self.state_dir / "vanta.db").exists():
-            with Journal(self.state_dir) as journal:
-                lines = order_tree(journal, order_id)
+        try:
+            lines = self.desk.audit_trail(order_id)
+        except IdNotFound:  # not in the journal yet
+            lines = []
         self.call_from_thread(screen.show_audit, lines)
 
     # ------------------------------------------------------------------ journal
@@ -711,14 +683,47 @@ class VantaApp(OrderedKeys, OperatorActions):
 
     def _record_sync(self, action: str) -> None:
         try:
-            with Journal(self.state_dir, clock=self.clock) as journal:
-                journal.record(
-                    self.operator, [EventDraft(action, payload={"read_only": self.read_only})]
-                )
+            self.desk.record(action)
         except Exception:
             log.exception("journal: could not record %s", action)
 
-    # ------------------------------------------------------------------ actions
+    # ------------------------------------------------------------------ the operator's keys
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.read_only and action in MUTATING_ACTIONS)
+
+    def start_flow(self, flow: Flow, *args: Any, group: str = DIALOG_GROUP) -> None:
+        """Run ``flow`` (a key's work, `vanta_tui.ui.flows`) as a worker; in the
+        `DIALOG_GROUP`, the next key waits for it until its dialog is up (`OrderedKeys`)."""
+        self.run_worker(
+            guarded(self, flow, *args),
+            name=flow.__name__,
+            group=group,
+            exclusive=False,
+            exit_on_error=False,
+        )
+
+    # Each key's binding (`flows.OPERATOR_BINDINGS`, `VIEW_BINDINGS`) starts its flow.
+    action_approve = flow_action(orders.approve)
+    action_reject = flow_action(orders.reject)
+    action_flip = flow_action(orders.flip)
+    action_edit = flow_action(orders.edit)
+    action_new_order = flow_action(orders.new_order_ticket)
+    action_stage_rebalance = flow_action(orders.rebalance)
+    action_dead_letters = flow_action(orders.dead_letters)
+    action_maintenance = flow_action(overlays.maintenance)
+    action_global_maintenance = flow_action(overlays.global_maintenance)
+    action_trip_clear = flow_action(overlays.clear_trip)
+    action_flip_mode = flow_action(overlays.flip_mode)
+    action_persona = flow_action(overlays.persona)
+    action_followers = flow_action(followers.followers)
+    action_cancel_order = flow_action(execution.cancel)
+    action_panic = flow_action(execution.panic)
+    action_reconcile = flow_action(execution.reconcile)
+    action_status = flow_action(execution.status)
+    action_toggle_executor = flow_action(execution.toggle_executor)
+
+    # ------------------------------------------------------------------ views
 
     def action_help(self) -> None:
         bindings = [
@@ -754,6 +759,14 @@ class VantaApp(OrderedKeys, OperatorActions):
             log.exception("could not save settings")
 
 
+def login_name() -> str:
+    """The operator's login name ("operator" where there is none, in some containers)."""
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "operator"
+
+
 def run_desk(
     state_dir: Path,
     *,
@@ -771,7 +784,7 @@ def run_desk(
         print(f"state directory {state_dir} does not exist (vanta-tui init {state_dir})")
         return 2
     settings, warning = load_settings()
-    name = operator or settings.operator or operator_name(None)
+    name = operator or settings.operator or login_name()
     app = VantaApp(
         state_dir,
         operator=name,

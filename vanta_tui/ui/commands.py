@@ -1,27 +1,27 @@
-"""The desk's commands in the command palette (Ctrl+P)."""
+"""The desk's commands in the command palette (Ctrl+P).
+
+Each command runs one of the app's actions by name (the one its key runs), so this module
+needs nothing of the app but Textual's `App` (it does not import `vanta_tui.ui.app`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from vanta_tui.ui.app import VantaApp
 
 
 class DeskCommands(Provider):
     """Desk commands; commands that change state are hidden in read-only mode."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object], bool]]:
-        app = cast("VantaApp", self.app)
+        app = self.app
 
         def queue_action(name: str) -> Callable[[], object]:
             return lambda: app.query_one("#queue").run_action(name)
 
         def focus(pane: str) -> Callable[[], object]:
-            return lambda: app.action_focus_pane(pane)
+            return lambda: app.run_action(f"focus_pane({pane!r})")
 
         def act(name: str) -> Callable[[], object]:
             return lambda: app.run_action(name)
@@ -39,7 +39,7 @@ class DeskCommands(Provider):
             ("Vault: clear trip", "After review, with a reason", act("trip_clear"), True),
             ("Vault: flip mode on/off", "Amplify with a TTL", act("flip_mode"), True),
             ("Vault: persona and boosts", "Set the active persona", act("persona"), True),
-            ("Help: list every key", "Show the help screen", app.action_help, False),
+            ("Help: list every key", "Show the help screen", act("help"), False),
             ("Focus: vaults", "Move to the vaults pane", focus("vaults"), False),
             ("Focus: queue", "Move to the order queue", focus("queue"), False),
             ("Focus: positions", "Move to positions vs targets", focus("positions"), False),

@@ -16,10 +16,14 @@ field, or its keys reach the main screen while the ticket is still mounting.
 handled all the way (its widget, each node it may bubble to, the App) and until what it
 started has settled (a screen pushed or popped is mounted and has its focus, the result
 callbacks have run). Held keys keep their order; none is dropped or repeated. This applies
-to every screen of the desk, modal or not. A key whose dialog is prepared by a worker
-first (the rebalance preview reads the files, the dead letters read the journal) runs that
-worker in the `DIALOG_GROUP`: the next key waits for it too, so `d x` dismisses in the
-dead-letter view instead of rejecting the queue's order beneath it.
+to every screen of the desk, modal or not. What a key starts in a worker (the desk's
+flows, `vanta_tui.ui.flows`: the rebalance preview reads the files, the dead letters read
+the journal, a ticket's Enter leads to its confirmation) runs in the `DIALOG_GROUP`: the
+next key waits for that worker too, so `d x` dismisses in the dead-letter view instead of
+rejecting the queue's order beneath it. A worker lets the keys go on while it waits for
+the operator (its dialog is up and not yet answered: the next keys are the answer) or
+while its action runs in the background (`let_keys_go`); once its dialog is answered, the
+keys wait again until it has put up its next dialog or let them go.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.message import Message
 from textual.message_pump import MessagePump
-from textual.worker import WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 log = logging.getLogger(__name__)
 
@@ -60,25 +67,45 @@ async def handled(node: MessagePump) -> None:
             await asyncio.wait_for(done.wait(), 0.05)
 
 
+def _is_key(message: Message) -> bool:
+    """A key or a paste that reaches the App first (not one a widget passed back up)."""
+    return isinstance(message, events.Key | events.Paste) and not message.is_forwarded
+
+
 class OrderedKeys(App[int]):
     """An App that hands keys (and pastes) on one at a time; see the module's docstring."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._keys_held: deque[events.Event] = deque()
+        self._keys_queued = 0
+        """Keys posted to the App and not yet taken off its queue."""
+        self._keys_queued_lock = threading.Lock()
         self._key_busy = False
         self._key_released: events.Event | None = None
         self._key_settling: asyncio.Task[None] | None = None
+        self._keys_go: dict[Worker[Any], Callable[[], bool]] = {}
+        """Dialog workers that let the keys go on while their condition holds."""
 
     @property
     def keys_pending(self) -> int:
-        """Keys received but not yet settled (tests wait for 0)."""
-        return len(self._keys_held) + self._key_busy
+        """Keys received but not yet settled (tests wait for 0): still on the App's queue,
+        held back, or being handled."""
+        return self._keys_queued + len(self._keys_held) + self._key_busy
+
+    def post_message(self, message: Message) -> bool:
+        posted = super().post_message(message)
+        if posted and _is_key(message):
+            with self._keys_queued_lock:
+                self._keys_queued += 1
+        return posted
 
     async def on_event(self, event: events.Event) -> None:
-        if not isinstance(event, events.Key | events.Paste) or event.is_forwarded:
+        if not _is_key(event):
             await super().on_event(event)
             return
+        with self._keys_queued_lock:
+            self._keys_queued = max(self._keys_queued - 1, 0)
         if event is not self._key_released and (self._key_busy or self._keys_held):
             self._keys_held.append(event)
             return
@@ -115,18 +142,38 @@ class OrderedKeys(App[int]):
         # What the key set off: a worker preparing a dialog, screens pushed or popped (each
         # mounted, with its focus), result callbacks (which may push the next screen), focus
         # set through the App's queue.
-        while self._dialog_pending():
-            await asyncio.sleep(0.01)
         for _ in range(SETTLE_ROUNDS):
+            while self._dialog_pending():
+                await asyncio.sleep(0.01)
             stack, focused = self.screen_stack, self.focused
             await handled(self.screen)
             await handled(self)
-            if self.screen_stack == stack and self.focused is focused:
+            if (
+                self.screen_stack == stack
+                and self.focused is focused
+                and not self._dialog_pending()
+            ):
                 return
 
+    def let_keys_go(self, when: Callable[[], bool] | None) -> None:
+        """The dialog worker calling this lets the next key go while ``when()`` holds (its
+        dialog is up and unanswered, its action runs in the background); None: keys wait
+        for it again (until it ends)."""
+        worker = get_current_worker()
+        if when is None:
+            self._keys_go.pop(worker, None)
+        else:
+            self._keys_go[worker] = when
+
     def _dialog_pending(self) -> bool:
+        running = (WorkerState.PENDING, WorkerState.RUNNING)
+        for worker in list(self._keys_go):
+            if worker.state not in running:
+                del self._keys_go[worker]
         return any(
-            w.group == DIALOG_GROUP and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            w.group == DIALOG_GROUP
+            and w.state in running
+            and not (w in self._keys_go and self._keys_go[w]())
             for w in self.workers
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -50,17 +49,12 @@ async def main_screen(pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
-def journal_has(state_dir: Path, action: str) -> bool:
-    path = state_dir / "vanta.db"
-    if not path.exists():
-        return False
-    conn = sqlite3.connect(str(path))
+def journal_has(app: VantaApp, action: str) -> bool:
+    """Whether the desk's journal records ``action`` yet (a journal being made: not yet)."""
     try:
-        return bool(conn.execute("SELECT 1 FROM events WHERE action = ?", [action]).fetchone())
-    except sqlite3.Error:
+        return app.desk.has_event(action)
+    except Exception:  # the journal is being created by the desk's own thread
         return False
-    finally:
-        conn.close()
 
 
 async def status_screen(pilot: Pilot[int]) -> None:
@@ -69,7 +63,7 @@ async def status_screen(pilot: Pilot[int]) -> None:
 
     app = _app(pilot)
     await main_screen(pilot)
-    await wait_until(pilot, lambda: journal_has(app.state_dir, "desk.opened"))
+    await wait_until(pilot, lambda: journal_has(app, "desk.opened"))
     path = app.state_dir / "pnl_summary.json"
     path.write_text(path.read_text().replace('"drawdown": 0.2280', '"drawdown": 0.2600'))
     stamp = (SHOT_NOW - timedelta(minutes=4)).timestamp()
@@ -78,7 +72,7 @@ async def status_screen(pilot: Pilot[int]) -> None:
     loads = app.loads
     app.load_state(frozenset({StateKind.PNL}))
     await wait_until(pilot, lambda: app.loads > loads)
-    await wait_until(pilot, lambda: journal_has(app.state_dir, "state.external_change"))
+    await wait_until(pilot, lambda: journal_has(app, "state.external_change"))
     await wait_until(
         pilot,
         lambda: (

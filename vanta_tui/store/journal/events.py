@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -170,6 +171,32 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         parents=[int(p) for p in data.get("parents") or []],
         prev_hash=str(data["prev_hash"]),
         hash=str(data["hash"]),
+    )
+
+
+EVENT_COLUMNS = (
+    "seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, prev_hash, hash"
+)
+"""The columns of the ``events`` table, in the order `event_from_row` takes them."""
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    """An event read from the ``events`` table (the columns of `EVENT_COLUMNS`)."""
+    seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, prev, digest = row
+    return Event(
+        seq=int(seq),
+        ts=str(ts),
+        actor=str(actor),
+        action=str(action),
+        vault_id=vault_id,
+        order_id=order_id,
+        follower_id=follower_id,
+        payload=dict(parse_json(payload)),
+        parents=[int(p) for p in parse_json(parents)],
+        prev_hash=str(prev),
+        hash=str(digest),
+        payload_text=str(payload),
+        parents_text=str(parents),
     )
 
 

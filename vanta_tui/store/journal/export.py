@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -78,13 +78,25 @@ MIRRORED_AWAY = ("mirror.skipped", "mirror.shadow")
 """Followers a vault order gave no child order (a skip, a shadow), each with the reason."""
 
 
-def order_tree(journal: Journal, order_id: str) -> list[str]:
-    """The order's DAG (its events, its children's events) drawn as a tree; a vault order's
-    followers that got no child (skipped, shadow) appear in its own chain with the reason."""
-    ids = [order_id] + [
-        r[0]
-        for r in journal.db.execute("SELECT order_id FROM orders WHERE parent_id = ?", [order_id])
+def child_orders(journal: Journal, order_id: str) -> list[str]:
+    """The orders whose events name ``order_id`` as their parent (a vault order's children),
+    from the chain itself."""
+    return [
+        str(r[0])
+        for r in journal.db.execute(
+            "SELECT DISTINCT order_id FROM events WHERE order_id IS NOT NULL "
+            "AND json_extract(payload, '$.order.parent_id') = ? ORDER BY order_id",
+            [order_id],
+        )
     ]
+
+
+def order_tree(journal: Journal, order_id: str, children: Sequence[str] | None = None) -> list[str]:
+    """The order's DAG (its events, its children's events) drawn as a tree; a vault order's
+    followers that got no child (skipped, shadow) appear in its own chain with the reason.
+    ``children``: the order's child orders, when the caller knows them (a derived table
+    has them by parent; else `child_orders` finds them in the chain)."""
+    ids = [order_id, *(child_orders(journal, order_id) if children is None else children)]
     marks = ",".join("?" for _ in ids)
     rows = journal.db.execute(
         f"SELECT seq, ts, actor, action, coalesce(order_id, ?), payload, parents, follower_id "

@@ -60,6 +60,8 @@ from vanta_tui.store.journal.events import (
     line_with_hash,
     make_event,
 )
+from vanta_tui.store.journal.projection import Projection, Projector, registered
+from vanta_tui.store.journal.projection import read as read_projection
 from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import (
     OrderText,
@@ -87,14 +89,6 @@ HEAD_NAME = "trade_log.head"
 
 _KIND_ORDER = list(StateKind)
 _BY_FILENAME = {k.filename: k for k in StateKind}
-
-
-FEE_LEDGER_ACTIONS = {"fee.charged": "charged", "fee.opening_balance": "opening_balance"}
-"""Events kept in ``fee_ledger`` (and the ``entry`` they are there)."""
-
-
-class ActionRefused(StoreError):
-    """A rule of the core refused the action; nothing was written. The message says why."""
 
 
 @dataclass
@@ -182,30 +176,6 @@ class _Seen:
         return None
 
 
-@dataclass
-class _Derived:
-    """Rows of the derived tables for one batch of events, written together."""
-
-    orders: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    fills: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def write(self, conn: sqlite3.Connection) -> None:
-        if self.orders:
-            conn.executemany(
-                "INSERT OR REPLACE INTO orders (order_id, vault_id, symbol, side, qty, "
-                "order_type, limit_price, status, parent_id, follower_id, client_order_id, "
-                "broker_order_id, filled_qty, avg_fill_price, updated_at, last_seq, order_json) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(*row[:-1], dumps_canonical(row[-1])) for row in self.orders.values()],
-            )
-        if self.fills:
-            conn.executemany(
-                "INSERT INTO fills (seq, ts, order_id, vault_id, follower_id, symbol, side, qty, "
-                "price) VALUES (?,?,?,?,?,?,?,?,?)",
-                self.fills,
-            )
-
-
 _new_order = Order.__new__
 _set = object.__setattr__
 
@@ -269,8 +239,16 @@ class Journal:
         self._lock = PathLock(state_dir / f"{DB_NAME}.lock", self.log_path, "the journal", 60)
         for path in (self.db_path, self.log_path, self.head_path, self.checkpoint_path):
             _refuse_odd_file(path)
+        self.projector = Projector(registered())
+        """The derived tables this journal keeps (`projection`): those registered when it
+        was opened."""
+        projections = self.projector.projections
         try:
-            self.db = open_db_read_only(self.db_path) if read_only else open_db(self.db_path)
+            self.db = (
+                open_db_read_only(self.db_path, projections)
+                if read_only
+                else open_db(self.db_path, projections)
+            )
         except sqlite3.DatabaseError as exc:  # OperationalError too: a file SQLite cannot use
             raise JournalFileError(
                 f"{DB_NAME} cannot be opened as the journal ({exc}); move it aside to start a "
@@ -328,6 +306,7 @@ class Journal:
             yield
         except BaseException:
             conn.execute("ROLLBACK")
+            self.projector.forget()  # its marks went back with the transaction
             raise
         conn.execute("COMMIT")
 
@@ -342,6 +321,18 @@ class Journal:
             return
         with self.db.conn:
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    def rows_of(
+        self,
+        projection: Projection,
+        *,
+        where: Mapping[str, Any] | None = None,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Rows of a derived table (see `projection.read`): how the layer that defined a
+        projection reads it, without SQL of its own."""
+        return read_projection(self.db.conn, projection, where=where, columns=columns, limit=limit)
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
@@ -393,8 +384,9 @@ class Journal:
         seq, prev = self.head()
         events: list[Event] = []
         last_in_batch: dict[str, int] = {}
-        derived = _Derived()
         with self._tx():
+            # Derived tables a process without their projection left behind catch up first.
+            self.projector.catch_up(self.db.conn, seq)
             for draft in drafts:
                 seq += 1
                 payload = draft.payload if redacted else redact_payload(draft.payload)
@@ -407,13 +399,13 @@ class Journal:
                     payload=payload,
                     prev_hash=prev,
                 )
-                self._update_derived(event, derived)
+                self._update_file_heads(event)
                 events.append(event)
                 if event.order_id:
                     last_in_batch[event.order_id] = event.seq
                 prev = event.hash
             self._insert_events(events)
-            derived.write(self.db.conn)
+            self.projector.apply(self.db.conn, events)
             if intent_id is not None:
                 self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])
         self._append_lines(events)
@@ -433,7 +425,9 @@ class Journal:
             [event.row() for event in events],
         )
 
-    def _update_derived(self, event: Event, derived: _Derived) -> None:
+    def _update_file_heads(self, event: Event) -> None:
+        """``file_heads``: what the journal last saw of each file (the store's own table;
+        derived tables are projections, see `projection`)."""
         payload = event.payload
         execute = self.db.execute
         for change in payload.get("changes") or []:
@@ -449,71 +443,6 @@ class Journal:
                     "VALUES (?,?,?,?)",
                     [name, (info or {}).get("sha256"), (info or {}).get("version"), event.seq],
                 )
-        order = payload.get("order")
-        if event.order_id and isinstance(order, dict):
-            # The order's row as of its last event of this batch (one write per order).
-            derived.orders[event.order_id] = (
-                event.order_id,
-                order.get("vault_id"),
-                order.get("symbol"),
-                order.get("side"),
-                _text(order.get("qty")),
-                order.get("order_type"),
-                _text(order.get("limit_price")),
-                order.get("status"),
-                order.get("parent_id"),
-                order.get("follower_id"),
-                order.get("client_order_id"),
-                order.get("broker_order_id"),
-                _text(order.get("filled_qty")),
-                _text(order.get("avg_fill_price")),
-                order.get("updated_at"),
-                event.seq,
-                order,
-            )
-        fill = payload.get("fill")
-        if isinstance(fill, dict):
-            derived.fills.append(
-                (
-                    event.seq,
-                    fill.get("ts", event.ts),
-                    event.order_id,
-                    event.vault_id,
-                    event.follower_id,
-                    fill.get("symbol"),
-                    fill.get("side"),
-                    _text(fill.get("qty")),
-                    _text(fill.get("price")),
-                )
-            )
-        if event.action.startswith("overlay."):
-            execute(
-                "INSERT INTO overlay_history (seq, ts, actor, action, vault_id, payload) "
-                "VALUES (?,?,?,?,?,?)",
-                [event.seq, event.ts, event.actor, event.action, event.vault_id,
-                 dumps_canonical({k: v for k, v in payload.items() if k != "changes"})],
-            )  # fmt: skip
-        if event.action in FEE_LEDGER_ACTIONS:
-            execute(
-                "INSERT INTO fee_ledger (seq, ts, vault_id, follower_id, fee_type, perf_share, "
-                "flat_usd, realized_pnl, fee_due, payload, period_start, period_end, entry) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    event.seq,
-                    event.ts,
-                    event.vault_id,
-                    event.follower_id,
-                    payload.get("fee_type"),
-                    _text(payload.get("perf_share")),
-                    _text(payload.get("flat_usd")),
-                    _text(payload.get("realized_pnl")),
-                    _text(payload.get("fee_due")),
-                    dumps_canonical(payload),
-                    payload.get("period_start"),
-                    payload.get("period_end"),
-                    FEE_LEDGER_ACTIONS[event.action],
-                ],
-            )
 
     def _append_lines(self, events: Sequence[Event]) -> None:
         data = "".join(e.to_line() + "\n" for e in events).encode("utf-8")
@@ -743,11 +672,25 @@ class Journal:
             report.temps_removed = remove_stale_temps(
                 self.state_dir, [kind.filename for kind in locked] + [HEAD_NAME]
             )
+            self._catch_up_locked()
             if self.count() == 0:
                 self._snapshot_locked()
             else:
                 self._note_external_locked(locked)
         return report
+
+    def _catch_up_locked(self) -> int:
+        """Bring the derived tables up to the head (the caller holds the journal lock)."""
+        if not self.projector.projections:
+            return 0
+        with self._tx():
+            return self.projector.catch_up(self.db.conn, self.head()[0])
+
+    def rebuild_projections(self, tables: Iterable[str] | None = None) -> int:
+        """Empty the derived tables (``tables``: those only) and fill them again from every
+        event of the chain; returns how many events were read."""
+        with self._locked(), self._tx():
+            return self.projector.rebuild(self.db.conn, tables)
 
     def note_external_changes(self, kinds: Iterable[StateKind] | None = None) -> list[Event]:
         """Record as ``state.external_change`` any file that differs from what the journal saw."""
@@ -885,7 +828,8 @@ class Journal:
         """Run one audited action over ``kinds``: files and journal change together or not at all.
 
         ``plan`` receives the current models (private copies, loaded under the locks) and
-        returns the new models and the events; it raises `ActionRefused` to refuse.
+        returns the new models and the events; it raises `PlanRefused` (the actions'
+        ``ActionRefused``) to refuse: nothing is written.
         """
         chosen = sorted(set(kinds), key=_KIND_ORDER.index)
         with contextlib.ExitStack() as stack:
@@ -1073,10 +1017,6 @@ class Journal:
             report.jsonl_lines_restored = len(lines)
         if db_seq and self.read_head_file() != (db_seq, db_hash):
             self._write_head(db_seq, db_hash)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _draft_to_dict(draft: EventDraft) -> dict[str, Any]:

@@ -75,7 +75,7 @@ class DeadLetterScreen(ModalScreen[None]):
             ]
             for o in orders
         }
-        # Shown by a timer after retry/dismiss: the screen may be closed by then.
+        # Shown again after a retry or a dismissal: the screen may be closed by then.
         for table in self.query(KeyedTable).results(KeyedTable):
             table.sync(rows)
 

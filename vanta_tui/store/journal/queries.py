@@ -1,0 +1,136 @@
+"""Named readings of the journal: each answers one question the actions ask of it.
+
+Above the store nobody writes SQL or touches the journal's connection: an action that needs
+a reading of the journal asks one of these (or adds one here). Readings of a table derived
+from the events (orders, fills, the fee ledger: `projection`) live beside its projection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from vanta_tui.core.types import format_utc, parse_utc
+from vanta_tui.store.journal.events import EVENT_COLUMNS, Event, event_from_row
+from vanta_tui.store.journal.journal import Journal
+
+
+def meta(journal: Journal, key: str) -> str | None:
+    """The operational note kept under ``key`` (``executor.last_cycle``, ``verify.last``…;
+    see `Journal.set_meta`), or None when there is none."""
+    row = journal.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def events_of(
+    journal: Journal,
+    actions: Collection[str],
+    *,
+    vault_id: str | None = None,
+    order_id: str | None = None,
+    follower_id: str | None = None,
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> list[Event]:
+    """The events of the given ``actions`` (of ``vault_id``, ``order_id``, ``follower_id``
+    where given; None: any), in chain order (``newest_first``: the other way), at most
+    ``limit``."""
+    names = list(actions)
+    if not names:
+        return []
+    clauses = [f"action IN ({','.join('?' for _ in names)})"]
+    args: list[object] = list(names)
+    for column, wanted in (("vault_id", vault_id), ("order_id", order_id),
+                           ("follower_id", follower_id)):  # fmt: skip
+        if wanted is not None:
+            clauses.append(f"{column} = ?")
+            args.append(wanted)
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY seq"
+    if newest_first:
+        sql += " DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(int(limit))
+    return [event_from_row(row) for row in journal.db.execute(sql, args)]
+
+
+def first_event(
+    journal: Journal,
+    action: str,
+    *,
+    order_id: str | None = None,
+    follower_id: str | None = None,
+    latest: bool = False,
+) -> Event | None:
+    """The first (``latest``: the last) ``action`` event (of ``order_id`` / ``follower_id``,
+    if given), or None."""
+    found = events_of(
+        journal, [action], order_id=order_id, follower_id=follower_id, newest_first=latest,
+        limit=1,
+    )  # fmt: skip
+    return found[0] if found else None
+
+
+def order_ids_of(journal: Journal, action: str) -> set[str]:
+    """The orders that have an ``action`` event (``order.dead_letter_dismissed``: the dead
+    letters an operator dismissed)."""
+    return {
+        str(row[0])
+        for row in journal.db.execute("SELECT order_id FROM events WHERE action = ?", [action])
+    }
+
+
+def dismissed_orders(journal: Journal) -> set[str]:
+    """Failed orders an operator dismissed from the dead letters."""
+    return order_ids_of(journal, "order.dead_letter_dismissed")
+
+
+def retry_of(journal: Journal, failed_order_id: str) -> str | None:
+    """The order staged as the retry of failed order ``failed_order_id`` (the first, if
+    ever more than one), or None."""
+    row = journal.db.execute(
+        "SELECT order_id FROM events WHERE action = 'order.staged' "
+        "AND json_extract(payload, '$.retry_of') = ? ORDER BY seq LIMIT 1",
+        [failed_order_id],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def retried_orders(journal: Journal) -> set[str]:
+    """Failed orders that were staged again as a retry."""
+    return {
+        str(row[0])
+        for row in journal.db.execute(
+            "SELECT json_extract(payload, '$.retry_of') FROM events "
+            "WHERE action = 'order.staged' AND json_extract(payload, '$.retry_of') IS NOT NULL"
+        )
+    }
+
+
+def alarm_first_seen(journal: Journal) -> dict[str, datetime]:
+    """Each alarm the journal has seen open (and not seen closed since): when it was first
+    seen (``alarm_seen``, kept by `note_alarms_seen`)."""
+    return {
+        str(r[0]): parse_utc(str(r[1]))
+        for r in journal.db.execute("SELECT alarm_id, first_seen FROM alarm_seen")
+    }
+
+
+def note_alarms_seen(journal: Journal, open_ids: Iterable[str], now: datetime) -> None:
+    """Keep ``alarm_seen`` to the alarms open now: one not seen before is first seen
+    ``now``; one no longer open is forgotten (seen again later, it starts over). Not kept
+    by a read-only journal (like `Journal.set_meta`)."""
+    if journal.read_only:
+        return
+    ids = list(dict.fromkeys(open_ids))
+    db = journal.db
+    with db.conn:
+        db.execute(
+            "DELETE FROM alarm_seen WHERE alarm_id NOT IN (SELECT value FROM json_each(?))",
+            [json.dumps(ids)],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO alarm_seen (alarm_id, first_seen) VALUES (?, ?)",
+            [(alarm_id, format_utc(now)) for alarm_id in ids],
+        )
