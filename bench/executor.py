@@ -94,9 +94,13 @@ class InstantBroker:
     """Fills every order at once at a fixed price, in memory: no cost of its own."""
 
     name = "instant"
+    mode = "instant"
 
     def __init__(self) -> None:
         self.orders: dict[str, BrokerOrder] = {}
+
+    def poll(self) -> list[BrokerOrder]:
+        return []  # every order filled when it was sent
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         order = BrokerOrder(

@@ -52,7 +52,7 @@ def materialize_paper_book(state_dir: Path, vault_id: str) -> None:
     vault = load_model(state_dir, VaultFile).get(vault_id)
     assert vault is not None
     venue = next(iter(vault.venues.values()))
-    brokers_for(state_dir).for_venue(venue, vault_id).poll()  # type: ignore[attr-defined]
+    brokers_for(state_dir).for_venue(venue, vault_id).poll()
 
 
 def test_the_demo_is_warn_with_its_drift_stuck_orders_and_dead_letter(state_dir: Path) -> None:
