@@ -76,6 +76,9 @@ broker that could not be asked (every other failure is a `StoreError`, `store.er
 
 T = TypeVar("T")
 
+STATUS_PROBE_TIMEOUT_S = 5.0
+"""How long the status waits for each broker it asks."""
+
 log = logging.getLogger(__name__)
 
 
@@ -514,12 +517,16 @@ class Desk:
         watcher: StatusLine | None = None,
         state: StateSnapshot | None = None,
     ) -> StatusReport:
-        """The system status and its alarms (the brokers asked only if ``probe``)."""
-        from vanta_tui.actions.status import collect
+        """The system status and its alarms (the brokers asked only if ``probe``, before
+        the session's journal is taken: a broker slow to answer holds no action)."""
+        from vanta_tui.actions.status import broker_lines, collect
 
         at = now or self.clock()
+        asked = broker_lines(self.state_dir, probe, STATUS_PROBE_TIMEOUT_S, self.live)
         return self._act(
-            lambda ctx: collect(ctx, at, probe=probe, watcher=watcher, state=state, live=self.live)
+            lambda ctx: collect(
+                ctx, at, watcher=watcher, state=state, live=self.live, brokers=asked
+            )
         )
 
     def acknowledge(self, alarm_id: str, note: str | None = None) -> None:

@@ -321,10 +321,13 @@ def collect(
     timeout_s: float = 5.0,
     state: StateSnapshot | None = None,
     live: bool = False,
+    brokers: list[StatusLine] | None = None,
 ) -> StatusReport:
     """The status now; ``state`` is what the caller holds (the desk: the last good models
     and the current problems), else the files are read. ``live``: the brokers as the
-    desk or executor would use them with ``--live``."""
+    desk or executor would use them with ``--live``. ``brokers``: the brokers' lines when
+    the caller asked them already (`broker_lines`, which needs no journal: a session
+    asks the brokers before it takes its journal, so a slow broker holds no action)."""
     state_dir = ctx.state_dir
     state = state if state is not None else reload(state_dir, StateSnapshot())
     report = StatusReport(at=now)
@@ -335,7 +338,9 @@ def collect(
     report.lines.append(executor_line(state_dir, ctx.journal, state, now))
     report.held = held_orders(state)
     report.lines.append(held_line(report.held))
-    report.lines += broker_lines(state_dir, probe, timeout_s, live)
+    report.lines += (
+        brokers if brokers is not None else broker_lines(state_dir, probe, timeout_s, live)
+    )
     report.lines.append(journal_line(state_dir, ctx.journal))
     report.alarms = alarms_of(
         ctx.journal, state, state_dir, now, record=record and not ctx.read_only
