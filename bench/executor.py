@@ -26,20 +26,21 @@ from pathlib import Path
 
 from report import emit
 
+from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.base import (
     Broker,
     BrokerAccount,
     BrokerOrder,
     BrokerPosition,
+    Brokers,
     BrokerStatus,
     OrderRequest,
 )
 from vanta_tui.brokers.errors import OrderNotFound
-from vanta_tui.brokers.routing import BrokerFactory, paper_brokers
 from vanta_tui.core.enums import AssetClass, OrderStatus, Side
 from vanta_tui.core.ids import client_order_id as vanta_client_id
-from vanta_tui.core.models import Order, QueueFile, VaultFile
+from vanta_tui.core.models import Order, QueueFile, VaultFile, Venue
 from vanta_tui.demo.bundled import write_demo
 from vanta_tui.executor.engine import Executor
 from vanta_tui.store import update
@@ -88,6 +89,23 @@ def commit_time(directory: Path, commits: int) -> float:
     took = time.perf_counter() - start
     conn.close()
     return took
+
+
+class InstantBrokers:
+    """Every order to one `InstantBroker`; accounts asked by venue (reconciliation) are the
+    paper ones."""
+
+    live = False
+
+    def __init__(self, paper: Brokers) -> None:
+        self.paper = paper
+        self.broker = InstantBroker()
+
+    def for_order(self, order: Order) -> Broker:
+        return self.broker
+
+    def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
+        return self.paper.for_venue(venue, account_id)
 
 
 class InstantBroker:
@@ -150,10 +168,9 @@ def one_round(count: int, instant: bool) -> tuple[float, float, int, int]:
         prepare(state, count)
         ctx = ActionContext.open(state, "executor")
         before = ctx.journal.count()
-        brokers: BrokerFactory = paper_brokers(state)
+        brokers: Brokers = paper_brokers(state)
         if instant:
-            broker: Broker = InstantBroker()
-            brokers = lambda order: broker  # noqa: E731
+            brokers = InstantBrokers(brokers)
         executor = Executor(ctx, brokers)
         start = time.perf_counter()
         executor.run_once()

@@ -21,9 +21,9 @@ from pathlib import Path
 from executor import commit_time
 from report import emit
 
+from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
-from vanta_tui.brokers.routing import paper_brokers
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.models import (
     Account,

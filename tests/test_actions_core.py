@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.orders import approve_orders, flip_order
 from vanta_tui.cli.main import main
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import Order, OverlayFile, QueueFile
 from vanta_tui.core.order_states import IllegalTransition, check_move
 from vanta_tui.store import load_model, update
-from vanta_tui.store.journal import ActionRefused
 from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify
 

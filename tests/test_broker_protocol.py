@@ -20,13 +20,10 @@ from vanta_tui.brokers.base import (
     Brokers,
     BrokerStatus,
     OrderRequest,
-    OrderRouter,
     StateSource,
-    as_brokers,
 )
 from vanta_tui.brokers.ccxt_adapter import CcxtBroker
 from vanta_tui.brokers.credentials import Credentials
-from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.brokers.routing import VenueBrokers
 from vanta_tui.core.enums import OrderStatus, OrderType, Side
@@ -170,22 +167,6 @@ def test_the_actions_side_builds_the_routing() -> None:
     assert brokers_for(state, live=True).live
 
 
-def test_a_bare_factory_still_routes_orders_for_now(state_dir: Path, tmp_path: Path) -> None:
-    """TEMPORARY (issue 20): a bare "order → broker" callable is wrapped; it cannot be asked
-    by venue, and says so."""
-    paper = PaperBroker(tmp_path / "book.db", lambda symbol: None)
-
-    def factory(order: Order) -> Broker:
-        return paper
-
-    routes = as_brokers(factory)
-    assert isinstance(routes, OrderRouter) and routes.for_order(staged(state_dir)) is paper
-    with pytest.raises(BrokerError, match="routes orders only"):
-        routes.for_venue(None, "V_CORE")
-    real = paper_brokers(state_dir)
-    assert as_brokers(real) is real
-
-
 def _imports(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: list[str] = []
@@ -238,11 +219,6 @@ def _type_probes(path: Path) -> list[str]:
     return found
 
 
-PROBES_LEFT = {"actions/status.py: getattr(broker, 'mode', mode)"}
-"""TEMPORARY (issue 20): probes whose files another change rewrites (`Broker.mode` is in
-the protocol now: ``mode = broker.mode``). Only fewer may be found, never others."""
-
-
 def test_nothing_above_the_brokers_inspects_an_adapter() -> None:
     files = [ROOT / "desk.py"]
     for package in ("executor", "actions", "ui", "cli"):
@@ -250,7 +226,7 @@ def test_nothing_above_the_brokers_inspects_an_adapter() -> None:
     offenders = {
         f"{p.relative_to(ROOT)}: {hit.partition(': ')[2]}" for p in files for hit in _type_probes(p)
     }
-    assert offenders <= PROBES_LEFT
+    assert offenders == set()
 
 
 def test_the_probe_is_not_blind(tmp_path: Path) -> None:

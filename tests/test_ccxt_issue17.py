@@ -20,6 +20,7 @@ from fake_exchanges import KRAKEN_SECRET, PASSPHRASE, FakeKraken, FakeOKX
 
 from vanta_tui.actions.brokers import brokers_for
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.orders import approve_orders, edit_order, stage_order
 from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.brokers.credentials import env_names
@@ -29,7 +30,6 @@ from vanta_tui.core.models.vault import Venue
 from vanta_tui.demo.bundled import DEMO_NOW
 from vanta_tui.executor.engine import Executor
 from vanta_tui.store import load_model, update
-from vanta_tui.store.journal import ActionRefused
 
 PRICES = {"BTC/USD": Decimal("64250"), "ETH/USD": Decimal("3210"), "SOL/USD": Decimal("148.20")}
 NO_SANDBOX = (

@@ -9,7 +9,7 @@ from pathlib import Path
 from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
-from vanta_tui.brokers.base import Broker, BrokerOrder, OrderRequest
+from vanta_tui.brokers.base import Broker, BrokerOrder, Brokers, OrderRequest
 from vanta_tui.brokers.errors import (
     OrderRejected,
     RefusedBeforeSend,
@@ -18,7 +18,7 @@ from vanta_tui.brokers.errors import (
 )
 from vanta_tui.brokers.paper import PaperBroker
 from vanta_tui.core.enums import Side
-from vanta_tui.core.models import Order, QueueFile
+from vanta_tui.core.models import Order, QueueFile, Venue
 from vanta_tui.demo.bundled import DEMO_NOW
 from vanta_tui.executor.engine import RETRY_AFTER_S, Executor
 from vanta_tui.store import load_model
@@ -87,23 +87,34 @@ def setup(
         ctx, vault_id="V_CORE", symbol="AAPL", side=Side.BUY, qty=Decimal(qty)
     ).result
     approve_orders(ctx, [order.order_id])
-    factory = paper_brokers(state_dir)
-    wrapped: dict[str, Flaky] = {}
-
-    def brokers(o: Order) -> Broker:
-        inner = factory(o)
-        key = o.vault_id
-        if key not in wrapped:
-            wrapped[key] = Flaky(inner, mode, times)
-        return wrapped[key]  # type: ignore[return-value]
-
+    brokers = FlakyBrokers(paper_brokers(state_dir), mode, times)
     executor = Executor(ActionContext.open(state_dir, "executor", clock=clock), brokers)
     executor.run_once()
-    return executor, wrapped["V_CORE"], order.order_id, clock
+    return executor, brokers.wrapped["V_CORE"], order.order_id, clock
+
+
+class FlakyBrokers:
+    """The paper brokers, each vault's orders sent through one `Flaky` wrapper."""
+
+    live = False
+
+    def __init__(self, inner: Brokers, mode: str, times: int) -> None:
+        self.inner, self.mode, self.times = inner, mode, times
+        self.wrapped: dict[str, Flaky] = {}
+
+    def for_order(self, order: Order) -> Broker:
+        if order.vault_id not in self.wrapped:
+            self.wrapped[order.vault_id] = Flaky(self.inner.for_order(order), self.mode, self.times)
+        return self.wrapped[order.vault_id]  # type: ignore[return-value]
+
+    def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
+        return self.inner.for_venue(venue, account_id)
 
 
 def book_orders(executor: Executor, order_id: str) -> int:
-    broker = executor.brokers(load_model(executor.ctx.state_dir, QueueFile).get(order_id))  # type: ignore[arg-type]
+    order = load_model(executor.ctx.state_dir, QueueFile).get(order_id)
+    assert order is not None
+    broker = executor.brokers.for_order(order)
     inner = broker.inner if isinstance(broker, Flaky) else broker
     assert isinstance(inner, PaperBroker)
     cid = f"vanta-{order_id}"

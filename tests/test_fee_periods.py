@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.fees import close_fee_cycle, ledger
 from vanta_tui.actions.followers import add_follower
 from vanta_tui.cli.main import main
 from vanta_tui.core.models import PnlFile, VaultFile
 from vanta_tui.demo.bundled import write_demo
 from vanta_tui.store import load_model, update
-from vanta_tui.store.journal import ActionRefused
 
 D = Decimal
 DEC_1 = datetime(2026, 12, 1, 4, 16, 35, tzinfo=UTC)

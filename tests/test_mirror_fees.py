@@ -12,6 +12,7 @@ import pytest
 
 from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.fees import close_fee_cycle, ledger
 from vanta_tui.actions.followers import add_follower, remove_follower, set_kill_switch
 from vanta_tui.actions.orders import approve_orders, flip_order, reject_orders, stage_order
@@ -36,7 +37,6 @@ from vanta_tui.core.models import (
 )
 from vanta_tui.executor.engine import Executor
 from vanta_tui.store import load_model, update
-from vanta_tui.store.journal import ActionRefused
 
 D = Decimal
 
@@ -364,12 +364,17 @@ def test_kill_switch_and_remove(state_dir: Path) -> None:
 class RejectSome:
     """Wraps a broker factory: the orders ``refuse`` picks are rejected at the broker."""
 
+    live = False
+
     def __init__(self, state_dir: Path, refuse: Any) -> None:
         self.inner = paper_brokers(state_dir)
         self.refuse = refuse
 
-    def __call__(self, order: Any) -> Any:
-        broker = self.inner(order)
+    def for_venue(self, venue: Any, account_id: str) -> Any:
+        return self.inner.for_venue(venue, account_id)
+
+    def for_order(self, order: Any) -> Any:
+        broker = self.inner.for_order(order)
         if not self.refuse(order):
             return broker
 

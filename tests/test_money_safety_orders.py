@@ -13,6 +13,7 @@ from textual.widgets import Input
 from ui_helpers import NOW, loaded, make_app, settle, wait_for
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.orders import (
     ApprovalSummary,
     DuplicateOrder,
@@ -26,7 +27,7 @@ from vanta_tui.core.clock import fixed_clock
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.models import QueueFile
 from vanta_tui.store import load_model
-from vanta_tui.store.journal import ActionRefused, Journal
+from vanta_tui.store.journal import Journal
 from vanta_tui.store.journal.verify import verify
 from vanta_tui.ui.screens.modals import ConfirmScreen, FormScreen
 from vanta_tui.ui.table import KeyedTable

@@ -17,6 +17,7 @@ import pytest
 from fake_brokers import FakeAlpaca
 
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.followers import add_follower
 from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.credentials import env_names
@@ -26,7 +27,7 @@ from vanta_tui.core.enums import AssetClass, OrderStatus, Side
 from vanta_tui.core.models import FollowersFile, QueueFile, VaultFile
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.store import load_model, update
-from vanta_tui.store.journal import ActionRefused, EventDraft
+from vanta_tui.store.journal import EventDraft
 
 SECRET = "zz-Sup3rSecretValue-991"
 

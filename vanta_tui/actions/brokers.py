@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar, cast
 
-from vanta_tui.brokers import routing
 from vanta_tui.brokers.base import Brokers
 from vanta_tui.brokers.paper import book_path
 from vanta_tui.brokers.routing import (
@@ -143,15 +142,3 @@ def venue_problems(state_dir: Path, *, live: bool) -> list[str]:
     no sandbox while not live, one that signs with secrets the desk does not hold):
     reported at start; that venue's orders wait, the other venues keep trading."""
     return venue_refusals(real_accounts(state_dir), live=live)
-
-
-class _Helpers:
-    """TEMPORARY (issue 20): what the old names in `vanta_tui.brokers.routing` forward to."""
-
-    brokers_for = staticmethod(brokers_for)
-    missing_credentials = staticmethod(missing_credentials)
-    venue_problems = staticmethod(venue_problems)
-    real_accounts = staticmethod(real_accounts)
-
-
-routing.forward_to(_Helpers())  # TEMPORARY (issue 20)

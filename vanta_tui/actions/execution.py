@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-import vanta_tui.actions.brokers  # noqa: F401  TEMPORARY (issue 20): routing's old names
 from vanta_tui.actions.context import ActionContext
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.orders import order_payload
 from vanta_tui.actions.overlays import set_maintenance
 from vanta_tui.brokers.base import BrokerOrder, Brokers, BrokerStatus
@@ -30,7 +30,7 @@ from vanta_tui.core.models import (
 )
 from vanta_tui.core.order_states import AT_BROKER, check_move
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.journal import ActionRefused, ActResult, EventDraft, Plan
+from vanta_tui.store.journal import ActResult, EventDraft, Plan
 from vanta_tui.store.loader import load_model
 
 

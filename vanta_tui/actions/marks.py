@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-import vanta_tui.actions.brokers  # noqa: F401  TEMPORARY (issue 20): routing's old names
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.core.fills import mark_pnl
 from vanta_tui.core.models import PnlFile, PortfolioFile, StateFileModel

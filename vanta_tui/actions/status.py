@@ -13,13 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from vanta_tui.actions.brokers import brokers_for, real_accounts
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.orders import handled_dead_letters, waiting_dead_letters
 from vanta_tui.actions.reconcile import latest_mismatches
 from vanta_tui.brokers.credentials import load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError
-from vanta_tui.brokers.routing import brokers_for, real_accounts
 from vanta_tui.core.alarms import Alarm, Facts, Level, Thresholds, evaluate, worst
 from vanta_tui.core.codec import parse_json
 from vanta_tui.core.enums import OrderStatus

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
+from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.brokers.routing import venue_caps
 from vanta_tui.core.enums import AssetClass, OrderType, TimeInForce
 from vanta_tui.core.models import Order, PortfolioFile, VaultFile
 from vanta_tui.core.rebalance import RebalancePlan
 from vanta_tui.core.venue_caps import VenueCaps, venue_refusal
 from vanta_tui.store.errors import StoreError
-from vanta_tui.store.journal import ActionRefused
 from vanta_tui.store.loader import load_model
 
 VaultCaps = Mapping[AssetClass, VenueCaps]

@@ -5,13 +5,12 @@ around it: `Brokers` (which broker serves an order or a venue account) and `Stat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from vanta_tui.brokers.errors import BrokerError
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
 from vanta_tui.core.models import (
     FollowersFile,
@@ -154,9 +153,6 @@ class Brokers(Protocol):
         built-in paper broker)."""
         ...
 
-    def __call__(self, order: Order) -> Broker:  # TEMPORARY (issue 20): use for_order
-        ...
-
 
 class StateSource(Protocol):
     """The state files routing reads, supplied by its caller (the actions layer reads them
@@ -173,36 +169,3 @@ class StateSource(Protocol):
         """The queue, or None when it cannot be read now (a paper account then opens with
         no working orders)."""
         ...
-
-
-BrokerFactory = Callable[[Order], Broker]
-"""TEMPORARY (issue 20): a bare "order → broker" callable, what `Brokers` replaces."""
-
-
-class OrderRouter:
-    """TEMPORARY (issue 20): a bare `BrokerFactory` as `Brokers`, for callers that still
-    pass one. It knows orders only: asked for a venue's broker it refuses (the executor's
-    reconciliation and price refresh then report that, instead of silently skipping)."""
-
-    live = False
-
-    def __init__(self, factory: BrokerFactory) -> None:
-        self.factory = factory
-
-    def for_order(self, order: Order) -> Broker:
-        return self.factory(order)
-
-    def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
-        raise BrokerError(
-            f"no broker for {account_id} by venue: this broker factory routes orders only"
-        )
-
-    def __call__(self, order: Order) -> Broker:
-        return self.factory(order)
-
-
-def as_brokers(brokers: Brokers | BrokerFactory) -> Brokers:
-    """TEMPORARY (issue 20): ``brokers`` itself, or a bare factory wrapped in `OrderRouter`."""
-    if isinstance(brokers, Brokers):
-        return brokers
-    return OrderRouter(brokers)

@@ -13,11 +13,9 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
 
 from vanta_tui.brokers.base import (
     Broker,
-    BrokerFactory,
     BrokerOrder,
     Brokers,
     BrokerStatus,
@@ -33,21 +31,14 @@ from vanta_tui.core.models.vault import Venue
 from vanta_tui.core.venue_caps import VenueCaps
 
 __all__ = [
-    "BrokerFactory",
     "Brokers",
     "RealAccount",
     "VenueBrokers",
-    "brokers_for",
     "credential_problems",
-    "forward_to",
-    "missing_credentials",
-    "paper_brokers",
-    "real_accounts",
     "real_accounts_of",
     "real_adapter",
     "venue_caps",
     "venue_of",
-    "venue_problems",
     "venue_refusals",
 ]
 
@@ -55,8 +46,7 @@ log = logging.getLogger(__name__)
 
 
 class VenueBrokers:
-    """The `Brokers` of a state directory (calling it with an order gives that order's
-    broker too, for a while: TEMPORARY, issue 20).
+    """The `Brokers` of a state directory.
 
     ``paper`` is the built-in paper broker (one book account per account_ref, seeded from
     portfolio.json, and with the queue's working orders routed to it, the first time it is
@@ -175,9 +165,6 @@ class VenueBrokers:
         """The broker of ``order``: its vault's (or follower's) venue for its asset class."""
         return self.for_venue(venue_of(self.state, order), order.follower_id or order.vault_id)
 
-    def __call__(self, order: Order) -> Broker:  # TEMPORARY (issue 20): use for_order
-        return self.for_order(order)
-
 
 def venue_of(state: StateSource, order: Order) -> Venue | None:
     if order.follower_id:
@@ -293,101 +280,3 @@ def venue_refusals(accounts: Sequence[RealAccount], *, live: bool) -> list[str]:
         if problem is not None:
             problems.append(f"{adapter} {ref} for {users}: {problem}")
     return problems
-
-
-# ---------------------------------------------------------------- TEMPORARY (issue 20)
-# The state-directory helpers live in `vanta_tui.actions.brokers` now (they read the store,
-# which the brokers never import). Until their callers import them from there, the old
-# names here forward to it: `vanta_tui.actions.brokers` hands its helpers over when it is
-# imported (`forward_to`), so nothing here imports a layer above. Delete this section once
-# no caller imports these names from `vanta_tui.brokers.routing`.
-
-
-class _StateHelpers(Protocol):
-    def brokers_for(
-        self,
-        state_dir: Path,
-        *,
-        live: bool = False,
-        slippage_bps: Decimal = Decimal(0),
-        partial_fill_ratio: Decimal | None = None,
-        timeout_s: float = 10.0,
-        paper_only: bool = False,
-        read_only: bool = False,
-    ) -> VenueBrokers: ...
-
-    def missing_credentials(self, state_dir: Path) -> list[str]: ...
-
-    def venue_problems(self, state_dir: Path, *, live: bool) -> list[str]: ...
-
-    def real_accounts(self, state_dir: Path) -> list[RealAccount]: ...
-
-
-_helpers: _StateHelpers | None = None
-
-
-def forward_to(helpers: _StateHelpers) -> None:
-    """TEMPORARY (issue 20): where the old names below forward to."""
-    global _helpers
-    _helpers = helpers
-
-
-def _moved() -> _StateHelpers:
-    if _helpers is None:
-        raise RuntimeError(
-            "vanta_tui.brokers.routing: the state-directory helpers moved to "
-            "vanta_tui.actions.brokers; import them from there"
-        )
-    return _helpers
-
-
-def brokers_for(
-    state_dir: Path,
-    *,
-    live: bool = False,
-    slippage_bps: Decimal = Decimal(0),
-    partial_fill_ratio: Decimal | None = None,
-    timeout_s: float = 10.0,
-    paper_only: bool = False,
-    read_only: bool = False,
-) -> VenueBrokers:
-    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.brokers_for`."""
-    return _moved().brokers_for(
-        state_dir,
-        live=live,
-        slippage_bps=slippage_bps,
-        partial_fill_ratio=partial_fill_ratio,
-        timeout_s=timeout_s,
-        paper_only=paper_only,
-        read_only=read_only,
-    )
-
-
-def paper_brokers(
-    state_dir: Path,
-    *,
-    slippage_bps: Decimal = Decimal(0),
-    partial_fill_ratio: Decimal | None = None,
-) -> VenueBrokers:
-    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.paper_brokers`."""
-    return brokers_for(
-        state_dir,
-        slippage_bps=slippage_bps,
-        partial_fill_ratio=partial_fill_ratio,
-        paper_only=True,
-    )
-
-
-def missing_credentials(state_dir: Path) -> list[str]:
-    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.missing_credentials`."""
-    return _moved().missing_credentials(state_dir)
-
-
-def venue_problems(state_dir: Path, *, live: bool) -> list[str]:
-    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.venue_problems`."""
-    return _moved().venue_problems(state_dir, live=live)
-
-
-def real_accounts(state_dir: Path) -> list[RealAccount]:
-    """TEMPORARY (issue 20): `vanta_tui.actions.brokers.real_accounts`."""
-    return _moved().real_accounts(state_dir)

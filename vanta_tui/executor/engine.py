@@ -25,12 +25,10 @@ from vanta_tui.actions.reading import read_context
 from vanta_tui.actions.reconcile import check as reconcile_check
 from vanta_tui.brokers.base import (
     Broker,
-    BrokerFactory,
     BrokerOrder,
     Brokers,
     BrokerStatus,
     OrderRequest,
-    as_brokers,
 )
 from vanta_tui.brokers.errors import (
     BrokerError,
@@ -89,13 +87,13 @@ class Executor:
     def __init__(
         self,
         ctx: ActionContext,
-        brokers: Brokers | BrokerFactory,
+        brokers: Brokers,
         retry_after: tuple[float, ...] = RETRY_AFTER_S,
         price_every_s: float | None = PRICE_EVERY_S,
         reconcile_every_s: float | None = RECONCILE_EVERY_S,
     ) -> None:
         self.ctx = ctx
-        self.brokers: Brokers = as_brokers(brokers)  # TEMPORARY (issue 20): a bare factory
+        self.brokers = brokers
         self.retry_after = retry_after or RETRY_AFTER_S
         self.price_every_s = price_every_s
         self._prices_at: float | None = None
