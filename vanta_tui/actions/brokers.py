@@ -2,12 +2,13 @@
 files as the store reads them.
 
 The brokers layer never imports the store; it reads the vaults, followers, portfolio and
-queue through a `StateSource`. `FreshState` is that source here: each file read through
-the store's loader, and read again only when it changed on disk (its size or mtime).
+queue through a `StateSource`. `FreshState` is that source here: a `StateSnapshot` kept
+current through the store's loader, a file read again only when it changed on disk.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar, cast
@@ -28,8 +29,10 @@ from vanta_tui.core.models import (
     StateFileModel,
     VaultFile,
 )
+from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.errors import StoreError
-from vanta_tui.store.loader import kind_of, load_model
+from vanta_tui.store.loader import kind_of, load, load_model
+from vanta_tui.store.snapshot import StateSnapshot
 
 __all__ = [
     "Brokers",
@@ -46,23 +49,28 @@ M = TypeVar("M", bound=StateFileModel)
 
 
 class FreshState:
-    """The `StateSource` of ``state_dir``: state files read again only when they change on
-    disk (size and mtime). A missing file raises `OSError`, a broken one the store's
-    `StoreError`; the queue is None instead (see `StateSource.queue`)."""
+    """The `StateSource` of ``state_dir``: the current state (`StateSnapshot`, the type every
+    reader holds) of the files routing reads. A file is read again only when it changed on
+    disk (size and mtime), and parsed again only when its bytes changed (the loader's
+    sha256-keyed reuse, as for every reader of the store). A missing file raises `OSError`,
+    a broken one the store's `StoreError`; the queue is None instead (see
+    `StateSource.queue`)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        self._cache: dict[type[StateFileModel], tuple[tuple[int, int], StateFileModel]] = {}
+        self.state = StateSnapshot()
+        self._stamps: dict[StateKind, tuple[int, int]] = {}
 
     def get(self, model_cls: type[M]) -> M:
-        path = self.state_dir / kind_of(model_cls).filename
-        stat = path.stat()
+        kind = kind_of(model_cls)
+        stat = (self.state_dir / kind.filename).stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
-        hit = self._cache.get(model_cls)
-        if hit is None or hit[0] != stamp:
-            hit = (stamp, load_model(self.state_dir, model_cls))
-            self._cache[model_cls] = hit
-        return cast(M, hit[1])
+        loaded = self.state.files.get(kind)
+        if loaded is None or self._stamps.get(kind) != stamp:
+            loaded = load(self.state_dir, kind, None, loaded)
+            self.state = replace(self.state, files={**self.state.files, kind: loaded})
+            self._stamps[kind] = stamp
+        return cast(M, loaded.model)
 
     def vaults(self) -> VaultFile:
         return self.get(VaultFile)
