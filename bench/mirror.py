@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/mirror.py [FOLLOWERS]``. Prints, per child order:
 - the time to expand the approved vault order into its children (one audited approval that
   sizes every follower and appends the children to the queue), against approving one order
   with no followers, measured in the same run;
-- the time to dispatch every child through the paper broker (`Executor.run_once`: checks,
+- the time to dispatch every child through the paper broker (`Desk.run_executor(once=True)`: checks,
   `submitting`, send, fills into each follower's account and PnL), against the durable
   SQLite commits that dispatch needs (one paper-book commit per child, two per journal
   action), measured in the same run.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -21,9 +22,6 @@ from pathlib import Path
 from executor import commit_time
 from report import emit
 
-from vanta_tui.actions.brokers import paper_brokers
-from vanta_tui.actions.context import ActionContext
-from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.core.enums import OrderStatus, Side
 from vanta_tui.core.models import (
     Account,
@@ -36,7 +34,7 @@ from vanta_tui.core.models import (
     VaultPnl,
 )
 from vanta_tui.demo.bundled import write_demo
-from vanta_tui.executor.engine import Executor
+from vanta_tui.desk import BrokerOptions, Desk
 from vanta_tui.store import load_model, update
 
 
@@ -81,34 +79,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"
         prepare(state, count)
-        ctx = ActionContext.open(state, "bench")
+        desk = Desk(state, operator="bench", brokers=BrokerOptions(paper_only=True))
         # Baseline: an approval on V_INCOME (one follower, whose child rounds to nothing),
         # after a first one that warms the journal up.
         for _ in range(2):
-            lone = stage_order(ctx, vault_id="V_INCOME", symbol="KO", side=Side.BUY, qty=Decimal(1))
+            lone = desk.stage("V_INCOME", "KO", Side.BUY, Decimal(1), allow_duplicate=True)
             start = time.perf_counter()
-            approve_orders(ctx, [lone.result.order_id])
+            desk.approve([lone.order_id])
             plain = time.perf_counter() - start
-        parent = stage_order(ctx, vault_id="V_CORE", symbol="AAPL", side=Side.BUY, qty=Decimal(2))
+        parent = desk.stage("V_CORE", "AAPL", Side.BUY, Decimal(2))
         start = time.perf_counter()
-        approve_orders(ctx, [parent.result.order_id])
+        desk.approve([parent.order_id])
         expand = time.perf_counter() - start
         children = [
-            o for o in load_model(state, QueueFile).orders if o.parent_id == parent.result.order_id
+            o for o in load_model(state, QueueFile).orders if o.parent_id == parent.order_id
         ]
         assert len(children) == count, len(children)
-        before = ctx.journal.count()
-        executor = Executor(ctx, paper_brokers(state), price_every_s=None)
+        before = desk.journal_seq()
         start = time.perf_counter()
-        executor.run_once()
+        desk.run_executor(threading.Event(), once=True, holder="bench", price_every_s=None)
         dispatch = time.perf_counter() - start
-        acts = ctx.journal.db.execute(
-            "SELECT COUNT(DISTINCT ts) FROM events WHERE seq > ?", [before]
-        ).fetchone()[0]
-        ctx.close()
-        done = [
-            o for o in load_model(state, QueueFile).orders if o.parent_id == parent.result.order_id
-        ]
+        acts = desk.journal_actions_after(before)
+        desk.close()
+        done = [o for o in load_model(state, QueueFile).orders if o.parent_id == parent.order_id]
         assert all(o.status is OrderStatus.FILLED for o in done)
         sent = count + 1  # the children and their parent (plus the demo's few approved ones)
         commits = 2 * acts + sent

@@ -76,6 +76,14 @@ broker that could not be asked (every other failure is a `StoreError`, `store.er
 
 T = TypeVar("T")
 
+
+class Default:
+    """An argument left to the layer below (`DEFAULT`): its own value, which the Desk does
+    not import just to repeat it."""
+
+
+DEFAULT = Default()
+
 STATUS_PROBE_TIMEOUT_S = 5.0
 """How long the status waits for each broker it asks."""
 
@@ -665,6 +673,20 @@ class Desk:
 
         parse_anchor(text)
 
+    # ------------------------------------------------------------------ for the benchmarks
+
+    def journal_seq(self) -> int:
+        """The seq of the journal's newest event (0: none yet)."""
+        with self._session() as ctx:
+            return ctx.journal.head()[0]
+
+    def journal_actions_after(self, seq: int) -> int:
+        """How many actions the journal took after event ``seq`` (the executor's included)."""
+        from vanta_tui.store.journal.queries import actions_after
+
+        with self._session() as ctx:
+            return actions_after(ctx.journal, seq)
+
     # ------------------------------------------------------------------ the executor
 
     def run_executor(
@@ -675,8 +697,8 @@ class Desk:
         once: bool = False,
         interval_s: float = 1.0,
         holder: str | None = None,
-        price_every_s: float | None = None,
-        reconcile_every_s: float | None = None,
+        price_every_s: float | Default | None = DEFAULT,
+        reconcile_every_s: float | Default | None = DEFAULT,
         retry_after: tuple[float, ...] = (),
         stop_on_bug: bool = False,
     ) -> RunOutcome:
@@ -685,7 +707,8 @@ class Desk:
         directory), opens its own journal connection, and sends approved orders exactly
         once through the session's brokers. ``on_news`` hears what it says while it runs
         (`executor.runner.RunEvent`); the return says how it ended (`RunOutcome`).
-        ``price_every_s`` / ``reconcile_every_s`` None: the executor's own periods.
+        ``price_every_s`` / ``reconcile_every_s``: how often prices are fetched and accounts
+        compared with the brokers (None: never; by default the executor's own periods).
         ``stop_on_bug``: an unexpected exception in a cycle ends the run (the headless
         executor exits, its supervisor restarts it) instead of being logged and said."""
         from vanta_tui.executor import engine
@@ -700,9 +723,13 @@ class Desk:
             once=once,
             interval_s=interval_s,
             on_event=on_news,
-            price_every_s=engine.PRICE_EVERY_S if price_every_s is None else price_every_s,
+            price_every_s=(
+                engine.PRICE_EVERY_S if isinstance(price_every_s, Default) else price_every_s
+            ),
             reconcile_every_s=(
-                engine.RECONCILE_EVERY_S if reconcile_every_s is None else reconcile_every_s
+                engine.RECONCILE_EVERY_S
+                if isinstance(reconcile_every_s, Default)
+                else reconcile_every_s
             ),
             retry_after=retry_after or engine.RETRY_AFTER_S,
             stop_on_bug=stop_on_bug,

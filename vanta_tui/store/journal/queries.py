@@ -16,6 +16,15 @@ from vanta_tui.store.journal.events import EVENT_COLUMNS, Event, event_from_row
 from vanta_tui.store.journal.journal import Journal
 
 
+def actions_after(journal: Journal, seq: int) -> int:
+    """How many actions (each one `Journal.act` or `record`: its events share one time) the
+    journal took after event ``seq``."""
+    row = journal.db.execute(
+        "SELECT COUNT(DISTINCT ts) FROM events WHERE seq > ?", [seq]
+    ).fetchone()
+    return int(row[0])
+
+
 def meta(journal: Journal, key: str) -> str | None:
     """The operational note kept under ``key`` (``executor.last_cycle``, ``verify.last``…;
     see `Journal.set_meta`), or None when there is none."""
