@@ -1,8 +1,8 @@
 """1,000 approved orders through the paper broker, against the durable commits they need.
 
 Run: ``.venv/bin/python bench/executor.py [ORDERS] [ROUNDS]``. Prints orders/s through
-`Executor.run_once`, and the baseline measured in the same round: the time of the durable
-SQLite commits (WAL, synchronous=FULL, one small row each) the executor needs for those
+`Desk.run_executor(once=True)`, and the baseline measured in the same round: the time of
+the durable SQLite commits (WAL, synchronous=FULL, one small row each) the executor needs for those
 orders, counted from the journal (each `Journal.act` is an intent commit plus an event
 commit) plus one paper-book commit per order. Goal: at least half the speed those commits
 allow (ratio ≥ 0.5). The median round of three is reported (the machines are noisy).
@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,7 +28,6 @@ from pathlib import Path
 from report import emit
 
 from vanta_tui.actions.brokers import paper_brokers
-from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.base import (
     Broker,
     BrokerAccount,
@@ -42,7 +42,7 @@ from vanta_tui.core.enums import AssetClass, OrderStatus, Side
 from vanta_tui.core.ids import client_order_id as vanta_client_id
 from vanta_tui.core.models import Order, QueueFile, VaultFile, Venue
 from vanta_tui.demo.bundled import write_demo
-from vanta_tui.executor.engine import Executor
+from vanta_tui.desk import Desk
 from vanta_tui.store import update
 
 
@@ -166,20 +166,16 @@ def one_round(count: int, instant: bool) -> tuple[float, float, int, int]:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"
         prepare(state, count)
-        ctx = ActionContext.open(state, "executor")
-        before = ctx.journal.count()
-        brokers: Brokers = paper_brokers(state)
-        if instant:
-            brokers = InstantBrokers(brokers)
-        executor = Executor(ctx, brokers)
+        paper = paper_brokers(state)
+        brokers: Brokers = InstantBrokers(paper) if instant else paper
+        desk = Desk(state, operator="bench", brokers=brokers)
+        before = desk.journal_seq()
         start = time.perf_counter()
-        executor.run_once()
+        desk.run_executor(threading.Event(), once=True, holder="bench")
         took = time.perf_counter() - start
-        events = ctx.journal.count() - before
-        acts = ctx.journal.db.execute(
-            "SELECT COUNT(DISTINCT ts) FROM events WHERE seq > ?", [before]
-        ).fetchone()[0]
-        ctx.close()
+        events = desk.journal_seq() - before
+        acts = desk.journal_actions_after(before)
+        desk.close()
         filled = sum(
             1
             for o in QueueFile.model_validate_json(

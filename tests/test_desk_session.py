@@ -145,3 +145,33 @@ def test_run_executor_reports_a_lease_held_by_another_executor(state: Path) -> N
             running.join(10)
         assert not running.is_alive()
         assert "executor: running" in news
+
+
+def test_a_session_routes_through_brokers_it_is_given(state: Path) -> None:
+    """A test's or a benchmark's own `Brokers` (here the paper brokers in a wrapper that
+    counts) route every order the session's executor sends."""
+    from vanta_tui.actions.brokers import paper_brokers
+    from vanta_tui.brokers.base import Broker, Brokers
+    from vanta_tui.core.models import Order, Venue
+
+    class Counting:
+        live = False
+
+        def __init__(self, inner: Brokers) -> None:
+            self.inner = inner
+            self.routed: list[str] = []
+
+        def for_order(self, order: Order) -> Broker:
+            self.routed.append(order.order_id)
+            return self.inner.for_order(order)
+
+        def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
+            return self.inner.for_venue(venue, account_id)
+
+    counting = Counting(paper_brokers(state))
+    with Desk(state, operator="tester", clock=fixed_clock(DEMO_NOW), brokers=counting) as desk:
+        ids = _staged(desk)[:1]
+        desk.approve(ids)
+        end = desk.run_executor(threading.Event(), once=True)
+    assert end.sent >= 1
+    assert ids[0] in counting.routed

@@ -127,7 +127,7 @@ class Desk:
         clock: Clock = utc_now,
         read_only: bool = False,
         live: bool = False,
-        brokers: BrokerOptions | None = None,
+        brokers: BrokerOptions | Brokers | None = None,
     ) -> None:
 
         self.state_dir = state_dir
@@ -135,12 +135,13 @@ class Desk:
         self.clock = clock
         self.read_only = read_only
         self.live = live
-        self.broker_options = brokers or BrokerOptions()
+        self.broker_options = brokers if isinstance(brokers, BrokerOptions) else BrokerOptions()
         self.state = StateSnapshot()
         """The current state: the last good models of every file and their problems."""
         self._lock = threading.RLock()
         self._ctx: ActionContext | None = None
-        self._brokers: Brokers | None = None
+        self._brokers: Brokers | None = None if isinstance(brokers, BrokerOptions) else brokers
+        """``brokers`` given as `Brokers` (a test's or a benchmark's own) route every order."""
 
     # ------------------------------------------------------------------ session
 
