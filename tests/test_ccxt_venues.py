@@ -269,6 +269,8 @@ def test_keys_are_checked_at_start_with_the_passphrase_where_required(
 # ------------------------------------------------------------------ SIGKILL, at Kraken
 
 RUNS = 30
+WARM_RUNS = 3
+"""Whole runs first, to time a run."""
 BATCH = 6
 SYMBOLS = ["BTC/USD", "ETH/USD", "SOL/USD"]
 
@@ -310,12 +312,15 @@ def test_sigkill_while_sending_to_kraken_leaves_every_order_there_once(
         monkeypatch.setenv(url_env("kraken"), fake.url)
         monkeypatch.setenv(RATE_LIMIT_ENV, "0")  # a test server: no pacing (Kraken's is 3 s)
         __import__("ccxt")  # imported before the fork, so the children send at once
-        sent.update(_approve_batch(state_dir))
-        started = time.perf_counter()
-        whole = fork.Process(target=_run_executor, args=(str(state_dir),))
-        whole.start()
-        whole.join()
-        span = time.perf_counter() - started
+        spans = []  # the fastest of a few whole runs is the kills' window (see the Alpaca one)
+        for _ in range(WARM_RUNS):
+            sent.update(_approve_batch(state_dir))
+            started = time.perf_counter()
+            whole = fork.Process(target=_run_executor, args=(str(state_dir),))
+            whole.start()
+            whole.join()
+            spans.append(time.perf_counter() - started)
+        span = min(spans)
         for _ in range(RUNS):
             sent.update(_approve_batch(state_dir))
             child = fork.Process(target=_run_executor, args=(str(state_dir),))
@@ -351,6 +356,6 @@ def test_sigkill_while_sending_to_kraken_leaves_every_order_there_once(
                     fake.positions[symbol] - held[symbol]
                 )
             assert start.cash - account.cash == start_cash - fake.cash
-    assert len(sent) == (RUNS + 1) * BATCH
+    assert len(sent) == (RUNS + WARM_RUNS) * BATCH
     assert killed > RUNS // 2
     assert interrupted >= 3, interrupted

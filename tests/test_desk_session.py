@@ -175,3 +175,19 @@ def test_a_session_routes_through_brokers_it_is_given(state: Path) -> None:
         end = desk.run_executor(threading.Event(), once=True)
     assert end.sent >= 1
     assert ids[0] in counting.routed
+
+
+def test_a_read_only_session_runs_no_executor(state: Path) -> None:
+    """Read-only is the session's own rule, not only its fronts': no lease taken, nothing
+    sent (an approved order stays approved)."""
+    with _desk(state) as desk:
+        ids = _staged(desk)[:1]
+        desk.approve(ids)
+    with _desk(state, read_only=True) as desk:
+        with pytest.raises(ReadOnlyRefused, match="executor"):
+            desk.run_executor(threading.Event(), once=True)
+        queue = desk.reload().queue
+    assert queue is not None
+    order = queue.get(ids[0])
+    assert order is not None and order.status is OrderStatus.APPROVED
+    assert not (state / "executor.lease").exists()

@@ -579,8 +579,9 @@ class Desk:
 
         if self.read_only:
             raise ReadOnlyRefused("read-only mode: repairing the journal is not allowed")
-        self.close()  # the repair opens the journal itself
-        return audit.repair(self.state_dir, self.operator, reason, self.clock)
+        with self._lock:  # no action of this session reopens the journal meanwhile
+            self.close()  # the repair opens the journal itself
+            return audit.repair(self.state_dir, self.operator, reason, self.clock)
 
     def replay(self, progress: ProgressFactory | None = None) -> ReplayResult:
         """Rebuild the state files from the journal and compare them with the files."""
@@ -712,8 +713,12 @@ class Desk:
         compared with the brokers (None: never; by default the executor's own periods).
         ``stop_on_bug``: an unexpected exception in a cycle ends the run (the headless
         executor exits, its supervisor restarts it) instead of being logged and said."""
+        from vanta_tui.actions.context import ReadOnlyRefused
         from vanta_tui.executor import engine
         from vanta_tui.executor.runner import run_executor
+
+        if self.read_only:  # it would send approved orders and write their records
+            raise ReadOnlyRefused("read-only mode: the executor is not started")
 
         return run_executor(
             self.state_dir,

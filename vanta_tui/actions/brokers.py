@@ -8,6 +8,7 @@ current through the store's loader, a file read again only when it changed on di
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -60,17 +61,21 @@ class FreshState:
         self.state_dir = state_dir
         self.state = StateSnapshot()
         self._stamps: dict[StateKind, tuple[int, int]] = {}
+        self._lock = threading.Lock()
 
     def get(self, model_cls: type[M]) -> M:
         kind = kind_of(model_cls)
         stat = (self.state_dir / kind.filename).stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
-        loaded = self.state.files.get(kind)
-        if loaded is None or self._stamps.get(kind) != stamp:
-            loaded = load(self.state_dir, kind, None, loaded)
-            self.state = replace(self.state, files={**self.state.files, kind: loaded})
-            self._stamps[kind] = stamp
-        return cast(M, loaded.model)
+        # One lock: the executor's thread and the desk's (cancel, reconcile) share these
+        # brokers; a model and its stamp change together, so no thread keeps a stale file.
+        with self._lock:
+            loaded = self.state.files.get(kind)
+            if loaded is None or self._stamps.get(kind) != stamp:
+                loaded = load(self.state_dir, kind, None, loaded)
+                self.state = replace(self.state, files={**self.state.files, kind: loaded})
+                self._stamps[kind] = stamp
+            return cast(M, loaded.model)
 
     def vaults(self) -> VaultFile:
         return self.get(VaultFile)

@@ -133,13 +133,20 @@ def note_alarms_seen(journal: Journal, open_ids: Iterable[str], now: datetime) -
     if journal.read_only:
         return
     ids = list(dict.fromkeys(open_ids))
-    db = journal.db
-    with db.conn:
-        db.execute(
+    conn = journal.db.conn
+    # One transaction (the connection is in autocommit: `with conn` would not begin one),
+    # so a crash between the two statements cannot forget the first-seen times.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
             "DELETE FROM alarm_seen WHERE alarm_id NOT IN (SELECT value FROM json_each(?))",
             [json.dumps(ids)],
         )
-        db.conn.executemany(
+        conn.executemany(
             "INSERT OR IGNORE INTO alarm_seen (alarm_id, first_seen) VALUES (?, ?)",
             [(alarm_id, format_utc(now)) for alarm_id in ids],
         )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
