@@ -40,6 +40,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        fake = self.server.fake
+        if fake.gate is not None and split.path == fake.gated_path:
+            fake.arrived.set()  # a slow broker: this request waits until the test opens it
+            fake.gate.wait(30)
         try:
             status, payload, fault = self.server.fake.route(
                 method, split.path, query, body, dict(self.headers)
@@ -98,6 +102,11 @@ class FakeBroker:
         self.faults_for: dict[str, list[str]] = {}
         """Faults for the next POSTs of one client order id."""
         self.hang_s = 2.0
+        self.gate: threading.Event | None = None
+        """Set (with `gated_path`): requests of that path wait until the event is set."""
+        self.gated_path = ""
+        self.arrived = threading.Event()
+        """Set when a request reached the gate."""
         self.lock = threading.Lock()
         self._server: _Server | None = None
 

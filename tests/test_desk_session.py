@@ -191,3 +191,34 @@ def test_a_read_only_session_runs_no_executor(state: Path) -> None:
     order = queue.get(ids[0])
     assert order is not None and order.status is OrderStatus.APPROVED
     assert not (state / "executor.lease").exists()
+
+
+def test_a_slow_broker_probe_holds_no_action(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`S` asks the brokers; while one of them has not answered, the operator's approval
+    goes through (the probe does not hold the session's journal). Real alpaca-py over HTTP
+    to the fake Alpaca server, whose account endpoint is held until the approval is done."""
+    from fake_brokers import FakeAlpaca
+    from test_real_brokers import set_keys, use_venue
+
+    from vanta_tui.core.enums import AssetClass
+
+    use_venue(state, "V_CORE", AssetClass.EQUITY, "alpaca", "alpaca-main")
+    set_keys(monkeypatch, "alpaca-main")
+    with FakeAlpaca({}) as fake, _desk(state) as desk:
+        monkeypatch.setenv("VANTA_ALPACA_URL", fake.url)
+        fake.gate, fake.gated_path = threading.Event(), "/v2/account"
+        ids = _staged(desk)[:1]
+        probe = threading.Thread(target=lambda: desk.status(probe=True))
+        probe.start()
+        try:
+            assert fake.arrived.wait(30), "the status never asked the broker"
+            approved: list[str] = []
+            done = threading.Thread(target=lambda: approved.append(desk.approve(ids).text()))
+            done.start()
+            done.join(20)
+            assert approved, "the approval waited for the broker's answer to the status"
+            assert probe.is_alive()  # the broker still has not answered
+        finally:
+            fake.gate.set()
+            probe.join(30)
+        assert not probe.is_alive()
