@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -80,6 +81,14 @@ def _tamed(client: Any, timeout_s: float) -> Any:
     session = client._session
     session.request = functools.partial(session.request, timeout=timeout_s)
     return client
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _symbol(raw: dict[str, Any]) -> str:
@@ -272,6 +281,10 @@ class AlpacaBroker:
         return [self._order(item) for item in raw]
 
     def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:
+        if not _is_uuid(broker_order_id):
+            # Alpaca's order ids are UUIDs (alpaca-py refuses anything else with a bare
+            # ValueError): an order another venue took (the venue changed since) is not here.
+            raise OrderNotFound(f"alpaca {self.account_ref}: no order {broker_order_id}")
         self._call("cancel", self.client.cancel_order_by_id, broker_order_id)
         raw = self._call("cancel", self.client.get_order_by_id, broker_order_id)
         return self._order(raw)

@@ -17,13 +17,6 @@ if TYPE_CHECKING:
 TIME_IN_FORCE = ["day", "gtc", "ioc", "fok"]
 
 
-def paper_brokers(_args: argparse.Namespace) -> dict[str, Any]:
-    """Cancels go to the built-in paper broker (whatever the venue says)."""
-    from vanta_tui.desk import BrokerOptions
-
-    return {"brokers": BrokerOptions(paper_only=True)}
-
-
 def add_orders(sub: Subcommands) -> None:
     orders = command(sub, "orders", "act on queue orders (no prompts; prints what it did)")
     orders_sub = orders.add_subparsers(
@@ -51,7 +44,6 @@ def add_orders(sub: Subcommands) -> None:
     p.add_argument("order_id")
     p = command(
         orders_sub, "cancel", "cancel orders working at the broker", handle_cancel,
-        desk_options=paper_brokers,
     )  # fmt: skip
     p.add_argument("ids", nargs="+", metavar="ID")
     p = command(orders_sub, "retry", "stage a failed (dead-lettered) order again", handle_retry)
@@ -72,7 +64,7 @@ def add_orders(sub: Subcommands) -> None:
 def add_panic(sub: Subcommands) -> None:
     p = command(
         sub, "panic", "global maintenance on and cancel every working order at every broker",
-        handle_panic, desk_options=paper_brokers,
+        handle_panic,
     )  # fmt: skip
     p.add_argument("--reason", required=True)
 
