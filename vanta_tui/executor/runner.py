@@ -239,7 +239,7 @@ def _loop(
             on_event(RunEvent(f"executor: {exc}", RunLevel.WARN, kind=EventKind.LOCKED))
             said = None
         except StoreError as exc:  # a broken state file: said once, and once when fixed
-            first = lapse.failed(str(exc))
+            first = lapse.failed(_cause(exc))
             on_event(_failed(exc, first))
             said = None
         except Exception as exc:  # a bug: its traceback once, not every cycle
@@ -269,6 +269,14 @@ def _loop(
             said = status
         stop.wait(interval_s)
     return _outcome(sent, cycles, last)
+
+
+def _cause(exc: StoreError) -> str:
+    """What is wrong, the same however a cycle met it: the broken file's own problems
+    (reading vault.json, or refusing to write a file that refers to it), else the message.
+    A file that stays broken is then said once, whichever step of a cycle hits it first."""
+    problems = getattr(exc, "problems", None)
+    return "; ".join(str(p) for p in problems) if problems else str(exc)
 
 
 def _failed(exc: Exception, first: bool) -> RunEvent:
