@@ -31,6 +31,7 @@ from fake_exchanges import (
     FakeKraken,
     FakeOKX,
 )
+from test_executor_crash import WARM_RUNS, kill_window
 
 from vanta_tui.actions.brokers import brokers_for, missing_credentials
 from vanta_tui.actions.context import ActionContext
@@ -269,8 +270,6 @@ def test_keys_are_checked_at_start_with_the_passphrase_where_required(
 # ------------------------------------------------------------------ SIGKILL, at Kraken
 
 RUNS = 30
-WARM_RUNS = 3
-"""Whole runs first, to time a run."""
 BATCH = 6
 SYMBOLS = ["BTC/USD", "ETH/USD", "SOL/USD"]
 
@@ -312,15 +311,7 @@ def test_sigkill_while_sending_to_kraken_leaves_every_order_there_once(
         monkeypatch.setenv(url_env("kraken"), fake.url)
         monkeypatch.setenv(RATE_LIMIT_ENV, "0")  # a test server: no pacing (Kraken's is 3 s)
         __import__("ccxt")  # imported before the fork, so the children send at once
-        spans = []  # the fastest of a few whole runs is the kills' window (see the Alpaca one)
-        for _ in range(WARM_RUNS):
-            sent.update(_approve_batch(state_dir))
-            started = time.perf_counter()
-            whole = fork.Process(target=_run_executor, args=(str(state_dir),))
-            whole.start()
-            whole.join()
-            spans.append(time.perf_counter() - started)
-        span = min(spans)
+        span = kill_window(state_dir, lambda _: _approve_batch(state_dir), _run_executor, sent)
         for _ in range(RUNS):
             sent.update(_approve_batch(state_dir))
             child = fork.Process(target=_run_executor, args=(str(state_dir),))

@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +31,32 @@ SYMBOLS = ["AAPL", "MSFT", "NVDA"]
 
 def _run_executor(state_dir: str) -> None:
     cmd_executor(Path(state_dir), once=True)
+
+
+WARM_RUNS = 3
+"""Whole runs first, to time a run (`kill_window`)."""
+
+
+def kill_window(
+    state_dir: Path,
+    approve: Callable[[int], Iterable[str]],
+    target: Callable[[str], None],
+    sent: set[str],
+) -> float:
+    """Seconds a whole run takes on this machine now: the fastest of `WARM_RUNS` runs of
+    ``target`` (forked, on ``state_dir``), each after ``approve`` staged a batch (its ids
+    join ``sent``). SIGKILLs fall within it: a run slowed down by a busy moment does not
+    stretch the window past what most runs take (kills after the end prove nothing)."""
+    fork = multiprocessing.get_context("fork")
+    spans = []
+    for index in range(WARM_RUNS):
+        sent.update(approve(index))
+        started = time.perf_counter()
+        whole = fork.Process(target=target, args=(str(state_dir),))
+        whole.start()
+        whole.join()
+        spans.append(time.perf_counter() - started)
+    return min(spans)
 
 
 def _approve_batch(state_dir: Path, run: int) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fake_brokers import FakeAlpaca
-from test_executor_crash import BATCH, SYMBOLS, _approve_batch
+from test_executor_crash import BATCH, SYMBOLS, WARM_RUNS, _approve_batch, kill_window
 
 from vanta_tui.actions.brokers import brokers_for
 from vanta_tui.actions.context import ActionContext
@@ -29,8 +29,6 @@ from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify
 
 RUNS = 50
-WARM_RUNS = 3
-"""Runs left to finish first, to time a run."""
 PRICES = {"AAPL": Decimal("190.10"), "MSFT": Decimal("415.50"), "NVDA": Decimal("142.30")}
 
 
@@ -70,15 +68,9 @@ def test_sigkill_while_sending_to_alpaca_leaves_every_order_there_once(
         # Runs left to finish tell how long a run takes on this machine; the kills then
         # fall anywhere within the fastest of them (a slower machine gets a longer window;
         # a run slowed down by a busy moment does not stretch it past what most runs take).
-        spans = []
-        for extra in range(WARM_RUNS):
-            sent.update(_approve_batch(state_dir, RUNS + extra))
-            started = time.perf_counter()
-            whole = fork.Process(target=_run_executor, args=(str(state_dir),))
-            whole.start()
-            whole.join()
-            spans.append(time.perf_counter() - started)
-        span = min(spans)
+        span = kill_window(
+            state_dir, lambda extra: _approve_batch(state_dir, RUNS + extra), _run_executor, sent
+        )
         for run in range(RUNS):
             sent.update(_approve_batch(state_dir, run))
             child = fork.Process(target=_run_executor, args=(str(state_dir),))
