@@ -40,6 +40,15 @@ from vanta_tui.store.snapshot import StateSnapshot
 
 if TYPE_CHECKING:
     from vanta_tui.actions import audit
+    from vanta_tui.actions.activity import (
+        AccountTimes,
+        ActivityFilter,
+        ActivityItem,
+        Banner,
+        Blotter,
+        Period,
+        Profit,
+    )
     from vanta_tui.actions.audit import ProgressFactory
     from vanta_tui.actions.context import ActionContext, ReadOnlyRefused
     from vanta_tui.actions.execution import CancelReport
@@ -623,6 +632,92 @@ class Desk:
 
         with Journal(self.state_dir, read_only=True) as journal:
             return first_event(journal, action) is not None
+
+    def unstage(self, order_ids: Sequence[str]) -> list[Order]:
+        """Take staged orders nobody approved off the queue (audited); the orders taken off.
+        Refused for an order past staging: nothing that may have reached a broker is undone."""
+        from vanta_tui.actions.orders import unstage_orders
+
+        result: list[Order] = self._act(lambda ctx: unstage_orders(ctx, order_ids)).result
+        return result
+
+    def activity(
+        self,
+        wanted: ActivityFilter | None = None,
+        *,
+        after_seq: int = 0,
+        before_seq: int | None = None,
+        limit: int = 200,
+    ) -> list[ActivityItem]:
+        """The journal's events in words, newest first (`actions.activity.activity`)."""
+        from vanta_tui.actions import activity
+
+        chosen = wanted or activity.ActivityFilter()
+        if not self._journal_exists():
+            return []
+        return self._act(
+            lambda ctx: activity.activity(
+                ctx.journal, chosen, after_seq=after_seq, before_seq=before_seq, limit=limit
+            )
+        )
+
+    def head_seq(self) -> int:
+        """The newest event's seq (0: none yet): a cheap way to tell whether anything
+        happened since the feed was last read."""
+        from vanta_tui.store.journal.queries import head_seq
+
+        if not self._journal_exists():
+            return 0
+        return self._act(lambda ctx: head_seq(ctx.journal))
+
+    def blotter(self, vault_id: str | None = None) -> Blotter:
+        """Every fill (newest first) and their totals per symbol."""
+        from vanta_tui.actions import activity
+
+        if not self._journal_exists():
+            return activity.Blotter([], [])
+        return self._act(lambda ctx: activity.blotter(ctx.journal, vault_id=vault_id))
+
+    def profit(self, period: Period = "day", vault_id: str | None = None) -> Profit:
+        """Realized PnL per period per account, and per symbol (freqtrade's /daily, /weekly,
+        /monthly and /performance)."""
+        from vanta_tui.actions import activity
+
+        if not self._journal_exists():
+            return activity.Profit(period, [], [])
+        return self._act(lambda ctx: activity.profit(ctx.journal, period, vault_id=vault_id))
+
+    def banner(self, state: StateSnapshot | None = None) -> Banner | None:
+        """The red banner's contents while a panic or global maintenance stops trading
+        (and what the last panic could not cancel, until acknowledged); None otherwise."""
+        from vanta_tui.actions import activity
+
+        shown = state if state is not None else self.state
+        if not self._journal_exists():
+            return activity.banner(None, shown)
+        return self._act(lambda ctx: activity.banner(ctx.journal, shown))
+
+    def acknowledge_panic(self, panic_seq: int) -> None:
+        """Record that the operator read what panic ``panic_seq`` could not cancel."""
+        from vanta_tui.actions import activity
+
+        self._act(lambda ctx: activity.acknowledge_panic(ctx, panic_seq))
+
+    def broker_times(self, state: StateSnapshot | None = None) -> list[AccountTimes]:
+        """When each vault's broker account was last reconciled and priced (its venues not
+        all paper; a paper account is priced by the portfolio itself)."""
+        from vanta_tui.actions import activity
+
+        shown = state if state is not None else self.state
+        vaults = shown.vaults.vaults if shown.vaults is not None else []
+        accounts = [v.vault_id for v in vaults]
+        if not accounts or not self._journal_exists():
+            return [activity.AccountTimes(a, None, None) for a in accounts]
+        return self._act(lambda ctx: activity.broker_times(ctx.journal, accounts))
+
+    def _journal_exists(self) -> bool:
+        """Whether there is a journal to read (a read-only desk does not make one)."""
+        return not self.read_only or (self.state_dir / "vanta.db").exists()
 
     # ------------------------------------------------------------------ for the CLI
     # (methods the command line needed go here)

@@ -220,6 +220,13 @@ def _record(
                     "price": price,
                     "symbol": order.symbol,
                     "side": order.side.value,
+                    # What the broker charged for the order so far (cumulative: the blotter
+                    # takes each fill's part as the difference); absent when it does not say.
+                    **(
+                        {"fee_total": answer.fee, "fee_currency": answer.fee_currency}
+                        if answer.fee is not None
+                        else {}
+                    ),
                 },
                 realized=realized,
             )

@@ -484,6 +484,35 @@ def reject_orders(
     return _move_orders(ctx, order_ids, OrderStatus.REJECTED, "order.rejected", {"reason": reason})
 
 
+def unstage_orders(ctx: ActionContext, order_ids: Sequence[str]) -> ActResult:
+    """Take staged orders nobody approved off the queue (the undo of staging), audited with
+    each order as it was. An order past staging (approved, or anywhere at a broker) is
+    refused: nothing that may have reached a broker is undone. All or nothing."""
+    ctx.require_writable("unstaging orders")
+    wanted = list(dict.fromkeys(order_ids))
+    if not wanted:
+        raise ActionRefused("no order to unstage")
+
+    def plan(models: dict[StateKind, StateFileModel]) -> Plan:
+        queue = _queue(models)
+        orders = [_staged(queue, order_id, "unstaged") for order_id in wanted]
+        gone = set(wanted)
+        queue.orders = [o for o in queue.orders if o.order_id not in gone]
+        events = [
+            EventDraft(
+                "order.unstaged",
+                vault_id=o.vault_id,
+                order_id=o.order_id,
+                follower_id=o.follower_id,
+                payload={"order": order_payload(o)},
+            )
+            for o in orders
+        ]
+        return Plan({StateKind.QUEUE: queue}, events, orders)
+
+    return ctx.journal.act(ctx.actor, [StateKind.QUEUE], plan)
+
+
 def _staged(queue: QueueFile, order_id: str, what: str) -> Order:
     order = queue.get(order_id)
     if order is None:

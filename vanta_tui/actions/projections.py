@@ -31,7 +31,8 @@ def _order_row(event: Event) -> tuple[Any, ...] | None:
     get = order.get
     return (
         event.order_id, get("vault_id"), get("symbol"), get("side"), _text(get("qty")),
-        get("order_type"), _text(get("limit_price")), get("status"), get("parent_id"),
+        get("order_type"), _text(get("limit_price")),
+        "unstaged" if event.action == "order.unstaged" else get("status"), get("parent_id"),
         get("follower_id"), get("client_order_id"), get("broker_order_id"),
         _text(get("filled_qty")), _text(get("avg_fill_price")), get("updated_at"), event.seq,
         dumps_canonical(order),

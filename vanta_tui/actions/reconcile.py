@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from vanta_tui.actions.activity import RECONCILED_META
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.errors import ActionRefused
 from vanta_tui.actions.marks import remark
@@ -24,6 +25,7 @@ from vanta_tui.core.models import (
     Venue,
 )
 from vanta_tui.core.state_files import StateKind
+from vanta_tui.core.types import format_utc
 from vanta_tui.store.journal import ActResult, EventDraft, Journal, Plan, queries
 from vanta_tui.store.loader import load_model
 
@@ -90,6 +92,8 @@ def check(ctx: ActionContext, vault_id: str, for_venue: VenueBroker) -> list[dic
     view = broker_view(ctx.state_dir, vault_id, for_venue)
     account = load_model(ctx.state_dir, PortfolioFile).accounts.get(vault_id)
     mismatches = compare(account, view)
+    # When this account was last compared with its brokers (the header shows it).
+    ctx.journal.set_meta(RECONCILED_META + vault_id, format_utc(ctx.clock()))
     before = latest_mismatches(ctx.journal).get(vault_id, [])
     if _key(before) != _key(mismatches) and not ctx.read_only:
         ctx.journal.record(

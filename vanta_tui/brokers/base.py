@@ -64,6 +64,10 @@ class BrokerOrder:
     filled_qty: Decimal = Decimal(0)
     avg_fill_price: Decimal | None = None
     reason: str | None = None
+    fee: Decimal | None = None
+    """What the broker charged for this order so far (cumulative over its fills), in
+    ``fee_currency``; None when the broker does not say (the fills blotter shows "—")."""
+    fee_currency: str | None = None
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,25 @@ def _decimal_or_none(value: Any) -> Decimal | None:
     return None if value in (None, "") else decimal_of(value)
 
 
+def _fee_of(raw: dict[str, Any]) -> dict[str, Any]:
+    """The order's fee from ccxt's unified order (``fees``: a list of {cost, currency}, else
+    ``fee``), when it is one amount in one currency; nothing when the exchange does not say
+    or charges in several currencies (they do not add up)."""
+    parts = [f for f in raw.get("fees") or [] if isinstance(f, dict)]
+    if not parts and isinstance(raw.get("fee"), dict):
+        parts = [raw["fee"]]
+    parts = [f for f in parts if f.get("cost") not in (None, "")]
+    currencies = {f.get("currency") for f in parts}
+    if not parts or len(currencies) != 1:
+        return {}
+    try:
+        cost = sum((decimal_of(f.get("cost")) for f in parts), Decimal(0))
+    except (ValueError, ArithmeticError):
+        return {}
+    currency = currencies.pop()
+    return {"fee": cost, "fee_currency": str(currency) if currency else None}
+
+
 class CcxtBroker:
     """One account at one ccxt exchange."""
 
@@ -404,6 +423,7 @@ class CcxtBroker:
             if average not in (None, "") and filled > 0
             else None,
             reason=str(raw.get("status")) if status is BrokerStatus.REJECTED else None,
+            **_fee_of(raw),
         )
 
     # ------------------------------------------------------------ capabilities

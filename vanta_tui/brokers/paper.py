@@ -342,6 +342,7 @@ class PaperBroker:
             if data.get("avg_fill_price")
             else None,
             reason=data.get("reason"),
+            fee=Decimal(0),  # the paper broker charges nothing (its fills say so: 0, not "—")
         )
 
     # ---------------------------------------------------------------- filling

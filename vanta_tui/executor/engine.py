@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from vanta_tui.actions.activity import PRICED_META
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.execution import SendOutcome, execution_step
 from vanta_tui.actions.marks import mark_prices
@@ -304,6 +305,8 @@ class Executor:
                     report.errors.append(f"prices for {account_id} from {venue.adapter}: {exc}")
                     continue
                 sources.append(venue.adapter)
+            if sources:  # its brokers answered: the header says when it was last priced
+                self.ctx.journal.set_meta(PRICED_META + account_id, format_utc(self.ctx.clock()))
             if prices and mark_prices(self.ctx, account_id, prices, ", ".join(sources)).events:
                 report.marked += 1
 

@@ -150,3 +150,82 @@ def note_alarms_seen(journal: Journal, open_ids: Iterable[str], now: datetime) -
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def recent_events(
+    journal: Journal,
+    *,
+    after_seq: int = 0,
+    before_seq: int | None = None,
+    vault_id: str | None = None,
+    order_id: str | None = None,
+    actor: str | None = None,
+    skip: Collection[str] = (),
+    limit: int = 200,
+) -> list[Event]:
+    """The newest events first (after ``after_seq``, before ``before_seq``), of ``vault_id``,
+    ``order_id`` (the order or its follower copies) and ``actor`` where given, leaving out
+    the actions in ``skip``; at most ``limit``. An order's follower copies count as its own:
+    an event names its parent in ``payload.order.parent_id``."""
+    clauses = ["seq > ?"]
+    args: list[object] = [after_seq]
+    if before_seq is not None:
+        clauses.append("seq < ?")
+        args.append(before_seq)
+    if vault_id is not None:
+        clauses.append("vault_id = ?")
+        args.append(vault_id)
+    if actor is not None:
+        clauses.append("actor = ?")
+        args.append(actor)
+    if order_id is not None:
+        clauses.append("(order_id = ? OR json_extract(payload, '$.order.parent_id') = ?)")
+        args += [order_id, order_id]
+    names = list(skip)
+    if names:
+        clauses.append(f"action NOT IN ({','.join('?' for _ in names)})")
+        args += names
+    sql = (
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} "
+        "ORDER BY seq DESC LIMIT ?"
+    )
+    args.append(int(limit))
+    return [event_from_row(row) for row in journal.db.execute(sql, args)]
+
+
+def head_seq(journal: Journal) -> int:
+    """The newest event's seq (0 for an empty journal)."""
+    row = journal.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+    return int(row[0])
+
+
+def mirrored_counts(journal: Journal, parent_ids: Collection[str]) -> dict[str, int]:
+    """How many follower copies each of these vault orders got (its ``order.mirrored``
+    events)."""
+    ids = list(parent_ids)
+    if not ids:
+        return {}
+    rows = journal.db.execute(
+        "SELECT json_extract(payload, '$.parent.order_id'), COUNT(*) FROM events "
+        f"WHERE action = 'order.mirrored' AND json_extract(payload, '$.parent.order_id') "
+        f"IN ({','.join('?' for _ in ids)}) GROUP BY 1",
+        ids,
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def meta_with_prefix(journal: Journal, prefix: str) -> dict[str, str]:
+    """The operational notes whose key starts with ``prefix`` (the prefix taken off)."""
+    rows = journal.db.execute(
+        "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", [len(prefix), prefix]
+    )
+    return {str(k)[len(prefix) :]: str(v) for k, v in rows if v is not None}
+
+
+FILL_ACTIONS = ("order.filled", "order.partially_filled")
+"""The events that carry a fill (``payload.fill``)."""
+
+
+def fill_events(journal: Journal, *, vault_id: str | None = None) -> list[Event]:
+    """Every event that recorded a fill, oldest first (of ``vault_id``, if given)."""
+    return events_of(journal, FILL_ACTIONS, vault_id=vault_id)
