@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fake_brokers import FakeAlpaca, FakeBinance, FakeBroker
 
+from vanta_tui.actions.activity import broker_times
 from vanta_tui.actions.brokers import brokers_for, missing_credentials
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
@@ -298,6 +299,11 @@ def test_prices_of_non_paper_venues_come_from_their_broker(
         "SELECT json_extract(payload, '$.account') FROM events WHERE action = 'prices.marked'"
     ).fetchall()
     assert {row[0] for row in rows} == {"V_CORE", "V_CRYPTO"}
+    # The header's "priced" time: noted for the accounts their brokers priced.
+    times = {t.account: t for t in broker_times(executor.ctx.journal, {"V_CORE": False,
+             "V_CRYPTO": False, "V_INCOME": True})}  # fmt: skip
+    assert times["V_CORE"].priced is not None and times["V_CRYPTO"].priced is not None
+    assert times["V_INCOME"].priced is None and times["V_INCOME"].paper
     assert executor.cycle().marked == 0  # not due again before the interval
     assert verify(executor.ctx.journal).ok
 

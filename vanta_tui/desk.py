@@ -704,15 +704,18 @@ class Desk:
         self._act(lambda ctx: activity.acknowledge_panic(ctx, panic_seq))
 
     def broker_times(self, state: StateSnapshot | None = None) -> list[AccountTimes]:
-        """When each vault's broker account was last reconciled and priced (its venues not
-        all paper; a paper account is priced by the portfolio itself)."""
+        """When each vault's broker account was last reconciled and priced (a paper-only
+        account is priced by the portfolio itself)."""
         from vanta_tui.actions import activity
 
         shown = state if state is not None else self.state
         vaults = shown.vaults.vaults if shown.vaults is not None else []
-        accounts = [v.vault_id for v in vaults]
+        accounts = {
+            v.vault_id: all(venue.adapter == "paper" for venue in v.venues.values())
+            for v in vaults
+        }
         if not accounts or not self._journal_exists():
-            return [activity.AccountTimes(a, None, None) for a in accounts]
+            return activity.broker_times(None, accounts)
         return self._act(lambda ctx: activity.broker_times(ctx.journal, accounts))
 
     def _journal_exists(self) -> bool:

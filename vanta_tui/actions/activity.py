@@ -557,16 +557,19 @@ class AccountTimes:
     account: str
     reconciled: datetime | None
     priced: datetime | None
+    paper: bool = False
+    """Every venue of the account is the paper broker (its prices are the portfolio's)."""
 
 
 RECONCILED_META = "reconciled."
 PRICED_META = "priced."
 
 
-def broker_times(journal: Journal, accounts: Sequence[str]) -> list[AccountTimes]:
-    """Each account's last reconcile and price times (the notes the executor keeps)."""
-    reconciled = queries.meta_with_prefix(journal, RECONCILED_META)
-    priced = queries.meta_with_prefix(journal, PRICED_META)
+def broker_times(journal: Journal | None, accounts: Mapping[str, bool]) -> list[AccountTimes]:
+    """Each account's last reconcile and price times (the notes the executor keeps);
+    ``accounts``: each account and whether it is paper only."""
+    reconciled = queries.meta_with_prefix(journal, RECONCILED_META) if journal else {}
+    priced = queries.meta_with_prefix(journal, PRICED_META) if journal else {}
 
     def at(notes: dict[str, str], account: str) -> datetime | None:
         text = notes.get(account)
@@ -575,4 +578,7 @@ def broker_times(journal: Journal, accounts: Sequence[str]) -> list[AccountTimes
         except ValueError:
             return None
 
-    return [AccountTimes(a, at(reconciled, a), at(priced, a)) for a in accounts]
+    return [
+        AccountTimes(a, at(reconciled, a), at(priced, a), paper)
+        for a, paper in accounts.items()
+    ]

@@ -1,12 +1,14 @@
-"""The desk's header: state directory, broker mode (PAPER or LIVE), read-only, executor, clock.
+"""The desk's header: state directory, broker mode (PAPER or LIVE), read-only, executor, when
+the broker accounts were last reconciled and priced, clock.
 
 One widget drawing one line (see `panes/base.py` for why the desk keeps widgets few).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import ClassVar
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
@@ -14,6 +16,42 @@ from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from vanta_tui.actions.activity import AccountTimes
+
+STALE_PERIODS = 2
+"""A reconcile or price older than this many of its periods shows in the warning colour."""
+
+
+def _hhmm(at: datetime | None) -> str:
+    return "—" if at is None else at.strftime("%H:%M")
+
+
+def times_text(times: Sequence[AccountTimes]) -> tuple[str, bool, str]:
+    """The header's part for the brokers' times: the oldest reconcile and the oldest price
+    of the accounts that have a broker to ask ("rec 08:05 px 08:09"; "px paper" when every
+    account is paper), whether one is missing, and every account's times (its tooltip)."""
+    if not times:
+        return "", False, ""
+    reconciled = [t.reconciled for t in times]
+    real = [t for t in times if not t.paper]
+    priced = [t.priced for t in real]
+    oldest_rec = None if None in reconciled else min(r for r in reconciled if r is not None)
+    if not real:
+        px = "paper"
+        oldest_px: datetime | None = None
+        missing_px = False
+    else:
+        missing_px = None in priced
+        oldest_px = None if missing_px else min(p for p in priced if p is not None)
+        px = _hhmm(oldest_px)
+    text = f"rec {_hhmm(oldest_rec)} px {px}"
+    lines = ["Last reconciled (rec) and priced (px), per account, UTC:"]
+    for t in times:
+        price = "paper (the portfolio's prices)" if t.paper else _hhmm(t.priced)
+        lines.append(f"{t.account}: rec {_hhmm(t.reconciled)} · px {price}")
+    return text, oldest_rec is None or missing_px, "\n".join(lines)
 
 
 class DeskHeader(Widget):
@@ -77,6 +115,8 @@ class DeskHeader(Widget):
         self.clock_text = ""
         self.executor_text = ""
         self.executor_level = "ok"
+        self.times_text = ""
+        self.times_level = "ok"
         self.held = 0
         """Approved orders the executor holds (`core.risk.hold_reason`)."""
         self._held_span: tuple[int, int] | None = None
@@ -94,6 +134,34 @@ class DeskHeader(Widget):
         self.executor_text = text
         self.executor_level = level
         self.refresh()
+
+    def set_broker_times(
+        self,
+        times: Sequence[AccountTimes],
+        now: datetime,
+        *,
+        reconcile_every: timedelta = timedelta(minutes=5),
+        price_every: timedelta = timedelta(minutes=1),
+    ) -> None:
+        """When each account was last reconciled and priced: the oldest here, each one in
+        the tooltip; warning colour when one is missing or older than `STALE_PERIODS` of
+        its period (the executor's reconcile and price intervals)."""
+        text, missing, tip = times_text(times)
+        late = [
+            now - t.reconciled > reconcile_every * STALE_PERIODS
+            for t in times
+            if t.reconciled is not None
+        ] + [
+            now - t.priced > price_every * STALE_PERIODS
+            for t in times
+            if t.priced is not None and not t.paper
+        ]
+        stale = missing or any(late)
+        level = "warn" if stale else "ok"
+        if (text, level) != (self.times_text, self.times_level):
+            self.times_text, self.times_level = text, level
+            self.refresh()
+        self.tooltip = tip or None
 
     def set_held(self, count: int) -> None:
         if count != self.held:
@@ -121,6 +189,9 @@ class DeskHeader(Widget):
             right.append((held, style("desk-header--warn")))
         if self.executor_text:
             right.append((f" {self.executor_text} ", style(f"desk-header--{self.executor_level}")))
+        if self.times_text:
+            level = "desk-header--warn" if self.times_level == "warn" else "desk-header--state"
+            right.append((f" {self.times_text} ", style(level)))
         right.append((f" {self.clock_text} ", Style()))
         title = (" VANTA desk ", style("desk-header--title"))
         room = self.size.width - cell_len(title[0]) - sum(cell_len(t) + 1 for t, _ in right)
