@@ -711,8 +711,7 @@ class Desk:
         shown = state if state is not None else self.state
         vaults = shown.vaults.vaults if shown.vaults is not None else []
         accounts = {
-            v.vault_id: all(venue.adapter == "paper" for venue in v.venues.values())
-            for v in vaults
+            v.vault_id: all(venue.adapter == "paper" for venue in v.venues.values()) for v in vaults
         }
         if not accounts or not self._journal_exists():
             return activity.broker_times(None, accounts)

@@ -579,6 +579,5 @@ def broker_times(journal: Journal | None, accounts: Mapping[str, bool]) -> list[
             return None
 
     return [
-        AccountTimes(a, at(reconciled, a), at(priced, a), paper)
-        for a, paper in accounts.items()
+        AccountTimes(a, at(reconciled, a), at(priced, a), paper) for a, paper in accounts.items()
     ]
