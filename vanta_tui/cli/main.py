@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from vanta_tui.cli import (
     action_cmds,
     audit_cmds,
+    day_cmds,
     executor_cmd,
     exit_codes,
     follower_cmds,
@@ -56,6 +57,9 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     order_cmds.add_panic,
     executor_cmd.add_executor,
     action_cmds.add_persona,
+    day_cmds.add_activity,
+    day_cmds.add_fills,
+    day_cmds.add_profit,
 )
 """The commands, in the order ``vanta-tui --help`` lists them."""
 

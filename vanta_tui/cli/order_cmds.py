@@ -1,4 +1,4 @@
-"""`orders stage | approve | reject | flip | cancel | retry | dismiss | edit` and `panic`:
+"""`orders stage | approve | reject | unstage | flip | cancel | retry | dismiss | edit` and `panic`:
 the same actions as the desk, without prompting."""
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ def add_orders(sub: Subcommands) -> None:
     p = command(orders_sub, "reject", "reject staged orders", handle_reject)
     p.add_argument("ids", nargs="+", metavar="ID")
     p.add_argument("--reason")
+    p = command(
+        orders_sub, "unstage", "take staged orders nobody approved off the queue (audited)",
+        handle_unstage,
+    )  # fmt: skip
+    p.add_argument("ids", nargs="+", metavar="ID")
     p = command(orders_sub, "flip", "reverse the side of a staged order", handle_flip)
     p.add_argument("order_id")
     p = command(
@@ -105,6 +110,13 @@ def handle_reject(args: argparse.Namespace, desk: Desk) -> int:
     desk.reject(ids, args.reason)
     for order_id in ids:
         print(f"rejected {order_id}" + (f": {args.reason}" if args.reason else ""))
+    return 0
+
+
+def handle_unstage(args: argparse.Namespace, desk: Desk) -> int:
+    for order in desk.unstage([o.order_id for o in desk.match_orders(args.ids)]):
+        print(f"unstaged {order.order_id}: {order.vault_id} {order.side.value} {order.qty} "
+              f"{order.symbol}")  # fmt: skip
     return 0
 
 
