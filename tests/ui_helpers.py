@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from vanta_tui.core.clock import fixed_clock
@@ -68,3 +69,33 @@ async def settle(pilot: Pilot[int], app: VantaApp) -> None:
     for _ in range(2):
         await pilot.pause(0.05)
         await wait_for(pilot, idle, timeout=10)
+
+
+def screen_lines(app: VantaApp) -> list[str]:
+    """The screen as the terminal shows it, as text: one string per line."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text().splitlines()
+
+
+def region_lines(app: VantaApp, region: Region) -> list[str]:
+    """The text shown inside ``region`` of the screen (a widget's, with its border)."""
+    lines = screen_lines(app)
+    return [
+        line[region.x : region.right].ljust(region.width)
+        for line in lines[region.y : region.bottom]
+    ]

@@ -16,14 +16,17 @@ import logging
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
-from textual.app import App, ComposeResult
+from textual import events, work
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import Notify, SeverityLevel
+from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer
 from textual.worker import Worker
@@ -50,11 +53,13 @@ from vanta_tui.ui.flows import (
     followers,
     orders,
     overlays,
+    views,
 )
 from vanta_tui.ui.flows.base import Flow, flow_action, guarded
+from vanta_tui.ui.format import focus_border
 from vanta_tui.ui.header import DeskHeader
-from vanta_tui.ui.keys import DIALOG_GROUP, OrderedKeys
-from vanta_tui.ui.panes.base import Pane
+from vanta_tui.ui.keys import DIALOG_GROUP, OrderedKeys, checked_keymap, class_bindings
+from vanta_tui.ui.panes.base import Pane, share_cells
 from vanta_tui.ui.panes.overlays import OverlaysPane
 from vanta_tui.ui.panes.pnl import PnlPane
 from vanta_tui.ui.panes.positions import PositionsPane
@@ -63,10 +68,18 @@ from vanta_tui.ui.panes.vaults import VaultsPane
 from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
 from vanta_tui.ui.screens.followers import FollowersScreen
 from vanta_tui.ui.screens.help import HelpScreen, key_rows
-from vanta_tui.ui.screens.modals import ConfirmScreen
+from vanta_tui.ui.screens.jump import JumpScreen
+from vanta_tui.ui.screens.modals import ConfirmScreen, FormScreen
+from vanta_tui.ui.screens.notifications import Note, NotificationsScreen
 from vanta_tui.ui.screens.order_detail import OrderDetailScreen
 from vanta_tui.ui.screens.status import StatusScreen
-from vanta_tui.ui.settings import DeskSettings, default_log_path, load_settings, save_settings
+from vanta_tui.ui.settings import (
+    DeskSettings,
+    default_log_path,
+    load_settings,
+    save_settings,
+    screenshot_dir,
+)
 from vanta_tui.ui.table import KeyedTable
 
 if TYPE_CHECKING:
@@ -90,6 +103,15 @@ PANE_FILES: dict[str, tuple[StateKind, ...]] = {
 }
 """Which files' problems each pane reports in its banner."""
 
+
+TOAST_RACK = "#textual-toastrack"
+"""Textual's container of a screen's toasts (desk.tcss puts it at the top right)."""
+TOAST_ROWS = 7
+"""Lines a toast takes at most, with the gap above it (desk.tcss: `Toast { max-height }`)."""
+NOTES_KEPT = 500
+"""How many toasts the notification history (`N`) keeps."""
+ERROR_TOAST_S = 365 * 86400.0
+"""An error toast stays until it is dismissed (clicked, or Esc on the desk)."""
 
 STATUS_EVERY_S = 30.0
 """How often the desk works out its status and alarms without a file change."""
@@ -162,6 +184,12 @@ class VantaApp(OrderedKeys):
         Binding("3", "focus_pane('queue')", "Queue", id="focus_queue", show=False),
         Binding("4", "focus_pane('positions')", "Positions", id="focus_positions", show=False),
         Binding("H", "show_held", "Held orders", id="show_held", show=False),
+        Binding("escape", "dismiss_toasts", "Dismiss the toasts", id="dismiss_toasts", show=False),
+        # The order detail is modal: the app's own keys do not reach it, a priority one does
+        # (`check_action` lets it act there only; elsewhere `y` goes on to the tables).
+        Binding(
+            "y", "copy_order_id", "Copy the order id", id="copy_order_id", show=False, priority=True
+        ),
         *OPERATOR_BINDINGS,
         *VIEW_BINDINGS,
     ]
@@ -224,12 +252,21 @@ class VantaApp(OrderedKeys):
         self.queue_pane = QueuePane(id="queue")
         self.positions_pane = PositionsPane(id="positions")
         self.pnl_pane = PnlPane(id="pnl")
+        self.footer = Footer()
         self.status_report: StatusReport | None = None
         """The last system status (alarms for the badges and toasts, the `S` view)."""
         self.status_count = 0
         """How many status reports have been shown (tests and screenshots wait on it)."""
         self._status_generation = 0
         self._watching = False
+        self.notes: deque[Note] = deque(maxlen=NOTES_KEPT)
+        """Every toast shown, newest first (`N` lists them)."""
+        self.keymap: dict[str, str] = {}
+        """The settings' keymap as applied (without the entries that clash)."""
+        self._grid: str | None = None
+        """The main screen's grid as last fitted to what the panes show (`fit_layout`)."""
+        self._toast_rows = 0
+        """How tall the main screen's stack of toasts may be (`fit_layout`)."""
 
     # ------------------------------------------------------------------ layout
 
@@ -241,7 +278,7 @@ class VantaApp(OrderedKeys):
         yield self.queue_pane
         yield self.positions_pane
         yield self.pnl_pane
-        yield Footer()
+        yield self.footer
 
     @property
     def panes(self) -> dict[str, Pane | PnlPane]:
@@ -258,7 +295,12 @@ class VantaApp(OrderedKeys):
             self.theme = self.settings.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
+            self.keymap, problems = checked_keymap(self.settings.keymap, keymap_scopes())
+            if self.keymap:
+                self.set_keymap(self.keymap)
+            if problems:
+                text = "\n".join(problems)
+                self.notify(text, title="Settings", severity="warning", timeout=30, markup=False)
         if self._settings_warning:
             self.notify(self._settings_warning, title="Settings", severity="warning")
         if self.first_run_hint:
@@ -327,6 +369,18 @@ class VantaApp(OrderedKeys):
         previous = self._executor_worker
         self._stop_executor = threading.Event()
         self._executor_worker = self.executor_loop(self._stop_executor, previous)
+
+    @property
+    def executor_running(self) -> bool:
+        """The desk's own executor is running: started, not paused, its loop not ended (a
+        lease held elsewhere, missing keys, read-only or `--no-executor` all say no)."""
+        worker = self._executor_worker
+        return (
+            self.run_executor
+            and not self.executor_paused
+            and worker is not None
+            and not worker.is_finished
+        )
 
     def set_executor_paused(self, paused: bool) -> None:
         """Pause the desk's executor (after the cycle in flight, whose sends complete) or
@@ -629,6 +683,62 @@ class VantaApp(OrderedKeys):
         self.queue_pane.show(state, now, self.selected_vault)
         self.positions_pane.show(state, now, self.selected_vault)
         self.pnl_pane.show(state, self.selected_vault)
+        self.fit_layout()
+
+    # ------------------------------------------------------------------ layout by content
+
+    def on_resize(self, _event: events.Resize) -> None:
+        # After the breakpoint classes (-short, -tall) have restyled the panes.
+        self.call_after_refresh(self.fit_layout)
+
+    def fit_layout(self) -> None:
+        """Share the main screen between the panes by what each has to show: the rows left
+        under the vaults and overlays between the queue and the bottom row, the bottom row
+        between positions and PnL (`share_cells`). The queue keeps no empty rows while the
+        panes under it cut theirs, and the positions pane has its columns before the PnL
+        pane's followers' lines and chart grow wider (its figures come first). Called when
+        what they show or the terminal's size changes; the grid changes only when the
+        numbers do."""
+        width, height = self.size
+        queue, positions, pnl = self.queue_pane, self.positions_pane, self.pnl_pane
+        if width <= 0 or height <= 0 or not queue.is_attached:
+            return
+        header, footer = (max(w.outer_size.height, 1) for w in (self.header, self.footer))
+        above = header + sum(table_rows(p, width) for p in (self.vaults_pane, self.overlays_pane))
+        left = height - above - footer
+        pnl_figures, pnl_lines = pnl.wanted_size(pnl.size.width or width // 3)
+        pnl_gutter = pnl.styles.gutter
+
+        def rows(columns: int) -> tuple[int, int]:
+            queue_need = table_rows(queue, width, capped=False)
+            bottom_need = max(
+                table_rows(positions, columns, capped=False), pnl_lines + pnl_gutter.height
+            )
+            floors = (min(queue_need, 6), min(bottom_need, 6))
+            queue_rows, bottom_rows = share_cells(left, (queue_need, bottom_need), floors)
+            return queue_rows, bottom_rows
+
+        # The rows first as if the positions pane were as wide as it wants, then its columns
+        # (a vertical scroll bar where its rows do not fit), then the rows again with the
+        # horizontal scroll bars those columns call for.
+        _, bottom_rows = rows(width)
+        positions_need = table_columns(positions, bottom_rows)
+        positions_floor = table_columns(positions, bottom_rows, columns=4)
+        pnl_need = pnl_figures + pnl_gutter.width
+        positions_columns, _ = share_cells(
+            width, (positions_need, pnl_need), (positions_floor, pnl_need)
+        )
+        queue_rows, _ = rows(positions_columns)
+        grid = f"grid-rows: auto auto {queue_rows} 1fr; grid-columns: {positions_columns} 1fr;"
+        screen = queue.screen
+        if grid != self._grid:
+            self._grid = grid
+            screen.set_styles(grid)
+        # The toasts (docked at the top, under the header) end above the bottom row: they
+        # never cover the PnL pane's figures.
+        self._toast_rows = max(above + queue_rows - header, 1)
+        for rack in screen.query(TOAST_RACK):
+            rack.styles.max_height = self._toast_rows
 
     def _tick(self) -> None:
         now = self.clock()
@@ -657,6 +767,7 @@ class VantaApp(OrderedKeys):
 
     def on_queue_pane_view_changed(self, _message: QueuePane.ViewChanged) -> None:
         self.queue_pane.show(self.snapshot, self.clock(), self.selected_vault)
+        self.fit_layout()  # a filter, finished orders, held only: other rows
 
     def on_queue_pane_order_opened(self, message: QueuePane.OrderOpened) -> None:
         queue = self.snapshot.queue
@@ -690,6 +801,8 @@ class VantaApp(OrderedKeys):
     # ------------------------------------------------------------------ the operator's keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_order_id":
+            return isinstance(self.screen, OrderDetailScreen)
         return not (self.read_only and action in MUTATING_ACTIONS)
 
     def start_flow(self, flow: Flow, *args: Any, group: str = DIALOG_GROUP) -> None:
@@ -723,27 +836,145 @@ class VantaApp(OrderedKeys):
     action_status = flow_action(execution.status)
     action_toggle_executor = flow_action(execution.toggle_executor)
 
+    action_jump = flow_action(views.jump)
+
+    async def action_quit(self) -> None:
+        """`q`, Textual's `ctrl+q` and the palette's Quit: `flows.execution.quit_desk` (asks
+        first while the desk's executor has orders in flight)."""
+        self.start_flow(execution.quit_desk)
+
+    # ------------------------------------------------------------------ notifications
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast, also kept in the history `N` shows (the desk's clock, newest first). An
+        error stays until it is dismissed: clicked, or Esc on the desk. Thread-safe."""
+        self.notes.appendleft(Note.of(self.clock(), severity, title, message, markup))
+        if severity == "error":
+            timeout = ERROR_TOAST_S
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _on_notify(self, event: Notify) -> None:
+        """A new toast makes room for itself where the stack is full: the oldest toast goes
+        (the oldest information first, errors last; `N` keeps them all), so the newest is
+        always in view (Textual's stack shows the oldest at the top and cuts the bottom).
+        Textual has no public way to drop one toast: this uses its own handler's
+        `_notifications` and `_unnotify` (Textual is pinned, pyproject.toml)."""
+        main = self.screen is self.queue_pane.screen if self.queue_pane.is_attached else False
+        rows = self._toast_rows if main and self._toast_rows else self.size.height // 2
+        room = max(rows // TOAST_ROWS, 1) - 1
+        shown = sorted(self._notifications, key=lambda n: (n.severity == "error", n.raised_at))
+        for old in shown[: max(len(shown) - room, 0)]:
+            self._unnotify(old, refresh=False)
+        super()._on_notify(event)
+
+    def action_dismiss_toasts(self) -> None:
+        """Esc on the desk: the toasts go (`N` still has them)."""
+        self.clear_notifications()
+
+    def action_notifications(self) -> None:
+        """`N`: every toast so far, newest first; the ones on screen go (they are listed)."""
+        self.clear_notifications()
+        self.push_screen(NotificationsScreen(list(self.notes)))
+
+    def action_copy_order_id(self) -> None:
+        screen = self.screen
+        if isinstance(screen, OrderDetailScreen):
+            order_id = screen.order.order_id
+            self.copy_to_clipboard(order_id)
+            self.notify(order_id, title="Copied the order id", markup=False)
+
+    # ------------------------------------------------------------------ screenshots
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, its Screenshot saving where the settings say (Textual
+        saves into the Downloads directory, and fails where there is none)."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                where = screenshot_dir(self.settings)
+                yield SystemCommand(
+                    "Screenshot", f"Save an SVG of the screen in {where}", self.save_desk_screenshot
+                )
+            else:
+                yield command
+
+    def save_desk_screenshot(self) -> None:
+        """The screen as an SVG in the screenshot directory, once the palette has gone; a
+        toast says where (or why not)."""
+        self.call_after_refresh(self._take_screenshot)
+
+    def _take_screenshot(self) -> None:
+        svg = self.export_screenshot()
+        stem = f"vanta-desk {self.clock():%Y-%m-%d %H-%M-%S}Z"
+        self._write_screenshot(svg, screenshot_dir(self.settings), stem)
+
+    @work(thread=True, group="screenshot", exit_on_error=False)
+    def _write_screenshot(self, svg: str, directory: Path, stem: str) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"{stem}.svg"
+            number = 1
+            while path.exists():
+                number += 1
+                path = directory / f"{stem} ({number}).svg"
+            path.write_text(svg, encoding="utf-8")
+        except OSError as exc:
+            log.warning("screenshot not saved: %s", exc)
+            self.call_from_thread(
+                self.notify,
+                f"not saved in {directory}: {exc}",
+                title="Screenshot",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.call_from_thread(
+            self.notify, f"saved to {path.resolve()}", title="Screenshot", markup=False
+        )
+
     # ------------------------------------------------------------------ views
 
     def action_help(self) -> None:
         bindings = [
             b
             for b in self.BINDINGS
-            if not (self.read_only and isinstance(b, Binding) and b.action in MUTATING_ACTIONS)
+            if isinstance(b, Binding)
+            and not (self.read_only and b.action in MUTATING_ACTIONS)
+            and not b.priority
         ]
+        detail = [b for b in self.BINDINGS if isinstance(b, Binding) and b.priority]
         sections: list[tuple[str, Iterable[BindingType]]] = [
             ("anywhere", bindings),
+            ("every table", KeyedTable.BINDINGS),
             ("vaults", VaultsPane.BINDINGS),
             ("queue", QueuePane.BINDINGS),
+            ("order detail (Enter)", [*OrderDetailScreen.BINDINGS, *detail]),
             ("followers (w)", FollowersScreen.BINDINGS),
             ("status (S)", StatusScreen.BINDINGS),
             ("dead letters (d)", DeadLetterScreen.BINDINGS),
+            ("notifications (N)", NotificationsScreen.BINDINGS),
         ]
-        rows = key_rows(sections, self.settings.keymap, self.get_key_display)
+        rows = key_rows(sections, self.keymap, self.get_key_display)
         self.push_screen(HelpScreen(rows))
 
     def action_focus_pane(self, pane_id: str) -> None:
-        self.query_one(f"#{pane_id}", KeyedTable).focus()
+        self.panes[pane_id].focus()
+
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables and the desk's own: ``desk-focus``, the focused pane's
+        border, which stays visible against the other panes' and an error's in every theme
+        (`format.focus_border`)."""
+        variables = {**super().get_css_variables()}
+        variables["desk-focus"] = focus_border(variables)
+        self.theme_variables = variables
+        return variables
 
     def _theme_changed(self, theme: Theme) -> None:
         """Remember the operator's theme in the settings file."""
@@ -757,6 +988,55 @@ class VantaApp(OrderedKeys):
             save_settings(settings, self.settings_file)
         except OSError:
             log.exception("could not save settings")
+
+
+def table_rows(table: KeyedTable, width: int, *, capped: bool = True) -> int:
+    """Lines a table pane takes to show every row at ``width`` columns: border, notices,
+    header, rows, and a horizontal scroll bar if its columns are wider (``capped``: no more
+    than its style's max-height)."""
+    styles = table.styles
+    gutter = styles.gutter
+    wide = table.content_width() > width - gutter.width
+    lines = table.content_height() + gutter.height
+    lines += styles.scrollbar_size_horizontal if wide else 0
+    cap = styles.max_height
+    if capped and cap is not None and cap.is_cells:
+        lines = min(lines, int(cap.value))
+    return lines
+
+
+def table_columns(table: KeyedTable, height: int, *, columns: int | None = None) -> int:
+    """Columns a table pane takes to show its (first ``columns``) columns whole, with a
+    vertical scroll bar if its rows do not fit ``height`` lines."""
+    styles = table.styles
+    gutter = styles.gutter
+    tall = table.content_height() > height - gutter.height
+    bar = styles.scrollbar_size_vertical if tall else 0
+    return table.content_width(columns) + gutter.width + bar
+
+
+def keymap_scopes() -> list[list[Binding]]:
+    """The bindings each focused place of the desk reaches, for `keys.checked_keymap`: on
+    the main screen each pane's (with the table's), the screen's and the app's; in each
+    dialog and view its own (and its table's): the app's keys do not reach a modal screen,
+    except its priority ones."""
+    app = class_bindings(VantaApp)
+    main = class_bindings(Screen) + app
+    priority = [b for b in app if b.priority]
+    table = class_bindings(KeyedTable)
+    panes = (VaultsPane, OverlaysPane, QueuePane, PositionsPane)
+    views: list[list[Binding]] = [
+        class_bindings(FollowersScreen) + table,
+        class_bindings(StatusScreen) + table,
+        class_bindings(DeadLetterScreen) + table,
+        class_bindings(OrderDetailScreen),
+        class_bindings(HelpScreen),
+        class_bindings(NotificationsScreen),
+        class_bindings(JumpScreen),
+        class_bindings(ConfirmScreen),
+        class_bindings(FormScreen),
+    ]
+    return [main, *(class_bindings(p) + main for p in panes), *(v + priority for v in views)]
 
 
 def login_name() -> str:

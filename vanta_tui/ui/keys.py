@@ -33,11 +33,12 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.binding import Binding
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -186,3 +187,73 @@ class OrderedKeys(App[int]):
                 return
         self._key_released = None
         self._key_busy = False
+
+
+# ------------------------------------------------------------------ the keymap's conflicts
+
+
+def class_bindings(node: type[Any]) -> list[Binding]:
+    """Every binding a widget, screen or app class has (its own and inherited `BINDINGS`),
+    one per key ("escape,q" is two)."""
+    return [
+        binding
+        for cls in node.__mro__
+        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", []))
+    ]
+
+
+def _keys(keys: str) -> list[str]:
+    """A keymap value as Textual reads it ("?" is "question_mark")."""
+    return [b.key for b in Binding.make_bindings([Binding(keys, "keymap")])]
+
+
+def _name(binding: Binding) -> str:
+    name = repr(binding.id or binding.action)
+    return f"{name} ({binding.description})" if binding.description else name
+
+
+def checked_keymap(
+    keymap: Mapping[str, str], scopes: Iterable[Sequence[Binding]]
+) -> tuple[dict[str, str], list[str]]:
+    """The settings' keymap (binding id → keys) without the entries that would take a key
+    another binding of the same scope keeps (a scope: the bindings one focused widget can
+    reach, e.g. the queue pane's, the table's, the screen's and the app's), and what was
+    wrong with each entry left out. Two remaps that swap keys are fine, and so is a key of a
+    binding that does the same (Textual's own `ctrl+q` quits too); an id the desk has no
+    binding for is left out too."""
+    scopes = [list(scope) for scope in scopes]
+    requested: dict[str, list[str]] = {}
+    problems: dict[str, str] = {}
+    for binding_id, keys in keymap.items():
+        try:
+            requested[binding_id] = _keys(keys)
+        except Exception as exc:  # an empty key ("a,,b"): Textual would refuse it
+            problems[binding_id] = f"keymap: {binding_id!r} → {keys!r} is not a key ({exc})"
+    known = {b.id for scope in scopes for b in scope if b.id}
+
+    def keys_of(binding: Binding) -> list[str]:
+        return requested.get(binding.id or "", [binding.key])
+
+    for binding_id, wanted in requested.items():
+        if binding_id not in known:
+            problems[binding_id] = f"keymap: {binding_id!r} is no binding of the desk"
+            continue
+        clash = next(
+            (
+                (key, other)
+                for scope in scopes
+                for mine in {b.action for b in scope if b.id == binding_id}
+                for other in scope
+                if other.id != binding_id and other.action != mine  # the same: no clash
+                for key in wanted
+                if key in keys_of(other)
+            ),
+            None,
+        )
+        if clash is not None:
+            other = clash[1]
+            problems[binding_id] = (
+                f"keymap: {binding_id!r} → {keymap[binding_id]!r} takes the key of {_name(other)}"
+            )
+    applied = {k: v for k, v in keymap.items() if k not in problems}
+    return applied, [f"{text}; not applied" for text in problems.values()]

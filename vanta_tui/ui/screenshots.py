@@ -1,6 +1,9 @@
 """The desk's screenshot scenarios, shared by `make screenshots` and the snapshot tests.
 
-Each scenario opens the real app on a fresh copy of the demo with a fixed clock and size.
+Every scenario opens the real app on the same state and clock (`shot_state`, `SHOT_NOW`): a
+fresh copy of the demo with V_CRYPTO past its max drawdown (tripped, a FAIL alarm), so that
+the main screen, the status view and the others show one moment of one desk. Only the size
+and what the operator has opened differ.
 Run: ``python -m vanta_tui.ui.screenshots screenshots/``.
 """
 
@@ -18,13 +21,14 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from vanta_tui.core.clock import fixed_clock
-from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import DEMO_NOW, write_demo
 from vanta_tui.ui.app import VantaApp
 from vanta_tui.ui.settings import DeskSettings
 
 SHOT_NOW = DEMO_NOW + timedelta(minutes=4)
 """The clock every screenshot shows."""
+TRIPPED_DRAWDOWN = '"drawdown": 0.2600'
+"""V_CRYPTO's drawdown in the screenshots: past its 25 % max, so it shows tripped."""
 
 Prepare = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -58,28 +62,14 @@ def journal_has(app: VantaApp, action: str) -> bool:
 
 
 async def status_screen(pilot: Pilot[int]) -> None:
-    """The status view with a FAIL alarm (V_CRYPTO tripped) beside the demo's WARN ones."""
+    """The status view: V_CRYPTO tripped (a FAIL alarm) beside the demo's WARN ones."""
     from vanta_tui.ui.screens.status import StatusScreen
 
     app = _app(pilot)
     await main_screen(pilot)
     await wait_until(pilot, lambda: journal_has(app, "desk.opened"))
-    path = app.state_dir / "pnl_summary.json"
-    path.write_text(path.read_text().replace('"drawdown": 0.2280', '"drawdown": 0.2600'))
-    stamp = (SHOT_NOW - timedelta(minutes=4)).timestamp()
-    for file in app.state_dir.glob("*.json"):
-        os.utime(file, (stamp, stamp))
-    loads = app.loads
-    app.load_state(frozenset({StateKind.PNL}))
-    await wait_until(pilot, lambda: app.loads > loads)
-    await wait_until(pilot, lambda: journal_has(app, "state.external_change"))
-    await wait_until(
-        pilot,
-        lambda: (
-            app.status_report is not None
-            and any(a.kind == "tripped" for a in app.status_report.alarms)
-        ),
-    )
+    assert app.status_report is not None
+    assert any(a.kind == "tripped" for a in app.status_report.alarms)
     seen = app.status_count
     await pilot.press("S")
     await wait_until(pilot, lambda: isinstance(app.screen, StatusScreen))
@@ -138,6 +128,7 @@ class Scenario:
 SCENARIOS = [
     Scenario("main", (120, 40), main_screen),
     Scenario("main-80x24", (80, 24), main_screen),
+    Scenario("main-160x50", (160, 50), main_screen),
     Scenario("help", (120, 40), help_screen),
     Scenario("order-detail", (120, 40), order_detail),
     Scenario("error-banner", (120, 40), error_banner),
@@ -145,8 +136,24 @@ SCENARIOS = [
 ]
 
 
+def shot_state(state_dir: Path) -> None:
+    """Make ``state_dir`` (a fresh copy of the demo) the screenshots' state: V_CRYPTO
+    tripped, and every file last written four minutes before the clock (the status view
+    shows the files' ages)."""
+    path = state_dir / "pnl_summary.json"
+    text = path.read_text()
+    if TRIPPED_DRAWDOWN not in text:
+        assert '"drawdown": 0.2280' in text, "the demo's V_CRYPTO drawdown changed"
+        path.write_text(text.replace('"drawdown": 0.2280', TRIPPED_DRAWDOWN))
+    stamp = (SHOT_NOW - timedelta(minutes=4)).timestamp()
+    for file in state_dir.glob("*.json"):
+        os.utime(file, (stamp, stamp))
+
+
 def shot_app(state_dir: Path) -> VantaApp:
-    """The app as every screenshot shows it: demo data, fixed clock, default settings."""
+    """The app as every screenshot shows it, on ``state_dir`` (a fresh copy of the demo)
+    made the screenshots' state (`shot_state`): fixed clock, default settings."""
+    shot_state(state_dir)
     return VantaApp(
         state_dir,
         operator="demo",

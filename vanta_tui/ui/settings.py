@@ -6,8 +6,10 @@ Location: ``$VANTA_DESK_CONFIG`` if set, else ``<user config dir>/vanta-desk/set
     theme = "gruvbox"
     operator = "dana"
 
+    screenshot_dir = "~/shots"   # the palette's Screenshot saves here
+
     [keymap]
-    approve = "A"          # binding id = keys
+    queue_sort = "O"       # binding id = keys; a key another binding keeps is not applied
 
     [refresh]
     clock_seconds = 1.0
@@ -22,7 +24,7 @@ import tomllib
 from pathlib import Path
 
 import tomli_w
-from platformdirs import user_config_path, user_log_path
+from platformdirs import user_config_path, user_data_path, user_log_path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,9 @@ class DeskSettings(BaseModel):
     refresh: RefreshSettings = Field(default_factory=RefreshSettings)
     first_run_done: bool = False
     """Set once the desk has shown its first-run hint on this machine (never again after)."""
+    screenshot_dir: str | None = None
+    """Where the palette's "Screenshot" saves its SVGs (``~`` expanded; made if missing);
+    default: ``screenshots`` in the desk's data directory (`default_screenshot_dir`)."""
 
 
 def settings_path() -> Path:
@@ -66,6 +71,18 @@ def settings_path() -> Path:
 
 def default_log_path() -> Path:
     return user_log_path("vanta-desk") / "desk.log"
+
+
+def default_screenshot_dir() -> Path:
+    """``~/.local/share/vanta-desk/screenshots`` on Linux (platformdirs' user data dir)."""
+    return user_data_path("vanta-desk") / "screenshots"
+
+
+def screenshot_dir(settings: DeskSettings) -> Path:
+    """Where the desk saves its screenshots."""
+    if settings.screenshot_dir:
+        return Path(settings.screenshot_dir).expanduser()
+    return default_screenshot_dir()
 
 
 def load_settings(path: Path | None = None) -> tuple[DeskSettings, str | None]:

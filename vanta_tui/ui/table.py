@@ -10,6 +10,7 @@ Line API), so mounting and updating cost nothing per row that is not on screen.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -25,6 +26,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from vanta_tui.ui.keys import class_bindings
 
 MAX_COLUMN_WIDTH = 48
 MAX_NOTICE_LINES = 3
@@ -60,6 +63,21 @@ Signature = tuple[Cell, ...]
 
 def _signature(cells: Sequence[Cell]) -> Signature:
     return tuple(cells)
+
+
+LETTER_BINDINGS = [
+    # vi's keys, as in k9s and less: the same moves without leaving the home row.
+    Binding("j", "vi_down", "Down", id="table_down", show=False),
+    Binding("k", "vi_up", "Up", id="table_up", show=False),
+    Binding("g", "vi_first", "First row", id="table_first", show=False),
+    Binding("G", "vi_last", "Last row", id="table_last", show=False),
+    Binding("ctrl+d", "half_page_down", "Half a page down", id="table_half_down", show=False),
+    Binding("ctrl+u", "half_page_up", "Half a page up", id="table_half_up", show=False),
+    Binding("y", "copy_key", "Copy the id under the cursor", id="copy_id", show=False),
+]
+"""The table's keys that a screen may bind too: there the screen's binding wins
+(`KeyedTable.check_action`)."""
+YIELDING_ACTIONS: dict[str, str] = {b.action: b.key for b in Binding.make_bindings(LETTER_BINDINGS)}
 
 
 class KeyedTable(ScrollView, can_focus=True):
@@ -124,6 +142,7 @@ class KeyedTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Select", show=False),
         Binding("left", "scroll_left", "Scroll left", show=False),
         Binding("right", "scroll_right", "Scroll right", show=False),
+        *LETTER_BINDINGS,
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=False)
@@ -157,10 +176,13 @@ class KeyedTable(ScrollView, can_focus=True):
         columns: Sequence[tuple[str, str]],
         *,
         max_column_width: int = MAX_COLUMN_WIDTH,
+        copy_what: str = "id",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.max_column_width = max_column_width
+        self.copy_what = copy_what
+        """What `y` copies, as the toast names it ("order id", "vault id", …)."""
         self._column_spec = list(columns)
         self._widths = [cell_len(label) for _, label in columns]
         self._order: list[str] = []
@@ -275,8 +297,15 @@ class KeyedTable(ScrollView, can_focus=True):
         self._index = {key: index for index, key in enumerate(self._order)}
 
     def _resize(self) -> None:
-        width = sum(w + 2 for w in self._widths)
-        self.virtual_size = Size(width, len(self._order) + 1 + len(self._notice_lines()))
+        self.virtual_size = Size(self.content_width(), self.content_height())
+
+    def content_width(self, columns: int | None = None) -> int:
+        """Cells the columns (the first ``columns`` of them, or all) take side by side."""
+        return sum(w + 2 for w in self._widths[:columns])
+
+    def content_height(self) -> int:
+        """Lines the whole table takes: its notices, the header and every row."""
+        return len(self._order) + 1 + len(self._notice_lines())
 
     # ------------------------------------------------------------------ notices
 
@@ -336,7 +365,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _scroll_to_cursor(self) -> None:
-        visible = max(self.size.height - 1 - len(self._notice_lines()), 1)
+        visible = self.visible_rows
         top = int(self.scroll_offset.y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
@@ -355,16 +384,55 @@ class KeyedTable(ScrollView, can_focus=True):
     def action_page_down(self) -> None:
         self._set_cursor(self.cursor_row + max(self.size.height - 2, 1))
 
+    @property
+    def visible_rows(self) -> int:
+        """How many data rows the table shows at once (under its notices and header)."""
+        return max(self.size.height - 1 - len(self._notice_lines()), 1)
+
+    def action_half_page_down(self) -> None:
+        self._set_cursor(self.cursor_row + max(self.visible_rows // 2, 1))
+
+    def action_half_page_up(self) -> None:
+        self._set_cursor(self.cursor_row - max(self.visible_rows // 2, 1))
+
     def action_first(self) -> None:
         self._set_cursor(0)
 
     def action_last(self) -> None:
         self._set_cursor(len(self._order) - 1)
 
+    action_vi_down = action_cursor_down
+    action_vi_up = action_cursor_up
+    action_vi_first = action_first
+    action_vi_last = action_last
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The table's letter keys (`j`, `k`, `g`, `G`, `y`, `ctrl+d`, `ctrl+u`) give way to
+        the same key bound by the table's screen (the followers view's `k`, kill switch):
+        the focused table sees a key first and would take it from its screen."""
+        if action in YIELDING_ACTIONS and self.is_attached:
+            return YIELDING_ACTIONS[action] not in screen_keys(type(self.screen))
+        return True
+
     def action_select(self) -> None:
         key = self.cursor_key
         if key is not None:
             self.post_message(self.RowSelected(self, key))
+
+    def copy_value(self, key: str) -> str | None:
+        """The text `y` copies for the row ``key`` (None: nothing to copy on that row)."""
+        return key
+
+    def action_copy_key(self) -> None:
+        """`y`: the full id of the row under the cursor to the clipboard (OSC 52, which the
+        terminal passes to the system clipboard, over SSH too), with a toast naming it."""
+        key = self.cursor_key
+        value = self.copy_value(key) if key is not None else None
+        if value is None:
+            self.app.notify(f"no {self.copy_what} under the cursor", severity="warning")
+            return
+        self.app.copy_to_clipboard(value)
+        self.app.notify(value, title=f"Copied the {self.copy_what}", markup=False)
 
     def on_click(self, event: events.Click) -> None:
         top = len(self._notice_lines()) + 1
@@ -426,7 +494,13 @@ class KeyedTable(ScrollView, can_focus=True):
         return strip.crop(int(scroll_x), int(scroll_x) + width)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._order) + 1 + len(self._notice_lines())
+        return self.content_height()
+
+
+@functools.cache
+def screen_keys(screen: type[Any]) -> frozenset[str]:
+    """Every key a screen class binds itself (its own and inherited `BINDINGS`)."""
+    return frozenset(binding.key for binding in class_bindings(screen))
 
 
 def sortable(value: Any) -> Any:

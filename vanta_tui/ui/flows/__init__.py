@@ -5,7 +5,9 @@ worker: ask → confirm → the `vanta_tui.desk.Desk` action in a thread → toa
 - `overlays`: maintenance (a vault's, the whole desk's), clear trip, flip mode (and its
   expiry), persona;
 - `followers`: the followers view and their kill switch;
-- `execution`: cancel, panic, reconcile, the status view and its alarms, the executor.
+- `execution`: cancel, panic, reconcile, the status view and its alarms, the executor, and
+  quitting (which asks first while the desk's executor has orders in flight);
+- `views`: `:` goes to a view by name (`VIEWS`).
 
 Approving, staging and turning maintenance off go through a confirmation that says exactly
 what will happen. In read-only mode none of the keys that change state is shown or works.
@@ -36,6 +38,22 @@ VIEW_BINDINGS = [
     Binding("d", "dead_letters", "Dead letters", id="dead_letters", show=False),
     Binding("w", "followers", "Followers", id="followers", show=False),
     Binding("S", "status", "Status", id="status", show=False),
+    Binding("colon", "jump", "Go to a view by name", id="jump", show=False),
+    Binding("N", "notifications", "Notifications (read again)", id="notifications", show=False),
 ]
+VIEWS: dict[str, str] = {
+    "vaults": "focus_pane('vaults')",
+    "overlays": "focus_pane('overlays')",
+    "queue": "focus_pane('queue')",
+    "positions": "focus_pane('positions')",
+    "pnl": "focus_pane('pnl')",
+    "held": "show_held",
+    "followers": "followers",
+    "status": "status",
+    "dead-letters": "dead_letters",
+    "notifications": "notifications",
+    "help": "help",
+}
+"""What `:` goes to: a view's name → the app's action that shows it (one line per view)."""
 MUTATING_ACTIONS = frozenset(b.action for b in OPERATOR_BINDINGS) | {"mark"}
 """What read-only mode neither shows nor runs."""

@@ -57,6 +57,11 @@ class DeskUI(Protocol):
     expiring: bool
 
     @property
+    def executor_running(self) -> bool:
+        """The desk's own executor is sending (started, not paused, not stopped)."""
+        ...
+
+    @property
     def screen_stack(self) -> list[Screen[Any]]: ...
 
     def notify(
@@ -84,6 +89,10 @@ class DeskUI(Protocol):
     def record_event(self, action: str) -> object: ...
 
     def set_executor_paused(self, paused: bool) -> None: ...
+
+    async def run_action(self, action: str) -> bool: ...
+
+    def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None: ...
 
 
 def flow_action(flow: Flow) -> Callable[[DeskUI], None]:

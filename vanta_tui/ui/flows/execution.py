@@ -1,6 +1,7 @@
 """The execution keys: cancel working orders (`c`), PANIC (`ctrl+k`), reconcile the selected
-vault with its brokers (`r`), the status view (`S`, `a` there acknowledges an alarm) and
-the desk's executor (`E`: pause or start)."""
+vault with its brokers (`r`), the status view (`S`, `a` there acknowledges an alarm), the
+desk's executor (`E`: pause or start), and quitting (`q`, `ctrl+q`, the palette's Quit),
+which first says what becomes of the orders the executor has in flight."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.desk import BrokerError
 from vanta_tui.store.errors import StoreError
+from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.flows.base import (
     DeskUI,
     act,
@@ -18,7 +20,7 @@ from vanta_tui.ui.flows.base import (
     price_of,
     selected_orders,
 )
-from vanta_tui.ui.screens.modals import ConfirmScreen, reason_form
+from vanta_tui.ui.screens.modals import ConfirmScreen, QuitScreen, reason_form
 from vanta_tui.ui.screens.status import StatusScreen
 
 WORKING = frozenset({OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED})
@@ -143,3 +145,46 @@ async def toggle_executor(ui: DeskUI) -> None:
         else "started: approved orders go to the brokers",
         title="Executor",
     )
+
+
+def in_flight(state: StateSnapshot) -> list[str]:
+    """What becomes of the orders in flight if the desk (and its executor) closes now, one
+    line per kind present; empty when nothing is in flight."""
+    orders = state.queue.orders if state.queue else []
+
+    def count(*statuses: OrderStatus) -> int:
+        return sum(1 for o in orders if o.status in statuses)
+
+    approved = count(OrderStatus.APPROVED)
+    sending = count(OrderStatus.SUBMITTING)
+    working = count(*WORKING)
+    lines = []
+    if approved:
+        lines.append(
+            f"{approved} approved order(s) not yet sent wait for the next executor: nothing "
+            "is sent while the desk is closed, unless another executor runs "
+            "(vanta-tui executor)."
+        )
+    if sending:
+        lines.append(
+            f"{sending} order(s) being submitted complete their send first: the desk waits "
+            "for the cycle in flight before it closes."
+        )
+    if working:
+        lines.append(
+            f"{working} order(s) working at the broker (submitted, partially filled) stay "
+            "working there: cancel them with c, or ctrl+k (panic), if they should not."
+        )
+    return lines
+
+
+async def quit_desk(ui: DeskUI) -> None:
+    """`q` (and `ctrl+q`, the palette's Quit): close the desk. While the desk's own executor
+    runs and has orders in flight, it first says what becomes of them and asks; otherwise
+    it closes at once. Asked again while the question is up, it does nothing."""
+    if any(isinstance(screen, QuitScreen) for screen in ui.screen_stack):
+        return
+    lines = in_flight(ui.snapshot) if ui.executor_running else []
+    if lines and not await ask(ui, QuitScreen([*lines, "", "y quits · n or Esc stays"])):
+        return
+    ui.exit()

@@ -63,13 +63,21 @@ async def approve(ui: DeskUI) -> None:
 
 
 async def reject(ui: DeskUI) -> None:
-    """`x`: reject the marked staged orders (or the one under the cursor), with a reason."""
-    orders = [o for o in selected_orders(ui) if o.status is OrderStatus.STAGED]
+    """`x`: reject the marked staged orders (or the one under the cursor), with a reason;
+    the form lists each order it rejects."""
+    chosen = selected_orders(ui)
+    orders = [o for o in chosen if o.status is OrderStatus.STAGED]
     if not orders:
         ui.notify("no staged order selected", severity="warning")
         return
     ids = [o.order_id for o in orders]
-    values = await ask(ui, reason_form(f"Reject {len(ids)} order(s)", required=False))
+    lines = [f"{o.order_id[-8:]}  {describe(o, price_of(ui, o))}" for o in orders]
+    if len(chosen) > len(orders):
+        lines.append(
+            f"({len(chosen) - len(orders)} marked order(s) past staging are left as they are)"
+        )
+    form = reason_form(f"Reject {len(ids)} order(s)?", required=False, lines=lines)
+    values = await ask(ui, form)
     if values is None:
         return
     ui.queue_pane.clear_marks()

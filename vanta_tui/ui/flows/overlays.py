@@ -8,8 +8,11 @@ import asyncio
 import logging
 from decimal import Decimal
 
+from vanta_tui.core.models import VaultOverlay
 from vanta_tui.core.models.overlay import MAX_FLIP_TTL_MIN, flip_mode_problem
+from vanta_tui.core.positions import is_tripped
 from vanta_tui.ui.flows.base import DeskUI, act, ask, decimal_of, need_vault
+from vanta_tui.ui.format import pct
 from vanta_tui.ui.screens.modals import ConfirmScreen, FormScreen, reason_form
 
 log = logging.getLogger(__name__)
@@ -70,9 +73,14 @@ async def switch_maintenance(ui: DeskUI, vault_id: str | None) -> None:
 
 
 async def clear_trip(ui: DeskUI) -> None:
-    """`t`: clear the selected vault's trip after review, with a reason."""
+    """`t`: clear the selected vault's trip after review, with a reason. A vault that is not
+    tripped is said so at once (the reason would be asked for nothing)."""
     vault_id = need_vault(ui)
     if vault_id is None:
+        return
+    untripped = not_tripped(ui, vault_id)
+    if untripped is not None:
+        ui.notify(untripped, title="Clear trip", severity="warning")
         return
     values = await ask(ui, reason_form(f"Clear the trip of {vault_id} after review", required=True))
     if values is None:
@@ -84,6 +92,23 @@ async def clear_trip(ui: DeskUI) -> None:
         return f"trip cleared for {vault_id}"
 
     await act(ui, "Clear trip", body)
+
+
+def not_tripped(ui: DeskUI, vault_id: str) -> str | None:
+    """Why the vault has no trip to clear, from the state on screen (None: it is tripped, or
+    the files needed to tell are not loaded: the action itself decides then)."""
+    state = ui.snapshot
+    vault = state.vaults.get(vault_id) if state.vaults else None
+    pnl = state.pnl.vaults.get(vault_id) if state.pnl else None
+    if vault is None or pnl is None:
+        return None
+    overlay = state.overlays.for_vault(vault_id) if state.overlays else VaultOverlay()
+    if is_tripped(vault, overlay, pnl):
+        return None
+    depth = f"drawdown {pct(pnl.drawdown)} of max {pct(vault.risk.max_drawdown, 0)}"
+    if pnl.drawdown >= vault.risk.max_drawdown:
+        return f"{vault_id} is not tripped: its trip was cleared at this depth ({depth})"
+    return f"{vault_id} is not tripped ({depth}): there is no trip to clear"
 
 
 async def flip_mode(ui: DeskUI) -> None:

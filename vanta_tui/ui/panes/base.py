@@ -104,3 +104,36 @@ class Pane(KeyedTable):
     def update_notices(self) -> None:
         banner = [(self.pane.banner, "problem")] if self.pane.banner else []
         self.set_notices(banner + self.extra_notices())
+
+
+def share_cells(total: int, needs: Sequence[int], floors: Sequence[int]) -> list[int]:
+    """``total`` cells (rows or columns) shared between panes by what each has to show.
+
+    All needs fit: each pane gets its need, the last one the rest (the PnL pane's chart
+    grows with it). Otherwise each first gets its floor (what it must not lose: the PnL
+    pane's figures, the first columns of a table), then what is left goes to the panes that
+    still need more, the smallest need first (a pane that needs less than an even share
+    gets all of it, the others split the rest). Floors that do not fit are shared in
+    proportion."""
+    count = len(needs)
+    total = max(total, 0)
+    floors = [min(f, n) for f, n in zip(floors, needs, strict=True)]
+    if sum(needs) <= total:
+        out = list(needs)
+        out[-1] += total - sum(needs)
+        return out
+    if sum(floors) >= total:
+        weight = sum(floors) or count
+        out = [total * (f or 1) // weight for f in floors]
+        out[-1] += total - sum(out)
+        return out
+    out = list(floors)
+    left = total - sum(floors)
+    wanting = sorted(range(count), key=lambda i: needs[i] - floors[i])
+    for place, index in enumerate(wanting):
+        even = left // (count - place)
+        given = min(needs[index] - floors[index], even)
+        out[index] += given
+        left -= given
+    out[wanting[-1]] += left
+    return out

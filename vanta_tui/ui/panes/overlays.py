@@ -53,7 +53,13 @@ class OverlaysPane(Pane):
                 ("boosts", "Boosts"),
             ],
             id=id,
+            copy_what="vault id",
         )
+        self._selected: str | None = None
+        """The vault selected when the pane last showed; a new one is scrolled into view."""
+
+    def copy_value(self, key: str) -> str | None:
+        return None if key == GLOBAL_KEY else key
 
     def show(self, state: StateSnapshot, now: datetime, selected: str | None) -> None:
         overlays = state.overlays
@@ -84,3 +90,8 @@ class OverlaysPane(Pane):
                 Cell(boosts or "—", "dim" if not boosts else ""),
             ]
         self.sync(rows)
+        if selected != self._selected and selected in rows:
+            # The cursor follows the vault the operator selects, so its row is in view even
+            # where the pane shows two rows (80×24).
+            self._selected = selected
+            self.move_to(selected)

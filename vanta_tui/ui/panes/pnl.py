@@ -28,7 +28,7 @@ FIGURE_LINES = 3
 MIN_CHART_LINES = 2
 
 
-class PnlPane(Widget):
+class PnlPane(Widget, can_focus=True):
     TITLE = "PnL"
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "pnl--problem",
@@ -137,6 +137,15 @@ class PnlPane(Widget):
         self.pane.set_info(f"fees {self._fees_period}" if self._fees_period else "")
         self.refresh_drawing()
 
+    def wanted_size(self, width: int) -> tuple[int, int]:
+        """(columns for the vault's figures, lines for the banner, the figures, the
+        followers and the smallest chart), inside the border. The followers' lines and the
+        chart take what is left."""
+        figures = max((line.cell_len for line in self._figures.split("\n")), default=0) + 2
+        banner = len(textwrap.wrap(self.pane.banner, max(width - 2, 10))[:3])
+        rows = banner + FIGURE_LINES + len(self._follower_lines) + MIN_CHART_LINES + 1
+        return figures, rows
+
     def render_line(self, y: int) -> Strip:
         key = (self.size.width, self.size.height, self.app.theme)
         if self._lines is None or self._lines[0] != key:
@@ -179,8 +188,10 @@ class PnlPane(Widget):
         for figures in self._figures.split("\n"):
             text_line(figures)
         # The followers' PnL and fees under the vault's, as far as there is room (the chart
-        # keeps at least its minimum height).
+        # keeps at least its minimum height; where it has no room at all, they take it).
         room = height - len(out) - 1 - MIN_CHART_LINES
+        if room < 0:
+            room = height - len(out)
         for line, period in self._follower_lines[: max(room, 0)]:
             text_line(with_period(line, period))
         chart_lines = height - len(out) - 1

@@ -28,6 +28,7 @@ class PositionsPane(Pane):
                 ("mark", ""),
             ],
             id=id,
+            copy_what="symbol",
         )
         self.stale_warning = ""
         """The warning shown when the portfolio or allocation is older than 24 h ("" if not)."""

@@ -106,6 +106,7 @@ class QueuePane(Pane):
                 ("why", "Why"),
             ],
             id=id,
+            copy_what="order id",
         )
         self.filtering = False
         self.parents: set[str] = set()
@@ -341,12 +342,13 @@ class QueuePane(Pane):
             self.update_notices()
 
     def action_mark(self) -> None:
+        """`space`: mark or unmark the order under the cursor; the cursor stays on it (so a
+        second space unmarks the same order, and `a`/`x` act on what the operator sees)."""
         key = self.cursor_key
         if key is None:
             return
         self.marked.symmetric_difference_update({key})
         self.post_message(self.ViewChanged())
-        self.action_cursor_down()
 
     def clear_marks(self) -> None:
         if self.marked:
@@ -354,7 +356,9 @@ class QueuePane(Pane):
             self.post_message(self.ViewChanged())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "mark" and getattr(self.app, "read_only", False))
+        if action == "mark" and getattr(self.app, "read_only", False):
+            return False
+        return super().check_action(action, parameters)
 
     def action_toggle_finished(self) -> None:
         self.show_finished = not self.show_finished

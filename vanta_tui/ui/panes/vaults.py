@@ -48,6 +48,7 @@ class VaultsPane(Pane):
                 ("venues", "Venues"),
             ],
             id=id,
+            copy_what="vault id",
         )
 
     def show(self, state: StateSnapshot) -> None:

@@ -76,13 +76,23 @@ class ConfirmScreen(DeskModal[bool]):
         self.answer(answer)
 
 
+class QuitScreen(ConfirmScreen):
+    """Quitting while the desk's executor has orders in flight: what becomes of them. It
+    takes the keys while it is up: `y` (or Enter) quits, `n`/Esc stays; another `q` or
+    `ctrl+q` does nothing (a quick second `q` neither quits nor closes the question)."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("Quit the desk?", lines, "Quit")
+
+
 Field = tuple[str, str, str]
 """(key, label, initial value)."""
 
 
 class FormScreen(DeskModal[dict[str, str] | None]):
     """A small form of text fields. ``check`` turns the values into a preview line or raises
-    ValueError with the reason; Enter submits only when the values check out."""
+    ValueError with the reason; Enter submits only when the values check out. ``lines``, if
+    any, say above the fields what the form acts on (each order a batch rejects)."""
 
     AUTO_FOCUS = "Input"
 
@@ -96,9 +106,11 @@ class FormScreen(DeskModal[dict[str, str] | None]):
         fields: Sequence[Field],
         check: Callable[[dict[str, str]], str],
         submit: str = "OK",
+        lines: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.title_text = title
+        self.lines = list(lines)
         self.fields = list(fields)
         self.check = check
         self.submit_label = submit
@@ -106,6 +118,8 @@ class FormScreen(DeskModal[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-body"):
             yield Label(self.title_text, classes="modal-title")
+            if self.lines:
+                yield Static("\n".join(self.lines), classes="modal-text", markup=False)
             for key, label, value in self.fields:
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
@@ -156,10 +170,14 @@ class FormScreen(DeskModal[dict[str, str] | None]):
         self.answer(None)
 
 
-def reason_form(title: str, *, required: bool, prompt: str = "Reason") -> FormScreen:
+def reason_form(
+    title: str, *, required: bool, prompt: str = "Reason", lines: Sequence[str] = ()
+) -> FormScreen:
+    """A form asking for a reason (``required`` or not), ``lines`` saying what it is for."""
+
     def check(values: dict[str, str]) -> str:
         if required and not values["reason"]:
             raise ValueError("a reason is required")
         return "Enter to confirm, Esc to cancel"
 
-    return FormScreen(title, [("reason", prompt, "")], check, submit="Confirm")
+    return FormScreen(title, [("reason", prompt, "")], check, submit="Confirm", lines=lines)
