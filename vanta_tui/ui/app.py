@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,6 +33,7 @@ from textual.widgets import Footer
 from textual.worker import Worker
 from watchfiles import awatch
 
+from vanta_tui.actions.activity import AccountTimes, Banner
 from vanta_tui.actions.status import StatusLine, StatusReport, held_orders
 from vanta_tui.core.alarms import Alarm, Level
 from vanta_tui.core.clock import Clock, utc_now
@@ -44,11 +46,13 @@ from vanta_tui.demo.bundled import is_demo_copy
 from vanta_tui.desk import Desk, ExecutorEnd, ExecutorNews
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths
+from vanta_tui.ui.banner import PanicBanner
 from vanta_tui.ui.commands import DeskCommands
 from vanta_tui.ui.flows import (
     MUTATING_ACTIONS,
     OPERATOR_BINDINGS,
     VIEW_BINDINGS,
+    day,
     execution,
     followers,
     orders,
@@ -65,6 +69,8 @@ from vanta_tui.ui.panes.pnl import PnlPane
 from vanta_tui.ui.panes.positions import PositionsPane
 from vanta_tui.ui.panes.queue import QueuePane
 from vanta_tui.ui.panes.vaults import VaultsPane
+from vanta_tui.ui.screens.activity import ActivityEventScreen, ActivityScreen, DayScreen
+from vanta_tui.ui.screens.blotter import BlotterScreen
 from vanta_tui.ui.screens.dead_letters import DeadLetterScreen
 from vanta_tui.ui.screens.followers import FollowersScreen
 from vanta_tui.ui.screens.help import HelpScreen, key_rows
@@ -72,6 +78,7 @@ from vanta_tui.ui.screens.jump import JumpScreen
 from vanta_tui.ui.screens.modals import ConfirmScreen, FormScreen
 from vanta_tui.ui.screens.notifications import Note, NotificationsScreen
 from vanta_tui.ui.screens.order_detail import OrderDetailScreen
+from vanta_tui.ui.screens.profit import ProfitScreen
 from vanta_tui.ui.screens.status import StatusScreen
 from vanta_tui.ui.settings import (
     DeskSettings,
@@ -247,6 +254,8 @@ class VantaApp(OrderedKeys):
         # The main screen's widgets, kept so that a tick or a load reaches them while a modal
         # screen is on top (a query would search the modal).
         self.header = DeskHeader(self.state_label, live=self.live, read_only=self.read_only)
+        self.banner = PanicBanner()
+        """Red, under the header, while a panic or global maintenance stops trading."""
         self.vaults_pane = VaultsPane(id="vaults")
         self.overlays_pane = OverlaysPane(id="overlays")
         self.queue_pane = QueuePane(id="queue")
@@ -273,6 +282,7 @@ class VantaApp(OrderedKeys):
     def compose(self) -> ComposeResult:
         # The panes sit in the screen's own grid (desk.tcss); header and footer are docked.
         yield self.header
+        yield self.banner
         yield self.vaults_pane
         yield self.overlays_pane
         yield self.queue_pane
@@ -544,6 +554,7 @@ class VantaApp(OrderedKeys):
         for screen in self.screen_stack:
             if isinstance(screen, FollowersScreen):
                 screen.show(self.snapshot)
+        self.refresh_day_views()
         self.loads += 1
         if self.loads == 1:
             self.call_after_refresh(lambda: self.refresh_status(False))
@@ -603,15 +614,43 @@ class VantaApp(OrderedKeys):
         )
         try:
             # A status refresh reads, and notes first-seen times of alarms.
-            report = self.desk.status(probe=probe, watcher=watcher, state=self.snapshot)
+            state = self.snapshot
+            report = self.desk.status(probe=probe, watcher=watcher, state=state)
+            banner = self.desk.banner(state)
+            times = self.desk.broker_times(state)
         except Exception:
             log.exception("status failed")
             return
-        self.call_from_thread(self._show_if_newest, report, generation)
+        self.call_from_thread(self._show_if_newest, report, banner, times, generation)
 
-    def _show_if_newest(self, report: StatusReport, generation: int) -> None:
-        if generation == self._status_generation:
-            self.show_status(report)
+    def _show_if_newest(
+        self,
+        report: StatusReport,
+        banner: Banner | None,
+        times: list[AccountTimes],
+        generation: int,
+    ) -> None:
+        if generation != self._status_generation:
+            return
+        self.show_status(report)
+        self.show_banner(banner)
+        refresh = self.settings.refresh
+        self.header.set_broker_times(
+            times,
+            self.clock(),
+            reconcile_every=timedelta(minutes=refresh.reconcile_minutes),
+            price_every=timedelta(seconds=refresh.prices_seconds),
+        )
+
+    def show_banner(self, banner: Banner | None) -> None:
+        """The red banner (None hides it); the panes make room for it."""
+        if banner == self.banner.banner:
+            return
+        self.banner.show(banner)
+        self.call_after_refresh(self.fit_layout)
+
+    def on_panic_banner_acknowledge_clicked(self, _message: PanicBanner.AcknowledgeClicked) -> None:
+        self.action_acknowledge_panic()
 
     def show_status(self, report: StatusReport) -> None:
         previous = self.status_report
@@ -704,6 +743,7 @@ class VantaApp(OrderedKeys):
         if width <= 0 or height <= 0 or not queue.is_attached:
             return
         header, footer = (max(w.outer_size.height, 1) for w in (self.header, self.footer))
+        header += self.banner.outer_size.height if self.banner.display else 0
         above = header + sum(table_rows(p, width) for p in (self.vaults_pane, self.overlays_pane))
         left = height - above - footer
         pnl_figures, pnl_lines = pnl.wanted_size(pnl.size.width or width // 3)
@@ -744,6 +784,7 @@ class VantaApp(OrderedKeys):
         now = self.clock()
         overlays.expire_flip_modes_if_due(self)
         self.header.set_clock(now)
+        self.refresh_day_views()  # an executor elsewhere writes the journal, not a file
         if self.snapshot.files:
             self.overlays_pane.show(self.snapshot, now, self.selected_vault)
             queue = self.queue_pane
@@ -759,6 +800,7 @@ class VantaApp(OrderedKeys):
     def action_show_held(self) -> None:
         """The held orders, each with why: the queue showing only them (`h` there shows all
         again), focused, so Enter opens one's detail."""
+        self._leave_day_views()
         self.queue_pane.show_held(True)
         self.queue_pane.focus()
 
@@ -770,9 +812,19 @@ class VantaApp(OrderedKeys):
         self.fit_layout()  # a filter, finished orders, held only: other rows
 
     def on_queue_pane_order_opened(self, message: QueuePane.OrderOpened) -> None:
+        self.open_order(message.order_id)
+
+    def open_order(self, order_id: str) -> None:
+        """The order's detail and its audit trail (an order no longer in the queue: said so;
+        the activity view's `o` still lists its events)."""
         queue = self.snapshot.queue
-        order = queue.get(message.order_id) if queue else None
+        order = queue.get(order_id) if queue else None
         if order is None:
+            self.notify(
+                f"order {order_id} is no longer in the queue (its events stay in the journal)",
+                severity="warning",
+                markup=False,
+            )
             return
         screen = OrderDetailScreen(order, self.snapshot.hold_reason(order))
         self.push_screen(screen)
@@ -803,6 +855,8 @@ class VantaApp(OrderedKeys):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "copy_order_id":
             return isinstance(self.screen, OrderDetailScreen)
+        if action in MUTATING_ACTIONS and isinstance(self.screen, DayScreen):
+            return False  # the queue's cursor is not in view: its keys wait for it
         return not (self.read_only and action in MUTATING_ACTIONS)
 
     def start_flow(self, flow: Flow, *args: Any, group: str = DIALOG_GROUP) -> None:
@@ -836,7 +890,43 @@ class VantaApp(OrderedKeys):
     action_status = flow_action(execution.status)
     action_toggle_executor = flow_action(execution.toggle_executor)
 
+    action_unstage = flow_action(day.unstage)
+    action_acknowledge_panic = flow_action(day.acknowledge_panic)
+
     action_jump = flow_action(views.jump)
+
+    def action_activity(self) -> None:
+        """`L`: the journal's events in words, newest first, live."""
+        self._show_day(ActivityScreen(self.desk))
+
+    def action_blotter(self) -> None:
+        """`B`: every fill, with its totals per symbol."""
+        self._show_day(BlotterScreen(self.desk, selected_vault=self.selected_vault))
+
+    def action_profit(self) -> None:
+        """`P`: realized PnL per day, week or month, per account and per symbol."""
+        self._show_day(ProfitScreen(self.desk, selected_vault=self.selected_vault))
+
+    def _show_day(self, screen: DayScreen) -> None:
+        """A view of what happened in place of the one shown (they do not pile up)."""
+        self._leave_day_views()
+        self.push_screen(screen)
+
+    def _leave_day_views(self) -> None:
+        while isinstance(self.screen, DayScreen):
+            self.pop_screen()
+
+    def refresh_day_views(self) -> None:
+        """The open views of what happened read the journal again if it grew."""
+        for screen in self.screen_stack:
+            if isinstance(screen, DayScreen):
+                screen.refresh_feed()
+
+    def on_activity_screen_order_opened(self, message: ActivityScreen.OrderOpened) -> None:
+        self.open_order(message.order_id)
+
+    def on_blotter_screen_order_opened(self, message: BlotterScreen.OrderOpened) -> None:
+        self.open_order(message.order_id)
 
     async def action_quit(self) -> None:
         """`q`, Textual's `ctrl+q` and the palette's Quit: `flows.execution.quit_desk` (asks
@@ -960,11 +1050,15 @@ class VantaApp(OrderedKeys):
             ("status (S)", StatusScreen.BINDINGS),
             ("dead letters (d)", DeadLetterScreen.BINDINGS),
             ("notifications (N)", NotificationsScreen.BINDINGS),
+            ("activity (L)", ActivityScreen.BINDINGS),
+            ("fills blotter (B)", BlotterScreen.BINDINGS),
+            ("profit (P)", ProfitScreen.BINDINGS),
         ]
         rows = key_rows(sections, self.keymap, self.get_key_display)
         self.push_screen(HelpScreen(rows))
 
     def action_focus_pane(self, pane_id: str) -> None:
+        self._leave_day_views()
         self.panes[pane_id].focus()
 
     def get_css_variables(self) -> dict[str, str]:
@@ -1032,6 +1126,10 @@ def keymap_scopes() -> list[list[Binding]]:
         class_bindings(OrderDetailScreen),
         class_bindings(HelpScreen),
         class_bindings(NotificationsScreen),
+        class_bindings(ActivityScreen) + table,
+        class_bindings(ActivityEventScreen),
+        class_bindings(BlotterScreen) + table,
+        class_bindings(ProfitScreen) + table,
         class_bindings(JumpScreen),
         class_bindings(ConfirmScreen),
         class_bindings(FormScreen),

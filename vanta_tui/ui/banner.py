@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 SHOWN_MISSES = 4
 """How many of the orders a panic could not cancel the banner lists (then "+N more")."""
+SHORT_SCREEN = 32
+"""Below this many lines (the desk's "-short" breakpoint) the banner lists one order only:
+the panes under it keep their rows."""
 
 
 class PanicBanner(Widget):
@@ -27,12 +30,15 @@ class PanicBanner(Widget):
     DEFAULT_CSS = """
     PanicBanner {
         dock: top;
+        margin-top: 1;  /* under the header (docked at the top too: docks overlap) */
         height: auto;
         max-height: 7;
         background: $error;
         color: $text;
         display: none;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     PanicBanner.-shown {
         display: block;
@@ -72,10 +78,11 @@ class PanicBanner(Widget):
                 f"\nNOT CANCELLED ({len(misses)}) — still working at the broker; A: acknowledge",
                 style=head,
             )
-            for miss in misses[:SHOWN_MISSES]:
+            shown = 1 if self.app.size.height < SHORT_SCREEN else SHOWN_MISSES
+            for miss in misses[:shown]:
                 text.append(f"\n  {miss}")
-            if len(misses) > SHOWN_MISSES:
-                text.append(f"\n  +{len(misses) - SHOWN_MISSES} more (A lists them all)")
+            if len(misses) > shown:
+                text.append(f"\n  +{len(misses) - shown} more (A lists them all)")
         elif banner.panic:
             text.append("  · every working order was cancelled")
         return text

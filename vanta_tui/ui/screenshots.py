@@ -118,6 +118,101 @@ async def error_banner(pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def _approve_and_fill(pilot: Pilot[int]) -> None:
+    """The operator approves AAPL buy 43 (V_CORE), then one executor cycle (its own
+    session, on the screenshots' clock) sends it to the paper broker, which fills it."""
+    import threading
+
+    from vanta_tui.desk import Desk
+    from vanta_tui.ui.screens.modals import ConfirmScreen
+    from vanta_tui.ui.table import KeyedTable
+
+    app = _app(pilot)
+    await main_screen(pilot)
+    await wait_until(pilot, lambda: journal_has(app, "desk.opened"))
+    await pilot.press("3")
+    table = app.query_one("#queue", KeyedTable)
+    for index in range(table.row_count):
+        if table.get_row_at(index)[2].plain == "AAPL":
+            table.move_cursor(row=index)
+    await pilot.press("a")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    loads = app.loads
+    await pilot.press("y")
+    await wait_until(pilot, lambda: app.loads > loads and not isinstance(app.screen, ConfirmScreen))
+
+    def cycle() -> None:
+        with Desk(app.state_dir, operator="executor", clock=fixed_clock(SHOT_NOW)) as desk:
+            desk.run_executor(threading.Event(), once=True, price_every_s=None)
+
+    await asyncio.to_thread(cycle)
+    loads = app.loads
+    app.load_state(None)
+    await wait_until(pilot, lambda: app.loads > loads)
+    app.clear_notifications()
+
+
+async def _day_view(pilot: Pilot[int], key: str) -> None:
+    from vanta_tui.ui.screens.activity import DayScreen
+
+    app = _app(pilot)
+    await _approve_and_fill(pilot)
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, DayScreen))
+    screen = app.screen
+    assert isinstance(screen, DayScreen)
+    await wait_until(pilot, lambda: screen.reads > 0 and not screen.busy)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+async def activity_view(pilot: Pilot[int]) -> None:
+    """`L` after an approval and its fill: the journal's events in words, newest first."""
+    await _day_view(pilot, "L")
+
+
+async def blotter_view(pilot: Pilot[int]) -> None:
+    """`B` after that fill: the fills and their totals per symbol."""
+    await _day_view(pilot, "B")
+
+
+async def panic_banner(pilot: Pilot[int]) -> None:
+    """A panic (ctrl+k) while V_INCOME's PG order works at an Alpaca account whose keys are
+    not on this machine: the red banner says who, why and since, and lists that order as not
+    cancelled until an operator acknowledges it (`A`)."""
+    import json
+
+    from textual.widgets import Input
+
+    from vanta_tui.ui.screens.modals import FormScreen
+
+    app = _app(pilot)
+    await main_screen(pilot)
+    await wait_until(pilot, lambda: journal_has(app, "desk.opened"))
+    path = app.state_dir / "vault.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    income = next(v for v in data["vaults"] if v["vault_id"] == "V_INCOME")
+    income["venues"]["equity"] = {"adapter": "alpaca", "account_ref": "alpaca_income"}
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    loads = app.loads
+    app.load_state(None)
+    await wait_until(pilot, lambda: app.loads > loads)
+    await pilot.press("ctrl+k")
+    await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+    app.screen.query_one("#field-reason", Input).value = "fat finger on SOL"
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.banner.awaiting_ack)
+    await wait_until(
+        pilot,
+        lambda: (
+            not app.workers or all(w.is_finished for w in app.workers if w.group != "state-watcher")
+        ),
+    )
+    app.clear_notifications()
+    await pilot.pause()
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -133,6 +228,11 @@ SCENARIOS = [
     Scenario("order-detail", (120, 40), order_detail),
     Scenario("error-banner", (120, 40), error_banner),
     Scenario("status", (120, 40), status_screen),
+    Scenario("activity", (120, 40), activity_view),
+    Scenario("blotter", (120, 40), blotter_view),
+    Scenario("panic-banner", (120, 40), panic_banner),
+    Scenario("panic-banner-80x24", (80, 24), panic_banner),
+    Scenario("panic-banner-160x50", (160, 50), panic_banner),
 ]
 
 

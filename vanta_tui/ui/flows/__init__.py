@@ -7,6 +7,7 @@ worker: ask → confirm → the `vanta_tui.desk.Desk` action in a thread → toa
 - `followers`: the followers view and their kill switch;
 - `execution`: cancel, panic, reconcile, the status view and its alarms, the executor, and
   quitting (which asks first while the desk's executor has orders in flight);
+- `day`: unstage (`u`), acknowledging what a panic could not cancel (`A`);
 - `views`: `:` goes to a view by name (`VIEWS`).
 
 Approving, staging and turning maintenance off go through a confirmation that says exactly
@@ -33,6 +34,8 @@ OPERATOR_BINDINGS = [
     Binding("ctrl+k", "panic", "PANIC", id="panic", show=False),
     Binding("r", "reconcile", "Reconcile", id="reconcile", show=False),
     Binding("E", "toggle_executor", "Executor", id="toggle_executor", show=False),
+    Binding("u", "unstage", "Unstage", id="unstage", show=False),
+    Binding("A", "acknowledge_panic", "Acknowledge panic", id="acknowledge_panic", show=False),
 ]
 VIEW_BINDINGS = [
     Binding("d", "dead_letters", "Dead letters", id="dead_letters", show=False),
@@ -40,6 +43,9 @@ VIEW_BINDINGS = [
     Binding("S", "status", "Status", id="status", show=False),
     Binding("colon", "jump", "Go to a view by name", id="jump", show=False),
     Binding("N", "notifications", "Notifications (read again)", id="notifications", show=False),
+    Binding("L", "activity", "Activity (what happened)", id="activity", show=False),
+    Binding("B", "blotter", "Fills blotter", id="blotter", show=False),
+    Binding("P", "profit", "Profit by period", id="profit", show=False),
 ]
 VIEWS: dict[str, str] = {
     "vaults": "focus_pane('vaults')",
@@ -52,6 +58,10 @@ VIEWS: dict[str, str] = {
     "status": "status",
     "dead-letters": "dead_letters",
     "notifications": "notifications",
+    "activity": "activity",
+    "blotter": "blotter",
+    "fills": "blotter",
+    "profit": "profit",
     "help": "help",
 }
 """What `:` goes to: a view's name → the app's action that shows it (one line per view)."""
