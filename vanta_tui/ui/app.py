@@ -60,7 +60,7 @@ from vanta_tui.ui.flows import (
     views,
 )
 from vanta_tui.ui.flows.base import Flow, flow_action, guarded
-from vanta_tui.ui.format import focus_border
+from vanta_tui.ui.format import focus_border, price
 from vanta_tui.ui.header import DeskHeader
 from vanta_tui.ui.keys import DIALOG_GROUP, OrderedKeys, checked_keymap, class_bindings
 from vanta_tui.ui.panes.base import Pane, share_cells
@@ -533,7 +533,7 @@ class VantaApp(OrderedKeys):
                 continue
             what = f"{order.vault_id} {order.side.value} {order.qty} {order.symbol}"
             if order.status is OrderStatus.FILLED:
-                self.notify(f"{what} filled at {order.avg_fill_price}", title="Filled")
+                self.notify(f"{what} filled at {price(order.avg_fill_price)}", title="Filled")
             elif order.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}:
                 self.notify(
                     f"{what}: {order.last_error or order.status.value}",
