@@ -4,13 +4,17 @@ Run: ``.venv/bin/python bench/executor.py [ORDERS] [ROUNDS]``. Prints orders/s t
 `Desk.run_executor(once=True)`, and the baseline measured in the same round: the time of
 the durable SQLite commits (WAL, synchronous=FULL, one small row each) the executor needs for those
 orders, counted from the journal (each `Journal.act` is an intent commit plus an event
-commit) plus one paper-book commit per order. Goal: at least half the speed those commits
-allow (ratio ≥ 0.5). The median round of three is reported (the machines are noisy).
+commit) plus one paper-book commit per order. The median round of three is reported (the
+machines are noisy). These figures are information: their former goal (ratio ≥ 0.5, issue 6)
+is retired, replaced by the fan-out issue's goals on real broker latency (`bench/fanout.py`:
+the last of 1,000 children accepted ≤ 1.5 s and every answer recorded ≤ 2.5 s after
+approval), which is what an operator waits for.
 
 A second figure runs the same orders through a broker that answers at once from memory
 (no disk, no book): the executor's own work (risk checks, the journal's audited actions,
-the files), against the same commits. It bounds what any broker-side change can reach: if
-that alone costs more than twice the commits, the goal cannot be met by the broker side.
+the files), against the same commits. It bounds what any broker-side change can reach
+(it showed the retired goal out of the broker side's reach: that work alone cost more than
+twice the commits).
 """
 
 from __future__ import annotations
@@ -113,6 +117,8 @@ class InstantBroker:
 
     name = "instant"
     mode = "instant"
+    parallel = False
+    """Served from the executor's own thread, as a local book is."""
 
     def __init__(self) -> None:
         self.orders: dict[str, BrokerOrder] = {}
@@ -202,11 +208,11 @@ def main() -> None:
     print(
         f"executor, {count} orders: {count / took:,.0f} orders/s ({took:.2f} s, {events} events "
         f"in {acts} actions); {commits} durable commits alone {base:.2f} s; "
-        f"ratio {base / took:.2f} (goal ≥ 0.5; median of {rounds} rounds)"
+        f"ratio {base / took:.2f} (median of {rounds} rounds)"
     )
     emit(
         f"executor, {count} orders (orders/s)", count / took, "orders/s", commits / base,
-        base / took, "ratio ≥ 0.5 (issue 6)", base / took >= 0.5,
+        base / took, "— (retired; see fan-out)",
     )  # fmt: skip
     took, base, events, acts = median_round(count, rounds, instant=True)
     commits = 2 * acts + count

@@ -21,8 +21,10 @@ SCRIPTS = [
     "checkpoints.py",
     "live_update.py",
     "desk.py",
+    "desk_scale.py",
     "executor.py",
     "mirror.py",
+    "fanout.py",
     "cli_start.py",
 ]
 

@@ -62,6 +62,9 @@ def test_sigkill_while_sending_to_alpaca_leaves_every_order_there_once(
     sent: set[str] = set()
     with FakeAlpaca(dict(PRICES)) as fake:
         monkeypatch.setenv("VANTA_ALPACA_URL", fake.url)
+        monkeypatch.setenv("VANTA_ALPACA_DATA_URL", fake.url)  # prices: no network
+        # The fake has no request limit; Alpaca's 200 a minute would pace these hundreds.
+        monkeypatch.setenv("VANTA_ALPACA_RATE_LIMIT", "100000/60")
         # Import alpaca-py here, so the forked children start sending at once.
         brokers_for(state_dir)
         __import__("alpaca.trading.client")

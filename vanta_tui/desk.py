@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         CloseReport,
         LedgerEntry,
     )
+    from vanta_tui.actions.followers import ImportReport
     from vanta_tui.actions.orders import (
         ApprovalSummary,
         StagedRebalance,
@@ -217,11 +218,16 @@ class Desk:
     def start(self) -> RecoveryReport | None:
         """Open the journal now: recover from any crash and record the changes other programs
         made to the files since (a writable desk). None when read-only."""
-        with self._session() as ctx:
-            if ctx.read_only:
-                return None
-            ctx.journal.note_external_changes()
-            return ctx.recovery
+        with self._lock:
+            opening = self._ctx is None
+            with self._session() as ctx:
+                if ctx.read_only:
+                    return None
+                # A journal opened just now has noted them (`Journal.start`), except in the
+                # files another program held meanwhile: read them all again only then.
+                if not opening or (ctx.recovery is not None and ctx.recovery.waiting):
+                    ctx.journal.note_external_changes()
+                return ctx.recovery
 
     def note_external(self, kinds: Iterable[StateKind]) -> None:
         """Record the changes another program made to these files (the watcher saw them)."""
@@ -438,6 +444,21 @@ class Desk:
         result = self._act(lambda ctx: add_follower(ctx, data, where=where))
         moved = result.events[0].payload.get("keys_moved_to_keyring") or []
         return result.result, list(moved)
+
+    def import_followers(
+        self, path: Path, partial: bool = False, *, progress: ProgressFactory | None = None
+    ) -> ImportReport:
+        """Onboard many followers: ``path`` is a JSON Lines file of packets (one a line) or a
+        directory of packet files. Every packet is checked first, with the rules of
+        `add_follower` (keys looked up once per account), and every problem is reported
+        with its line or file; then all are added in one audited action. With any problem
+        none is added, unless ``partial``: then the valid ones are (the report says which
+        were skipped and why)."""
+        from vanta_tui.actions.followers import import_followers
+
+        return self._act(
+            lambda ctx: import_followers(ctx, path, partial=partial, progress=progress)
+        )
 
     def kill_switch(self, follower_id: str, on: bool) -> Follower:
         """Stop (on) or resume (off) mirroring new vault orders to a follower."""
@@ -800,6 +821,7 @@ class Desk:
         reconcile_every_s: float | Default | None = DEFAULT,
         retry_after: tuple[float, ...] = (),
         stop_on_bug: bool = False,
+        concurrency: int | None = None,
     ) -> RunOutcome:
         """Run the executor in this thread until ``stop`` is set (``once``: until nothing
         more can progress now): it takes the state directory's lease (one executor per
@@ -809,7 +831,9 @@ class Desk:
         ``price_every_s`` / ``reconcile_every_s``: how often prices are fetched and accounts
         compared with the brokers (None: never; by default the executor's own periods).
         ``stop_on_bug``: an unexpected exception in a cycle ends the run (the headless
-        executor exits, its supervisor restarts it) instead of being logged and said."""
+        executor exits, its supervisor restarts it) instead of being logged and said.
+        ``concurrency``: sends in flight at once across accounts (default
+        `executor.engine.CONCURRENCY`)."""
         from vanta_tui.actions.context import ReadOnlyRefused
         from vanta_tui.executor import engine
         from vanta_tui.executor.runner import run_executor
@@ -836,4 +860,5 @@ class Desk:
             ),
             retry_after=retry_after or engine.RETRY_AFTER_S,
             stop_on_bug=stop_on_bug,
+            concurrency=concurrency or engine.CONCURRENCY,
         )

@@ -6,6 +6,10 @@ the same client order id, after looking the order up). alpaca-py sets no timeout
 request gets one, and a POST that times out is an `UnknownOutcome` (the executor then
 looks the order up by its client order id before anything else).
 
+Every request counts against the account's published limit (200 per minute, `pacing`),
+and a host limit where one is set; a 429 slows that account only, for as long as Alpaca's
+``X-RateLimit-Reset`` (or ``Retry-After``) says.
+
 Responses are read as raw JSON (``raw_data=True``): quantities and prices stay exact
 `Decimal` text instead of passing through floats.
 """
@@ -14,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import time
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -38,6 +44,7 @@ from vanta_tui.brokers.errors import (
     TemporaryBrokerError,
     UnknownOutcome,
 )
+from vanta_tui.brokers.pacing import PACER, alpaca_rate, host_keys
 from vanta_tui.core.enums import AssetClass, OrderType, Side, asset_class_of
 from vanta_tui.core.ids import client_order_id as vanta_client_id
 from vanta_tui.core.secrets import clip
@@ -73,12 +80,30 @@ _STATUS = {
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
 
 
-def _tamed(client: Any, timeout_s: float) -> Any:
+@functools.cache
+def _environment_for(base_url: str) -> tuple[dict[str, str], str | None]:
+    """The proxies the environment sets for ``base_url`` (``NO_PROXY`` applied) and its CA
+    bundle, read once per host for the process."""
+    import requests.utils
+
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return dict(requests.utils.get_environ_proxies(base_url)), bundle
+
+
+def _tamed(client: Any, timeout_s: float, base_url: str) -> Any:
     """An alpaca-py REST client with no retries of its own (a retried POST may create a
-    second order) and a timeout on every request (alpaca-py sets none)."""
+    second order) and a timeout on every request (alpaca-py sets none). The environment's
+    proxy and CA settings are read once, for its host, instead of on every request
+    (requests scans every environment variable each time: at 1,000 accounts whose keys
+    are in the environment, that was most of a send's cost)."""
     client._retry = 0
     client._retry_codes = []
     session = client._session
+    proxies, bundle = _environment_for(base_url)
+    session.proxies = dict(proxies)
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
     session.request = functools.partial(session.request, timeout=timeout_s)
     return client
 
@@ -114,10 +139,27 @@ def _message(error: Exception) -> str:
     return clip(text, 300)
 
 
+def _asked_wait(error: Any) -> float | None:
+    """How long a 429 asks to wait: ``Retry-After`` seconds, else Alpaca's
+    ``X-RateLimit-Reset`` (the Unix time its window resets); None when it says neither."""
+    response = getattr(getattr(error, "_http_error", None), "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        if headers.get("Retry-After"):
+            return max(float(headers["Retry-After"]), 0.0)
+        if headers.get("X-RateLimit-Reset"):
+            return max(float(headers["X-RateLimit-Reset"]) - time.time(), 0.0) + 0.05
+    except ValueError:
+        return None
+    return None
+
+
 class AlpacaBroker:
     """One Alpaca account (paper unless ``live``)."""
 
     name = "alpaca"
+    parallel = True
+    """A network API: the executor sends to many accounts at once (`executor.engine`)."""
 
     def __init__(
         self,
@@ -135,6 +177,9 @@ class AlpacaBroker:
         self._credentials = credentials
         self._client: Any = None
         self._data: dict[str, Any] = {}
+        self._account_key = f"alpaca {self.base_url.rstrip('/')} {self.account_ref}"
+        PACER.limit(self._account_key, alpaca_rate())
+        self._keys = [self._account_key, *host_keys(self.base_url)]
 
     def __repr__(self) -> str:
         return f"AlpacaBroker({self.account_ref!r}, live={self.live}, url={self.base_url!r})"
@@ -156,7 +201,7 @@ class AlpacaBroker:
                 raw_data=True,
                 url_override=self.base_url.rstrip("/"),
             )
-            self._client = _tamed(client, self.timeout_s)
+            self._client = _tamed(client, self.timeout_s, self.base_url)
         return self._client
 
     def _data_client(self, kind: str) -> Any:
@@ -172,7 +217,7 @@ class AlpacaBroker:
                 raw_data=True,
                 url_override=self.data_url.rstrip("/"),
             )
-            self._data[kind] = _tamed(client, self.timeout_s)
+            self._data[kind] = _tamed(client, self.timeout_s, self.data_url)
         return self._data[kind]
 
     # ------------------------------------------------------------ translation
@@ -182,6 +227,7 @@ class AlpacaBroker:
         import requests
         from alpaca.common.exceptions import APIError
 
+        PACER.wait(self._keys)
         try:
             return fn(*args)
         except APIError as exc:
@@ -194,8 +240,14 @@ class AlpacaBroker:
             if status == 422 and "client_order_id" in message and "unique" in message:
                 raise DuplicateClientOrderId(f"alpaca: {message}") from exc
             if status == 429:
-                # Rate limited: the order was not taken. Retried later under the same id.
-                raise TemporaryBrokerError(f"alpaca {what}: rate limited (429)") from exc
+                # Rate limited: the order was not taken. Retried later under the same id;
+                # this account's next requests wait as long as Alpaca asked.
+                asked = _asked_wait(exc)
+                PACER.slow_down(self._account_key, asked)
+                after = f"; retry after {math.ceil(asked)} s" if asked else ""
+                raise TemporaryBrokerError(
+                    f"alpaca {what}: rate limited (429){after}", asked
+                ) from exc
             if status >= 500:
                 if sending:
                     raise UnknownOutcome(f"alpaca {what}: HTTP {status}: {message}") from exc

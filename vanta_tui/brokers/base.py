@@ -87,6 +87,10 @@ class Broker(Protocol):
     """What the executor needs from a broker. Errors are `vanta_tui.brokers.errors` types."""
 
     name: str
+    parallel: bool
+    """Whether the executor may send to this account from a worker thread while it sends
+    to others (a network API: True); a local book (the paper broker) is served from the
+    executor's own thread, one order at a time (`vanta_tui.executor.engine`)."""
 
     @property
     def mode(self) -> str:

@@ -62,6 +62,7 @@ from vanta_tui.brokers.errors import (
     UnknownOutcome,
     VenueRefused,
 )
+from vanta_tui.brokers.pacing import PACER, host_keys
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
 from vanta_tui.core.ids import client_order_id_of
 from vanta_tui.core.secrets import clip
@@ -253,6 +254,10 @@ def _fee_of(raw: dict[str, Any]) -> dict[str, Any]:
 class CcxtBroker:
     """One account at one ccxt exchange."""
 
+    parallel = True
+    """A network API: the executor sends to many accounts at once (`executor.engine`).
+    ccxt paces this account's client itself (the exchange's ``rateLimit``)."""
+
     def __init__(
         self,
         exchange_id: str,
@@ -274,6 +279,8 @@ class CcxtBroker:
         """When the markets were last loaded (monotonic seconds)."""
         self.client_ids = client_id_rule(exchange_id)
         self._caps: VenueCaps | None = None
+        self._account_key = f"{self.name} {self.account_ref}"
+        self._keys = [self._account_key, *host_keys(self.base_url)]
 
     def __repr__(self) -> str:
         return f"CcxtBroker({self.exchange_id!r}, {self.account_ref!r}, live={self.live})"
@@ -353,6 +360,7 @@ class CcxtBroker:
     def _call(self, what: str, fn: Any, *args: Any, sending: bool = False, **kwargs: Any) -> Any:
         import ccxt
 
+        PACER.wait(self._keys)  # a slow-down after "too many requests"; a host's limit
         try:
             # ccxt's decimal_to_precision sets the thread's decimal context to ROUND_HALF_UP
             # and traps Underflow; confined here, it cannot change our money arithmetic.
@@ -368,6 +376,7 @@ class CcxtBroker:
             raise CredentialsError(f"{self.name} {self.account_ref}: {what}: {exc}") from exc
         except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
             wait = _retry_after(self._exchange)
+            PACER.slow_down(self._account_key, wait)
             after = f"; retry after {wait:g} s" if wait is not None else ""
             raise TemporaryBrokerError(
                 f"{self.name} {what}: rate limited{after}: {clip(str(exc), 200)}", wait

@@ -230,6 +230,8 @@ class PaperBroker:
 
     name = "paper"
     mode = "paper"
+    parallel = False
+    """A local book: served from the executor's own thread."""
 
     def __init__(
         self,

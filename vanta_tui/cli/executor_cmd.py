@@ -45,6 +45,11 @@ def add_executor(sub: Subcommands) -> None:
         "--retry-after", default="1,5,15,60", metavar="S,S,...",
         help="seconds before each resend after a temporary error (default 1,5,15,60)",
     )  # fmt: skip
+    p.add_argument(
+        "--concurrency", type=int, default=None, metavar="N",
+        help="sends in flight at once across accounts, each account's orders in order "
+        "(default 400)",
+    )  # fmt: skip
     p.add_argument("--slippage-bps", default="0", help="paper broker slippage in basis points")
     p.add_argument(
         "--partial-fill", default=None, metavar="FRACTION",
@@ -77,7 +82,15 @@ def _desk_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def handle_executor(args: argparse.Namespace, desk: Desk) -> int:
     retry, _ = _options(args)
-    return run(desk, args.once, retry_after=retry, reconcile_every_s=args.reconcile_minutes * 60)
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError("--concurrency takes a whole number of at least 1")
+    return run(
+        desk,
+        args.once,
+        retry_after=retry,
+        reconcile_every_s=args.reconcile_minutes * 60,
+        concurrency=args.concurrency,
+    )
 
 
 def cmd_executor(
@@ -111,6 +124,7 @@ def run(
     *,
     retry_after: tuple[float, ...] = (),
     reconcile_every_s: float = 300.0,
+    concurrency: int | None = None,
 ) -> int:
     """Run the desk's executor (``once``: until nothing more can progress now; else until
     the process is stopped), saying what it does; the exit code. ``retry_after`` empty:
@@ -134,6 +148,7 @@ def run(
         reconcile_every_s=reconcile_every_s,
         retry_after=retry_after,
         stop_on_bug=True,  # a bug ends the headless executor (exit 70, traceback in the log)
+        concurrency=concurrency,
     )
     if end.why == "lease-held":
         print(f"not starting: {end.text}")

@@ -7,10 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vanta_tui.cli import exit_codes
 from vanta_tui.cli.common import Subcommands, command, parse_time
 
 if TYPE_CHECKING:
+    from vanta_tui.actions.followers import ImportReport
     from vanta_tui.desk import Desk
+
+SHOWN_ACCOUNTS = 10
+"""How many account refs a summary names before it counts the rest."""
 
 
 def _reads(_args: argparse.Namespace) -> bool:
@@ -19,8 +24,9 @@ def _reads(_args: argparse.Namespace) -> bool:
 
 def add_followers(sub: Subcommands) -> None:
     followers = command(
-        sub, "followers", "mirror followers: add an API packet, list, kill switch, remove"
-    )
+        sub, "followers",
+        "mirror followers: add an API packet, import many, list, kill switch, remove",
+    )  # fmt: skip
     followers_sub = followers.add_subparsers(
         dest="followers_command", metavar="FOLLOWERS_COMMAND", required=True
     )
@@ -29,6 +35,20 @@ def add_followers(sub: Subcommands) -> None:
         handle_followers_add,
     )  # fmt: skip
     p.add_argument("packet", type=Path, metavar="PACKET.json")
+    p = command(
+        followers_sub, "import",
+        "check many API packets, list every problem with its line, register them in one "
+        "audited action",
+        handle_followers_import,
+    )  # fmt: skip
+    p.add_argument(
+        "source", type=Path, metavar="FILE",
+        help="a JSON Lines file (one packet a line) or a directory of PACKET.json files",
+    )  # fmt: skip
+    p.add_argument(
+        "--partial", action="store_true",
+        help="add the valid packets and list the others as skipped (exit 1 if any)",
+    )  # fmt: skip
     command(
         followers_sub, "list",
         "every follower with mode, caps, equity, kill switch, PnL and fees",
@@ -53,6 +73,62 @@ def handle_followers_add(args: argparse.Namespace, desk: Desk) -> int:
     if moved:
         print(f"keys moved to the keyring for: {', '.join(moved)}")
     return 0
+
+
+def handle_followers_import(args: argparse.Namespace, desk: Desk) -> int:
+    """Every problem one a line; then what was imported, or why nothing was. Exit 0 when
+    every packet went in, 1 when ``--partial`` skipped some, 65 when nothing went in."""
+    from vanta_tui.cli.progress import Bars
+
+    bars = Bars()
+    try:
+        report = desk.import_followers(args.source, partial=args.partial, progress=bars)
+    finally:
+        bars.finish()
+    for problem in report.problems:
+        print(problem)
+    if report.refused:
+        valid = report.packets - report.skipped
+        hint = (
+            f"; --partial imports the {_count(valid, 'valid packet')}"
+            if valid and not args.partial
+            else ""
+        )
+        print(
+            f"nothing imported: {report.skipped} of {_count(report.packets, 'packet')} "
+            f"{'has' if report.skipped == 1 else 'have'} problems{hint}"
+        )
+        return exit_codes.DATA
+    print(_imported(report))
+    if report.keys_moved:
+        shown = ", ".join(report.keys_moved[:SHOWN_ACCOUNTS])
+        more = len(report.keys_moved) - SHOWN_ACCOUNTS
+        print(f"keys moved to the keyring for: {shown}" + (f" and {more} more" if more > 0 else ""))
+    if report.skipped:
+        print(f"skipped {report.skipped} of {report.packets} packets (listed above)")
+        return exit_codes.FOUND
+    return exit_codes.OK
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _imported(report: ImportReport) -> str:
+    """``imported 1000 followers into V_CORE from F (one audited action: follower.added
+    #12–#1011)``; several vaults each with its count."""
+    vaults = report.by_vault()
+    into = (
+        next(iter(vaults))
+        if len(vaults) == 1
+        else ", ".join(f"{vault} ({n})" for vault, n in sorted(vaults.items()))
+    )
+    first, last = report.events or (0, 0)
+    seqs = f"#{first}" if first == last else f"#{first}–#{last}"
+    return (
+        f"imported {_count(len(report.imported), 'follower')} into {into} from "
+        f"{report.source} (one audited action: follower.added {seqs})"
+    )
 
 
 def handle_followers_list(args: argparse.Namespace, desk: Desk) -> int:

@@ -40,6 +40,9 @@ MIN_SCRUBBED = 6
 """Loaded values shorter than this are not scrubbed from text (they would match anywhere)."""
 
 _known: frozenset[str] = frozenset()
+_longest_first: tuple[str, ...] = ()
+_lengths: tuple[int, ...] = ()
+"""The loaded values longest first, and their distinct lengths (`contains_known`)."""
 _guard = threading.Lock()
 
 
@@ -57,8 +60,12 @@ def remember(*values: str | None) -> None:
     fresh = {v for v in values if v and len(v) >= MIN_SCRUBBED}
     if not fresh - _known:
         return
+    global _longest_first, _lengths
     with _guard:
-        _known = _known | fresh
+        grown = _known | fresh
+        _longest_first = tuple(sorted(grown, key=len, reverse=True))
+        _lengths = tuple(sorted({len(v) for v in grown}))
+        _known = grown
     _install_log_scrubber()
 
 
@@ -66,12 +73,27 @@ def known() -> frozenset[str]:
     return _known
 
 
+def contains_known(text: str) -> bool:
+    """Whether a loaded secret occurs in ``text``. With many loaded (a thousand accounts'
+    keys), each stretch of the text as long as a secret is looked up in the set (a few
+    lengths: a few lookups per character) instead of searching for each secret in turn."""
+    known, lengths = _known, _lengths
+    if not known:
+        return False
+    if len(lengths) * len(text) < 2 * len(known):
+        return any(
+            text[i : i + size] in known for size in lengths for i in range(len(text) - size + 1)
+        )
+    return any(value in text for value in known)
+
+
 def scrub(text: str) -> str:
     """``text`` with every loaded secret, and everything that looks like a credential,
     replaced by ``[redacted]``."""
-    for value in sorted(_known, key=len, reverse=True):  # a key inside another: the longer
-        if value in text:
-            text = text.replace(value, REDACTED)
+    if contains_known(text):
+        for value in _longest_first:  # a key inside another: the longer first
+            if value in text:
+                text = text.replace(value, REDACTED)
     if SECRET_VALUE_RE.search(text):
         text = SECRET_VALUE_RE.sub(REDACTED, text)
     return text

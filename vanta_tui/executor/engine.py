@@ -4,15 +4,33 @@ Exactly once: the client order id is fixed and recorded (`submitting`) before th
 call to the broker; after an unclear answer, or at start-up, an order in `submitting` is
 looked up by that id before any resend; a "duplicate client order id" answer means look it
 up. Temporary errors retry after a backoff; when the retries are spent the order fails.
+
+Fan-out: the unit of work is the broker account. Orders of different accounts go out in
+parallel (a bounded pool of threads, `concurrency`; alpaca-py is synchronous and a thread
+waiting on a socket costs little), each account's orders in order, one at a time. Every
+order is durably ``submitting`` (one audited action for the batch) before its first send;
+the answers are recorded as they come, a batch every `FLUSH_EVERY_S` (one audited action
+each). A cycle waits for its sends at most `CYCLE_WAIT_S`: an account that hangs keeps
+its own orders in flight (they are neither looked up nor resent meanwhile, and its next
+orders wait behind them) while the next cycles serve every other account. Brokers that
+are not `parallel` (the paper broker, a local book) are sent to from the executor's own
+thread, as before. Reconciliation is per account too: one list of open orders per account
+and cycle, and a lookup by client order id only for an order whose outcome is unknown.
+
+Later, several executor processes could each take a share of the accounts (see the
+README's "Several executors"); the account stays the unit of work for that.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue as queues
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -56,6 +74,23 @@ RECONCILE_EVERY_S = 300.0
 PRICE_EVERY_S = 60.0
 """How often prices are fetched from the brokers of non-paper venues (None: never)."""
 _ASKED_WAIT = re.compile(r"retry after (\d+(?:\.\d+)?) s")
+CONCURRENCY = 400
+"""Sends in flight at once by default, across accounts: 1,000 accounts whose broker answers
+in 100 ms are all sent to in about 0.3 s (each account's own orders still go one by one)."""
+FLUSH_EVERY_S = 0.1
+"""How often the answers that came in are recorded (one audited action per batch)."""
+CYCLE_WAIT_S = 2.0
+"""How long a cycle waits for its sends before it goes on (the rest stay in flight and
+are recorded by the next cycles as they come)."""
+SERIAL: Hashable = "serial"
+"""The lane of brokers that are not `parallel`: served one order at a time, in order, from
+the executor's own thread."""
+
+
+def is_parallel(broker: Broker) -> bool:
+    """Whether ``broker`` may be sent to from a worker thread alongside other accounts (a
+    network API: its adapter says so, `Broker.parallel`); a local book is not."""
+    return broker.parallel
 
 
 @dataclass
@@ -84,6 +119,24 @@ def _agrees(found: BrokerOrder, order: Order) -> bool:
     return status == order.status.value and found.filled_qty == order.filled_qty
 
 
+def _quotes(
+    wanted: Sequence[tuple[str, Broker, list[str]]],
+) -> tuple[dict[str, Decimal], list[str], list[str]]:
+    """One account's prices from its brokers (any thread): the prices, the adapters that
+    answered and the errors ("alpaca: …")."""
+    prices: dict[str, Decimal] = {}
+    sources: list[str] = []
+    errors: list[str] = []
+    for adapter, broker, symbols in wanted:
+        try:
+            prices.update(broker.quotes(symbols))
+        except BrokerError as exc:
+            errors.append(f"{adapter}: {exc}")
+            continue
+        sources.append(adapter)
+    return prices, sources, errors
+
+
 class Executor:
     def __init__(
         self,
@@ -92,6 +145,10 @@ class Executor:
         retry_after: tuple[float, ...] = RETRY_AFTER_S,
         price_every_s: float | None = PRICE_EVERY_S,
         reconcile_every_s: float | None = RECONCILE_EVERY_S,
+        *,
+        concurrency: int = CONCURRENCY,
+        flush_every_s: float = FLUSH_EVERY_S,
+        cycle_wait_s: float = CYCLE_WAIT_S,
     ) -> None:
         self.ctx = ctx
         self.brokers = brokers
@@ -100,6 +157,21 @@ class Executor:
         self._prices_at: float | None = None
         self.reconcile_every_s = reconcile_every_s
         self._reconciled_at: float | None = None
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.concurrency = concurrency
+        self.flush_every_s = flush_every_s
+        self.cycle_wait_s = cycle_wait_s
+        self._pool: ThreadPoolExecutor | None = None
+        self._answers: queues.SimpleQueue[SendOutcome] = queues.SimpleQueue()
+        """Answers the sending threads got, waiting to be recorded (by this thread)."""
+        self._in_flight: set[str] = set()
+        """Orders being sent or whose answer is not recorded yet: never looked up or resent."""
+        self._busy: dict[Hashable, Future[None]] = {}
+        """Accounts (lanes) with sends in flight, and the work sending them."""
+        self._lock = threading.Lock()
+        self._next_flush = 0.0
+        self._started = 0
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -116,12 +188,10 @@ class Executor:
             wait = max(wait, float(asked.group(1)))
         return self.ctx.clock() >= order.updated_at + timedelta(seconds=wait)
 
-    def _send(self, order: Order) -> SendOutcome:
+    def _send(self, order: Order, broker: Broker) -> SendOutcome:
+        """Send ``order`` to ``broker`` and say what came of it (any thread: it touches
+        neither the journal nor the files)."""
         request = self._request(order)
-        try:
-            broker = self.brokers.for_order(order)
-        except BrokerError as exc:
-            return self._failure(order, str(exc))
         try:
             return SendOutcome(order.order_id, broker.submit(request))
         except (DuplicateClientOrderId, UnknownOutcome) as exc:
@@ -143,17 +213,127 @@ class Executor:
             return self._failure(order, str(exc))
 
     def _send_all(
-        self, order_ids: list[str], outcomes: list[SendOutcome], client_ids: dict[str, str]
+        self,
+        order_ids: list[str],
+        outcomes: list[SendOutcome],
+        client_ids: dict[str, str],
+        lanes: dict[str, tuple[Hashable, Broker]],
     ) -> int:
         """Mark ``order_ids`` ``submitting`` (recording ``outcomes`` from reconciliation in
-        the same action, and fixing ``client_ids``: each in its broker's form), send them,
-        and record the answers in one more action; returns how many were sent. Every order
-        is durably ``submitting`` before its first send."""
+        the same action, and fixing ``client_ids``: each in its broker's form), then send
+        them, each account's (``lanes``: order id → its account's lane and broker) in
+        order and the accounts in parallel, recording the answers as they come; returns how
+        many were marked. Every order is durably ``submitting`` before its first send."""
         marked: list[Order] = execution_step(self.ctx, outcomes, order_ids, client_ids).result or []
-        answers = [self._send(order) for order in marked]
-        if answers:
-            execution_step(self.ctx, answers)
+        by_lane: dict[Hashable, list[tuple[Order, Broker]]] = {}
+        for order in marked:
+            lane, broker = lanes[order.order_id]
+            by_lane.setdefault(lane, []).append((order, broker))
+        started: list[Future[None]] = []
+        with self._lock:
+            self._in_flight.update(o.order_id for o in marked)
+        pool = self._pool_of(len(by_lane)) if set(by_lane) - {SERIAL} else None
+        for lane, work in by_lane.items():
+            if lane is SERIAL or pool is None:
+                continue
+            future = pool.submit(self._send_lane, work)
+            self._busy[lane] = future
+            started.append(future)
+            self._flush_if_due()  # the first answers come while the last are handed out
+        for order, broker in by_lane.get(SERIAL, []):  # a local book: from this thread
+            self._answers.put(self._send(order, broker))
+            self._flush_if_due()
+        self._wait(started)
         return len(marked)
+
+    def _pool_of(self, threads: int = 1) -> ThreadPoolExecutor:
+        """The sending threads, at least ``threads`` of them (up to `concurrency`) started
+        before the work is handed out: a thread started in the middle of a fan-out waits
+        for the busy ones to let it run (started one by one as the work came, the 400th
+        account's order went out seconds after the first)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="vanta-send")
+            self._started = 0
+        wanted = min(threads, self.concurrency)
+        if wanted > self._started:
+            gate = threading.Barrier(wanted + 1)
+            for _ in range(wanted):
+                self._pool.submit(gate.wait)  # each waits there: that many threads run
+            gate.wait()
+            self._started = wanted
+        return self._pool
+
+    def _send_lane(self, work: Sequence[tuple[Order, Broker]]) -> None:
+        """One account's orders, in order (a worker thread); each answer is queued as it
+        comes. A bug in one send is that order's temporary error, not the account's end."""
+        for order, broker in work:
+            try:
+                answer = self._send(order, broker)
+            except Exception as exc:
+                log.exception("executor: sending %s", order.order_id)
+                answer = self._failure(order, f"{type(exc).__name__}: {exc}")
+            self._answers.put(answer)
+
+    def _flush_if_due(self) -> None:
+        if time.monotonic() >= self._next_flush:
+            self.record_answers()
+
+    def record_answers(self) -> int:
+        """Record every answer that came in, in one audited action; how many."""
+        batch: list[SendOutcome] = []
+        with contextlib.suppress(queues.Empty):
+            while True:
+                batch.append(self._answers.get_nowait())
+        self._next_flush = time.monotonic() + self.flush_every_s
+        if not batch:
+            return 0
+        try:
+            execution_step(self.ctx, batch)
+        except BaseException:
+            for answer in batch:  # not recorded: kept for the next try, still in flight
+                self._answers.put(answer)
+            raise
+        with self._lock:
+            self._in_flight.difference_update(a.order_id for a in batch)
+        return len(batch)
+
+    def _wait(self, futures: Sequence[Future[None]], budget_s: float | None = None) -> None:
+        """Record answers as they come until ``futures`` are done or ``budget_s`` (the
+        cycle's wait) has passed; sends still going on stay in flight."""
+        deadline = time.monotonic() + (self.cycle_wait_s if budget_s is None else budget_s)
+        pending = [f for f in futures if not f.done()]
+        while pending and time.monotonic() < deadline:
+            wait = min(self._next_flush, deadline) - time.monotonic()
+            if wait > 0:
+                time.sleep(min(wait, 0.01))
+            self._flush_if_due()
+            pending = [f for f in pending if not f.done()]
+        self.record_answers()
+        self._forget_finished()
+
+    def _forget_finished(self) -> None:
+        for lane in [lane for lane, future in self._busy.items() if future.done()]:
+            del self._busy[lane]
+
+    @property
+    def in_flight(self) -> int:
+        """Orders sent (or being sent) whose answer is not recorded yet."""
+        with self._lock:
+            return len(self._in_flight)
+
+    def finish(self, timeout_s: float | None = None) -> None:
+        """Wait for every send in flight and record its answer (before the executor stops:
+        a send that started completes and is recorded); then let the threads go."""
+        futures = list(self._busy.values())
+        if futures:
+            self._wait(futures, budget_s=timeout_s if timeout_s is not None else 3600.0)
+        self.record_answers()
+        if self._pool is not None and not self._busy:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def _lane(self, broker: Broker) -> Hashable:
+        return id(broker) if is_parallel(broker) else SERIAL
 
     def _lookup(self, broker: Broker, client_id: str, symbol: str) -> BrokerOrder | None:
         try:
@@ -161,14 +341,13 @@ class Executor:
         except BrokerError:
             return None
 
-    def _client_id(self, order: Order, report: CycleReport) -> str | None:
+    def _client_id(self, order: Order, broker: Broker, report: CycleReport) -> str | None:
         """The client order id ``order`` will be sent under (its broker's form), or None
-        when its broker cannot be had now (a refused venue, missing keys): it waits,
-        ``approved``, and the other orders go."""
+        when its broker cannot say now: it waits, ``approved``, and the other orders go."""
         if order.client_order_id is not None:
             return order.client_order_id
         try:
-            return self.brokers.for_order(order).client_order_id_for(order.order_id)
+            return broker.client_order_id_for(order.order_id)
         except BrokerError as exc:
             report.errors.append(f"{order.order_id}: {exc}")
             return None
@@ -177,33 +356,92 @@ class Executor:
         spent = order.attempts > len(self.retry_after)
         return SendOutcome(order.order_id, error=f"temporary: {error}", give_up=spent)
 
+    def _broker_of(self, order: Order, report: CycleReport) -> Broker | None:
+        try:
+            return self.brokers.for_order(order)
+        except BrokerError as exc:
+            report.errors.append(f"{order.order_id}: {exc}")
+            return None
+
+    def _check_account(
+        self, broker: Broker, orders: Sequence[Order]
+    ) -> list[tuple[Order, BrokerOrder | None] | str]:
+        """What ``broker`` (one account) holds of its working ``orders``: one list of its
+        open orders, then a lookup by client order id for each order that is not in it (an
+        unknown outcome: a send that may not have arrived, or an order that left the book).
+        Any thread. Each order's finding, or an error text for the account or an order."""
+        found: list[tuple[Order, BrokerOrder | None] | str] = []
+        try:
+            broker.poll()  # a simulated book fills what its prices allow now
+            listed = {o.client_order_id: o for o in broker.open_orders()}
+        except BrokerError as exc:
+            return [f"{orders[0].order_id}: {exc}" if len(orders) == 1 else f"{exc}"]
+        for order in orders:
+            assert order.client_order_id is not None
+            there = listed.get(order.client_order_id)
+            if there is None:
+                try:
+                    there = broker.get_by_client_id(
+                        order.client_order_id, order.symbol, order.broker_order_id
+                    )
+                except BrokerError as exc:
+                    found.append(f"{order.order_id}: {exc}")
+                    continue
+            found.append((order, there))
+        return found
+
+    def _reconcile_working(
+        self, queue: QueueFile, report: CycleReport
+    ) -> tuple[list[SendOutcome], list[Order]]:
+        """What the brokers hold of the working orders (not those in flight), account by
+        account in parallel: the answers that differ from the queue, and the orders in
+        ``submitting`` that never reached their broker and are due to go again."""
+        accounts: dict[Hashable, tuple[Broker, list[Order]]] = {}
+        with self._lock:
+            in_flight = set(self._in_flight)
+        for order in queue.orders:
+            if (
+                order.status not in WORKING
+                or order.client_order_id is None
+                or order.order_id in in_flight
+            ):
+                continue
+            broker = self._broker_of(order, report)
+            if broker is None:
+                continue
+            accounts.setdefault(id(broker), (broker, []))[1].append(order)
+        checks: list[list[tuple[Order, BrokerOrder | None] | str]] = []
+        parallel = [(b, o) for b, o in accounts.values() if is_parallel(b)]
+        futures = [self._pool_of().submit(self._check_account, b, o) for b, o in parallel]
+        checks += [self._check_account(b, o) for b, o in accounts.values() if not is_parallel(b)]
+        checks += [f.result() for f in futures]
+        outcomes: list[SendOutcome] = []
+        resend: list[Order] = []
+        for check in checks:
+            for item in check:
+                if isinstance(item, str):
+                    report.errors.append(item)
+                    continue
+                order, there = item
+                if there is None:
+                    if order.status is OrderStatus.SUBMITTING and self._due(order):
+                        resend.append(order)  # it never reached the broker: same id again
+                    continue
+                if not _agrees(there, order):
+                    outcomes.append(SendOutcome(order.order_id, there))
+        return outcomes, resend
+
     def cycle(self) -> CycleReport:
         report = CycleReport()
+        self._forget_finished()
+        with self._unless_locked(report):
+            self.record_answers()  # what came in since the last cycle
         with self._unless_locked(report):
             expire_flip_modes(self.ctx)
         queue = self.ctx.journal.current(StateKind.QUEUE)
         assert isinstance(queue, QueueFile)
         # 1. Reconcile what the broker may hold before sending anything new.
-        outcomes: list[SendOutcome] = []
-        resend: list[Order] = []
-        for order in queue.orders:
-            if order.status not in WORKING or order.client_order_id is None:
-                continue
-            try:
-                broker = self.brokers.for_order(order)
-                broker.poll()  # a simulated book fills what its prices allow now
-                found = broker.get_by_client_id(
-                    order.client_order_id, order.symbol, order.broker_order_id
-                )
-            except BrokerError as exc:
-                report.errors.append(f"{order.order_id}: {exc}")
-                continue
-            if found is None:
-                if order.status is OrderStatus.SUBMITTING and self._due(order):
-                    resend.append(order)  # it never reached the broker: same id again
-                continue
-            if not _agrees(found, order):
-                outcomes.append(SendOutcome(order.order_id, found))
+        outcomes, resend = self._reconcile_working(queue, report)
         # 2. Approved orders that pass the checks before send (the one rule: hold_reason).
         state = read_context(self.ctx.state_dir)
         followers = self._followers()
@@ -219,16 +457,24 @@ class Executor:
                 continue
             sendable.append(order)
         client_ids: dict[str, str] = {}
-        for order in sendable:
-            client_id = self._client_id(order, report)
-            if client_id is not None:
-                client_ids[order.order_id] = client_id
-        to_send = [o.order_id for o in sendable if o.order_id in client_ids]
-        to_send += [o.order_id for o in resend]
+        lanes: dict[str, tuple[Hashable, Broker]] = {}
+        for order in [*sendable, *resend]:
+            broker = self._broker_of(order, report)
+            if broker is None:
+                continue  # its venue cannot be had now: it waits, the others go
+            lane = self._lane(broker)
+            if lane in self._busy:
+                continue  # its account's earlier sends are still in flight: it waits
+            client_id = self._client_id(order, broker, report)
+            if client_id is None:
+                continue
+            client_ids[order.order_id] = client_id
+            lanes[order.order_id] = (lane, broker)
+        to_send = [o.order_id for o in [*sendable, *resend] if o.order_id in lanes]
         report.reconciled += len(outcomes)
         with self._unless_locked(report):
             if to_send:
-                report.sent += self._send_all(to_send, outcomes, client_ids)
+                report.sent += self._send_all(to_send, outcomes, client_ids, lanes)
             elif outcomes:
                 execution_step(self.ctx, outcomes=outcomes)
         if not self.ctx.read_only:
@@ -287,12 +533,12 @@ class Executor:
         ]
         registry = self._followers()
         accounts += [(f.follower_id, f.brokers) for f in (registry.followers if registry else [])]
+        asks: list[tuple[str, list[tuple[str, Broker, list[str]]]]] = []
         for account_id, venues in accounts:
             account = portfolio.accounts.get(account_id)
             if account is None:
                 continue
-            prices: dict[str, Decimal] = {}
-            sources: list[str] = []
+            wanted: list[tuple[str, Broker, list[str]]] = []
             for asset, venue in venues.items():
                 if venue.adapter == "paper":
                     continue
@@ -300,22 +546,38 @@ class Executor:
                 if not symbols:
                     continue
                 try:
-                    prices.update(self.brokers.for_venue(venue, account_id).quotes(symbols))
+                    broker = self.brokers.for_venue(venue, account_id)
                 except BrokerError as exc:
                     report.errors.append(f"prices for {account_id} from {venue.adapter}: {exc}")
                     continue
-                sources.append(venue.adapter)
+                if self._lane(broker) not in self._busy:  # not while its sends hang
+                    wanted.append((venue.adapter, broker, symbols))
+            if wanted:
+                asks.append((account_id, wanted))
+        # Every account's brokers asked at once (a network call each); marked from here.
+        answers = [
+            (account_id, self._pool_of().submit(_quotes, wanted)) for account_id, wanted in asks
+        ]
+        for account_id, future in answers:
+            prices, sources, errors = future.result()
+            report.errors += [f"prices for {account_id} from {e}" for e in errors]
             if sources:  # its brokers answered: the header says when it was last priced
                 self.ctx.journal.set_meta(PRICED_META + account_id, format_utc(self.ctx.clock()))
             if prices and mark_prices(self.ctx, account_id, prices, ", ".join(sources)).events:
                 report.marked += 1
 
     def run_once(self, max_cycles: int = 50) -> list[CycleReport]:
-        """Cycle until nothing more can progress now (for `executor --once` and tests)."""
+        """Cycle until nothing more can progress now (for `executor --once` and tests); the
+        sends still in flight are waited for and recorded."""
         reports = []
-        for _ in range(max_cycles):
-            report = self.cycle()
-            reports.append(report)
-            if report.idle:
-                break
+        try:
+            for _ in range(max_cycles):
+                report = self.cycle()
+                reports.append(report)
+                if report.idle and not self._busy:
+                    break
+                if report.idle:  # only sends in flight: wait for them, then look again
+                    self._wait(list(self._busy.values()), budget_s=3600.0)
+        finally:
+            self.finish()
         return reports

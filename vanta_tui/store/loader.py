@@ -123,6 +123,29 @@ def read_bytes(state_dir: Path, kind: StateKind, max_bytes: int = MAX_FILE_BYTES
 
 MIB = 1024 * 1024
 
+_STATUS_KEY = re.compile(rb'"status"[ \t\n\r]*:[ \t\n\r]*"([a-z_]+)"')
+
+
+def count_statuses(data: bytes) -> dict[str, int]:
+    """How many orders of each status a queue file's text holds, counted without parsing
+    it: a progress line's figure (10,000 orders in a few milliseconds, where loading them
+    takes a second). Every order has one ``"status"`` key and nothing else in the queue
+    has one; a string cannot fake it, as JSON escapes the quotes inside a string. The
+    counts of a file that does not load mean nothing."""
+    counts: dict[str, int] = {}
+    for status in _STATUS_KEY.findall(data):
+        name = status.decode("ascii")
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def queue_statuses(state_dir: Path) -> dict[str, int] | None:
+    """`count_statuses` of the queue file as it is now; None when it cannot be read."""
+    try:
+        return count_statuses(read_bytes(state_dir, StateKind.QUEUE))
+    except StateFileError:
+        return None
+
 
 def _file_type(mode: int) -> str:
     for test, what in (

@@ -29,13 +29,24 @@ from vanta_tui.store.loader import LoadedFile, load, reference_for
 
 M = TypeVar("M", bound=StateFileModel)
 
+_KIND_OF: dict[type[StateFileModel], StateKind] = {kind.model: kind for kind in StateKind}
+
 
 @dataclass(frozen=True)
 class StateSnapshot:
     files: dict[StateKind, LoadedFile[Any]] = field(default_factory=dict)
     problems: dict[StateKind, list[Problem]] = field(default_factory=dict)
+    _holds: dict[str, tuple[Order, HoldReason | None]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """`hold_reason` worked out once per order of this snapshot (the queue pane, the header
+    and the status all ask, for each of thousands of orders). A new snapshot starts empty."""
 
     def get(self, model_cls: type[M]) -> M | None:
+        kind = _KIND_OF.get(model_cls)
+        if kind is not None:  # each file's own model: one look-up (asked per order shown)
+            loaded = self.files.get(kind)
+            return loaded.model if loaded is not None else None
         for loaded in self.files.values():
             if isinstance(loaded.model, model_cls):
                 return loaded.model
@@ -103,11 +114,17 @@ class StateSnapshot:
     def hold_reason(self, order: Order) -> HoldReason | None:
         """Why ``order`` is held: an approved order by the executor's rule (`hold_reason`);
         a staged one by the maintenance that would hold it once approved."""
+        known = self._holds.get(order.order_id)
+        if known is not None and known[0] is order:
+            return known[1]
         if order.status is OrderStatus.STAGED:
-            return maintenance_hold(self.overlays, order.vault_id)
-        return hold_reason(
-            order, self.vaults, self.overlays, self.pnl, self.portfolio, self.followers
-        )
+            reason = maintenance_hold(self.overlays, order.vault_id)
+        else:
+            reason = hold_reason(
+                order, self.vaults, self.overlays, self.pnl, self.portfolio, self.followers
+            )
+        self._holds[order.order_id] = (order, reason)
+        return reason
 
 
 _ORDER = sorted(StateKind, key=lambda k: len(DEPENDS_ON[k]))

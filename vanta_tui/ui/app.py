@@ -45,6 +45,7 @@ from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import is_demo_copy
 from vanta_tui.desk import Desk, ExecutorEnd, ExecutorNews
 from vanta_tui.store.errors import StoreError
+from vanta_tui.store.loader import queue_statuses
 from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths
 from vanta_tui.ui.banner import PanicBanner
 from vanta_tui.ui.commands import DeskCommands
@@ -95,6 +96,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAUSED_TEXT = "executor: paused — E to start"
+WAITING_TEXT = "executor: waiting for the state to load"
+"""The desk's executor starts once the first load is on screen (see `executor_loop`)."""
 LOOP_HANDOVER_S = 60.0
 """How long a restarted executor loop waits for the paused one to end its cycle."""
 FIRST_RUN_HINT = (
@@ -134,6 +137,20 @@ def state_bytes(state_dir: Path) -> int:
         with contextlib.suppress(OSError):
             total += (state_dir / kind.filename).stat().st_size
     return total
+
+
+class StateLoadStarted(Message):
+    """The first load of a large state began in its thread: ``orders`` in its queue (None:
+    the queue file cannot be read)."""
+
+    def __init__(self, orders: int | None) -> None:
+        super().__init__()
+        self.orders = orders
+
+
+def loading_text(orders: int | None) -> str:
+    """The queue pane's sign while the first load runs."""
+    return "loading the state files…" if orders is None else f"loading {orders:,} orders…"
 
 
 class StateLoaded(Message):
@@ -251,6 +268,8 @@ class VantaApp(OrderedKeys):
         """Show the five keys to try (the first time the desk opens on this machine)."""
         self.loads = 0
         """How many state loads have been shown (tests wait on it)."""
+        self.state_shown = threading.Event()
+        """Set once the first load is on screen: the executor starts then (`executor_loop`)."""
         # The main screen's widgets, kept so that a tick or a load reaches them while a modal
         # screen is on top (a query would search the modal).
         self.header = DeskHeader(self.state_label, live=self.live, read_only=self.read_only)
@@ -326,6 +345,8 @@ class VantaApp(OrderedKeys):
             # layout already has the data (one layout pass instead of two).
             self.on_state_loaded(StateLoaded(self.desk.reload(), ALL_KINDS))
         else:
+            # A large state loads in its thread; the panes say so at once, not empty.
+            self.show_loading(None)
             self.load_state(None)
         if self.watch_files:
             self.watch_state()
@@ -375,7 +396,7 @@ class VantaApp(OrderedKeys):
             for line in missing:
                 self.notify(line, title="Missing broker keys", severity="error", timeout=30)
             return
-        header.set_executor("executor: starting", "ok")
+        header.set_executor("executor: starting" if self.loads else WAITING_TEXT, "ok")
         previous = self._executor_worker
         self._stop_executor = threading.Event()
         self._executor_worker = self.executor_loop(self._stop_executor, previous)
@@ -447,8 +468,24 @@ class VantaApp(OrderedKeys):
 
     @work(thread=True, group="state-load", exit_on_error=False)
     def load_state(self, kinds: frozenset[StateKind] | None) -> None:
-        """Read the changed files (all, at start) in a thread; the UI gets a message."""
-        snapshot = self.desk.reload(kinds)
+        """Read the changed files (all, at start) in a thread; the UI gets a message. The
+        first load first counts the queue's orders (milliseconds, from the file's text) for
+        the panes' sign."""
+        first = kinds is None and not self.state_shown.is_set()
+        if first:
+            counts = queue_statuses(self.state_dir)
+            self.post_message(StateLoadStarted(None if counts is None else sum(counts.values())))
+            # The first load makes every object the desk will keep (some 300,000 at 10,000
+            # orders, none in a reference cycle): a garbage collection during it would walk
+            # them again and again for nothing (a third of its time). They are frozen after
+            # it, as every load's are (`on_state_loaded`).
+            gc.disable()
+        try:
+            snapshot = self.desk.reload(kinds)
+        finally:
+            if first:
+                gc.freeze()
+                gc.enable()
         self.post_message(StateLoaded(snapshot, kinds or frozenset(StateKind)))
         if kinds is not None and not self.read_only:
             self._note_external(kinds)
@@ -461,6 +498,17 @@ class VantaApp(OrderedKeys):
                 self.desk.note_external(kinds)
         except Exception:  # the desk keeps showing state even if the journal is unwritable
             log.exception("journal: could not record outside changes")
+
+    def on_state_load_started(self, message: StateLoadStarted) -> None:
+        if not self.state_shown.is_set():
+            self.show_loading(message.orders)
+
+    def show_loading(self, orders: int | None) -> None:
+        """Each pane's sign while the first load of a large state runs: the queue's says how
+        many orders come; the sign goes when the state is shown."""
+        self.queue_pane.show_loading(loading_text(orders))
+        for pane in (self.vaults_pane, self.overlays_pane, self.positions_pane, self.pnl_pane):
+            pane.show_loading("loading…")
 
     @work(exclusive=True, group="state-watcher")
     async def watch_state(self) -> None:
@@ -489,6 +537,11 @@ class VantaApp(OrderedKeys):
         while previous is not None and not previous.is_finished and waited < LOOP_HANDOVER_S:
             time.sleep(0.02)
             waited += 0.02
+        # The panes first: a cycle is seconds of Python at 10,000 orders, and it would share
+        # the interpreter with the first load and its drawing (the header says it waits).
+        while not self.state_shown.wait(0.05):
+            if stop.is_set():
+                return
         if stop.is_set():
             return
         header = self.header
@@ -546,10 +599,18 @@ class VantaApp(OrderedKeys):
         if self.loads:
             self._announce(self.snapshot, message.snapshot)
         self.snapshot = message.snapshot
+        # A state of 10,000 orders is some 300,000 long-lived objects; without this, every
+        # full garbage collection walks them all (a 100 ms stall), and drawing the panes of
+        # the first load took five times as long. Freed state still goes by reference
+        # counting; the models hold no reference cycles.
+        gc.freeze()
         if not self.vaults_pane.is_attached:
             return  # the desk is closing: a late load has nothing left to draw
         if self.selected_vault is None and self.snapshot.vaults and self.snapshot.vaults.vaults:
             self.selected_vault = self.snapshot.vaults.vaults[0].vault_id
+        if not self.loads:
+            for pane in self.panes.values():
+                pane.show_loading(None)
         self.render_panes()
         for screen in self.screen_stack:
             if isinstance(screen, FollowersScreen):
@@ -560,13 +621,11 @@ class VantaApp(OrderedKeys):
             self.call_after_refresh(lambda: self.refresh_status(False))
         else:
             self.refresh_status(False)
-        # A state of 10,000 orders is some 300,000 long-lived objects; without this, every
-        # full garbage collection walks them all (a 100 ms stall). Freed state still goes by
-        # reference counting; the models hold no reference cycles.
-        gc.freeze()
         if self.loads == 1:
-            # The journal's start-up work waits until the operator sees the desk.
+            # The journal's start-up work and the executor wait until the operator sees the
+            # desk.
             self.call_after_refresh(self.start_journal)
+            self.call_after_refresh(self.state_shown.set)
 
     @work(thread=True, group="journal", exit_on_error=False)
     def start_journal(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from vanta_tui.core.codec import dumps_canonical, parse_json
-from vanta_tui.core.secrets import known, scrub
+from vanta_tui.core.secrets import contains_known, scrub
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first event."""
@@ -121,7 +121,7 @@ def make_event(
     prev_hash: str,
 ) -> Event:
     payload_text = dumps_canonical(payload)
-    if known() and any(value in payload_text for value in known()):
+    if contains_known(payload_text):
         # A loaded key inside a part redaction passes as it is (a file's patch, an order's
         # snapshot): scrubbed from the text, which is what is hashed and stored.
         payload = parse_json(scrub(payload_text))

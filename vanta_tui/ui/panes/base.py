@@ -1,4 +1,5 @@
-"""What every pane has: a title, a banner for file problems, and a stale mark.
+"""What every pane has: a title, a banner for file problems, a stale mark, and the sign that
+the first load is still running.
 
 A pane is one widget (a table, or the PnL view): the banner and other notices are lines the
 widget draws itself, not child widgets. Textual's cost of a layout grows with the number of
@@ -36,6 +37,8 @@ class PaneState:
         self.banner = ""
         self.info = ""
         self.badge = ""
+        self.loading = ""
+        """The sign shown while the first load of a large state runs ("" once shown)."""
 
     def show_problems(self, problems: Sequence[Problem], *, stale: bool) -> bool:
         """Returns whether the banner text changed."""
@@ -50,6 +53,13 @@ class PaneState:
     def set_info(self, text: str) -> None:
         self.info = text
         self._show_subtitle()
+
+    def show_loading(self, text: str | None) -> bool:
+        """The loading sign (None: the state is shown); returns whether it changed."""
+        loading = text or ""
+        changed = loading != self.loading
+        self.loading = loading
+        return changed
 
     def set_badge(self, alarms: Sequence[Alarm]) -> None:
         """The pane's alarms, as a coloured mark in its bottom border (`S` lists them)."""
@@ -97,13 +107,19 @@ class Pane(KeyedTable):
         """The pane's own note in its bottom border (counts, sort...)."""
         self.pane.set_info(text)
 
+    def show_loading(self, text: str | None) -> None:
+        """A line above the (still empty) table while the first load runs (None: gone)."""
+        if self.pane.show_loading(text):
+            self.update_notices()
+
     def extra_notices(self) -> list[tuple[str, str]]:
         """Notices of the pane itself (stale warning, filter prompt), under the banner."""
         return []
 
     def update_notices(self) -> None:
         banner = [(self.pane.banner, "problem")] if self.pane.banner else []
-        self.set_notices(banner + self.extra_notices())
+        loading = [(self.pane.loading, "prompt")] if self.pane.loading else []
+        self.set_notices(banner + loading + self.extra_notices())
 
 
 def share_cells(total: int, needs: Sequence[int], floors: Sequence[int]) -> list[int]:

@@ -82,6 +82,11 @@ class PnlPane(Widget, can_focus=True):
     def set_info(self, text: str) -> None:
         self.pane.set_info(text)
 
+    def show_loading(self, text: str | None) -> None:
+        """A line in place of the figures while the first load runs (None: gone)."""
+        if self.pane.show_loading(text):
+            self.refresh_drawing()
+
     def show(self, state: StateSnapshot, vault_id: str | None) -> None:
         pnl = state.pnl.vaults.get(vault_id) if state.pnl and vault_id else None
         vault = state.vaults.get(vault_id) if state.vaults and vault_id else None
@@ -177,6 +182,9 @@ class PnlPane(Widget, can_focus=True):
             for wrapped in textwrap.wrap(banner, max(width - 2, 10))[:3]:
                 text_line(Text(wrapped.ljust(width), style=style))
         muted = base + self.get_component_rich_style("pnl--muted")
+        if self.pane.loading:  # nothing to chart yet
+            text_line(Text(self.pane.loading, style=muted))
+            return out
 
         def with_period(line: Text, period: str) -> Text:
             # A follower's fee period follows its fees where the pane is wide enough (the
