@@ -7,13 +7,10 @@ a missing passphrase; and (for Kraken) the SIGKILL crash test."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +28,7 @@ from fake_exchanges import (
     FakeKraken,
     FakeOKX,
 )
-from test_executor_crash import WARM_RUNS, kill_window
+from test_executor_crash import WARM_RUNS, kill_mid_run, kill_window, recover_and_check
 
 from vanta_tui.actions.brokers import brokers_for, missing_credentials
 from vanta_tui.actions.context import ActionContext
@@ -46,8 +43,7 @@ from vanta_tui.core.models import Order, PnlFile, PortfolioFile, QueueFile, Vaul
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.demo.bundled import DEMO_NOW
 from vanta_tui.executor.engine import Executor
-from vanta_tui.store import load_all, load_model, update
-from vanta_tui.store.journal.replay import replay
+from vanta_tui.store import load_model, update
 from vanta_tui.store.journal.verify import verify
 
 PRICES = {"BTC/USD": Decimal("64250"), "ETH/USD": Decimal("3210"), "SOL/USD": Decimal("148.20")}
@@ -300,7 +296,12 @@ def test_sigkill_while_sending_to_kraken_leaves_every_order_there_once(
     start = load_model(state_dir, PortfolioFile).accounts[VAULT]
     held = {s: start.positions[s].qty for s in SYMBOLS}
     rng = random.Random(4242)
-    fork = multiprocessing.get_context("fork")
+
+    def recover(ctx: ActionContext) -> None:
+        executor = Executor(ctx, brokers_for(state_dir, timeout_s=5))
+        executor.run_once()
+        executor.run_once()  # Kraken answers AddOrder with the txid: fills come next
+
     killed = interrupted = 0
     sent: set[str] = set()
     with FakeKraken(dict(PRICES)) as fake:
@@ -314,32 +315,10 @@ def test_sigkill_while_sending_to_kraken_leaves_every_order_there_once(
         span = kill_window(state_dir, lambda _: _approve_batch(state_dir), _run_executor, sent)
         for _ in range(RUNS):
             sent.update(_approve_batch(state_dir))
-            child = fork.Process(target=_run_executor, args=(str(state_dir),))
-            child.start()
-            time.sleep(rng.uniform(0.0, span))
-            assert child.pid is not None
-            os.kill(child.pid, signal.SIGKILL)
-            child.join()
-            killed += child.exitcode == -signal.SIGKILL
-            before = load_model(state_dir, QueueFile)
-            interrupted += any(
-                o.status is OrderStatus.SUBMITTING for o in before.orders if o.order_id in sent
-            )
-            ctx = ActionContext.open(state_dir, "executor")  # journal recovery
-            executor = Executor(ctx, brokers_for(state_dir, timeout_s=5))
-            executor.run_once()
-            executor.run_once()  # Kraken answers AddOrder with the txid: fills come next
-            assert verify(ctx.journal).ok
-            result = replay(ctx.journal)
-            assert result.ok, (result.problems, result.differences)
-            ctx.close()
-            assert load_all(state_dir).ok
-            mine = [o for o in load_model(state_dir, QueueFile).orders if o.order_id in sent]
-            assert all(o.status is OrderStatus.FILLED for o in mine), [
-                (o.status, o.last_error) for o in mine if o.status is not OrderStatus.FILLED
-            ]
-            assert len(fake.created) == len(set(fake.created))
-            assert {o.client_order_id for o in mine} <= set(fake.created)
+            died, cut = kill_mid_run(state_dir, _run_executor, rng.uniform(0.0, span), sent)
+            killed += died
+            interrupted += cut
+            recover_and_check(state_dir, recover, sent, fake.created)
             account = load_model(state_dir, PortfolioFile).accounts[VAULT]
             for symbol in SYMBOLS:
                 assert account.positions[symbol].qty == fake.positions[symbol], symbol

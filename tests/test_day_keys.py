@@ -140,3 +140,28 @@ async def test_the_queue_keys_wait_while_a_view_of_what_happened_is_shown(state_
         await pilot.press("colon", *"queue", "enter")
         await wait_for(pilot, lambda: app.focused is app.queue_pane)
         assert len(app.screen_stack) == 1
+
+
+async def test_unstage_and_acknowledge_typed_in_a_burst_act_once(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`u y y` in one burst unstages one order (the second `y` answers nothing); `A y A y`
+    acknowledges once (the second `A` finds nothing waiting)."""
+    stuck = _income_at_alpaca_without_keys(state_dir, monkeypatch)
+    app = make_app(state_dir, watch=False)
+    staged = order_id(state_dir, "AAPL", "staged")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await focus_order(pilot, app, staged)
+        await pilot.press("u", "y", "y")
+        await settle(pilot, app)
+        await pilot.press("ctrl+k")
+        await fill(pilot, app, {"reason": "drill"})
+        await wait_for(pilot, lambda: app.banner.awaiting_ack, timeout=10)
+        await pilot.press("A", "y", "A", "y")
+        await settle(pilot, app)
+        await wait_for(pilot, lambda: not app.banner.awaiting_ack, timeout=10)
+    assert [e["order_id"] for e in events(state_dir, "order.unstaged")] == [staged]
+    assert len(events(state_dir, "desk.panic_acknowledged")) == 1
+    assert stuck not in [e["order_id"] for e in events(state_dir, "order.unstaged")]
+    chain_ok(state_dir)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from ui_helpers import loaded, screen_lines, wait_for
+from ui_helpers import loaded, make_app, screen_lines, wait_for
 
 from vanta_tui.core.clock import fixed_clock
 from vanta_tui.core.order_states import WORKING
@@ -24,20 +24,10 @@ from vanta_tui.store.loader import count_statuses, queue_statuses
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui import app as app_module
 from vanta_tui.ui.app import WAITING_TEXT, VantaApp, loading_text
-from vanta_tui.ui.settings import DeskSettings
 
 
 def desk_app(state_dir: Path, *, executor: bool) -> VantaApp:
-    return VantaApp(
-        state_dir,
-        operator="dana",
-        clock=fixed_clock(DEMO_NOW),
-        settings=DeskSettings(),
-        settings_file=state_dir.parent / "settings.toml",
-        watch=False,
-        executor=executor,
-        executor_paused=False,
-    )
+    return make_app(state_dir, now=DEMO_NOW, watch=False, executor=executor, executor_paused=False)
 
 
 def held_load(app: VantaApp) -> threading.Event:

@@ -8,7 +8,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from vanta_tui.actions.orders import approve_orders, stage_order
 from vanta_tui.brokers.paper import book_path, read_book
 from vanta_tui.cli.executor_cmd import cmd_executor
 from vanta_tui.core.enums import OrderStatus, Side
-from vanta_tui.core.models import PortfolioFile, QueueFile
+from vanta_tui.core.models import Order, PortfolioFile, QueueFile
 from vanta_tui.executor.engine import Executor
 from vanta_tui.store import load_all, load_model
 from vanta_tui.store.journal.replay import replay
@@ -57,6 +57,55 @@ def kill_window(
         whole.join()
         spans.append(time.perf_counter() - started)
     return min(spans)
+
+
+def kill_mid_run(
+    state_dir: Path, target: Callable[[str], None], delay: float, sent: set[str]
+) -> tuple[bool, bool]:
+    """Fork ``target`` on ``state_dir`` and SIGKILL it ``delay`` seconds later: whether it
+    died of the kill (not done already), and whether it left one of ``sent`` in
+    ``submitting`` (killed in the middle of sending)."""
+    child = multiprocessing.get_context("fork").Process(target=target, args=(str(state_dir),))
+    child.start()
+    time.sleep(delay)
+    assert child.pid is not None
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    before = load_model(state_dir, QueueFile)
+    interrupted = any(
+        o.status is OrderStatus.SUBMITTING for o in before.orders if o.order_id in sent
+    )
+    return child.exitcode == -signal.SIGKILL, interrupted
+
+
+def recover_and_check(
+    state_dir: Path,
+    recover: Callable[[ActionContext], None],
+    sent: set[str],
+    created: Sequence[str],
+    *,
+    chain: bool = True,
+) -> list[Order]:
+    """After a kill: a new executor (``recover``, on the journal's recovery) finishes the
+    work; the chain verifies and replays (``chain``), the files load, every order of
+    ``sent`` is filled, and each is at its broker once (``created``: the broker's client
+    order ids, in the order it took them). The orders of ``sent``."""
+    ctx = ActionContext.open(state_dir, "executor")  # journal recovery
+    recover(ctx)
+    if chain:
+        assert verify(ctx.journal).ok
+        result = replay(ctx.journal)
+        assert result.ok, (result.problems, result.differences)
+    ctx.close()
+    assert load_all(state_dir).ok
+    mine = [o for o in load_model(state_dir, QueueFile).orders if o.order_id in sent]
+    assert all(o.status is OrderStatus.FILLED for o in mine), [
+        (o.order_id, o.status, o.last_error) for o in mine if o.status is not OrderStatus.FILLED
+    ]
+    # Exactly once at the broker: one order per client order id, each of ours there.
+    assert len(created) == len(set(created))
+    assert {o.client_order_id for o in mine} <= set(created)
+    return mine
 
 
 def _approve_batch(state_dir: Path, run: int) -> list[str]:
@@ -108,17 +157,11 @@ def test_sigkill_while_sending_leaves_every_order_sent_exactly_once(state_dir: P
     vault["vaults"][0]["risk"]["max_single_pos_pct"] = 0.5  # room for many small buys
     (state_dir / "vault.json").write_text(json.dumps(vault, indent=2))
     rng = random.Random(4242)
-    ctx = multiprocessing.get_context("fork")
     killed = 0
     sent: set[str] = set()
     for run in range(RUNS):
         sent.update(_approve_batch(state_dir, run))
-        child = ctx.Process(target=_run_executor, args=(str(state_dir),))
-        child.start()
-        time.sleep(rng.uniform(0.0, 0.12))
-        assert child.pid is not None
-        os.kill(child.pid, signal.SIGKILL)
-        child.join()
-        killed += child.exitcode == -signal.SIGKILL
+        died, _ = kill_mid_run(state_dir, _run_executor, rng.uniform(0.0, 0.12), sent)
+        killed += died
         _restart_and_check(state_dir, sent)
     assert killed > RUNS // 2  # most runs really died mid-way

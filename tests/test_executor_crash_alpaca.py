@@ -4,29 +4,31 @@ broker: the real alpaca-py client over HTTP, killed at random points while sendi
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import random
-import signal
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from fake_brokers import FakeAlpaca
-from test_executor_crash import BATCH, SYMBOLS, WARM_RUNS, _approve_batch, kill_window
+from test_executor_crash import (
+    BATCH,
+    SYMBOLS,
+    WARM_RUNS,
+    _approve_batch,
+    kill_mid_run,
+    kill_window,
+    recover_and_check,
+)
 
 from vanta_tui.actions.brokers import brokers_for
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.credentials import env_names
 from vanta_tui.cli.executor_cmd import cmd_executor
-from vanta_tui.core.enums import AssetClass, OrderStatus
-from vanta_tui.core.models import PortfolioFile, QueueFile, VaultFile
+from vanta_tui.core.enums import AssetClass
+from vanta_tui.core.models import PortfolioFile, VaultFile
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.executor.engine import Executor
-from vanta_tui.store import load_all, load_model, update
-from vanta_tui.store.journal.replay import replay
-from vanta_tui.store.journal.verify import verify
+from vanta_tui.store import load_model, update
 
 RUNS = 50
 PRICES = {"AAPL": Decimal("190.10"), "MSFT": Decimal("415.50"), "NVDA": Decimal("142.30")}
@@ -55,7 +57,10 @@ def test_sigkill_while_sending_to_alpaca_leaves_every_order_there_once(
     start = load_model(state_dir, PortfolioFile).accounts["V_CORE"]
     held = {s: start.positions[s].qty for s in SYMBOLS}
     rng = random.Random(777)
-    fork = multiprocessing.get_context("fork")
+
+    def recover(ctx: ActionContext) -> None:
+        Executor(ctx, brokers_for(state_dir, timeout_s=5)).run_once()
+
     killed = 0
     interrupted = 0
     """Runs killed between marking orders `submitting` and recording the broker's answer."""
@@ -76,33 +81,11 @@ def test_sigkill_while_sending_to_alpaca_leaves_every_order_there_once(
         )
         for run in range(RUNS):
             sent.update(_approve_batch(state_dir, run))
-            child = fork.Process(target=_run_executor, args=(str(state_dir),))
-            child.start()
-            time.sleep(rng.uniform(0.0, span))
-            assert child.pid is not None
-            os.kill(child.pid, signal.SIGKILL)
-            child.join()
-            killed += child.exitcode == -signal.SIGKILL
-            before = load_model(state_dir, QueueFile)
-            interrupted += any(
-                o.status is OrderStatus.SUBMITTING for o in before.orders if o.order_id in sent
-            )
-
-            ctx = ActionContext.open(state_dir, "executor")  # journal recovery
-            Executor(ctx, brokers_for(state_dir, timeout_s=5)).run_once()
-            assert verify(ctx.journal).ok
-            result = replay(ctx.journal)
-            assert result.ok, (result.problems, result.differences)
-            ctx.close()
-            assert load_all(state_dir).ok
-            queue = load_model(state_dir, QueueFile)
-            mine = [o for o in queue.orders if o.order_id in sent]
-            assert all(o.status is OrderStatus.FILLED for o in mine), [
-                (o.status, o.last_error) for o in mine if o.status is not OrderStatus.FILLED
-            ]
-            # Exactly once at the broker, and the broker's fills are the portfolio's fills.
-            assert len(fake.created) == len(set(fake.created))
-            assert {o.client_order_id for o in mine} <= set(fake.created)
+            died, cut = kill_mid_run(state_dir, _run_executor, rng.uniform(0.0, span), sent)
+            killed += died
+            interrupted += cut
+            recover_and_check(state_dir, recover, sent, fake.created)
+            # The broker's fills are the portfolio's fills.
             account = load_model(state_dir, PortfolioFile).accounts["V_CORE"]
             for symbol in SYMBOLS:
                 moved = account.positions[symbol].qty - held[symbol]

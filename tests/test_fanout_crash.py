@@ -7,31 +7,25 @@ one filled, the files load, and the journal verifies and replays."""
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import random
-import signal
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from fake_brokers import FakeAlpaca
-from test_executor_crash import kill_window
+from test_executor_crash import kill_mid_run, kill_window, recover_and_check
+from test_real_brokers import set_keys
 
 from vanta_tui.actions.brokers import brokers_for
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
-from vanta_tui.brokers.credentials import env_names
 from vanta_tui.cli.executor_cmd import cmd_executor
-from vanta_tui.core.enums import AssetClass, OrderStatus, Side
+from vanta_tui.core.enums import AssetClass, Side
 from vanta_tui.core.models import QueueFile, VaultFile
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.desk import Desk
 from vanta_tui.executor.engine import Executor
-from vanta_tui.store import load_all, load_model, update
-from vanta_tui.store.journal.replay import replay
-from vanta_tui.store.journal.verify import verify
+from vanta_tui.store import load_model, update
 
 RUNS = 30
 BATCH = 3
@@ -44,12 +38,6 @@ PRICES = {"AAPL": Decimal("190.10"), "MSFT": Decimal("415.50"), "NVDA": Decimal(
 
 def _run_executor(state_dir: str) -> None:
     cmd_executor(Path(state_dir), once=True, timeout_s=5)
-
-
-def _set_keys(monkeypatch: pytest.MonkeyPatch, ref: str) -> None:
-    key_var, secret_var = env_names(ref)
-    monkeypatch.setenv(key_var, "key-123")
-    monkeypatch.setenv(secret_var, "secret-456")
 
 
 def _fan_out_state(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,12 +53,12 @@ def _fan_out_state(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         core.venues[AssetClass.EQUITY] = Venue(adapter="alpaca", account_ref="fan-core")
 
     update(state_dir, VaultFile, to_alpaca)
-    _set_keys(monkeypatch, "fan-core")
+    set_keys(monkeypatch, "fan-core")
     packets = state_dir.parent / "followers.jsonl"
     lines = []
     for n in range(FOLLOWERS):
         ref = f"fan-{n}"
-        _set_keys(monkeypatch, ref)
+        set_keys(monkeypatch, ref)
         packet = {
             "follower_id": f"F_FAN{n}", "vault_id": "V_CORE", "mode": "proportional",
             "scale": 1, "max_pos_usd": 10_000_000, "equity": 10_000_000,
@@ -107,7 +95,17 @@ def test_sigkill_during_a_concurrent_fan_out_leaves_every_child_at_its_broker_on
 ) -> None:
     _fan_out_state(state_dir, monkeypatch)
     rng = random.Random(2026)
-    fork = multiprocessing.get_context("fork")
+
+    def recover(ctx: ActionContext) -> None:
+        executor = Executor(
+            ctx,
+            brokers_for(state_dir, timeout_s=5),
+            retry_after=(0,),
+            price_every_s=None,
+            reconcile_every_s=None,
+        )
+        executor.run_once()
+
     killed = interrupted = 0
     sent: set[str] = set()
     with FakeAlpaca(dict(PRICES)) as fake:
@@ -122,41 +120,11 @@ def test_sigkill_during_a_concurrent_fan_out_leaves_every_child_at_its_broker_on
         )
         for run in range(RUNS):
             sent.update(_approve_batch(state_dir, run))
-            child = fork.Process(target=_run_executor, args=(str(state_dir),))
-            child.start()
-            time.sleep(rng.uniform(0.0, span))
-            assert child.pid is not None
-            os.kill(child.pid, signal.SIGKILL)
-            child.join()
-            killed += child.exitcode == -signal.SIGKILL
-            before = load_model(state_dir, QueueFile)
-            interrupted += any(
-                o.status is OrderStatus.SUBMITTING for o in before.orders if o.order_id in sent
-            )
-            ctx = ActionContext.open(state_dir, "executor")  # journal recovery
-            executor = Executor(
-                ctx,
-                brokers_for(state_dir, timeout_s=5),
-                retry_after=(0,),
-                price_every_s=None,
-                reconcile_every_s=None,
-            )
-            executor.run_once()
-            if run % CHECK_EVERY == 0 or run == RUNS - 1:  # the chain grows: not every run
-                assert verify(ctx.journal).ok
-                result = replay(ctx.journal)
-                assert result.ok, (result.problems, result.differences)
-            ctx.close()
-            assert load_all(state_dir).ok
-            queue = load_model(state_dir, QueueFile)
-            mine = [o for o in queue.orders if o.order_id in sent]
-            assert all(o.status is OrderStatus.FILLED for o in mine), [
-                (o.order_id, o.status, o.last_error)
-                for o in mine
-                if o.status is not OrderStatus.FILLED
-            ]
-            # Exactly once at the broker: one order per client order id, each of ours there.
-            assert len(fake.created) == len(set(fake.created))
-            assert {o.client_order_id for o in mine} <= set(fake.created)
+            died, cut = kill_mid_run(state_dir, _run_executor, rng.uniform(0.0, span), sent)
+            killed += died
+            interrupted += cut
+            # The chain grows: verified and replayed after every fifth run and the last.
+            chain = run % CHECK_EVERY == 0 or run == RUNS - 1
+            recover_and_check(state_dir, recover, sent, fake.created, chain=chain)
     assert killed > RUNS // 2  # most runs really died mid-way
     assert interrupted >= 3, interrupted  # and some of them in the middle of a fan-out

@@ -25,6 +25,8 @@ def make_app(
     settings: DeskSettings | None = None,
     settings_file: Path | None = None,
     watch: bool = True,
+    executor: bool = False,
+    executor_paused: bool | None = None,
 ) -> VantaApp:
     return VantaApp(
         state_dir,
@@ -35,6 +37,8 @@ def make_app(
         settings_file=settings_file or state_dir.parent / "settings.toml",
         watch=watch,
         state_label="state/",
+        executor=executor,
+        executor_paused=executor_paused,
     )
 
 

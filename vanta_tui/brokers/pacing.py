@@ -99,9 +99,8 @@ class _Window:
         self.lock = threading.Lock()
         self._puts = 0
 
-    def acquire(self) -> float:
-        """Take one request's place, waiting for it; the seconds waited."""
-        waited = 0.0
+    def acquire(self) -> None:
+        """Take one request's place, waiting for it."""
         while True:
             with self.lock:
                 now = self.bucket.now()  # type: ignore[no-untyped-call]
@@ -110,12 +109,10 @@ class _Window:
                     self._puts += 1
                     if self._puts % 64 == 0:  # drop what left the window (no leak thread)
                         self.bucket.leak(now)
-                    return waited
+                    return
                 wait_ms = self.bucket.waiting(item)
             assert isinstance(wait_ms, int)
-            pause = max(wait_ms, 1) / 1000
-            time.sleep(pause)
-            waited += pause
+            time.sleep(max(wait_ms, 1) / 1000)
 
 
 class Pacer:
@@ -125,8 +122,6 @@ class Pacer:
         self._windows: dict[str, _Window] = {}
         self._until: dict[str, float] = {}
         self._lock = threading.Lock()
-        self.waited_s = 0.0
-        """Time spent waiting in `wait`, all keys together (for the benches)."""
 
     def limit(self, key: str, rate: Rate) -> None:
         """Count ``key``'s requests against ``rate`` (the first limit set for a key stays)."""
@@ -141,11 +136,10 @@ class Pacer:
             until = self._until.get(key, 0.0)
             pause = until - time.monotonic()
             if pause > 0:
-                self.waited_s += pause
                 time.sleep(pause)
             window = self._windows.get(key)
             if window is not None:
-                self.waited_s += window.acquire()
+                window.acquire()
 
     def slow_down(self, key: str, seconds: float | None) -> float:
         """The venue said too many requests for ``key``: nothing more of it goes for

@@ -75,22 +75,20 @@ PRICE_EVERY_S = 60.0
 """How often prices are fetched from the brokers of non-paper venues (None: never)."""
 _ASKED_WAIT = re.compile(r"retry after (\d+(?:\.\d+)?) s")
 CONCURRENCY = 400
-"""Sends in flight at once by default, across accounts: 1,000 accounts whose broker answers
-in 100 ms are all sent to in about 0.3 s (each account's own orders still go one by one)."""
+"""Sends in flight at once by default, across accounts (each account's own orders still go
+one by one): 1,000 accounts whose broker answers in 100 ms need a few hundred in flight to
+be sent to within a second; past that our own work, not the waiting, sets the pace."""
 FLUSH_EVERY_S = 0.1
 """How often the answers that came in are recorded (one audited action per batch)."""
 CYCLE_WAIT_S = 2.0
 """How long a cycle waits for its sends before it goes on (the rest stay in flight and
 are recorded by the next cycles as they come)."""
+FINISH_WAIT_S = 3600.0
+"""How long a stopping executor (or `run_once`) waits for the sends in flight at most: a
+send that started completes and is recorded (each is bounded by the broker's timeout)."""
 SERIAL: Hashable = "serial"
 """The lane of brokers that are not `parallel`: served one order at a time, in order, from
 the executor's own thread."""
-
-
-def is_parallel(broker: Broker) -> bool:
-    """Whether ``broker`` may be sent to from a worker thread alongside other accounts (a
-    network API: its adapter says so, `Broker.parallel`); a local book is not."""
-    return broker.parallel
 
 
 @dataclass
@@ -166,10 +164,10 @@ class Executor:
         self._answers: queues.SimpleQueue[SendOutcome] = queues.SimpleQueue()
         """Answers the sending threads got, waiting to be recorded (by this thread)."""
         self._in_flight: set[str] = set()
-        """Orders being sent or whose answer is not recorded yet: never looked up or resent."""
+        """Orders being sent or whose answer is not recorded yet: never looked up or resent.
+        Like everything here but `_answers`, touched by the executor's own thread only."""
         self._busy: dict[Hashable, Future[None]] = {}
         """Accounts (lanes) with sends in flight, and the work sending them."""
-        self._lock = threading.Lock()
         self._next_flush = 0.0
         self._started = 0
 
@@ -230,12 +228,10 @@ class Executor:
             lane, broker = lanes[order.order_id]
             by_lane.setdefault(lane, []).append((order, broker))
         started: list[Future[None]] = []
-        with self._lock:
-            self._in_flight.update(o.order_id for o in marked)
-        pool = self._pool_of(len(by_lane)) if set(by_lane) - {SERIAL} else None
-        for lane, work in by_lane.items():
-            if lane is SERIAL or pool is None:
-                continue
+        self._in_flight.update(o.order_id for o in marked)
+        parallel = [(lane, work) for lane, work in by_lane.items() if lane is not SERIAL]
+        pool = self._pool_of(len(parallel))
+        for lane, work in parallel:
             future = pool.submit(self._send_lane, work)
             self._busy[lane] = future
             started.append(future)
@@ -254,13 +250,14 @@ class Executor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="vanta-send")
             self._started = 0
-        wanted = min(threads, self.concurrency)
-        if wanted > self._started:
-            gate = threading.Barrier(wanted + 1)
-            for _ in range(wanted):
+        busy = len(self._busy)  # threads held by hung accounts' sends
+        idle = min(threads, self.concurrency - busy)
+        if idle + busy > self._started:
+            gate = threading.Barrier(idle + 1)
+            for _ in range(idle):
                 self._pool.submit(gate.wait)  # each waits there: that many threads run
             gate.wait()
-            self._started = wanted
+            self._started = idle + busy
         return self._pool
 
     def _send_lane(self, work: Sequence[tuple[Order, Broker]]) -> None:
@@ -293,8 +290,7 @@ class Executor:
             for answer in batch:  # not recorded: kept for the next try, still in flight
                 self._answers.put(answer)
             raise
-        with self._lock:
-            self._in_flight.difference_update(a.order_id for a in batch)
+        self._in_flight.difference_update(a.order_id for a in batch)
         return len(batch)
 
     def _wait(self, futures: Sequence[Future[None]], budget_s: float | None = None) -> None:
@@ -318,22 +314,18 @@ class Executor:
     @property
     def in_flight(self) -> int:
         """Orders sent (or being sent) whose answer is not recorded yet."""
-        with self._lock:
-            return len(self._in_flight)
+        return len(self._in_flight)
 
-    def finish(self, timeout_s: float | None = None) -> None:
+    def finish(self) -> None:
         """Wait for every send in flight and record its answer (before the executor stops:
         a send that started completes and is recorded); then let the threads go."""
-        futures = list(self._busy.values())
-        if futures:
-            self._wait(futures, budget_s=timeout_s if timeout_s is not None else 3600.0)
-        self.record_answers()
+        self._wait(list(self._busy.values()), budget_s=FINISH_WAIT_S)
         if self._pool is not None and not self._busy:
             self._pool.shutdown(wait=False)
             self._pool = None
 
     def _lane(self, broker: Broker) -> Hashable:
-        return id(broker) if is_parallel(broker) else SERIAL
+        return id(broker) if broker.parallel else SERIAL
 
     def _lookup(self, broker: Broker, client_id: str, symbol: str) -> BrokerOrder | None:
         try:
@@ -397,13 +389,11 @@ class Executor:
         account in parallel: the answers that differ from the queue, and the orders in
         ``submitting`` that never reached their broker and are due to go again."""
         accounts: dict[Hashable, tuple[Broker, list[Order]]] = {}
-        with self._lock:
-            in_flight = set(self._in_flight)
         for order in queue.orders:
             if (
                 order.status not in WORKING
                 or order.client_order_id is None
-                or order.order_id in in_flight
+                or order.order_id in self._in_flight
             ):
                 continue
             broker = self._broker_of(order, report)
@@ -411,9 +401,9 @@ class Executor:
                 continue
             accounts.setdefault(id(broker), (broker, []))[1].append(order)
         checks: list[list[tuple[Order, BrokerOrder | None] | str]] = []
-        parallel = [(b, o) for b, o in accounts.values() if is_parallel(b)]
+        parallel = [(b, o) for b, o in accounts.values() if b.parallel]
         futures = [self._pool_of().submit(self._check_account, b, o) for b, o in parallel]
-        checks += [self._check_account(b, o) for b, o in accounts.values() if not is_parallel(b)]
+        checks += [self._check_account(b, o) for b, o in accounts.values() if not b.parallel]
         checks += [f.result() for f in futures]
         outcomes: list[SendOutcome] = []
         resend: list[Order] = []
@@ -577,7 +567,7 @@ class Executor:
                 if report.idle and not self._busy:
                     break
                 if report.idle:  # only sends in flight: wait for them, then look again
-                    self._wait(list(self._busy.values()), budget_s=3600.0)
+                    self._wait(list(self._busy.values()), budget_s=FINISH_WAIT_S)
         finally:
             self.finish()
         return reports
