@@ -28,7 +28,7 @@ from vanta_tui.core.models import (
     QueueFile,
     StateFileModel,
 )
-from vanta_tui.core.order_states import AT_BROKER, check_move
+from vanta_tui.core.order_states import AT_BROKER, can_move, check_move
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.journal import ActResult, EventDraft, Plan
 from vanta_tui.store.loader import load_model
@@ -135,6 +135,52 @@ _FINAL = {
 }
 
 
+def _final_of(order: Order, answer: BrokerOrder) -> OrderStatus | None:
+    """The final state the broker's answer puts the order in (None: still working). A
+    rejection of an order that already filled in part (the paper book refusing the rest,
+    a venue expiring it) is a cancellation of the rest: its fills stand, and the state
+    machine has no way from partially filled to rejected."""
+    final = _FINAL.get(answer.status)
+    if final is OrderStatus.BROKER_REJECTED and (
+        order.status is OrderStatus.PARTIALLY_FILLED or answer.filled_qty > 0
+    ):
+        return OrderStatus.CANCELLED
+    return final
+
+
+def _why_not_applied(order: Order, answer: BrokerOrder) -> str | None:
+    """Why an answer cannot be applied to the order as the queue has it, checked before
+    anything of it is (its fill would otherwise move the portfolio of an order whose state
+    cannot follow); None when it can."""
+    status = order.status
+    if status is OrderStatus.SUBMITTING:
+        status = OrderStatus.SUBMITTED
+    elif (
+        status not in {OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED}
+        and answer.filled_qty == order.filled_qty
+        and _final_of(order, answer) in {None, status}
+    ):
+        return None  # nothing new about an order that is done
+    moves = []
+    if answer.filled_qty > order.filled_qty and answer.avg_fill_price is not None:
+        moves.append(
+            OrderStatus.FILLED
+            if answer.status is BrokerStatus.FILLED
+            else OrderStatus.PARTIALLY_FILLED
+        )
+    final = _final_of(order, answer)
+    if final is not None and final is not OrderStatus.FILLED:
+        moves.append(final)
+    for target in moves:
+        if status is not target and not can_move(status, target):
+            return (
+                f"the broker answered {answer.status.value} (filled {answer.filled_qty}) "
+                f"for an order that is {order.status.value}; not applied"
+            )
+        status = target
+    return None
+
+
 def _record(
     queue: QueueFile,
     portfolio: PortfolioFile,
@@ -178,6 +224,28 @@ def _record(
                 emit("order.send_error", error=outcome.error, attempts=order.attempts)
             continue
         answer = outcome.broker
+        not_applied = _why_not_applied(order, answer)
+        if not_applied is not None:
+            # Nothing of this answer is applied (the order stays as it is, the rest of the
+            # batch is recorded); said once, not on every cycle that brings it again.
+            if order.last_error != not_applied:
+                order.last_error = not_applied
+                order.updated_at = now
+                events.append(
+                    EventDraft(
+                        "alarm.raised",
+                        vault_id=order.vault_id,
+                        order_id=order.order_id,
+                        follower_id=order.follower_id,
+                        payload={
+                            "kind": "broker_answer_not_applied",
+                            "level": "fail",
+                            "message": f"order {order.order_id}: {not_applied}",
+                            "order": order_payload(order),
+                        },
+                    )
+                )
+            continue
         if order.status is OrderStatus.SUBMITTING:
             order.status = OrderStatus.SUBMITTED
             order.broker_order_id = answer.broker_order_id
@@ -230,7 +298,7 @@ def _record(
                 },
                 realized=realized,
             )
-        final = _FINAL.get(answer.status)
+        final = _final_of(order, answer)
         if final is not None and final is not OrderStatus.FILLED and order.status is not final:
             check_move(order.order_id, order.status, final)
             order.status = final

@@ -400,7 +400,12 @@ class PaperBroker:
             position["qty"] = held + take
         else:
             if take > held:
-                order["status"] = BrokerStatus.REJECTED.value
+                # As for cash: the rest of a partly filled order is cancelled (its fills
+                # stand); only an order with no fill is rejected.
+                partly = decimal_of(order["filled_qty"]) > 0
+                order["status"] = (
+                    BrokerStatus.CANCELLED if partly else BrokerStatus.REJECTED
+                ).value
                 order["reason"] = "insufficient quantity"
                 return
             account["cash"] = decimal_of(account["cash"]) + take * price
