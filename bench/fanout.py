@@ -8,10 +8,13 @@ Run: ``.venv/bin/python bench/fanout.py [--followers N] [--latency S] [--hang N]
 For each venue (Alpaca through alpaca-py; Binance through ccxt), in a temp copy of the
 bundled demo: V_CORE trades at that venue (account ``fan-vault``) and has N followers, each
 with its own account there (``fan-00000`` …, keys in the environment); the demo's own
-queue and V_CORE's demo followers are set aside. One vault order is staged and approved
-through `Desk` (the approval mirrors it into N children), then `Desk.run_executor(once=True)`
-runs (``concurrency=`` passed when the executor takes it); its periodic price and
-reconciliation sweeps are off (they are not the fan-out). The fake venue
+queue and V_CORE's demo followers are set aside. The executor runs as an operator's does
+(`Desk.run_executor`, started and through its first cycle before anything is approved;
+``concurrency=`` passed when the executor takes it; its periodic price and reconciliation
+sweeps are off: they are not the fan-out). Then, ``--rounds`` times, one vault order is
+staged and approved through `Desk` (the approval mirrors it into N children) and the
+running executor picks it up by itself. Round 1 is the first fan-out to these accounts
+(their broker clients are made then); later rounds are the steady state. The fake venue
 (`tests/fake_venues.py`) runs in a process of its own, so its threads do not take this
 process's interpreter lock; it answers each request after ``--latency`` and holds each
 account to its venue's published limits (Alpaca 200 requests a minute per account; Binance
@@ -84,6 +87,7 @@ from vanta_tui.core.models import (
 )
 from vanta_tui.demo.bundled import write_demo
 from vanta_tui.desk import BrokerOptions, Desk
+from vanta_tui.executor.runner import EventKind, RunEvent
 from vanta_tui.store import load_model, update
 
 GOAL_ACCEPTED_S = 1.5
@@ -219,7 +223,7 @@ class Recorded(threading.Thread):
         self.times: dict[str, float] = {}
         self.done = threading.Event()
         self.stopping = threading.Event()
-        self._offset = log.stat().st_size if log.exists() else 0
+        self._offset = 0  # the whole log (the watched orders are new ones)
         if not watched:
             self.done.set()
 
@@ -328,13 +332,50 @@ def executor_options(desk: Desk, concurrency: int | None) -> dict[str, Any]:
     return options
 
 
+class RunningExecutor:
+    """The executor as an operator's desk runs it: started before the vault order is
+    approved (its journal open, its lease taken, its first cycle done) and running between
+    the rounds, as `vanta-tui executor` does; it notices an approval by itself."""
+
+    def __init__(self, desk: Desk, options: dict[str, Any]) -> None:
+        self.stop = threading.Event()
+        self.cycled = threading.Event()
+        self.outcome: list[Any] = []
+        self.errors: tuple[str, ...] = ()
+
+        def heard(event: RunEvent) -> None:
+            if event.kind is EventKind.CYCLE:
+                self.errors = event.errors
+                self.cycled.set()
+
+        self.thread = threading.Thread(
+            target=lambda: self.outcome.append(
+                desk.run_executor(self.stop, holder="bench", on_news=heard, **options)
+            ),
+            daemon=True,
+        )
+
+    def __enter__(self) -> RunningExecutor:
+        self.thread.start()
+        if not self.cycled.wait(120):
+            raise SystemExit(f"the executor did not cycle within 120 s: {self.outcome}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(600)
+        if self.thread.is_alive():
+            print("  the executor had not ended", file=sys.stderr)
+
+
 def one_run(
     setup: VenueSetup,
     count: int,
     hang_count: int,
     args: argparse.Namespace,
 ) -> list[Figures]:
-    """``args.rounds`` vault orders, each mirrored and sent; their figures."""
+    """``args.rounds`` vault orders, each mirrored and sent by one running executor; their
+    figures."""
     refs = follower_refs(count)
     hung = hanging(refs, hang_count)
     results: list[Figures] = []
@@ -352,10 +393,13 @@ def one_run(
             try:
                 _warm(setup)
                 options = executor_options(desk, args.concurrency)
-                for _ in range(args.rounds):
-                    results.append(_round(desk, state, venue, setup, ids, set(hung), args, options))
-                    if hung:
-                        break  # the hanging accounts were released: one round tells it
+                with RunningExecutor(desk, options) as executor:
+                    for _ in range(args.rounds):
+                        results.append(
+                            _round(desk, state, venue, setup, ids, set(hung), args, executor)
+                        )
+                        if hung:
+                            break  # the hanging accounts were released: one round tells it
             finally:
                 desk.close()
         finally:
@@ -379,7 +423,7 @@ def _round(
     ids: dict[str, str],
     hung: set[str],
     args: argparse.Namespace,
-    options: dict[str, Any],
+    executor: RunningExecutor,
 ) -> Figures:
     parent = desk.stage(VAULT, setup.symbol, Side.BUY, setup.qty, allow_duplicate=True)
     started = time.monotonic()
@@ -393,29 +437,22 @@ def _round(
     others = {oid for oid, fid in children.items() if ids[fid] not in hung}
     recorder = Recorded(state / "trade_log.jsonl", others)
     recorder.start()
-    outcome: list[Any] = []
-    thread = threading.Thread(
-        target=lambda: outcome.append(
-            desk.run_executor(threading.Event(), once=True, holder="bench", **options)
-        ),
-        daemon=True,
-    )
-    thread.start()
     cut_short = not recorder.done.wait(args.deadline)
     if cut_short:
         venue.settle()  # answer everything at once now: the executor ends soon
     elif hung:
         venue.release()  # the others are recorded: the hanging requests may go
-    thread.join(args.deadline + 10 * args.timeout + 120)
+    every = Recorded(state / "trade_log.jsonl", set(children))
+    every.start()  # the round ends when every child is recorded (the next starts clean)
+    every.done.wait(args.deadline + 10 * args.timeout + 120)
+    every.stop()
     ended = time.monotonic()
     recorder.stop()
-    if thread.is_alive():
-        print("  the executor had not ended; its figures stand as measured", file=sys.stderr)
     shot: Snapshot = venue.snapshot()
     figures = _figures(
         shot, children, ids, hung, recorder.times, approved, started, ended, cut_short, args
     )
-    figures.errors = tuple(outcome[0].errors) if outcome else ()
+    figures.errors = executor.errors
     return figures
 
 
@@ -498,6 +535,42 @@ def bare_fanout(setup: VenueSetup, count: int, latency_s: float, workers: int) -
         shot = venue.snapshot()
     if any(status != 200 for status in statuses):
         raise RuntimeError(f"bare client: answers {sorted(set(statuses))}")
+    return max(s.accepted for s in shot.orders) - start
+
+
+def bare_sdk_fanout(setup: VenueSetup, count: int, latency_s: float, workers: int) -> float | None:
+    """The same with the venue's own SDK instead of raw HTTP (Alpaca: an alpaca-py
+    `TradingClient` per account, made beforehand, its session not scanning the environment
+    for proxies, as our adapter's): what the SDK itself costs on this machine (its CPU per
+    request is taken under this process's interpreter lock, like ours). None for a venue
+    without one here."""
+    if setup.kind != "alpaca":
+        return None
+    from alpaca.trading.client import TradingClient
+    from alpaca.trading.enums import OrderSide, TimeInForce
+    from alpaca.trading.requests import MarketOrderRequest
+
+    refs = [f"sdk-{index:05d}" for index in range(count)]
+    with VenueProcess(setup.kind, accounts=refs, latency_s=latency_s) as venue:
+        clients = {}
+        for ref in refs:
+            key, secret = FakeAlpacaAccounts.keys_for(ref)
+            client = TradingClient(key, secret, paper=True, url_override=venue.url)
+            client._session.trust_env = False
+            clients[ref] = client
+
+        def place(ref: str) -> None:
+            clients[ref].submit_order(
+                MarketOrderRequest(
+                    symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                    client_order_id=f"sdk-{ref}",
+                )
+            )  # fmt: skip
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(place, refs))
+        shot = venue.snapshot()
     return max(s.accepted for s in shot.orders) - start
 
 
@@ -664,6 +737,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{setup.label}, {count} followers, {args.latency * 1e3:g} ms a request: a bare "
             f"client ({workers} threads, raw HTTP) has every order accepted in {bare:.3f} s"
         )
+        sdk = bare_sdk_fanout(setup, count, args.latency, workers)
+        if sdk is not None:
+            print(f"  the same through the venue's SDK alone (no journal, no checks): {sdk:.3f} s")
         plain_runs = one_run(setup, count, 0, args)
         for index, fig in enumerate(plain_runs):
             title = f"{count} followers" + (f", round {index + 1}" if args.rounds > 1 else "")

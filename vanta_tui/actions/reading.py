@@ -31,10 +31,11 @@ CONTEXT = (StateKind.VAULT, StateKind.OVERLAY, StateKind.PNL, StateKind.PORTFOLI
 """What an action reads besides the files it locks."""
 
 
-def read_context(state_dir: Path) -> StateSnapshot:
+def read_context(state_dir: Path, previous: StateSnapshot | None = None) -> StateSnapshot:
     """The registry, overlays, PnL and portfolio as they are now (the current-state type
-    the desk shows, read for an action: a file that does not load refuses it)."""
-    return read_state(state_dir, CONTEXT)
+    the desk shows, read for an action: a file that does not load refuses it); with
+    ``previous`` (the reader's last), the files that did not change are not parsed again."""
+    return read_state(state_dir, CONTEXT, previous)
 
 
 def read_allocation(state_dir: Path) -> AllocationFile:

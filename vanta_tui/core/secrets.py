@@ -43,6 +43,14 @@ _known: frozenset[str] = frozenset()
 _longest_first: tuple[str, ...] = ()
 _lengths: tuple[int, ...] = ()
 """The loaded values longest first, and their distinct lengths (`contains_known`)."""
+_index: tuple[frozenset[str], tuple[int, ...], re.Pattern[str] | None] = (frozenset(), (), None)
+"""For `contains_known`, replaced as one (a reader never mixes two generations): the
+loaded values, their lengths, and the pattern of stretches of text made only of characters
+found in them, as long as the shortest at least (the only places one can occur)."""
+FEW = 8
+"""Up to this many loaded values, each is searched for in turn (C speed)."""
+_alphabet: frozenset[str] = frozenset()
+"""Every character of the loaded values."""
 _guard = threading.Lock()
 
 
@@ -60,12 +68,20 @@ def remember(*values: str | None) -> None:
     fresh = {v for v in values if v and len(v) >= MIN_SCRUBBED}
     if not fresh - _known:
         return
-    global _longest_first, _lengths
+    global _longest_first, _lengths, _index, _alphabet
     with _guard:
         grown = _known | fresh
-        _longest_first = tuple(sorted(grown, key=len, reverse=True))
-        _lengths = tuple(sorted({len(v) for v in grown}))
+        _longest_first = ()  # sorted again when `scrub` needs it
+        _lengths = tuple(sorted(set(_lengths) | {len(v) for v in fresh}))
+        letters = _alphabet.union(*fresh)
+        if letters != _alphabet or _index[2] is None or _index[1][:1] != _lengths[:1]:
+            alphabet = "".join(re.escape(c) for c in sorted(letters))
+            runs = re.compile(f"[{alphabet}]{{{_lengths[0]},}}")
+        else:
+            runs = _index[2]  # one account's keys after another's: no new pattern
+        _alphabet = letters
         _known = grown
+        _index = (grown, _lengths, runs)
     _install_log_scrubber()
 
 
@@ -75,23 +91,40 @@ def known() -> frozenset[str]:
 
 def contains_known(text: str) -> bool:
     """Whether a loaded secret occurs in ``text``. With many loaded (a thousand accounts'
-    keys), each stretch of the text as long as a secret is looked up in the set (a few
-    lengths: a few lookups per character) instead of searching for each secret in turn."""
-    known, lengths = _known, _lengths
-    if not known:
+    keys), not a search for each in turn: a secret can only lie inside a stretch of the
+    text made of its characters and at least as long as it (found by one regular
+    expression, at C speed); each window of such a stretch as long as a secret is looked
+    up in the set."""
+    known, lengths, runs = _index
+    if not known or runs is None:
         return False
-    if len(lengths) * len(text) < 2 * len(known):
-        return any(
-            text[i : i + size] in known for size in lengths for i in range(len(text) - size + 1)
-        )
-    return any(value in text for value in known)
+    if len(known) <= FEW:
+        return any(value in text for value in known)
+    for run in runs.finditer(text):
+        start, end = run.span()
+        for size in lengths:
+            if size > end - start:
+                break
+            if any(text[i : i + size] in known for i in range(start, end - size + 1)):
+                return True
+    return False
+
+
+def _by_length() -> tuple[str, ...]:
+    """The loaded values, longest first (sorted once after each `remember`, when needed)."""
+    global _longest_first
+    ordered = _longest_first
+    if len(ordered) != len(_known):
+        with _guard:
+            ordered = _longest_first = tuple(sorted(_known, key=len, reverse=True))
+    return ordered
 
 
 def scrub(text: str) -> str:
     """``text`` with every loaded secret, and everything that looks like a credential,
     replaced by ``[redacted]``."""
     if contains_known(text):
-        for value in _longest_first:  # a key inside another: the longer first
+        for value in _by_length():  # a key inside another: the longer first
             if value in text:
                 text = text.replace(value, REDACTED)
     if SECRET_VALUE_RE.search(text):

@@ -34,6 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from vanta_tui.actions.activity import PRICED_META
 from vanta_tui.actions.context import ActionContext
@@ -63,7 +64,8 @@ from vanta_tui.core.risk import hold_reason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
 from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
-from vanta_tui.store.loader import load_model
+from vanta_tui.store.loader import LoadedFile, load, load_model
+from vanta_tui.store.snapshot import StateSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,12 @@ are recorded by the next cycles as they come)."""
 FINISH_WAIT_S = 3600.0
 """How long a stopping executor (or `run_once`) waits for the sends in flight at most: a
 send that started completes and is recorded (each is bounded by the broker's timeout)."""
+WAKE_CHECK_S = 0.02
+"""Between cycles, how often the files that make orders sendable are looked at (a stat
+each): an approval is picked up within this, not at the next cycle's tick."""
+WAKE_ON: tuple[StateKind, ...] = (StateKind.QUEUE, StateKind.OVERLAY, StateKind.FOLLOWERS)
+"""The files whose change starts a cycle at once (an approval, maintenance lifted, a
+follower's kill switch)."""
 SERIAL: Hashable = "serial"
 """The lane of brokers that are not `parallel`: served one order at a time, in order, from
 the executor's own thread."""
@@ -170,6 +178,10 @@ class Executor:
         """Accounts (lanes) with sends in flight, and the work sending them."""
         self._next_flush = 0.0
         self._started = 0
+        self._context: StateSnapshot | None = None
+        """What the last cycle read of the files it does not write (read only: parsed
+        again only when they change)."""
+        self._followers_file: LoadedFile[Any] | None = None
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -433,7 +445,7 @@ class Executor:
         # 1. Reconcile what the broker may hold before sending anything new.
         outcomes, resend = self._reconcile_working(queue, report)
         # 2. Approved orders that pass the checks before send (the one rule: hold_reason).
-        state = read_context(self.ctx.state_dir)
+        state = self._context = read_context(self.ctx.state_dir, self._context)
         followers = self._followers()
         sendable: list[Order] = []
         for order in queue.orders:
@@ -506,15 +518,22 @@ class Executor:
             report.mismatches += len(found)
 
     def _followers(self) -> FollowersFile | None:
+        """followers.json as it is now (parsed again only when its bytes changed); None when
+        it is missing or does not load."""
         try:
-            return load_model(self.ctx.state_dir, FollowersFile)
-        except StoreError:
+            self._followers_file = load(
+                self.ctx.state_dir, StateKind.FOLLOWERS, None, self._followers_file
+            )
+        except (OSError, StoreError):
             return None
+        model = self._followers_file.model
+        assert isinstance(model, FollowersFile)
+        return model
 
     def refresh_prices(self, report: CycleReport) -> None:
         """Prices of every account's positions from its broker, where that is not the paper
         broker (whose prices are the portfolio's own), marked into the portfolio and PnL."""
-        state = read_context(self.ctx.state_dir)
+        state = self._context = read_context(self.ctx.state_dir, self._context)
         portfolio = state.portfolio
         if portfolio is None:
             return
@@ -555,6 +574,36 @@ class Executor:
                 self.ctx.journal.set_meta(PRICED_META + account_id, format_utc(self.ctx.clock()))
             if prices and mark_prices(self.ctx, account_id, prices, ", ".join(sources)).events:
                 report.marked += 1
+
+    def _stamps(self) -> list[tuple[int, int] | None]:
+        stamps: list[tuple[int, int] | None] = []
+        for kind in WAKE_ON:
+            try:
+                found = (self.ctx.state_dir / kind.filename).stat()
+            except OSError:
+                stamps.append(None)
+            else:
+                stamps.append((found.st_mtime_ns, found.st_size))
+        return stamps
+
+    def nap(self, stop: threading.Event, interval_s: float) -> None:
+        """Wait between cycles: until ``stop``, ``interval_s`` passing, or a change to a file
+        that may make orders sendable (another program's approval: picked up within
+        `WAKE_CHECK_S`, not at the next tick). Answers of sends still in flight are recorded
+        meanwhile, every `FLUSH_EVERY_S`, as during a cycle."""
+        deadline = time.monotonic() + interval_s
+        before = self._stamps()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or stop.wait(min(WAKE_CHECK_S, left)):
+                return
+            if self._answers.qsize() and time.monotonic() >= self._next_flush:
+                with contextlib.suppress(LockTimeout, LockLost):  # the cycle says it
+                    if self.record_answers():
+                        before = self._stamps()  # our own write is not news
+                self._forget_finished()
+            if self._stamps() != before:
+                return
 
     def run_once(self, max_cycles: int = 50) -> list[CycleReport]:
         """Cycle until nothing more can progress now (for `executor --once` and tests); the

@@ -293,7 +293,7 @@ def _loop(
                 )
             )
             said = status
-        stop.wait(interval_s)
+        executor.nap(stop, interval_s)
     return _outcome(sent, cycles, last)
 
 

@@ -29,7 +29,7 @@ from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
 Waiting = Callable[[str], None]
 """Told (once) what a lock attempt is waiting for, while it waits."""
 
-_POLL_S = (0.002, 0.005, 0.01, 0.02, 0.05)
+_POLL_S = (0.002, 0.005, 0.01, 0.02)
 
 
 def holders(path: Path) -> list[int]:

@@ -160,14 +160,20 @@ def load_all(state_dir: Path) -> StateSnapshot:
     return reload(state_dir, StateSnapshot())
 
 
-def read_state(state_dir: Path, kinds: Iterable[StateKind]) -> StateSnapshot:
+def read_state(
+    state_dir: Path, kinds: Iterable[StateKind], previous: StateSnapshot | None = None
+) -> StateSnapshot:
     """The files ``kinds`` (and vault.json) as they are now, for an action: unlike `reload`,
-    a file that does not load (or is missing) raises its `StateFileError`."""
+    a file that does not load (or is missing) raises its `StateFileError`. With
+    ``previous`` (what this reader read last), a file whose bytes did not change is not
+    parsed again (its cross-file rules are checked again)."""
     chosen = set(kinds) | {StateKind.VAULT}
     files: dict[StateKind, LoadedFile[Any]] = {}
+    before = previous.files if previous is not None else {}
     for kind in _ORDER:
         if kind in chosen:
-            files[kind] = load(state_dir, kind, reference_for(state_dir, kind, files))
+            ref = reference_for(state_dir, kind, files)
+            files[kind] = load(state_dir, kind, ref, before.get(kind))
     return StateSnapshot(files=files)
 
 

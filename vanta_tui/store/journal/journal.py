@@ -23,6 +23,7 @@ ends in a torn line, is repaired from SQLite, which is the journal of record.
 from __future__ import annotations
 
 import contextlib
+import copy as copy_module
 import dataclasses
 import hashlib
 import logging
@@ -33,8 +34,13 @@ import sqlite3
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
@@ -154,7 +160,9 @@ class _Seen:
             copy = model.model_copy()
             copy.__dict__["orders"] = [_order_copy(o) for o in model.orders]
             return copy
-        return model.model_copy(deep=True)
+        copied = _deep_copy(model)
+        assert isinstance(copied, type(model))
+        return copied
 
     def render(self, new: StateFileModel, ref: Reference) -> tuple[bytes, _Seen, str]:
         """``new`` (a changed copy of this file): the bytes to write, the file as the journal
@@ -193,6 +201,59 @@ def _order_copy(order: Order) -> Order:
     private = order.__pydantic_private__
     _set(copy, "__pydantic_private__", None if private is None else dict(private))
     return copy
+
+
+def _deep_copy(value: Any) -> Any:
+    """A deep copy of a state file's model: every model, dict, list and set copied, the
+    immutable values (numbers, strings, times, enums) shared. What ``model_copy(deep=True)``
+    makes, without `copy.deepcopy`'s generic steps (a memo and a reduce per object): at 1,000
+    accounts' portfolio and PnL, that was most of an executor's recording."""
+    kind: Any = type(value)
+    if isinstance(value, BaseModel):
+        copy = kind.__new__(kind)
+        _set(copy, "__dict__", {k: _deep_copy(v) for k, v in value.__dict__.items()})
+        extra = value.__pydantic_extra__
+        _set(copy, "__pydantic_extra__", None if extra is None else _deep_copy(extra))
+        _set(copy, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+        private = value.__pydantic_private__
+        _set(copy, "__pydantic_private__", None if private is None else _deep_copy(private))
+        return copy
+    if kind is dict:
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_deep_copy(v) for v in value]
+    if kind is tuple:
+        return tuple(_deep_copy(v) for v in value)
+    if kind is set:
+        return set(value)
+    if kind in _IMMUTABLE or isinstance(value, Enum):
+        return value
+    return copy_module.deepcopy(value)  # anything else: the generic way
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, Decimal, datetime, date, type(None), bytes})
+
+
+class _PrivateCopies(dict[StateKind, StateFileModel]):
+    """The models a plan gets: each file's private copy made when the plan first reads it
+    (a file the plan only may change, such as the portfolio when no answer brings a fill,
+    is not copied at all)."""
+
+    def __init__(self, seen: Mapping[StateKind, _Seen]) -> None:
+        super().__init__()
+        self._seen = seen
+
+    def __missing__(self, kind: StateKind) -> StateFileModel:
+        if kind not in self._seen:
+            raise KeyError(kind)
+        model = self[kind] = self._seen[kind].private_model()
+        return model
+
+    def get(self, kind: StateKind, default: Any = None) -> Any:
+        return self[kind] if kind in self._seen else default
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._seen
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -347,10 +408,15 @@ class Journal:
     # ----------------------------------------------------------------- appending
 
     def _derive_parents(
-        self, draft: EventDraft, batch: Sequence[Event], last_in_batch: dict[str, int]
+        self,
+        draft: EventDraft,
+        batch: Sequence[Event],
+        last_in_batch: dict[str, int],
+        in_journal: Mapping[str, int],
     ) -> list[int]:
         """The events a draft follows from: given ones, else the order's previous event (in
-        this batch or the journal) and, for a child order's first event, its parent's."""
+        this batch, else in the journal: ``in_journal`` from `_last_seqs_of`) and then its
+        parent order's last one."""
         parents: list[int] = [batch[i].seq for i in draft.batch_parents]
         if draft.parents is not None:
             return sorted(set(parents + draft.parents))
@@ -359,21 +425,39 @@ class Journal:
             if prior is not None:
                 parents.append(prior)
             else:
-                seq = self._last_seq_of(draft.order_id)
+                seq = in_journal.get(draft.order_id)
                 if seq is not None:
                     parents.append(seq)
                 parent_order = (draft.payload.get("order") or {}).get("parent_id")
                 if parent_order:
-                    seq = last_in_batch.get(parent_order) or self._last_seq_of(parent_order)
+                    seq = last_in_batch.get(parent_order) or in_journal.get(parent_order)
                     if seq is not None:
                         parents.append(seq)
         return sorted(set(parents))
 
-    def _last_seq_of(self, order_id: str) -> int | None:
-        row = self.db.execute(
-            "SELECT MAX(seq) FROM events WHERE order_id = ?", [order_id]
-        ).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
+    def _last_seqs_of(self, drafts: Sequence[EventDraft]) -> dict[str, int]:
+        """Each order's last event in the journal, for the orders of ``drafts`` and their
+        parents: one query for the batch (one per order was most of recording a
+        1,000-order fan-out)."""
+        wanted: set[str] = set()
+        for draft in drafts:
+            if draft.order_id and draft.parents is None:
+                wanted.add(draft.order_id)
+                parent_order = (draft.payload.get("order") or {}).get("parent_id")
+                if parent_order:
+                    wanted.add(parent_order)
+        found: dict[str, int] = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound values is higher
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for order_id, seq in self.db.execute(
+                f"SELECT order_id, MAX(seq) FROM events WHERE order_id IN ({marks}) "
+                "GROUP BY order_id",
+                chunk,
+            ).fetchall():
+                found[order_id] = int(seq)
+        return found
 
     def _append_locked(
         self, actor: str, drafts: Sequence[EventDraft], *, ts: str | None = None,
@@ -388,6 +472,7 @@ class Journal:
         with self._tx():
             # Derived tables a process without their projection left behind catch up first.
             self.projector.catch_up(self.db.conn, seq)
+            in_journal = self._last_seqs_of(drafts)
             for draft in drafts:
                 seq += 1
                 payload = draft.payload if redacted else redact_payload(draft.payload)
@@ -396,7 +481,7 @@ class Journal:
                     ts=stamp,
                     actor=actor,
                     draft=draft,
-                    parents=self._derive_parents(draft, events, last_in_batch),
+                    parents=self._derive_parents(draft, events, last_in_batch, in_journal),
                     payload=payload,
                     prev_hash=prev,
                 )
@@ -841,7 +926,7 @@ class Journal:
             read: dict[StateKind, tuple[bytes, str]] = {}
             self._note_external_locked(chosen, read)
             seen: dict[StateKind, _Seen] = {}
-            models: dict[StateKind, StateFileModel] = {}
+            models = _PrivateCopies(seen)
             for kind in chosen:
                 # The bytes the external-change check just read (under the same locks).
                 data, digest = read.get(kind) or (read_bytes(self.state_dir, kind), None)
@@ -851,8 +936,8 @@ class Journal:
                     raise WriteRefused(
                         kind.filename, "the file on disk does not load", exc.problems
                     ) from None
-                # The plan gets its own copy; the journal's stays as the file holds it.
-                models[kind] = seen[kind].private_model()
+            # The plan gets its own copies (as it reads them); the journal's stay as the
+            # files hold them.
             planned = plan(models)
             if not planned.events:
                 return ActResult([], {}, planned.result)

@@ -1,0 +1,134 @@
+"""The shortcuts that make recording a 1,000-account fan-out cheap say exactly what the slow
+ways say: the secret search finds every loaded secret anywhere, the journal's copy of a
+model is a deep copy (equal, and sharing nothing that can change), and a plan only pays
+for the files it reads.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vanta_tui.core import secrets
+from vanta_tui.core.models import PnlFile, PortfolioFile, VaultFile
+from vanta_tui.core.models.followers import FollowersFile
+from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.journal.journal import _deep_copy, _PrivateCopies, _Seen
+from vanta_tui.store.loader import load_model
+
+ALPHABET = string.ascii_letters + string.digits + "+/=_-.:\\]^[ é"
+
+
+def no_secrets() -> Any:
+    """From no loaded secret on (the module keeps what this process loaded), until the end
+    of the ``with``."""
+    return mock.patch.multiple(
+        secrets, _known=frozenset(), _longest_first=(), _lengths=(), _alphabet=frozenset(),
+        _index=(frozenset(), (), None), _install_log_scrubber=lambda: None,
+    )  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(st.text(ALPHABET, min_size=6, max_size=30), min_size=1, max_size=40),
+    noise=st.text(ALPHABET + '{}",', max_size=200),
+    pick=st.integers(min_value=0),
+    at=st.integers(min_value=0),
+    embed=st.booleans(),
+)
+def test_the_secret_search_finds_what_a_plain_search_finds(
+    values: list[str], noise: str, pick: int, at: int, embed: bool
+) -> None:
+    with no_secrets():
+        for start in range(0, len(values), 3):  # loaded a few at a time, as accounts are
+            secrets.remember(*values[start : start + 3])
+            assert secrets.REDACTED in secrets.scrub(values[start])
+        text = noise
+        if embed:
+            secret = values[pick % len(values)]
+            cut = at % (len(noise) + 1)
+            text = noise[:cut] + secret + noise[cut:]
+        expected = any(v in text for v in secrets.known())
+        assert secrets.contains_known(text) is expected
+        if embed:
+            assert expected
+
+
+def test_a_thousand_accounts_keys_are_found_in_an_order_payload() -> None:
+    keys = [f"PK{index:018d}" for index in range(1000)]
+    secret_values = [f"{index:040d}"[::-1].replace("0", "x") for index in range(1000)]
+    payload = '{"order":{"order_id":"01M86735700000000000005BW0","qty":"2","symbol":"AAPL"}}'
+    with no_secrets():
+        secrets.remember(*keys, *secret_values)
+        assert not secrets.contains_known(payload)
+        assert secrets.contains_known(payload.replace("AAPL", keys[517]))
+        assert secrets.contains_known(payload + f'"note":"{secret_values[999]}"')
+
+
+def _everything(model: Any) -> list[Any]:
+    """Every model, dict, list and set inside ``model`` (the mutable parts)."""
+    found: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if hasattr(value, "__pydantic_fields_set__"):
+            found.append(value)
+            for item in value.__dict__.values():
+                walk(item)
+        elif isinstance(value, dict):
+            found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | set):
+            found.append(value)
+            for item in value:
+                walk(item)
+        elif isinstance(value, tuple):
+            for item in value:
+                walk(item)
+
+    walk(model)
+    return found
+
+
+@pytest.mark.parametrize("cls", [PortfolioFile, PnlFile, VaultFile, FollowersFile])
+def test_the_journals_copy_is_deep(state_dir: Path, cls: type[Any]) -> None:
+    model = load_model(state_dir, cls)
+    copy = _deep_copy(model)
+    assert copy == model and type(copy) is type(model)
+    assert copy.model_dump(mode="json") == model.model_copy(deep=True).model_dump(mode="json")
+    assert copy.model_fields_set == model.model_fields_set
+    originals = {id(part) for part in _everything(model)}
+    assert not originals & {id(part) for part in _everything(copy)}
+
+
+def test_a_plan_copies_only_the_files_it_reads(state_dir: Path) -> None:
+    copies: list[StateKind] = []
+
+    class Counting(_Seen):
+        kind_name: Any = None
+
+        def private_model(self) -> Any:
+            copies.append(self.kind_name)
+            return super().private_model()
+
+    seen: dict[StateKind, _Seen] = {}
+    for kind, cls in ((StateKind.PORTFOLIO, PortfolioFile), (StateKind.PNL, PnlFile)):
+        model = load_model(state_dir, cls)
+        entry = Counting("sha", {}, model)
+        object.__setattr__(entry, "kind_name", kind)
+        seen[kind] = entry
+    models = _PrivateCopies(seen)
+    assert StateKind.PNL in models and StateKind.QUEUE not in models
+    portfolio = models[StateKind.PORTFOLIO]
+    assert models[StateKind.PORTFOLIO] is portfolio  # copied once
+    assert portfolio is not seen[StateKind.PORTFOLIO].model
+    assert copies == [StateKind.PORTFOLIO]
+    assert models.get(StateKind.QUEUE) is None
+    with pytest.raises(KeyError):
+        models[StateKind.QUEUE]
