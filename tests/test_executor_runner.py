@@ -189,3 +189,23 @@ def test_a_lease_file_that_cannot_be_written_is_an_error(
     assert end.why is RunEnd.ERROR and "No space left" in end.text
     assert end.status == (f"executor: {end.text}", RunLevel.FAIL)
     assert not lease_held(state)
+
+
+def test_an_approval_wakes_the_running_executor_before_its_next_tick(state: Path) -> None:
+    """Between cycles the executor watches the files that make orders sendable: an order
+    approved by another program goes out at once, not at the next tick (here a minute)."""
+    stop = threading.Event()
+    events: list[RunEvent] = []
+    loop = threading.Thread(
+        target=lambda: run(state, stop=stop, interval_s=60, on_event=events.append, once=False)
+    )
+    loop.start()
+    try:
+        wait_for(lambda: any(e.kind is EventKind.CYCLE for e in events))
+        ids = approved(state, "NVDA")
+        wait_for(lambda: statuses(state, ids) == [OrderStatus.FILLED], timeout_s=20)
+        wait_for(lambda: sum(e.kind is EventKind.CYCLE and e.sent == 1 for e in events) == 1)
+    finally:
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()
