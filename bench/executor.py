@@ -151,7 +151,7 @@ class InstantBroker:
     ) -> BrokerOrder | None:
         return self.orders.get(client_order_id)
 
-    def open_orders(self) -> list[BrokerOrder]:
+    def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
         return []
 
     def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:

@@ -6,7 +6,10 @@ for the files it reads.
 
 from __future__ import annotations
 
+import json
 import string
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -17,10 +20,12 @@ from hypothesis import strategies as st
 
 from vanta_tui.core import secrets
 from vanta_tui.core.models import PnlFile, PortfolioFile, VaultFile
+from vanta_tui.core.models.base import find_by_key
 from vanta_tui.core.models.followers import FollowersFile
 from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.errors import StateFileError
 from vanta_tui.store.journal.journal import _deep_copy, _PrivateCopies, _Seen
-from vanta_tui.store.loader import load_model
+from vanta_tui.store.loader import load, load_model
 
 ALPHABET = string.ascii_letters + string.digits + "+/=_-.:\\]^[ é"
 
@@ -132,3 +137,74 @@ def test_a_plan_copies_only_the_files_it_reads(state_dir: Path) -> None:
     assert models.get(StateKind.QUEUE) is None
     with pytest.raises(KeyError):
         models[StateKind.QUEUE]
+
+
+@dataclass
+class Item:
+    key: str
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["append", "replace", "delete", "reverse", "find", "new_list"]),
+            st.integers(min_value=0, max_value=30),
+        ),
+        max_size=60,
+    )
+)
+def test_a_lookup_by_key_finds_what_a_scan_finds(steps: list[tuple[str, int]]) -> None:
+    """Positions kept per list never give a wrong item, whatever happened to the list."""
+    items = [Item(f"k{n}") for n in range(5)]
+    fresh = 100
+    for op, n in steps:
+        if op == "append":
+            fresh += 1
+            items.append(Item(f"k{fresh}"))
+        elif op == "replace" and items:
+            fresh += 1
+            items[n % len(items)] = Item(f"k{fresh}")
+        elif op == "delete" and items:
+            del items[n % len(items)]
+        elif op == "reverse":
+            items.reverse()
+        elif op == "new_list":
+            items = list(items)
+        wanted = f"k{n}" if n % 3 else (items[n % len(items)].key if items else "k0")
+        expected = next((i for i in items if i.key == wanted), None)
+        assert find_by_key(items, attrgetter("key"), wanted) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"), [(StateKind.PORTFOLIO, "accounts"), (StateKind.PNL, "vaults")]
+)
+def test_a_keyed_file_validates_only_its_changed_entries(
+    state_dir: Path, kind: StateKind, field: str
+) -> None:
+    """Portfolio and PnL reloaded after one entry changed: the others are the very objects
+    of the last load, the changed one is validated (and its problem placed by its key), and
+    the model is what a full validation gives."""
+    first = load(state_dir, kind)
+    path = state_dir / kind.filename
+    raw = json.loads(path.read_text())
+    key = next(iter(raw[field]))
+    other = list(raw[field])[1]
+    if kind is StateKind.PORTFOLIO:
+        raw[field][key]["cash"] = 12345.5
+    else:
+        raw[field][key]["realized"] = 12345.5
+    path.write_text(json.dumps(raw, indent=2))
+    second = load(state_dir, kind, previous=first)
+    entries, before = getattr(second.model, field), getattr(first.model, field)
+    assert entries[other] is before[other]
+    assert entries[key] is not before[key]
+    assert second.model == load(state_dir, kind).model  # as a full validation
+    assert list(entries) == list(raw[field])
+
+    raw[field][key]["cash" if kind is StateKind.PORTFOLIO else "nav"] = "lots"
+    path.write_text(json.dumps(raw, indent=2))
+    with pytest.raises(StateFileError) as refused:
+        load(state_dir, kind, previous=second)
+    [problem] = refused.value.problems
+    assert problem.path.startswith(f"$.{field}.{key}.")

@@ -22,6 +22,7 @@ from vanta_tui.core.models import (
     PortfolioFile,
     Position,
     StateFileModel,
+    Vault,
     Venue,
 )
 from vanta_tui.core.state_files import StateKind
@@ -42,10 +43,12 @@ class BrokerView:
     cash: Decimal
 
 
-def broker_view(state_dir: Path, vault_id: str, for_venue: VenueBroker) -> BrokerView:
+def broker_view(
+    state_dir: Path, vault_id: str, for_venue: VenueBroker, vault: Vault | None = None
+) -> BrokerView:
     """Positions and cash of ``vault_id`` at every broker its venues name (each broker
-    account counted once)."""
-    vault = require_vault(state_dir, vault_id)
+    account counted once); ``vault``: its registry entry, when the caller has it."""
+    vault = vault or require_vault(state_dir, vault_id)
     seen: set[int] = set()
     positions: dict[str, tuple[Decimal, Decimal]] = {}
     cash = Decimal(0)
@@ -86,15 +89,26 @@ def latest_mismatches(journal: Journal) -> dict[str, list[dict[str, Any]]]:
     return {vid: m for vid, m in out.items() if m}
 
 
-def check(ctx: ActionContext, vault_id: str, for_venue: VenueBroker) -> list[dict[str, Any]]:
+def check(
+    ctx: ActionContext,
+    vault_id: str,
+    for_venue: VenueBroker,
+    *,
+    vault: Vault | None = None,
+    portfolio: PortfolioFile | None = None,
+    last: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
     """Compare now; record ``reconcile.checked`` when the differences changed since the last
-    check (a new mismatch, a different one, or none any more)."""
-    view = broker_view(ctx.state_dir, vault_id, for_venue)
-    account = load_model(ctx.state_dir, PortfolioFile).accounts.get(vault_id)
+    check (a new mismatch, a different one, or none any more). A caller checking every
+    vault passes what it read once: the vault's entry, the portfolio (as it is now) and
+    ``last`` (`latest_mismatches`)."""
+    view = broker_view(ctx.state_dir, vault_id, for_venue, vault)
+    portfolio = portfolio or load_model(ctx.state_dir, PortfolioFile)
+    account = portfolio.accounts.get(vault_id)
     mismatches = compare(account, view)
     # When this account was last compared with its brokers (the header shows it).
     ctx.journal.set_meta(RECONCILED_META + vault_id, format_utc(ctx.clock()))
-    before = latest_mismatches(ctx.journal).get(vault_id, [])
+    before = (latest_mismatches(ctx.journal) if last is None else last).get(vault_id, [])
     if _key(before) != _key(mismatches) and not ctx.read_only:
         ctx.journal.record(
             ctx.actor,

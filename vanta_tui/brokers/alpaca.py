@@ -323,7 +323,8 @@ class AlpacaBroker:
             return None
         return self._order(raw)
 
-    def open_orders(self) -> list[BrokerOrder]:
+    def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
+        """Every working order (one list for the account, whatever ``symbols``)."""
         from alpaca.trading.enums import QueryOrderStatus
         from alpaca.trading.requests import GetOrdersRequest
 

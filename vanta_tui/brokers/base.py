@@ -118,8 +118,10 @@ class Broker(Protocol):
         ``broker_order_id`` once the broker has answered with it (the surest lookup)."""
         ...
 
-    def open_orders(self) -> list[BrokerOrder]:
-        """Orders still working at the broker."""
+    def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
+        """Orders still working at the broker. ``symbols``: the markets the caller knows
+        the account works orders in (a venue that charges more for listing every market
+        lists these; one that does not may list everything)."""
         ...
 
     def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:

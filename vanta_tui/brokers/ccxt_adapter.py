@@ -16,7 +16,15 @@ The client order id is the one thing ccxt does not describe: its form and field 
 each venue's documentation (`CLIENT_IDS`; by default the ULID's 128 bits as 32 hex digits,
 accepted by Binance, Kraken, OKX, KuCoin, Bybit...).
 
-Markets are loaded once per adapter. ccxt's own retries stay off (``maxRetriesOnFailure``
+Markets are loaded once per exchange (same ccxt class, same API URLs) and shared by every
+account's client of the process (`_SharedMarkets`): a thousand accounts cost one load,
+not a thousand. Open orders are listed market by market where ccxt's description of the
+endpoint prices a listing without a symbol higher (Binance: ``noSymbol``), for the markets
+the account works orders in. Every request of every account at one host counts against
+that host's budget, in ccxt's own cost units (`pacing.host_budget`); a "too many requests"
+slows the account, or the host when it is the address that is limited (`Pacer.too_many`).
+
+ccxt's own retries stay off (``maxRetriesOnFailure``
 0) and every error, ccxt's or a ``TypeError``/``KeyError`` from inside it, becomes one of
 ours, with the exchange named: a refusal (``BadRequest``, ``InvalidOrder``,
 ``InsufficientFunds``) is `OrderRejected` with the exchange's words; a network error or
@@ -31,13 +39,19 @@ replaces scheme and host of every API URL of that exchange, for a proxy or a tes
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import decimal
+import functools
+import json
 import logging
+import math
 import os
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -62,7 +76,7 @@ from vanta_tui.brokers.errors import (
     UnknownOutcome,
     VenueRefused,
 )
-from vanta_tui.brokers.pacing import PACER, host_keys
+from vanta_tui.brokers.pacing import PACER, host_budget, host_keys, units_of, weight_key
 from vanta_tui.core.enums import OrderType, Side, TimeInForce
 from vanta_tui.core.ids import client_order_id_of
 from vanta_tui.core.secrets import clip
@@ -171,6 +185,17 @@ def _exchange_class(exchange_id: str) -> Any:
     return cls
 
 
+@functools.cache
+def _described(exchange_id: str) -> tuple[dict[str, Any], bool]:
+    """What ccxt declares of ``exchange_id`` that decides whether it can be used: its
+    ``requiredCredentials`` and whether it has a sandbox (``urls["test"]``). Built once per
+    exchange (a ccxt client takes milliseconds to build: a thousand accounts would spend
+    seconds asking); raises when ccxt has no such exchange or cannot build it."""
+    exchange = _exchange_class(exchange_id)()
+    required = dict(exchange.requiredCredentials or {})
+    return required, bool((exchange.urls or {}).get("test"))
+
+
 def no_sandbox_message(exchange_id: str) -> str:
     return (
         f"{exchange_id} has no sandbox in ccxt: use --live, or a test server through "
@@ -182,9 +207,8 @@ def venue_problem(exchange_id: str, *, live: bool, base_url: str | None = None) 
     """Why ``ccxt:<exchange_id>`` cannot be used in this mode (None: it can). No network."""
     base_url = base_url or os.environ.get(url_env(exchange_id))
     try:
-        exchange = _exchange_class(exchange_id)()
-        required = [k for k, v in (exchange.requiredCredentials or {}).items() if v]
-        has_sandbox = bool((exchange.urls or {}).get("test"))
+        credentials, has_sandbox = _described(exchange_id)
+        required = [k for k, v in credentials.items() if v]
     except VenueRefused as exc:
         return str(exc)
     except Exception as exc:  # a ccxt class that cannot even be built
@@ -204,7 +228,7 @@ def credentials_problem(exchange_id: str, credentials: Credentials) -> str | Non
     """The secret ``exchange_id`` requires (``requiredCredentials``) that ``credentials``
     lack, as a sentence saying where to set it (None: nothing is missing)."""
     try:
-        required = _exchange_class(exchange_id)().requiredCredentials or {}
+        required = _described(exchange_id)[0]
     except Exception:
         return None  # the venue itself is refused elsewhere (`venue_problem`)
     if required.get("password") and not credentials.api_passphrase:
@@ -251,12 +275,157 @@ def _fee_of(raw: dict[str, Any]) -> dict[str, Any]:
     return {"fee": cost, "fee_currency": str(currency) if currency else None}
 
 
+class _Probed(Exception):
+    """Stops a ccxt call at its request (`_request_cost`)."""
+
+
+def _request_cost(exchange: Any, call: Callable[[], Any]) -> float | None:
+    """What ccxt's own description charges for the first request ``call`` makes (its
+    endpoint's ``cost``, as the exchange's ``calculate_rate_limiter_cost`` reads it: Binance's
+    ``noSymbol``...), found without sending it; None when ccxt refuses the call before
+    sending (an exchange that wants a symbol there: ``ArgumentsRequired``)."""
+    seen: list[float] = []
+
+    def fetch2(
+        path: Any, api: Any = "public", method: Any = "GET", params: Any = None, config: Any = None
+    ) -> Any:
+        cost = exchange.calculate_rate_limiter_cost(api, method, path, params or {}, config or {})
+        seen.append(float(cost if cost is not None else 1))
+        raise _Probed
+
+    exchange.fetch2 = fetch2
+    try:
+        with decimal.localcontext():
+            call()
+    except _Probed:
+        pass
+    except Exception:
+        return None
+    finally:
+        del exchange.fetch2
+    return seen[0] if seen else None
+
+
+@dataclass(frozen=True)
+class _ListingCosts:
+    """What listing open orders costs at an exchange, in ccxt's cost units."""
+
+    one: float
+    """One market's (``symbol`` given)."""
+    every: float
+    """Every market's at once (no symbol); infinite where the exchange wants a symbol."""
+
+
+@dataclass(eq=False)
+class _SharedMarkets:
+    """One exchange's markets (one ccxt class at the same API URLs), shared by every
+    account's client of the process: the first client that needs them loads them (the
+    others wait for it, under ``lock``), the others take them over (ccxt's
+    ``set_markets_from_exchange``: the same objects, nothing copied or parsed again). The
+    refresh policy is the adapter's (`MARKETS_TTL_S`, `RELOAD_BEFORE_REFUSING_S`), on the
+    time of the last load of any of them."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    source: Any = None
+    """The client whose markets are the shared ones."""
+    loaded_at: float | None = None
+    failed_at: float | None = None
+    error: BrokerError | None = None
+    """The last load's failure: clients that waited for it get it without asking again."""
+    caps: VenueCaps | None = None
+    """Drawn from these markets (the same for every account)."""
+    listing: _ListingCosts | None = None
+
+
+_SHARED: weakref.WeakValueDictionary[tuple[str, str], _SharedMarkets] = (
+    weakref.WeakValueDictionary()
+)
+"""By ccxt class and API URLs; an entry lives as long as one account's adapter holds it."""
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_markets(exchange: Any) -> _SharedMarkets:
+    key = (
+        f"{type(exchange).__module__}.{type(exchange).__qualname__}",
+        json.dumps(exchange.urls.get("api"), sort_keys=True, default=str),
+    )
+    with _SHARED_LOCK:
+        shared = _SHARED.get(key)
+        if shared is None:
+            shared = _SHARED[key] = _SharedMarkets()
+        return shared
+
+
+_TEMPLATES: dict[tuple[Any, ...], Any] = {}
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def _template(
+    cls: Any, *, live: bool, base_url: str | None, rate_limit: float | None, timeout_ms: int
+) -> Any:
+    """A ccxt client of ``cls`` set up as the adapter wants it (spot, ccxt's retries off,
+    the sandbox unless ``live``, every API URL on ``base_url``'s host, ``rate_limit`` in
+    place of ccxt's when given: 0 turns its pacing off), without keys: built once per
+    setting and copied for each account (`CcxtBroker._build`)."""
+    key = (cls, live, base_url, rate_limit, timeout_ms)
+    with _TEMPLATES_LOCK:
+        found = _TEMPLATES.get(key)
+        if found is not None:
+            return found
+        config: dict[str, Any] = {"timeout": timeout_ms, "enableRateLimit": True}
+        if rate_limit is not None:
+            config["rateLimit"] = rate_limit
+            config["enableRateLimit"] = rate_limit > 0
+        exchange = cls(config)
+        options = exchange.options
+        options["maxRetriesOnFailure"] = 0
+        options["defaultType"] = "spot"
+        if isinstance(options.get("fetchMarkets"), dict):
+            options["fetchMarkets"] = {**options["fetchMarkets"], "types": ["spot"]}
+        options["fetchMargins"] = False
+        options["fetchCurrencies"] = False
+        if not live and exchange.urls.get("test"):
+            exchange.set_sandbox_mode(True)
+        if base_url:
+            exchange.urls["api"] = _rehost(exchange.urls["api"], base_url)
+        if len(_TEMPLATES) >= 64:  # settings seen in one process are few; tests see more
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = exchange
+        return exchange
+
+
+def _pace_hosts(exchange: Any) -> None:
+    """Every request of ``exchange`` waits for its host's budget (shared by every account
+    of the process at that host, `pacing.host_budget`) and any slow-down of that host. The
+    cost is ccxt's own (its ``throttle`` is handed the endpoint's cost just before the
+    request goes, when pacing is on), in milliseconds of the exchange's ``rateLimit``, over
+    its ``rollingWindowSize`` (a second where ccxt gives none)."""
+    unit_ms = float(exchange.rateLimit or 0) if exchange.enableRateLimit else 0.0
+    window_ms = float(getattr(exchange, "rollingWindowSize", 0) or 0) or 1000.0
+    pending = threading.local()
+    throttle, fetch = exchange.throttle, exchange.fetch
+
+    def paced_throttle(cost: Any = None) -> Any:
+        pending.cost = 1.0 if cost is None else float(cost)
+        return throttle(cost)  # ccxt's own gap between two requests of this client
+
+    def paced_fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        cost, pending.cost = getattr(pending, "cost", None), None
+        key = host_budget(url, unit_ms, window_ms) or weight_key(url)
+        PACER.wait([key], units_of(cost, unit_ms) if cost is not None else 0)
+        return fetch(url, method, headers, body)
+
+    exchange.throttle = paced_throttle
+    exchange.fetch = paced_fetch
+
+
 class CcxtBroker:
     """One account at one ccxt exchange."""
 
     parallel = True
     """A network API: the executor sends to many accounts at once (`executor.engine`).
-    ccxt paces this account's client itself (the exchange's ``rateLimit``)."""
+    ccxt paces this account's client itself (the exchange's ``rateLimit``); every account
+    at one host shares its budget (`_pace_hosts`)."""
 
     def __init__(
         self,
@@ -281,6 +450,11 @@ class CcxtBroker:
         self._caps: VenueCaps | None = None
         self._account_key = f"{self.name} {self.account_ref}"
         self._keys = [self._account_key, *host_keys(self.base_url)]
+        self._shared: _SharedMarkets | None = None
+        self._working: dict[str, float] = {}
+        """Markets this account works orders in, as far as this client saw (it sent one
+        there, found one working, or listed it), and when it last saw that."""
+        self._working_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CcxtBroker({self.exchange_id!r}, {self.account_ref!r}, live={self.live})"
@@ -311,53 +485,100 @@ class CcxtBroker:
         return self._exchange
 
     def _build(self) -> Any:
-        config: dict[str, Any] = {
-            "apiKey": self._credentials.api_key,
-            "secret": self._credentials.api_secret,
-            "timeout": int(self.timeout_s * 1000),
-            "enableRateLimit": True,
-        }
-        if self._credentials.api_passphrase:
-            config["password"] = self._credentials.api_passphrase
+        """This account's ccxt client: a copy of the exchange's `_template` with its own
+        keys, session, options and caches (building a ccxt client walks its whole
+        description, milliseconds each: a thousand accounts would spend seconds on it)."""
         pace = os.environ.get(RATE_LIMIT_ENV)
+        rate_limit: float | None = None
         if pace is not None:
             try:
-                config["rateLimit"] = max(float(pace), 0.0)
+                rate_limit = max(float(pace), 0.0)
             except ValueError as exc:
                 raise VenueRefused(f"{RATE_LIMIT_ENV}={pace!r} is not milliseconds") from exc
-            config["enableRateLimit"] = config["rateLimit"] > 0
-        exchange = _exchange_class(self.exchange_id)(config)
-        options = exchange.options
-        options["maxRetriesOnFailure"] = 0
-        options["defaultType"] = "spot"
-        if isinstance(options.get("fetchMarkets"), dict):
-            options["fetchMarkets"] = {**options["fetchMarkets"], "types": ["spot"]}
-        options["fetchMargins"] = False
-        options["fetchCurrencies"] = False
-        if not self.live and exchange.urls.get("test"):
-            exchange.set_sandbox_mode(True)
-        if self.base_url:
-            exchange.urls["api"] = _rehost(exchange.urls["api"], self.base_url)
+        template = _template(
+            _exchange_class(self.exchange_id),
+            live=self.live,
+            base_url=self.base_url,
+            rate_limit=rate_limit,
+            timeout_ms=int(self.timeout_s * 1000),
+        )
+        exchange = copy.copy(template)
+        for name, value in vars(template).items():
+            # ccxt changes a client's options, headers and caches at their top level
+            if isinstance(value, dict):
+                setattr(exchange, name, dict(value))
+            elif isinstance(value, list):
+                setattr(exchange, name, list(value))
+        exchange.apiKey = self._credentials.api_key
+        exchange.secret = self._credentials.api_secret
+        if self._credentials.api_passphrase:
+            exchange.password = self._credentials.api_passphrase
+        exchange.origin = exchange.uuid()
+        if template.session is not None:
+            from requests import Session
+
+            exchange.session = Session()
+            exchange.session.trust_env = template.session.trust_env
+        _pace_hosts(exchange)
         return exchange
 
     def client_order_id_for(self, order_id: str) -> str:
         """The client order id of ``order_id`` in the form this exchange documents."""
         return client_order_id_of(order_id, self.client_ids.form, self.client_ids.prefix)
 
+    @property
+    def shared(self) -> _SharedMarkets:
+        """The markets this account shares with the others at its exchange."""
+        if self._shared is None:
+            self._shared = _shared_markets(self.exchange)
+        return self._shared
+
     def _markets(self, *, older_than: float = MARKETS_TTL_S) -> bool:
         """Load the markets (limits, precision, status) if never loaded or loaded more than
         ``older_than`` seconds ago: a long-running executor must not judge orders by limits
-        the exchange has changed since. True when they were (re)loaded now."""
+        the exchange has changed since. Loaded once for every account at the exchange
+        (`_SharedMarkets`): markets another account loaded within ``older_than`` are taken
+        over, not asked for again. True when this client's markets changed now."""
         now = _monotonic()
         if self._markets_at is not None and now - self._markets_at <= older_than:
             return False
-        again = self._markets_at is not None
-        self._call("load markets", lambda: self.exchange.load_markets(reload=again))
-        self._markets_at = now
-        self._caps = None  # drawn from the markets: again from the new ones
-        return True
+        exchange, shared = self.exchange, self.shared
+        with shared.lock:
+            if shared.failed_at is not None and shared.failed_at >= now and shared.error:
+                raise copy.copy(shared.error)  # it failed while this one waited for it
+            loaded = shared.loaded_at
+            if loaded is not None and now - loaded <= older_than and shared.source is not None:
+                if loaded == self._markets_at:
+                    return False
+                exchange.set_markets_from_exchange(shared.source)
+            else:
+                try:
+                    self._call(
+                        "load markets",
+                        lambda: exchange.load_markets(reload=exchange.markets is not None),
+                        public=True,
+                    )
+                except BrokerError as exc:
+                    shared.failed_at, shared.error = _monotonic(), exc
+                    raise
+                loaded = shared.loaded_at = _monotonic()
+                shared.source, shared.caps, shared.failed_at = exchange, None, None
+            self._markets_at = loaded
+            self._caps = None  # drawn from the markets: again from the new ones
+            return True
 
-    def _call(self, what: str, fn: Any, *args: Any, sending: bool = False, **kwargs: Any) -> Any:
+    def _call(
+        self,
+        what: str,
+        fn: Any,
+        *args: Any,
+        sending: bool = False,
+        public: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """``fn(*args, **kwargs)`` with every ccxt error made one of ours (``sending``: the
+        call creates an order; ``public``: it names no account, so a "too many requests"
+        is the address's)."""
         import ccxt
 
         PACER.wait(self._keys)  # a slow-down after "too many requests"; a host's limit
@@ -376,7 +597,9 @@ class CcxtBroker:
             raise CredentialsError(f"{self.name} {self.account_ref}: {what}: {exc}") from exc
         except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
             wait = _retry_after(self._exchange)
-            PACER.slow_down(self._account_key, wait)
+            url = getattr(self._exchange, "last_request_url", None)
+            host = weight_key(url) if isinstance(url, str) and url else None
+            PACER.too_many(self._account_key, host, wait, public=public)
             after = f"; retry after {wait:g} s" if wait is not None else ""
             raise TemporaryBrokerError(
                 f"{self.name} {what}: rate limited{after}: {clip(str(exc), 200)}", wait
@@ -438,12 +661,49 @@ class CcxtBroker:
     # ------------------------------------------------------------ capabilities
 
     def caps(self) -> VenueCaps:
-        """What this exchange takes, from ``has``, ``features`` and the loaded markets."""
+        """What this exchange takes, from ``has``, ``features`` and the loaded markets
+        (drawn once per load for every account at the exchange)."""
+        self._markets()
         if self._caps is None:
-            self._markets()
-            exchange = self.exchange
-            self._caps = self._call("capabilities", lambda: _caps_of(self.name, exchange))
+            exchange, shared = self.exchange, self.shared
+            with shared.lock:
+                common = shared.source is not None and shared.source.markets is exchange.markets
+                caps = shared.caps if common else None
+                if caps is None:
+                    caps = self._call("capabilities", lambda: _caps_of(self.name, exchange))
+                    if common:
+                        shared.caps = caps
+                self._caps = caps
         return self._caps
+
+    # ------------------------------------------------------------ working markets
+
+    def _saw_working(self, symbol: str | None) -> None:
+        """This account works (or may work) an order in ``symbol``."""
+        if symbol:
+            with self._working_lock:
+                self._working[symbol] = _monotonic()
+
+    def _listing_costs(self) -> _ListingCosts | None:
+        """What listing open orders costs here, one market's and every market's, from
+        ccxt's description of the endpoint (found once per exchange, without a request);
+        None when ccxt cannot say."""
+        shared = self.shared
+        with shared.lock:
+            if shared.listing is not None or shared.source is None:
+                return shared.listing
+            markets = [s for s, m in (shared.source.markets or {}).items() if m.get("spot", True)]
+            if not markets or not self.exchange.has.get("fetchOpenOrders"):
+                return None
+            probe = self._build()  # a client of its own: this account's may be busy
+            probe.set_markets_from_exchange(shared.source)
+            probe.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
+            one = _request_cost(probe, lambda: probe.fetch_open_orders(markets[0]))
+            if one is None:
+                return None
+            every = _request_cost(probe, lambda: probe.fetch_open_orders())
+            shared.listing = _ListingCosts(one, math.inf if every is None else every)
+            return shared.listing
 
     # ------------------------------------------------------------ interface
 
@@ -482,18 +742,24 @@ class CcxtBroker:
         params: dict[str, Any] = {self.client_ids.param: request.client_order_id}
         if kind == "limit":
             params["timeInForce"] = request.time_in_force.value.upper()
-        raw = self._call(
-            "submit",
-            exchange.create_order,
-            request.symbol,
-            kind,
-            request.side.value,
-            float(request.qty),
-            price,
-            params,
-            sending=True,
-        )
+        try:
+            raw = self._call(
+                "submit",
+                exchange.create_order,
+                request.symbol,
+                kind,
+                request.side.value,
+                float(request.qty),
+                price,
+                params,
+                sending=True,
+            )
+        except (UnknownOutcome, DuplicateClientOrderId):
+            self._saw_working(request.symbol)  # it may be working there
+            raise
         order = self._order(raw, request.client_order_id)
+        if order.status.working:
+            self._saw_working(request.symbol)
         if order.qty == 0 or order.symbol != request.symbol:
             # Some exchanges answer a new order with its ids only (OKX, Kraken).
             order = dataclasses.replace(
@@ -518,7 +784,7 @@ class CcxtBroker:
             except OrderNotFound:
                 pass  # look for the client order id below
             else:
-                return self._order(raw, client_order_id)
+                return self._seen(self._order(raw, client_order_id))
         if has.get("fetchOrderWithClientOrderId"):
             try:
                 raw = self._call(
@@ -529,8 +795,14 @@ class CcxtBroker:
                 )
             except OrderNotFound:
                 return None
-            return self._order(raw, client_order_id)
-        return self._scan(client_order_id, symbol)
+            return self._seen(self._order(raw, client_order_id))
+        found = self._scan(client_order_id, symbol)
+        return None if found is None else self._seen(found)
+
+    def _seen(self, order: BrokerOrder) -> BrokerOrder:
+        if order.status.working:
+            self._saw_working(order.symbol)
+        return order
 
     def _scan(self, client_order_id: str, symbol: str | None) -> BrokerOrder | None:
         """The order among the market's open orders, then among every finished kind the
@@ -558,12 +830,48 @@ class CcxtBroker:
             raise BrokerError(f"{self.name}: ccxt offers no way to look orders up")
         return None
 
-    def open_orders(self) -> list[BrokerOrder]:
+    def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
+        """The account's working orders. Where ccxt's description of the endpoint charges
+        more for a listing without a symbol than for the markets at hand (Binance: 80
+        request weight against 6 a market), they are listed market by market: ``symbols``,
+        else the markets this client saw the account work orders in (sent, found working or
+        listed; none: nothing is listed, and an order not listed is looked up by the
+        caller, as any order missing from a listing). Elsewhere one listing of every
+        market, as ccxt offers it."""
         self._markets()
         exchange = self.exchange
         exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
-        raw = self._call("open orders", exchange.fetch_open_orders)
-        return [self._order(item) for item in raw]
+        started = _monotonic()
+        with self._working_lock:
+            wanted = sorted(set(self._working) if symbols is None else set(symbols))
+        costs = self._listing_costs()
+        if costs is None or costs.every <= costs.one or costs.one * len(wanted) >= costs.every:
+            raw = self._call("open orders", exchange.fetch_open_orders)
+            listed = [self._order(item) for item in raw]
+            self._listed(listed, None, started)
+            return listed
+        markets = exchange.markets or {}
+        out: list[BrokerOrder] = []
+        for symbol in wanted:
+            if symbol not in markets:
+                continue  # not a market of this exchange: nothing of it can be working
+            raw = self._call("open orders", exchange.fetch_open_orders, symbol)
+            listed = [self._order(item) for item in raw]
+            self._listed(listed, symbol, started)
+            out += listed
+        return out
+
+    def _listed(self, orders: list[BrokerOrder], symbol: str | None, started: float) -> None:
+        """What a listing begun at ``started`` said of the working markets (of ``symbol``,
+        or of all): those listed work orders; the others, unless an order went there since,
+        no longer do."""
+        with self._working_lock:
+            there = {o.symbol for o in orders}
+            for gone in [s for s in self._working if symbol in (None, s) and s not in there]:
+                if self._working[gone] < started:
+                    del self._working[gone]
+            for name in there:
+                self._working[name] = max(self._working.get(name, started), started)
 
     def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:
         self._markets()

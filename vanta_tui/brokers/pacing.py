@@ -10,10 +10,21 @@ a second.
 Keys:
 - an account: ``alpaca <host> <account_ref>`` (Alpaca publishes 200 requests per minute
   per account; `ALPACA_RATE_ENV` sets another plan's figure). ccxt paces each account's
-  client itself (its ``rateLimit``, enableRateLimit): that is the exchange's own published
-  pace, so it is not counted twice here;
+  client itself too (its ``rateLimit``, enableRateLimit: the gap between two requests of
+  one client);
+- a ccxt exchange's host: ``weight <netloc>`` (`weight_key`), the budget every account of
+  the process shares at that address, in the exchange's own cost units: ccxt describes
+  each endpoint's ``cost`` and that one cost unit takes ``rateLimit`` milliseconds, over its
+  ``rollingWindowSize`` (Binance: 50 ms a unit over 60 s, its 6,000 request weight a minute
+  per address, a weight being 0.2 of a unit). A request takes ``cost × rateLimit`` of it
+  (`units_of`);
 - a host: ``host <netloc>``, only where the operator sets a limit for it
   (`HOST_RATES_ENV`, for an exchange that limits per address, or a proxy in front).
+
+A "too many requests" slows the account that got it (`Pacer.slow_down`); from ccxt
+(`Pacer.too_many`) it slows the host as well when the request named no account (public)
+or when a second account of the host is refused while the first still waits: a limit of
+the address, not of one account (as Binance's order count is).
 
 The pacer is one per process: every executor, desk action and status probe of the
 process shares the accounts' and hosts' budgets. Another process on the same account has
@@ -95,16 +106,19 @@ class _Window:
     def __init__(self, key: str, rate: Rate) -> None:
         self.key = key
         window_ms = int(rate.seconds * Duration.SECOND)
+        self.kept = rate.kept
         self.bucket = InMemoryBucket([LimiterRate(rate.kept, window_ms)])
         self.lock = threading.Lock()
         self._puts = 0
 
-    def acquire(self) -> None:
-        """Take one request's place, waiting for it."""
+    def acquire(self, weight: int = 1) -> None:
+        """Take ``weight`` places (one request, or its cost), waiting for them; a request
+        heavier than the whole window takes all of it."""
+        weight = min(max(weight, 1), self.kept)
         while True:
             with self.lock:
                 now = self.bucket.now()  # type: ignore[no-untyped-call]
-                item = RateItem(self.key, now, weight=1)
+                item = RateItem(self.key, now, weight=weight)
                 if self.bucket.put(item):
                     self._puts += 1
                     if self._puts % 64 == 0:  # drop what left the window (no leak thread)
@@ -121,6 +135,8 @@ class Pacer:
     def __init__(self) -> None:
         self._windows: dict[str, _Window] = {}
         self._until: dict[str, float] = {}
+        self._refused: dict[str, dict[str, float]] = {}
+        """Per host key: the accounts told "too many" lately, and until when they wait."""
         self._lock = threading.Lock()
 
     def limit(self, key: str, rate: Rate) -> None:
@@ -129,17 +145,18 @@ class Pacer:
             if key not in self._windows:
                 self._windows[key] = _Window(key, rate)
 
-    def wait(self, keys: Sequence[str]) -> None:
-        """Block until one more request of each of ``keys`` may go (keys without a limit or
-        a slow-down pass at once)."""
+    def wait(self, keys: Sequence[str], weight: int = 1) -> None:
+        """Block until one more request (of ``weight`` places) of each of ``keys`` may go
+        (keys without a limit or a slow-down pass at once)."""
         for key in keys:
-            until = self._until.get(key, 0.0)
-            pause = until - time.monotonic()
-            if pause > 0:
+            while True:  # a slow-down set meanwhile (another account refused) counts too
+                pause = self._until.get(key, 0.0) - time.monotonic()
+                if pause <= 0:
+                    break
                 time.sleep(pause)
             window = self._windows.get(key)
-            if window is not None:
-                window.acquire()
+            if window is not None and weight > 0:
+                window.acquire(weight)
 
     def slow_down(self, key: str, seconds: float | None) -> float:
         """The venue said too many requests for ``key``: nothing more of it goes for
@@ -148,6 +165,27 @@ class Pacer:
         with self._lock:
             self._until[key] = max(self._until.get(key, 0.0), time.monotonic() + wait)
         log.info("rate limited: %s waits %.1f s", key, wait)
+        return wait
+
+    def too_many(
+        self, account: str, host: str | None, seconds: float | None, *, public: bool = False
+    ) -> float:
+        """A venue said too many requests to ``account`` at ``host``: the account waits
+        ``seconds`` (else `SLOWED_S`); so does the host when the request was ``public`` (it
+        named no account) or another account of the host was refused and still waits (the
+        address's limit, not the account's). The wait set."""
+        wait = self.slow_down(account, seconds)
+        if host is None:
+            return wait
+        now = time.monotonic()
+        with self._lock:
+            refused = self._refused.setdefault(host, {})
+            for key in [k for k, until in refused.items() if until <= now]:
+                del refused[key]
+            shared = public or any(key != account for key in refused)
+            refused[account] = now + wait
+        if shared:
+            self.slow_down(host, wait)
         return wait
 
 
@@ -162,6 +200,31 @@ def alpaca_rate() -> Rate:
 
 def host_key(url: str) -> str:
     return f"host {urlsplit(url).netloc.lower()}"
+
+
+def weight_key(url: str) -> str:
+    """The key of the request budget every account shares at ``url``'s host."""
+    return f"weight {urlsplit(url).netloc.lower()}"
+
+
+def units_of(cost: float, unit_ms: float) -> int:
+    """A request's share of a host budget counted in milliseconds: ``cost`` units of
+    ``unit_ms`` each, rounded up (a cost that floats just above a whole number, as ccxt's
+    0.2 × 50, is that number)."""
+    if cost <= 0 or unit_ms <= 0:
+        return 0
+    return max(1, math.ceil(cost * unit_ms - 1e-6))
+
+
+def host_budget(url: str, unit_ms: float, window_ms: float) -> str | None:
+    """The key of ``url``'s host budget, registered on first use: ``window_ms``
+    milliseconds of requests in any ``window_ms`` (each request taking `units_of` its cost),
+    kept `MARGIN` below. None when there is no budget (no pace, or no window)."""
+    if unit_ms <= 0 or window_ms <= 0:
+        return None
+    key = weight_key(url)
+    PACER.limit(key, Rate(max(int(window_ms), 1), window_ms / 1000))
+    return key
 
 
 def host_keys(url: str | None) -> list[str]:

@@ -453,7 +453,8 @@ class PaperBroker:
             order = account.orders.get(client_order_id)
             return self._as_order(order) if order is not None else None
 
-    def open_orders(self) -> list[BrokerOrder]:
+    def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
+        """Every working order (one list for the account, whatever ``symbols``)."""
         with self._book(write=False) as account:
             return [self._as_order(o) for o in account.orders.working()]
 

@@ -43,6 +43,7 @@ from vanta_tui.actions.marks import mark_prices
 from vanta_tui.actions.overlays import expire_flip_modes
 from vanta_tui.actions.reading import read_context
 from vanta_tui.actions.reconcile import check as reconcile_check
+from vanta_tui.actions.reconcile import latest_mismatches
 from vanta_tui.brokers.base import (
     Broker,
     BrokerOrder,
@@ -58,13 +59,13 @@ from vanta_tui.brokers.errors import (
     UnknownOutcome,
 )
 from vanta_tui.core.enums import AssetClass, OrderStatus
-from vanta_tui.core.models import FollowersFile, Order, QueueFile, VaultFile, Venue
+from vanta_tui.core.models import FollowersFile, Order, QueueFile, Venue
 from vanta_tui.core.order_states import WORKING
 from vanta_tui.core.risk import hold_reason
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.core.types import format_utc
 from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
-from vanta_tui.store.loader import LoadedFile, load, load_model
+from vanta_tui.store.loader import LoadedFile, load
 from vanta_tui.store.snapshot import StateSnapshot
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,8 @@ class Executor:
         with contextlib.suppress(queues.Empty):
             while True:
                 batch.append(self._answers.get_nowait())
-        self._next_flush = time.monotonic() + self.flush_every_s
+        started = time.monotonic()
+        self._next_flush = started + self.flush_every_s
         if not batch:
             return 0
         try:
@@ -302,6 +304,11 @@ class Executor:
             for answer in batch:  # not recorded: kept for the next try, still in flight
                 self._answers.put(answer)
             raise
+        # A batch that took longer than the period (a large state's files): the next waits
+        # as long, so recording never takes more than half of this thread (the sends'
+        # hand-out, the paper book's, go on) and the batches grow instead.
+        ended = time.monotonic()
+        self._next_flush = ended + max(self.flush_every_s - (ended - started), ended - started)
         self._in_flight.difference_update(a.order_id for a in batch)
         return len(batch)
 
@@ -377,7 +384,8 @@ class Executor:
         found: list[tuple[Order, BrokerOrder | None] | str] = []
         try:
             broker.poll()  # a simulated book fills what its prices allow now
-            listed = {o.client_order_id: o for o in broker.open_orders()}
+            symbols = sorted({o.symbol for o in orders})
+            listed = {o.client_order_id: o for o in broker.open_orders(symbols)}
         except BrokerError as exc:
             return [f"{orders[0].order_id}: {exc}" if len(orders) == 1 else f"{exc}"]
         for order in orders:
@@ -440,7 +448,7 @@ class Executor:
             self.record_answers()  # what came in since the last cycle
         with self._unless_locked(report):
             expire_flip_modes(self.ctx)
-        queue = self.ctx.journal.current(StateKind.QUEUE)
+        queue = self.ctx.journal.peek(StateKind.QUEUE)  # read only here: actions copy
         assert isinstance(queue, QueueFile)
         # 1. Reconcile what the broker may hold before sending anything new.
         outcomes, resend = self._reconcile_working(queue, report)
@@ -509,9 +517,14 @@ class Executor:
 
     def reconcile(self, report: CycleReport) -> None:
         """Compare every vault's account with its brokers (recorded when it changes)."""
-        for vault in load_model(self.ctx.state_dir, VaultFile).vaults:
+        state = self._context = read_context(self.ctx.state_dir, self._context)
+        portfolio, last = state.portfolio, latest_mismatches(self.ctx.journal)
+        for vault in state.registry.vaults:
             try:
-                found = reconcile_check(self.ctx, vault.vault_id, self.brokers.for_venue)
+                found = reconcile_check(
+                    self.ctx, vault.vault_id, self.brokers.for_venue,
+                    vault=vault, portfolio=portfolio, last=last,
+                )  # fmt: skip
             except BrokerError as exc:
                 report.errors.append(f"reconcile {vault.vault_id}: {exc}")
                 continue

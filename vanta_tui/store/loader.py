@@ -261,6 +261,51 @@ def queue_reuse(model: StateFileModel, raw_orders: Any) -> dict[str, Any] | None
     return {o.order_id: (item, o) for item, o in zip(raw_orders, model.orders, strict=False)}
 
 
+KEYED: Mapping[StateKind, str] = {StateKind.PORTFOLIO: "accounts", StateKind.PNL: "vaults"}
+"""Files that are one object of entries by id (an account, a vault's PnL): an entry whose
+JSON did not change is not validated again (as a queue's orders)."""
+
+
+def file_reuse(kind: StateKind, model: StateFileModel, raw: Any) -> dict[str, Any] | None:
+    """What a later load of ``kind`` may take from this one (its parsed JSON ``raw`` and
+    its ``model``): each order, or each entry of a keyed file, with the JSON it came from."""
+    if not isinstance(raw, dict):
+        return None
+    if kind is StateKind.QUEUE:
+        return queue_reuse(model, raw.get("orders"))
+    field = KEYED.get(kind)
+    if field is None:
+        return None
+    items, models = raw.get(field), getattr(model, field, None)
+    if not isinstance(items, dict) or not isinstance(models, dict):
+        return None
+    return {key: (item, models[key]) for key, item in items.items() if key in models}
+
+
+def _validate_keyed_reusing(
+    kind: StateKind, raw: dict[str, Any], reuse: dict[str, Any]
+) -> StateFileModel:
+    """Validate a keyed file, taking the entries whose JSON is unchanged from the previous
+    load; the rest (and the file's own fields, and every new key) are validated as usual,
+    their problems placed by key."""
+    field = KEYED[kind]
+    items = raw.get(field)
+    if not isinstance(items, dict):
+        return kind.model.model_validate(raw)
+    kept: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
+    for key, item in items.items():
+        hit = reuse.get(key)
+        if hit is not None and hit[0] == item:
+            kept[key] = hit[1]
+        else:
+            fresh[key] = item
+    model = kind.model.model_validate({**raw, field: fresh})
+    checked = getattr(model, field)
+    model.__dict__[field] = {key: kept[key] if key in kept else checked[key] for key in items}
+    return model
+
+
 def parse_model(
     kind: StateKind,
     data: bytes,
@@ -338,6 +383,8 @@ def validate_raw(
     try:
         if kind is StateKind.QUEUE and reuse:
             model = _validate_queue_reusing(raw, reuse)
+        elif kind in KEYED and reuse:
+            model = _validate_keyed_reusing(kind, raw, reuse)
         else:
             model = kind.model.model_validate(raw)
     except _LocatedErrors as exc:
@@ -381,8 +428,9 @@ def load(
         return previous
     kept: list[Any] = []
     reuse = previous.reuse if previous is not None else None
-    model = parse_model(kind, data, ref, reuse, kept if kind is StateKind.QUEUE else None)
-    next_reuse = queue_reuse(model, kept[0].get("orders")) if kept else None
+    keyed = kind is StateKind.QUEUE or kind in KEYED
+    model = parse_model(kind, data, ref, reuse, kept if keyed else None)
+    next_reuse = file_reuse(kind, model, kept[0]) if kept else None
     return LoadedFile(kind, model, digest, len(data), next_reuse)
 
 

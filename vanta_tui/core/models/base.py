@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from collections.abc import Callable
+from typing import Annotated, Any, Self, TypeVar
 
 from annotated_types import Ge
 from pydantic import BaseModel, ConfigDict, StrictInt, model_validator
@@ -31,6 +32,38 @@ def find_secret_keys(value: Any, path: str = "$") -> list[str]:
         for index, item in enumerate(value):
             found.extend(find_secret_keys(item, f"{path}[{index}]"))
     return found
+
+
+_T = TypeVar("_T")
+_POSITIONS: dict[int, dict[str, int]] = {}
+"""Positions by key of recently searched lists (by the list's id; a few kept)."""
+_KEPT = 32
+
+
+def find_by_key(items: list[_T], key: Callable[[_T], str], wanted: str) -> _T | None:
+    """The item of ``items`` whose ``key`` is ``wanted`` (keys are unique), or None. What
+    a scan finds, in constant time for a list searched again: positions by key are kept
+    per list, and a position is used only when the item there still has that key (a list
+    changed since is indexed again; so is one searched for a key it lacks)."""
+    ident = id(items)
+    for fresh in (False, True):
+        index = None if fresh else _POSITIONS.get(ident)
+        if index is None:
+            index = {}
+            for position, item in enumerate(items):
+                index.setdefault(key(item), position)
+            if len(_POSITIONS) >= _KEPT:
+                _POSITIONS.pop(next(iter(_POSITIONS)), None)
+            _POSITIONS[ident] = index
+            fresh = True
+        at = index.get(wanted)
+        if at is not None and at < len(items):
+            found = items[at]
+            if key(found) == wanted:
+                return found
+        if fresh:
+            return None
+    return None
 
 
 class VantaModel(BaseModel):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import attrgetter
 from typing import Self
 
 from pydantic import Field, StrictBool, model_validator
 
 from vanta_tui.core.enums import AssetClass, FeePeriod, FeeType, MirrorMode
-from vanta_tui.core.models.base import StateFileModel, VantaModel
+from vanta_tui.core.models.base import StateFileModel, VantaModel, find_by_key
 from vanta_tui.core.models.vault import Venue
 from vanta_tui.core.types import Fraction, Identifier, NonNegative, Positive
 
@@ -36,6 +37,9 @@ class Follower(VantaModel):
     brokers: dict[AssetClass, Venue] = Field(default_factory=dict)
 
 
+_follower_id = attrgetter("follower_id")
+
+
 class FollowersFile(StateFileModel):
     """The whole of ``followers.json``."""
 
@@ -51,4 +55,4 @@ class FollowersFile(StateFileModel):
         return self
 
     def get(self, follower_id: str) -> Follower | None:
-        return next((f for f in self.followers if f.follower_id == follower_id), None)
+        return find_by_key(self.followers, _follower_id, follower_id)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter
 from typing import Any, Self
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
@@ -19,7 +20,7 @@ from vanta_tui.core.enums import (
     TimeInForce,
     asset_class_of,
 )
-from vanta_tui.core.models.base import StateFileModel, VantaModel
+from vanta_tui.core.models.base import StateFileModel, VantaModel, find_by_key
 from vanta_tui.core.types import (
     Fraction,
     Identifier,
@@ -161,6 +162,9 @@ def edited_order(order: Order, changes: dict[str, Any], now: datetime) -> Order:
     return Order.model_validate(data)
 
 
+_order_id = attrgetter("order_id")
+
+
 class QueueFile(StateFileModel):
     """The whole of ``autotrade_queue.json``."""
 
@@ -172,7 +176,7 @@ class QueueFile(StateFileModel):
         return self
 
     def get(self, order_id: str) -> Order | None:
-        return next((o for o in self.orders if o.order_id == order_id), None)
+        return find_by_key(self.orders, _order_id, order_id)
 
     def index(self) -> dict[str, Order]:
         """Orders by id, for code that looks up many (a fresh dict: `orders` is mutable)."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import attrgetter
 from typing import Self
 
 from pydantic import Field, StrictBool, model_validator
 
 from vanta_tui.core.enums import AssetClass, FeePeriod, FeeType, MirrorMode
-from vanta_tui.core.models.base import StateFileModel, VantaModel
+from vanta_tui.core.models.base import StateFileModel, VantaModel, find_by_key
 from vanta_tui.core.types import AdapterName, Fraction, Identifier, NonNegative, Text
 
 
@@ -68,6 +69,9 @@ class Vault(VantaModel):
         return self
 
 
+_vault_id = attrgetter("vault_id")
+
+
 class VaultFile(StateFileModel):
     """The whole of ``vault.json``."""
 
@@ -84,7 +88,7 @@ class VaultFile(StateFileModel):
         return self
 
     def get(self, vault_id: str) -> Vault | None:
-        return next((v for v in self.vaults if v.vault_id == vault_id), None)
+        return find_by_key(self.vaults, _vault_id, vault_id)
 
     @property
     def vault_ids(self) -> list[str]:

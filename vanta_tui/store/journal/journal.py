@@ -72,9 +72,9 @@ from vanta_tui.store.journal.projection import read as read_projection
 from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import (
     OrderText,
+    file_reuse,
     kind_of,
     parse_model,
-    queue_reuse,
     read_bytes,
     render_queue,
     state_path,
@@ -179,10 +179,9 @@ class _Seen:
         return data, _Seen(_sha(data), keep[0], model), data_sha(keep[0])
 
     def reuse(self) -> dict[str, Any] | None:
-        """Unchanged orders of the queue skip validation (see `parse_model`)."""
-        if isinstance(self.model, QueueFile) and isinstance(self.raw, dict):
-            return queue_reuse(self.model, self.raw.get("orders"))
-        return None
+        """Unchanged orders of the queue, and unchanged entries of the portfolio and PnL,
+        skip validation (see `parse_model`)."""
+        return file_reuse(kind_of(type(self.model)), self.model, self.raw)
 
 
 _new_order = Order.__new__
@@ -904,6 +903,12 @@ class Journal:
         load."""
         # No lock: the cache only ever gains entries that match the bytes they were made of.
         return self._seen_file(kind, read_bytes(self.state_dir, kind)).private_model()
+
+    def peek(self, kind: StateKind) -> StateFileModel:
+        """The file's model now, as `current` gives it, but the journal's own (no copy): for
+        a reader that only reads (the executor's cycle at 10,000 orders), never to be
+        changed."""
+        return self._seen_file(kind, read_bytes(self.state_dir, kind)).model
 
     def act(
         self,
