@@ -209,3 +209,57 @@ def test_an_approval_wakes_the_running_executor_before_its_next_tick(state: Path
         stop.set()
         loop.join(10)
     assert not loop.is_alive()
+
+
+def test_between_cycles_the_executor_makes_every_accounts_broker_client(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the first fan-out, not during it: the Alpaca clients of the vault and of
+    each follower are made between cycles (keys loaded, SDK client built; no request)."""
+    from vanta_tui.actions.brokers import brokers_for
+    from vanta_tui.brokers.credentials import env_names
+    from vanta_tui.core.enums import AssetClass
+    from vanta_tui.core.models import FollowersFile, VaultFile
+    from vanta_tui.core.models.vault import Venue
+    from vanta_tui.executor.engine import Executor
+    from vanta_tui.store import update
+
+    def to_alpaca(vaults: VaultFile) -> None:
+        core = vaults.get("V_CORE")
+        assert core is not None
+        core.venues[AssetClass.EQUITY] = Venue(adapter="alpaca", account_ref="warm-vault")
+
+    def followers_to_alpaca(registry: FollowersFile) -> None:
+        for n, follower in enumerate(registry.followers):
+            follower.brokers[AssetClass.EQUITY] = Venue(adapter="alpaca", account_ref=f"warm-{n}")
+
+    update(state, VaultFile, to_alpaca)
+    update(state, FollowersFile, followers_to_alpaca)
+    followers = load_model(state, FollowersFile).followers
+    assert followers
+    refs = ["warm-vault", *(f"warm-{n}" for n in range(len(followers)))]
+    for ref in refs:
+        key_var, secret_var = env_names(ref)
+        monkeypatch.setenv(key_var, f"key-{ref}")
+        monkeypatch.setenv(secret_var, f"secret-{ref}-0123456789")
+    monkeypatch.setenv("VANTA_ALPACA_URL", "http://127.0.0.1:9")  # never asked here
+    brokers = brokers_for(state, timeout_s=1)
+    made: list[str] = []
+    inner = brokers.for_venue
+
+    def recording(venue: Venue | None, account_id: str) -> object:
+        broker = inner(venue, account_id)
+        if type(broker).__name__ == "AlpacaBroker":
+            made.append(account_id)
+        return broker
+
+    monkeypatch.setattr(brokers, "for_venue", recording)
+    ctx = ActionContext.open(state, "executor", clock=CLOCK)
+    try:
+        executor = Executor(ctx, brokers, price_every_s=None, reconcile_every_s=None)
+        stop = threading.Event()
+        threading.Timer(1.0, stop.set).start()
+        executor.nap(stop, 30)
+    finally:
+        ctx.close()
+    assert sorted(set(made)) == sorted(["V_CORE", *(f.follower_id for f in followers)])

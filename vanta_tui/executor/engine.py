@@ -95,6 +95,8 @@ each): an approval is picked up within this, not at the next cycle's tick."""
 WAKE_ON: tuple[StateKind, ...] = (StateKind.QUEUE, StateKind.OVERLAY, StateKind.FOLLOWERS)
 """The files whose change starts a cycle at once (an approval, maintenance lifted, a
 follower's kill switch)."""
+WARM_STEP_S = 0.01
+"""Between cycles, how long at a time broker clients are made ahead of the first send."""
 SERIAL: Hashable = "serial"
 """The lane of brokers that are not `parallel`: served one order at a time, in order, from
 the executor's own thread."""
@@ -183,6 +185,9 @@ class Executor:
         """What the last cycle read of the files it does not write (read only: parsed
         again only when they change)."""
         self._followers_file: LoadedFile[Any] | None = None
+        self._to_warm: list[tuple[Venue, str]] | None = None
+        """Broker accounts whose clients are still to be made between cycles (None: the
+        list is not made yet)."""
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -599,6 +604,38 @@ class Executor:
                 stamps.append((found.st_mtime_ns, found.st_size))
         return stamps
 
+    def _accounts_to_warm(self) -> list[tuple[Venue, str]]:
+        """Every broker account the vaults and followers name (not the paper broker)."""
+        try:
+            state = self._context = read_context(self.ctx.state_dir, self._context)
+        except StoreError:
+            return []
+        wanted = [
+            (venue, vault.vault_id)
+            for vault in state.registry.vaults
+            for venue in vault.venues.values()
+        ]
+        registry = self._followers()
+        wanted += [
+            (venue, f.follower_id)
+            for f in (registry.followers if registry else [])
+            for venue in f.brokers.values()
+        ]
+        return [(venue, account) for venue, account in wanted if venue.adapter != "paper"]
+
+    def warm_some(self, budget_s: float = WARM_STEP_S) -> None:
+        """Between cycles, make some of the accounts' broker clients (keys loaded, SDK client
+        built) for at most ``budget_s``: by the first fan-out after a start every one is
+        made (1,000 followers' clients made during the first fan-out delayed it by more
+        than a second). An account that cannot be had now is left to its first send."""
+        if self._to_warm is None:
+            self._to_warm = self._accounts_to_warm()
+        deadline = time.monotonic() + budget_s
+        while self._to_warm and time.monotonic() < deadline:
+            venue, account = self._to_warm.pop()
+            with contextlib.suppress(BrokerError):
+                self.brokers.for_venue(venue, account)
+
     def nap(self, stop: threading.Event, interval_s: float) -> None:
         """Wait between cycles: until ``stop``, ``interval_s`` passing, or a change to a file
         that may make orders sendable (another program's approval: picked up within
@@ -617,6 +654,8 @@ class Executor:
                 self._forget_finished()
             if self._stamps() != before:
                 return
+            if self._to_warm is None or self._to_warm:
+                self.warm_some()
 
     def run_once(self, max_cycles: int = 50) -> list[CycleReport]:
         """Cycle until nothing more can progress now (for `executor --once` and tests); the
