@@ -151,6 +151,9 @@ class InstantBroker:
     ) -> BrokerOrder | None:
         return self.orders.get(client_order_id)
 
+    def prepare(self) -> None:
+        return None
+
     def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
         return []
 

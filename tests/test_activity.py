@@ -63,11 +63,10 @@ def test_the_feed_words_an_approval_with_its_copies_and_the_fill_newest_first(
         items = desk.activity()
     texts = [i.text for i in items]
     assert "dana approved AAPL buy 43 · 2 follower copies" in texts
-    assert "executor: AAPL buy 43 filled at 190.1" in texts
+    filled = next(t for t in texts if t.startswith("executor: AAPL buy 43 at the broker ("))
+    assert filled.endswith("), filled at 190.1")  # one event: accepted and filled
     # Newest first: the fill comes before the approval; seqs go down.
-    assert texts.index("executor: AAPL buy 43 filled at 190.1") < texts.index(
-        "dana approved AAPL buy 43 · 2 follower copies"
-    )
+    assert texts.index(filled) < texts.index("dana approved AAPL buy 43 · 2 follower copies")
     assert [i.seq for i in items] == sorted((i.seq for i in items), reverse=True)
     # The copies are folded into the approval's line, not listed on their own.
     assert not any(i.action == "order.mirrored" for i in items)

@@ -248,8 +248,7 @@ async def test_the_feed_filters_by_vault_actor_order_and_words(traded: Desk, sta
         # Bare words are matched in each line, on top of the rest.
         await _filter(pilot, screen, f"order:{aapl[-8:]} F_1043")
         assert _column(table, "what") == [
-            "executor: AAPL buy 4 for F_1043 filled at 190.1",
-            "executor: AAPL buy 4 for F_1043 at the broker (paper-000047)",
+            "executor: AAPL buy 4 for F_1043 at the broker (paper-000047), filled at 190.1",
             "executor: sending AAPL buy 4 for F_1043 (attempt 1)",
             "dana: follower copy AAPL buy 4 for F_1043 (mirrored)",
         ]

@@ -45,14 +45,20 @@ def test_approved_order_is_sent_once_and_filled(
     ctx = ActionContext.open(state_dir, "checker")
     assert verify(ctx.journal).ok
     assert replay(ctx.journal).ok
-    actions = [
-        a
-        for (a,) in ctx.journal.db.execute(
-            "SELECT action FROM events WHERE order_id = ? ORDER BY seq", [aapl.order_id]
+    events = [
+        (action, json.loads(payload))
+        for action, payload in ctx.journal.db.execute(
+            "SELECT action, payload FROM events WHERE order_id = ? ORDER BY seq", [aapl.order_id]
         )
     ]
     ctx.close()
-    assert actions == ["order.approved", "order.submitting", "order.submitted", "order.filled"]
+    # A first answer that is a fill: one event from submitting to filled, with the broker's id.
+    assert [action for action, _ in events] == [
+        "order.approved", "order.submitting", "order.filled"
+    ]  # fmt: skip
+    filled = events[-1][1]
+    assert filled["was"] == "submitting" and filled["broker_order_id"] == order.broker_order_id
+    assert filled["order"]["status"] == "filled"
     fills = capsys.readouterr()
     assert "sent" in fills.out
 

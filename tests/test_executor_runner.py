@@ -254,12 +254,17 @@ def test_between_cycles_the_executor_makes_every_accounts_broker_client(
         return broker
 
     monkeypatch.setattr(brokers, "for_venue", recording)
+    wanted = sorted(["V_CORE", *(f.follower_id for f in followers)])
     ctx = ActionContext.open(state, "executor", clock=CLOCK)
+    stop = threading.Event()
     try:
         executor = Executor(ctx, brokers, price_every_s=None, reconcile_every_s=None)
-        stop = threading.Event()
-        threading.Timer(1.0, stop.set).start()
-        executor.nap(stop, 30)
+        napping = threading.Thread(target=executor.nap, args=(stop, 120))
+        napping.start()
+        wait_for(lambda: sorted(set(made)) == wanted, timeout_s=60)
+        # The SDK's own clients too (alpaca-py's TradingClient), not only our adapters.
+        assert all(getattr(b, "_client", None) is not None for b in brokers._cache.values())
     finally:
+        stop.set()
+        napping.join(10)
         ctx.close()
-    assert sorted(set(made)) == sorted(["V_CORE", *(f.follower_id for f in followers)])

@@ -208,3 +208,22 @@ def test_a_keyed_file_validates_only_its_changed_entries(
         load(state_dir, kind, previous=second)
     [problem] = refused.value.problems
     assert problem.path.startswith(f"$.{field}.{key}.")
+
+
+def test_an_entry_whose_value_changed_type_is_validated_again(state_dir: Path) -> None:
+    """``true == 1`` in Python: a portfolio entry whose number became a boolean is not
+    taken for the entry already validated; the file is refused as a fresh load refuses it."""
+    first = load(state_dir, StateKind.PORTFOLIO)
+    path = state_dir / StateKind.PORTFOLIO.filename
+    raw = json.loads(path.read_text())
+    key = next(iter(raw["accounts"]))
+    raw["accounts"][key]["cash"] = 1
+    path.write_text(json.dumps(raw, indent=2))
+    second = load(state_dir, StateKind.PORTFOLIO, previous=first)
+    raw["accounts"][key]["cash"] = True
+    path.write_text(json.dumps(raw, indent=2))
+    with pytest.raises(StateFileError):
+        load(state_dir, StateKind.PORTFOLIO)
+    with pytest.raises(StateFileError) as refused:
+        load(state_dir, StateKind.PORTFOLIO, previous=second)
+    assert refused.value.problems[0].path == f"$.accounts.{key}.cash"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,14 +43,14 @@ def make_app(
     )
 
 
-async def wait_for(pilot: Pilot[int], condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Let the app run until ``condition`` holds (file watcher, workers)."""
-    steps = int(timeout / 0.02)
-    for _ in range(steps):
-        if condition():
-            return
+async def wait_for(pilot: Pilot[int], condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until ``condition`` holds (file watcher, workers); on a loaded
+    machine as long as ``timeout`` seconds (a passing test returns as soon as it holds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
         await pilot.pause(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def loaded(pilot: Pilot[int], at_least: int = 1) -> None:

@@ -100,9 +100,13 @@ def _order_words(event: Event, copies: int) -> str | None:
     if name in {"filled", "partially_filled"}:
         fill = p.get("fill") if isinstance(p.get("fill"), Mapping) else {}
         assert isinstance(fill, Mapping)
+        # A first answer that was already a fill says the broker's id too (one event).
+        there = f" at the broker ({p.get('broker_order_id')})," if p.get("was") else ""
         if name == "filled":
-            return f"{who}: {what} filled at {_num(fill.get('price'))}"
-        return f"{who}: {what} part-filled {_num(fill.get('qty'))} at {_num(fill.get('price'))}"
+            return f"{who}: {what}{there} filled at {_num(fill.get('price'))}"
+        return (
+            f"{who}: {what}{there} part-filled {_num(fill.get('qty'))} at {_num(fill.get('price'))}"
+        )
     if name == "cancelled":
         return f"{who}: {what} cancelled{_reason(p)}"
     if name == "broker_rejected":

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.errors import ActionRefused
@@ -246,12 +247,18 @@ def _record(
                     )
                 )
             continue
+        first_answer: dict[str, Any] = {}
         if order.status is OrderStatus.SUBMITTING:
             order.status = OrderStatus.SUBMITTED
             order.broker_order_id = answer.broker_order_id
             order.updated_at = now
             order.last_error = None
-            emit("order.submitted", broker_order_id=answer.broker_order_id)
+            if answer.filled_qty > order.filled_qty and answer.avg_fill_price is not None:
+                # A first answer that is already a fill: one event says both (submitting →
+                # filled, with the broker's id), not an `order.submitted` before it.
+                first_answer = {"broker_order_id": answer.broker_order_id, "was": "submitting"}
+            else:
+                emit("order.submitted", broker_order_id=answer.broker_order_id)
         new_fill = answer.filled_qty - order.filled_qty
         if new_fill > 0 and answer.avg_fill_price is not None:
             # The fill price of this part: from the change in the broker's average.
@@ -297,6 +304,7 @@ def _record(
                     ),
                 },
                 realized=realized,
+                **first_answer,
             )
         final = _final_of(order, answer)
         if final is not None and final is not OrderStatus.FILLED and order.status is not final:

@@ -20,6 +20,7 @@ import functools
 import json
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -154,6 +155,11 @@ def _asked_wait(error: Any) -> float | None:
     return None
 
 
+_BUILDING = threading.Lock()
+"""Held while an account's alpaca-py client is built (the executor's threads and the desk's
+may ask for it at once)."""
+
+
 class AlpacaBroker:
     """One Alpaca account (paper unless ``live``)."""
 
@@ -189,20 +195,30 @@ class AlpacaBroker:
         """ "live" or "sandbox" (Alpaca's paper trading endpoint)."""
         return "live" if self.live else "sandbox"
 
+    def prepare(self) -> None:
+        """Build alpaca-py's client ahead of the first request (no request is made)."""
+        _ = self.client
+
     @property
     def client(self) -> Any:
-        if self._client is None:
-            from alpaca.trading.client import TradingClient
-
-            client = TradingClient(
-                self._credentials.api_key,
-                self._credentials.api_secret,
-                paper=not self.live,
-                raw_data=True,
-                url_override=self.base_url.rstrip("/"),
-            )
-            self._client = _tamed(client, self.timeout_s, self.base_url)
+        if self._client is not None:
+            return self._client
+        with _BUILDING:  # one client per account, whichever thread asks first
+            if self._client is None:
+                self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> Any:
+        from alpaca.trading.client import TradingClient
+
+        client = TradingClient(
+            self._credentials.api_key,
+            self._credentials.api_secret,
+            paper=not self.live,
+            raw_data=True,
+            url_override=self.base_url.rstrip("/"),
+        )
+        return _tamed(client, self.timeout_s, self.base_url)
 
     def _data_client(self, kind: str) -> Any:
         """alpaca-py's market data client (stocks or crypto), set up like the trading one."""

@@ -118,6 +118,11 @@ class Broker(Protocol):
         ``broker_order_id`` once the broker has answered with it (the surest lookup)."""
         ...
 
+    def prepare(self) -> None:
+        """Make what the first request needs (the SDK's client) ahead of it, without a
+        request: the executor does it between cycles, so a fan-out does not."""
+        ...
+
     def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
         """Orders still working at the broker. ``symbols``: the markets the caller knows
         the account works orders in (a venue that charges more for listing every market

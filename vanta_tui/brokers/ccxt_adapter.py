@@ -146,6 +146,9 @@ def client_id_rule(exchange_id: str) -> ClientIdRule:
     return CLIENT_IDS.get(exchange_id, DEFAULT_CLIENT_ID)
 
 
+_BUILDING = threading.RLock()
+"""Held while an account's ccxt client is built."""
+
 RATE_LIMIT_ENV = "VANTA_CCXT_RATE_LIMIT_MS"
 """Milliseconds ccxt waits between requests (its ``rateLimit``, scaled by each endpoint's
 cost) in place of the exchange's default; 0 turns ccxt's throttle off (a test server)."""
@@ -466,10 +469,22 @@ class CcxtBroker:
             return "live" + (f" via {self.base_url}" if self.base_url else "")
         return f"test server {self.base_url}" if self.base_url else "sandbox"
 
+    def prepare(self) -> None:
+        """Build ccxt's client ahead of the first request (no request is made)."""
+        _ = self.exchange
+
     @property
     def exchange(self) -> Any:
-        """ccxt's client, built on first use; a venue that cannot be used in this mode, or a
-        ccxt that fails while building it, raises one of our errors."""
+        """ccxt's client, built on first use (once per account, whichever thread asks
+        first: two clients of one account could send clashing nonces); a venue that cannot
+        be used in this mode, or a ccxt that fails while building it, raises one of our
+        errors."""
+        if self._exchange is not None:
+            return self._exchange
+        with _BUILDING:
+            return self._built_exchange()
+
+    def _built_exchange(self) -> Any:
         if self._exchange is None:
             problem = venue_problem(self.exchange_id, live=self.live, base_url=self.base_url)
             if problem is not None:
@@ -581,7 +596,10 @@ class CcxtBroker:
         is the address's)."""
         import ccxt
 
-        PACER.wait(self._keys)  # a slow-down after "too many requests"; a host's limit
+        # A slow-down after "too many requests"; a host's limit. A public call (the markets,
+        # loaded for every account at the exchange) waits for the host's only: one
+        # account's slow-down is not the others'.
+        PACER.wait(self._keys[1:] if public else self._keys)
         try:
             # ccxt's decimal_to_precision sets the thread's decimal context to ROUND_HALF_UP
             # and traps Underflow; confined here, it cannot change our money arithmetic.
@@ -831,21 +849,24 @@ class CcxtBroker:
         return None
 
     def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
-        """The account's working orders. Where ccxt's description of the endpoint charges
-        more for a listing without a symbol than for the markets at hand (Binance: 80
-        request weight against 6 a market), they are listed market by market: ``symbols``,
-        else the markets this client saw the account work orders in (sent, found working or
-        listed; none: nothing is listed, and an order not listed is looked up by the
-        caller, as any order missing from a listing). Elsewhere one listing of every
-        market, as ccxt offers it."""
+        """The account's working orders. Given ``symbols`` (the markets the caller knows
+        the account works orders in), where ccxt's description of the endpoint charges more
+        for a listing without a symbol than for those markets (Binance: 80 request weight
+        against 6 a market), they are listed market by market. Without ``symbols``, or
+        elsewhere, one listing of every market, as ccxt offers it (every working order,
+        whatever placed it)."""
         self._markets()
         exchange = self.exchange
         exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
         started = _monotonic()
-        with self._working_lock:
-            wanted = sorted(set(self._working) if symbols is None else set(symbols))
+        wanted = sorted(set(symbols or ()))
         costs = self._listing_costs()
-        if costs is None or costs.every <= costs.one or costs.one * len(wanted) >= costs.every:
+        if (
+            symbols is None
+            or costs is None
+            or costs.every <= costs.one
+            or costs.one * len(wanted) >= costs.every
+        ):
             raw = self._call("open orders", exchange.fetch_open_orders)
             listed = [self._order(item) for item in raw]
             self._listed(listed, None, started)

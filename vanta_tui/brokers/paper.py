@@ -453,6 +453,9 @@ class PaperBroker:
             order = account.orders.get(client_order_id)
             return self._as_order(order) if order is not None else None
 
+    def prepare(self) -> None:
+        """Nothing to make ahead: the book is opened per call."""
+
     def open_orders(self, symbols: Sequence[str] | None = None) -> list[BrokerOrder]:
         """Every working order (one list for the account, whatever ``symbols``)."""
         with self._book(write=False) as account:

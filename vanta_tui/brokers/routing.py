@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from decimal import Decimal
@@ -77,6 +78,7 @@ class VenueBrokers:
         self.paper_only = paper_only
         self._cache: dict[str, Broker] = {}
         self._refused: dict[str, VenueRefused] = {}
+        self._making = threading.RLock()
         self._last_prices: tuple[PortfolioFile, dict[str, Decimal]] | None = None
         self._working: tuple[tuple[object, ...], dict[str | None, list[Order]]] | None = None
 
@@ -168,7 +170,12 @@ class VenueBrokers:
         return found
 
     def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
-        """The broker of ``account_id`` (a vault or follower id) at ``venue``."""
+        """The broker of ``account_id`` (a vault or follower id) at ``venue``: one per
+        account, whichever thread (the executor's, the desk's) asks first."""
+        with self._making:
+            return self._for_venue(venue, account_id)
+
+    def _for_venue(self, venue: Venue | None, account_id: str) -> Broker:
         if venue is None or venue.adapter == "paper" or self.paper_only:
             ref = f"{venue.account_ref}:{account_id}" if venue is not None else account_id
             if ref not in self._cache:

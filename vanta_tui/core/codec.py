@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from itertools import compress, starmap
 from typing import Any
 
 import orjson
@@ -122,3 +123,31 @@ def canonical_with_members(top: dict[str, Any], key: str, members: list[bytes]) 
     """``dumps_canonical(top)`` (as bytes) with ``top[key]`` given as its members' texts."""
     parts = [orjson.Fragment(m) for m in members]
     return orjson.dumps({**top, key: parts}, default=_fragment, option=_CANONICAL)
+
+
+_CONTAINERS = frozenset({dict, list})
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two parsed JSON values are equal and of the same JSON types throughout:
+    what ``==`` alone misses (``true == 1``, ``1 == 1.0``), so a value that changed type is
+    never taken for one already validated. (Numbers written differently but equal, ``1.0``
+    and ``1.00``, still compare equal: the value is the same.)"""
+    return bool(a == b) and _same_types(a, b)
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        mine, theirs = a.values(), b.values()
+    elif kind is list:
+        mine, theirs = a, b
+    else:
+        return True
+    kinds = tuple(map(type, mine))
+    if kinds != tuple(map(type, theirs)):
+        return False  # a changed type, or the same keys in another order (compared again)
+    nested = compress(zip(mine, theirs, strict=True), map(_CONTAINERS.__contains__, kinds))
+    return all(starmap(_same_types, nested))

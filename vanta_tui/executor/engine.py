@@ -185,6 +185,8 @@ class Executor:
         """What the last cycle read of the files it does not write (read only: parsed
         again only when they change)."""
         self._followers_file: LoadedFile[Any] | None = None
+        self._cycle_stamps: list[tuple[int, int] | None] | None = None
+        """The wake-up files as the last cycle began."""
         self._to_warm: list[tuple[Venue, str]] | None = None
         """Broker accounts whose clients are still to be made between cycles (None: the
         list is not made yet)."""
@@ -448,6 +450,7 @@ class Executor:
 
     def cycle(self) -> CycleReport:
         report = CycleReport()
+        self._cycle_stamps = self._stamps()  # a change after this wakes the next nap
         self._forget_finished()
         with self._unless_locked(report):
             self.record_answers()  # what came in since the last cycle
@@ -634,28 +637,38 @@ class Executor:
         while self._to_warm and time.monotonic() < deadline:
             venue, account = self._to_warm.pop()
             with contextlib.suppress(BrokerError):
-                self.brokers.for_venue(venue, account)
+                self.brokers.for_venue(venue, account).prepare()
 
     def nap(self, stop: threading.Event, interval_s: float) -> None:
         """Wait between cycles: until ``stop``, ``interval_s`` passing, or a change to a file
-        that may make orders sendable (another program's approval: picked up within
-        `WAKE_CHECK_S`, not at the next tick). Answers of sends still in flight are recorded
-        meanwhile, every `FLUSH_EVERY_S`, as during a cycle."""
+        that may make orders sendable since the last cycle began (another program's
+        approval: picked up within `WAKE_CHECK_S`, not at the next tick; one landing while
+        the cycle ran starts the next at once). Answers of sends still in flight are
+        recorded meanwhile, every `FLUSH_EVERY_S`, as during a cycle; what fails here
+        (a file that does not load, a held lock) ends the nap, and the next cycle says it."""
         deadline = time.monotonic() + interval_s
-        before = self._stamps()
+        before = self._cycle_stamps if self._cycle_stamps is not None else self._stamps()
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or stop.wait(min(WAKE_CHECK_S, left)):
                 return
-            if self._answers.qsize() and time.monotonic() >= self._next_flush:
-                with contextlib.suppress(LockTimeout, LockLost):  # the cycle says it
-                    if self.record_answers():
-                        before = self._stamps()  # our own write is not news
-                self._forget_finished()
             if self._stamps() != before:
                 return
+            if self._answers.qsize() and time.monotonic() >= self._next_flush:
+                try:
+                    recorded = self.record_answers()
+                except Exception:  # the next cycle records them again, and says why not
+                    log.debug("executor: recording between cycles", exc_info=True)
+                    return
+                self._forget_finished()
+                if recorded:
+                    before = self._stamps()  # our own write is not news
             if self._to_warm is None or self._to_warm:
-                self.warm_some()
+                try:
+                    self.warm_some()
+                except Exception:  # a bug: said once, and no more warming this run
+                    log.exception("executor: making broker clients ahead of time")
+                    self._to_warm = []
 
     def run_once(self, max_cycles: int = 50) -> list[CycleReport]:
         """Cycle until nothing more can progress now (for `executor --once` and tests); the

@@ -24,6 +24,7 @@ from vanta_tui.core.codec import (
     member_texts,
     parse_json,
     pretty_with_members,
+    same_json,
 )
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
 from vanta_tui.core.models.queue import check_unique_order_ids, order_data
@@ -296,7 +297,7 @@ def _validate_keyed_reusing(
     fresh: dict[str, Any] = {}
     for key, item in items.items():
         hit = reuse.get(key)
-        if hit is not None and hit[0] == item:
+        if hit is not None and same_json(hit[0], item):
             kept[key] = hit[1]
         else:
             fresh[key] = item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Self, TypeVar
 
@@ -38,6 +39,7 @@ _T = TypeVar("_T")
 _POSITIONS: dict[int, dict[str, int]] = {}
 """Positions by key of recently searched lists (by the list's id; a few kept)."""
 _KEPT = 32
+_EVICTING = threading.Lock()
 
 
 def find_by_key(items: list[_T], key: Callable[[_T], str], wanted: str) -> _T | None:
@@ -52,9 +54,10 @@ def find_by_key(items: list[_T], key: Callable[[_T], str], wanted: str) -> _T | 
             index = {}
             for position, item in enumerate(items):
                 index.setdefault(key(item), position)
-            if len(_POSITIONS) >= _KEPT:
-                _POSITIONS.pop(next(iter(_POSITIONS)), None)
-            _POSITIONS[ident] = index
+            with _EVICTING:  # threads look lists up at once
+                if len(_POSITIONS) >= _KEPT:
+                    _POSITIONS.pop(next(iter(_POSITIONS)), None)
+                _POSITIONS[ident] = index
             fresh = True
         at = index.get(wanted)
         if at is not None and at < len(items):

@@ -67,7 +67,9 @@ def _summary(action: str, payload: dict[str, Any]) -> str:
         parts.append(f"{fill.get('qty')} @ {fill.get('price')}")
     if payload.get("reason"):
         parts.append(f"reason: {payload['reason']}")
-    if order.get("broker_order_id") and action == "order.submitted":
+    if order.get("broker_order_id") and (
+        action == "order.submitted" or payload.get("was") == "submitting"
+    ):
         parts.append(f"broker id {order['broker_order_id']}")
     if payload.get("error"):
         parts.append(str(payload["error"]))
