@@ -268,3 +268,21 @@ def test_between_cycles_the_executor_makes_every_accounts_broker_client(
         stop.set()
         napping.join(10)
         ctx.close()
+
+
+def test_an_error_while_waiting_between_cycles_does_not_end_the_run(state: Path) -> None:
+    """An answer recorded between cycles when portfolio.json does not load: the wait ends
+    (the next cycle says what is wrong, as for any cycle), nothing is raised out of it."""
+    from vanta_tui.actions.execution import SendOutcome
+    from vanta_tui.executor.engine import Executor
+
+    ids = approved(state, "NVDA")
+    ctx = ActionContext.open(state, "executor", clock=CLOCK)
+    try:
+        executor = Executor(ctx, paper_brokers(state), price_every_s=None)
+        executor._answers.put(SendOutcome(ids[0], error="temporary: a lost answer"))
+        (state / "portfolio.json").write_text("{ not json")
+        executor.nap(threading.Event(), 5)  # returns at the first try to record: no raise
+        assert executor._answers.qsize() == 1  # kept for the next cycle
+    finally:
+        ctx.close()
