@@ -171,3 +171,18 @@ def test_a_429_slows_its_account_only_unless_the_address_is_limited(pacer: Pacer
         assert host_keys, "the host was not slowed"
         assert min(pacer._until[k] for k in host_keys) > time.monotonic() + 0.5
         assert fake.host_throttled == 1
+
+
+def test_a_lookup_asks_each_endpoint_once(fake: CountingBinance) -> None:
+    """ccxt's closed, cancelled, closed-and-cancelled and all-orders listings are one
+    `allOrders` request on Binance (weight 20): a lookup of an order the account does not
+    have asks it once, not four times (50 hung accounts' lookups spent the address's
+    minute of weight)."""
+    client = broker(fake, "acct-00")
+    assert client.submit(limit_buy("there", "BTC/USD", "1000")).status.working
+    assert client.get_by_client_id("never-sent", "BTC/USD") is None
+    assert fake.paths["GET /api/v3/allOrders"] == 1
+    assert fake.paths["GET /api/v3/openOrders symbol"] == 1
+    # The one request still finds what is there, finished or not.
+    found = client.get_by_client_id("there", "BTC/USD")
+    assert found is not None and found.client_order_id == "there"

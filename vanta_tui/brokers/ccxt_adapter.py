@@ -309,6 +309,39 @@ def _request_cost(exchange: Any, call: Callable[[], Any]) -> float | None:
     return seen[0] if seen else None
 
 
+def _request_target(exchange: Any, call: Callable[[], Any]) -> tuple[str, ...] | None:
+    """The endpoint and parameters of the first request ``call`` makes (found without
+    sending it, as `_request_cost`); None when ccxt refuses the call before sending."""
+    seen: list[tuple[str, ...]] = []
+
+    def fetch2(
+        path: Any, api: Any = "public", method: Any = "GET", params: Any = None, config: Any = None
+    ) -> Any:
+        seen.append((str(api), str(method), str(path), repr(sorted((params or {}).items()))))
+        raise _Probed
+
+    exchange.fetch2 = fetch2
+    try:
+        with decimal.localcontext():
+            call()
+    except _Probed:
+        pass
+    except Exception:
+        return None
+    finally:
+        del exchange.fetch2
+    return seen[0] if seen else None
+
+
+FINISHED_LISTINGS = (
+    "fetchClosedOrders",
+    "fetchCanceledOrders",
+    "fetchCanceledAndClosedOrders",
+    "fetchOrders",
+)
+"""ccxt's ways to list an account's finished orders in a market, tried in this order."""
+
+
 @dataclass(frozen=True)
 class _ListingCosts:
     """What listing open orders costs at an exchange, in ccxt's cost units."""
@@ -338,6 +371,8 @@ class _SharedMarkets:
     caps: VenueCaps | None = None
     """Drawn from these markets (the same for every account)."""
     listing: _ListingCosts | None = None
+    finished: list[str] | None = None
+    """The ways to list finished orders that reach distinct endpoints (`_finished_listings`)."""
 
 
 _SHARED: weakref.WeakValueDictionary[tuple[str, str], _SharedMarkets] = (
@@ -723,6 +758,37 @@ class CcxtBroker:
             shared.listing = _ListingCosts(one, math.inf if every is None else every)
             return shared.listing
 
+    def _finished_listings(self) -> list[str]:
+        """Of `FINISHED_LISTINGS`, those the exchange has and that reach an endpoint none
+        before them does (on Binance all four are one `allOrders` request, weight 20: asked
+        four times for one lookup, 50 hung accounts' lookups spent the address's minute);
+        found once per exchange from ccxt's own calls, stopped before they are sent."""
+        shared = self.shared
+        has = self.exchange.has
+        offered = [m for m in FINISHED_LISTINGS if has.get(m)]
+        with shared.lock:
+            if shared.finished is not None:
+                return shared.finished
+            if shared.source is None:
+                return offered  # no markets to probe with: every way, as before
+            markets = [s for s, m in (shared.source.markets or {}).items() if m.get("spot", True)]
+            if not markets:
+                return offered
+            probe = self._build()  # a client of its own: this account's may be busy
+            probe.set_markets_from_exchange(shared.source)
+            kept: list[str] = []
+            reached: set[tuple[str, ...]] = set()
+            for method in offered:
+                fn: Callable[[str], Any] = getattr(probe, _snake(method))
+                target = _request_target(probe, functools.partial(fn, markets[0]))
+                if target is not None and target in reached:
+                    continue  # the same request as one already made: the same answer
+                if target is not None:
+                    reached.add(target)
+                kept.append(method)
+            shared.finished = kept
+            return kept
+
     # ------------------------------------------------------------ interface
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
@@ -831,12 +897,7 @@ class CcxtBroker:
         exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
         methods = ["fetchOpenOrders"]
         if symbol is not None:
-            methods += [
-                "fetchClosedOrders",
-                "fetchCanceledOrders",
-                "fetchCanceledAndClosedOrders",
-                "fetchOrders",
-            ]
+            methods += self._finished_listings()
         searched = False
         for method in (m for m in methods if m and has.get(m)):
             searched = True
