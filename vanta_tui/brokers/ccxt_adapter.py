@@ -334,12 +334,15 @@ def _request_target(exchange: Any, call: Callable[[], Any]) -> tuple[str, ...] |
 
 
 FINISHED_LISTINGS = (
+    "fetchOrders",
+    "fetchCanceledAndClosedOrders",
     "fetchClosedOrders",
     "fetchCanceledOrders",
-    "fetchCanceledAndClosedOrders",
-    "fetchOrders",
 )
-"""ccxt's ways to list an account's finished orders in a market, tried in this order."""
+"""ccxt's ways to list an account's finished orders in a market, the widest first: where
+two reach one endpoint, ccxt filters the same answer by status on our side (Binance's
+closed listing is its `allOrders` keeping the filled ones), so the wider keeps all that
+the narrower would find."""
 
 
 @dataclass(frozen=True)
@@ -760,7 +763,8 @@ class CcxtBroker:
 
     def _finished_listings(self) -> list[str]:
         """Of `FINISHED_LISTINGS`, those the exchange has and that reach an endpoint none
-        before them does (on Binance all four are one `allOrders` request, weight 20: asked
+        before them (a wider one) does (on Binance all four are one `allOrders` request,
+        weight 20: asked
         four times for one lookup, 50 hung accounts' lookups spent the address's minute);
         found once per exchange from ccxt's own calls, stopped before they are sent."""
         shared = self.shared
