@@ -282,55 +282,51 @@ class _Probed(Exception):
     """Stops a ccxt call at its request (`_request_cost`)."""
 
 
+def _first_request(exchange: Any, call: Callable[[], Any]) -> tuple[Any, ...] | None:
+    """``(api, method, path, params, config)`` of the first request ``call`` makes, found by
+    stopping ccxt just before it would send it; None when ccxt refuses the call before
+    sending (an exchange that wants a symbol there: ``ArgumentsRequired``)."""
+    seen: list[tuple[Any, ...]] = []
+
+    def fetch2(
+        path: Any, api: Any = "public", method: Any = "GET", params: Any = None, config: Any = None
+    ) -> Any:
+        seen.append((api, method, path, params or {}, config or {}))
+        raise _Probed
+
+    exchange.fetch2 = fetch2
+    try:
+        with decimal.localcontext():
+            call()
+    except _Probed:
+        pass
+    except Exception:
+        return None
+    finally:
+        del exchange.fetch2
+    return seen[0] if seen else None
+
+
 def _request_cost(exchange: Any, call: Callable[[], Any]) -> float | None:
     """What ccxt's own description charges for the first request ``call`` makes (its
     endpoint's ``cost``, as the exchange's ``calculate_rate_limiter_cost`` reads it: Binance's
-    ``noSymbol``...), found without sending it; None when ccxt refuses the call before
-    sending (an exchange that wants a symbol there: ``ArgumentsRequired``)."""
-    seen: list[float] = []
-
-    def fetch2(
-        path: Any, api: Any = "public", method: Any = "GET", params: Any = None, config: Any = None
-    ) -> Any:
-        cost = exchange.calculate_rate_limiter_cost(api, method, path, params or {}, config or {})
-        seen.append(float(cost if cost is not None else 1))
-        raise _Probed
-
-    exchange.fetch2 = fetch2
-    try:
-        with decimal.localcontext():
-            call()
-    except _Probed:
-        pass
-    except Exception:
+    ``noSymbol``...), found without sending it; None when ccxt refuses the call."""
+    first = _first_request(exchange, call)
+    if first is None:
         return None
-    finally:
-        del exchange.fetch2
-    return seen[0] if seen else None
+    api, method, path, params, config = first
+    cost = exchange.calculate_rate_limiter_cost(api, method, path, params, config)
+    return float(cost if cost is not None else 1)
 
 
 def _request_target(exchange: Any, call: Callable[[], Any]) -> tuple[str, ...] | None:
-    """The endpoint and parameters of the first request ``call`` makes (found without
-    sending it, as `_request_cost`); None when ccxt refuses the call before sending."""
-    seen: list[tuple[str, ...]] = []
-
-    def fetch2(
-        path: Any, api: Any = "public", method: Any = "GET", params: Any = None, config: Any = None
-    ) -> Any:
-        seen.append((str(api), str(method), str(path), repr(sorted((params or {}).items()))))
-        raise _Probed
-
-    exchange.fetch2 = fetch2
-    try:
-        with decimal.localcontext():
-            call()
-    except _Probed:
-        pass
-    except Exception:
+    """The endpoint and parameters of the first request ``call`` makes (without sending
+    it); None when ccxt refuses the call."""
+    first = _first_request(exchange, call)
+    if first is None:
         return None
-    finally:
-        del exchange.fetch2
-    return seen[0] if seen else None
+    api, method, path, params, _ = first
+    return (str(api), str(method), str(path), repr(sorted(params.items())))
 
 
 FINISHED_LISTINGS = (
