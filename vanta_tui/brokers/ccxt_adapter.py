@@ -488,10 +488,6 @@ class CcxtBroker:
         self._account_key = f"{self.name} {self.account_ref}"
         self._keys = [self._account_key, *host_keys(self.base_url)]
         self._shared: _SharedMarkets | None = None
-        self._working: dict[str, float] = {}
-        """Markets this account works orders in, as far as this client saw (it sent one
-        there, found one working, or listed it), and when it last saw that."""
-        self._working_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CcxtBroker({self.exchange_id!r}, {self.account_ref!r}, live={self.live})"
@@ -728,13 +724,7 @@ class CcxtBroker:
                 self._caps = caps
         return self._caps
 
-    # ------------------------------------------------------------ working markets
-
-    def _saw_working(self, symbol: str | None) -> None:
-        """This account works (or may work) an order in ``symbol``."""
-        if symbol:
-            with self._working_lock:
-                self._working[symbol] = _monotonic()
+    # ------------------------------------------------------------ listings
 
     def _listing_costs(self) -> _ListingCosts | None:
         """What listing open orders costs here, one market's and every market's, from
@@ -826,24 +816,18 @@ class CcxtBroker:
         params: dict[str, Any] = {self.client_ids.param: request.client_order_id}
         if kind == "limit":
             params["timeInForce"] = request.time_in_force.value.upper()
-        try:
-            raw = self._call(
-                "submit",
-                exchange.create_order,
-                request.symbol,
-                kind,
-                request.side.value,
-                float(request.qty),
-                price,
-                params,
-                sending=True,
-            )
-        except (UnknownOutcome, DuplicateClientOrderId):
-            self._saw_working(request.symbol)  # it may be working there
-            raise
+        raw = self._call(
+            "submit",
+            exchange.create_order,
+            request.symbol,
+            kind,
+            request.side.value,
+            float(request.qty),
+            price,
+            params,
+            sending=True,
+        )
         order = self._order(raw, request.client_order_id)
-        if order.status.working:
-            self._saw_working(request.symbol)
         if order.qty == 0 or order.symbol != request.symbol:
             # Some exchanges answer a new order with its ids only (OKX, Kraken).
             order = dataclasses.replace(
@@ -868,7 +852,7 @@ class CcxtBroker:
             except OrderNotFound:
                 pass  # look for the client order id below
             else:
-                return self._seen(self._order(raw, client_order_id))
+                return self._order(raw, client_order_id)
         if has.get("fetchOrderWithClientOrderId"):
             try:
                 raw = self._call(
@@ -879,14 +863,8 @@ class CcxtBroker:
                 )
             except OrderNotFound:
                 return None
-            return self._seen(self._order(raw, client_order_id))
-        found = self._scan(client_order_id, symbol)
-        return None if found is None else self._seen(found)
-
-    def _seen(self, order: BrokerOrder) -> BrokerOrder:
-        if order.status.working:
-            self._saw_working(order.symbol)
-        return order
+            return self._order(raw, client_order_id)
+        return self._scan(client_order_id, symbol)
 
     def _scan(self, client_order_id: str, symbol: str | None) -> BrokerOrder | None:
         """The order among the market's open orders, then among every finished kind the
@@ -919,7 +897,6 @@ class CcxtBroker:
         self._markets()
         exchange = self.exchange
         exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
-        started = _monotonic()
         wanted = sorted(set(symbols or ()))
         costs = self._listing_costs()
         if (
@@ -929,31 +906,15 @@ class CcxtBroker:
             or costs.one * len(wanted) >= costs.every
         ):
             raw = self._call("open orders", exchange.fetch_open_orders)
-            listed = [self._order(item) for item in raw]
-            self._listed(listed, None, started)
-            return listed
+            return [self._order(item) for item in raw]
         markets = exchange.markets or {}
         out: list[BrokerOrder] = []
         for symbol in wanted:
             if symbol not in markets:
                 continue  # not a market of this exchange: nothing of it can be working
             raw = self._call("open orders", exchange.fetch_open_orders, symbol)
-            listed = [self._order(item) for item in raw]
-            self._listed(listed, symbol, started)
-            out += listed
+            out += [self._order(item) for item in raw]
         return out
-
-    def _listed(self, orders: list[BrokerOrder], symbol: str | None, started: float) -> None:
-        """What a listing begun at ``started`` said of the working markets (of ``symbol``,
-        or of all): those listed work orders; the others, unless an order went there since,
-        no longer do."""
-        with self._working_lock:
-            there = {o.symbol for o in orders}
-            for gone in [s for s in self._working if symbol in (None, s) and s not in there]:
-                if self._working[gone] < started:
-                    del self._working[gone]
-            for name in there:
-                self._working[name] = max(self._working.get(name, started), started)
 
     def cancel(self, broker_order_id: str, symbol: str | None = None) -> BrokerOrder:
         self._markets()
