@@ -1,8 +1,7 @@
-"""The journal from the outside: sqlite-utils opens it as it is; progress bars only on a tty."""
+"""The journal from the outside: sqlite-utils opens it as it is; one line when piped."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -13,7 +12,6 @@ from journal_helpers import do_actions, without_followers
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.cli.main import main
-from vanta_tui.cli.progress import Progress
 
 
 def test_sqlite_utils_cli_queries_the_journal_as_it_is(state_dir: Path) -> None:
@@ -40,24 +38,6 @@ def test_sqlite_utils_cli_queries_the_journal_as_it_is(state_dir: Path) -> None:
         "order.rejected": 1,
         "order.staged": 3,
     }
-
-
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_draws_on_a_terminal_and_stays_quiet_when_piped() -> None:
-    piped = io.StringIO()
-    bar = Progress("verify", 100, piped)
-    bar(50)
-    bar(100)
-    bar.finish()
-    assert piped.getvalue() == ""
-    tty = _Tty()
-    bar = Progress("verify", 100, tty)
-    bar(100)
-    assert "verify" in tty.getvalue() and "100.0%" in tty.getvalue()
 
 
 def test_verify_output_is_one_line_when_piped(state_dir: Path) -> None:

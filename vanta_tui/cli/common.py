@@ -82,6 +82,12 @@ def add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="how long to wait for a file another program has locked (default 30)",
     )
     parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default=default,
+        help="colour: auto (on a terminal, unless NO_COLOR is set), always, never",
+    )
+    parser.add_argument(
         "--read-only",
         action="store_true",
         default=argparse.SUPPRESS if suppress else False,

@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 from vanta_tui.cli import (
     action_cmds,
     audit_cmds,
+    color,
+    completion,
     day_cmds,
     executor_cmd,
     exit_codes,
@@ -60,6 +62,7 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     day_cmds.add_activity,
     day_cmds.add_fills,
     day_cmds.add_profit,
+    completion.add_completion,
 )
 """The commands, in the order ``vanta-tui --help`` lists them."""
 
@@ -107,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--live", action="store_true",
         help="real-money endpoints (Alpaca live, exchanges without sandbox); asks to confirm",
     )  # fmt: skip
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}",
+        help="print the version (from the installed package) and exit",
+    )  # fmt: skip
     parser.set_defaults(handler=None, stateless=False, read_only_ok=None, desk_options=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
@@ -114,11 +121,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    """The installed distribution's version (its metadata), or ``unknown`` when run from a
+    tree that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vanta-tui")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command (or the desk) and return its exit code (`cli.exit_codes`). A usage
     error prints the subcommand's usage (64); a refusal one line (65, 69, 75, 77); a bug
     one line naming the log file, which has the traceback (70): never a traceback here."""
     parser = build_parser()
+    completion.autocomplete(parser)  # answers the shell and exits when it is asking
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:  # a mistyped flag: the command's own usage, not the top-level one
@@ -126,8 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             usage.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help (0) or a usage error (64)
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
+    mode: color.Mode = args.color or "auto"
+    color.set_mode(mode)
     state_dir = resolve_state_dir(args.state_dir)
     if args.command is None:
+        color.apply_to_desk(mode)
         return _run_command(args, state_dir)  # the desk: its own log and screen
     log_path = configure_logging(state_dir, args.log)
     try:

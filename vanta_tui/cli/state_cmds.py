@@ -72,22 +72,24 @@ def add_check(sub: Subcommands) -> None:
 
 def handle_check(args: argparse.Namespace, desk: Desk) -> int:
     """Validate every file; print each problem with its file and place."""
+    from vanta_tui.cli.color import paint
     from vanta_tui.core.state_files import StateKind
 
     state = desk.reload()
     for kind in StateKind:
         if kind in state.files:
             loaded = state.files[kind]
-            print(f"ok    {kind.filename} (version {loaded.version}, {loaded.size} bytes)")
+            about = f"(version {loaded.version}, {loaded.size} bytes)"
+            print(f"{paint('ok', 'ok')}    {kind.filename} {about}")
         for problem in state.problems.get(kind, []):
-            print(f"error {problem}")
+            print(f"{paint('error', 'fail')} {problem}")
     total = sum(len(p) for p in state.problems.values())
     if total:
         print(f"{total} problem(s) in {len(state.problems)} file(s) of {desk.state_dir}")
         return exit_codes.FOUND
     warnings = _warnings(state)
     for line in warnings:
-        print(f"warn  {line}")
+        print(f"{paint('warn', 'warn')}  {line}")
     print(f"all {len(state.files)} state files of {desk.state_dir} are valid")
     return exit_codes.FOUND if warnings else exit_codes.OK
 

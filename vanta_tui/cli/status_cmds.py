@@ -8,12 +8,20 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from vanta_tui.cli import exit_codes
+from vanta_tui.cli.color import paint
 from vanta_tui.cli.common import Subcommands, command, parse_time
 
 if TYPE_CHECKING:
     from vanta_tui.desk import Desk
 
 MARK = {"OK": "OK  ", "WARN": "WARN", "FAIL": "FAIL"}
+_STYLE = {"OK": "ok", "WARN": "warn", "FAIL": "fail"}
+
+
+def _mark(level: str) -> str:
+    """The level's word, coloured when colour is on (`cli.color`)."""
+    return paint(MARK[level], _STYLE[level])
+
 
 EXIT_BROKER_UNAVAILABLE = exit_codes.BROKER_UNAVAILABLE
 """The broker could not be asked (EX_UNAVAILABLE): nothing was compared or adopted."""
@@ -45,24 +53,24 @@ def handle_status(args: argparse.Namespace, desk: Desk) -> int:
     if args.json:
         print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
         return report.level.exit_code
-    print(f"{MARK[report.level.value]} VANTA desk status at {report.as_json()['at']}")
+    print(f"{_mark(report.level.value)} VANTA desk status at {report.as_json()['at']}")
     for line in report.lines:
-        print(f"  {MARK[line.level.value]} {line.component:<32} {line.detail}")
+        print(f"  {_mark(line.level.value)} {line.component:<32} {line.detail}")
     if report.held:
         print(f"  {len(report.held)} held order(s):")
     for held in report.held:
         o = held.order
         who = f" for {o.follower_id}" if o.follower_id else ""
         print(
-            f"  HELD [{o.order_id}] {o.vault_id}{who} {o.side.value} {o.qty} {o.symbol}: "
-            f"{held.reason.text}"
+            f"  {paint('HELD', 'warn')} [{o.order_id}] {o.vault_id}{who} {o.side.value} {o.qty} "
+            f"{o.symbol}: {held.reason.text}"
         )
     if report.alarms:
         print(f"  {len(report.alarms)} open alarm(s):")
     for alarm in report.alarms:
         age = int((report.at - alarm.since).total_seconds() // 60) if alarm.since else 0
         ack = f" (acknowledged by {alarm.acked_by})" if alarm.acked_by else ""
-        print(f"  {MARK[alarm.level.value]} [{alarm.alarm_id}] {alarm.message} — {age} min{ack}")
+        print(f"  {_mark(alarm.level.value)} [{alarm.alarm_id}] {alarm.message} — {age} min{ack}")
     return report.level.exit_code
 
 
