@@ -32,6 +32,14 @@ from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_c
 from vanta_tui.core.wording import validation_found
 from vanta_tui.store.errors import Problem, StateFileError
 from vanta_tui.store.locate import locate
+from vanta_tui.store.spans import (
+    NotWalkable,
+    Spans,
+    changed_items,
+    parse_items,
+    parse_with_spans,
+    spliced,
+)
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """A state file larger than this is refused rather than read (10,000 orders are ~8 MB)."""
@@ -48,8 +56,12 @@ class LoadedFile(Generic[M]):
     sha256: str
     size: int
     reuse: Any = field(default=None, compare=False, repr=False)
-    """For the queue: order id → (raw dict, Order), so the next load re-validates only the
-    orders that changed (10,000 orders: a reload costs the parse, not the validation)."""
+    """For the keyed files (`KEYED`): key → (raw JSON, entry), so the next load re-validates
+    only the entries that changed."""
+    text: str | None = field(default=None, compare=False, repr=False)
+    """For the queue: the file's text, and `spans` the place of each order in it, so the
+    next load parses and validates only the orders whose text changed (`load_queue`)."""
+    spans: Spans | None = field(default=None, compare=False, repr=False)
 
     @property
     def version(self) -> int:
@@ -427,12 +439,115 @@ def load(
         if cross:
             raise StateFileError([Problem(kind.filename, c.path, c.reason) for c in cross])
         return previous
+    if kind is StateKind.QUEUE:
+        return load_queue(data, digest, ref, previous)
     kept: list[Any] = []
     reuse = previous.reuse if previous is not None else None
-    keyed = kind is StateKind.QUEUE or kind in KEYED
+    keyed = kind in KEYED
     model = parse_model(kind, data, ref, reuse, kept if keyed else None)
     next_reuse = file_reuse(kind, model, kept[0]) if kept else None
     return LoadedFile(kind, model, digest, len(data), next_reuse)
+
+
+def load_queue(
+    data: bytes, digest: str, ref: Reference | None, previous: LoadedFile[Any] | None
+) -> LoadedFile[QueueFile]:
+    """The queue, by difference from ``previous`` when there is one.
+
+    Another program rewrites the whole file to change an order; here the new text is
+    compared with the last one (`spans.changed_items`), and only the orders whose text
+    changed are parsed and validated; every other order is the very `Order` of the last
+    load (its text is the same characters). A change outside the orders (the version), a
+    first load, or text the walk cannot follow parse the whole file, still keeping each
+    order whose text is unchanged; any problem at all is reported by the usual full parse,
+    with its place (`parse_model`).
+    """
+    kind = StateKind.QUEUE
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        parse_model(kind, data, ref)  # raises the located problem
+        raise
+    loaded = None
+    if previous is not None and previous.text is not None and previous.spans is not None:
+        loaded = _queue_by_change(text, previous)
+    if loaded is None:
+        loaded = _queue_by_text(text, previous)
+    if loaded is None:
+        model = cast(QueueFile, parse_model(kind, data, ref))  # raises, or the model
+        return LoadedFile(kind, model, digest, len(data))
+    model, spans = loaded
+    if ref is not None:
+        cross = cross_check(kind, model, ref)
+        if cross:
+            raise StateFileError([Problem(kind.filename, c.path, c.reason) for c in cross])
+    return LoadedFile(kind, model, digest, len(data), text=text, spans=spans)
+
+
+def _queue_by_change(text: str, previous: LoadedFile[Any]) -> tuple[QueueFile, Spans] | None:
+    """The queue when the difference from the last text lies within its orders: the orders
+    of the changed run validated, the rest taken as they were. None: parse it whole."""
+    old_text, old_spans, old_model = previous.text, previous.spans, previous.model
+    assert old_text is not None and old_spans is not None
+    if not isinstance(old_model, QueueFile) or len(old_model.orders) != len(old_spans.starts):
+        return None
+    change = changed_items(old_text, text, old_spans)
+    if change is None or _SURROGATE_ESCAPE.search(text, change.start, change.end):
+        return None
+    try:
+        items, starts, ends = parse_items(text, change.start, change.end)
+    except NotWalkable:
+        return None
+    if not items:
+        return None  # the run's commas around it may no longer be JSON: parse it whole
+    try:
+        fresh = [Order.model_validate(item) for item in items]
+    except ValidationError:
+        return None
+    orders = [*old_model.orders[: change.first], *fresh, *old_model.orders[change.last + 1 :]]
+    try:
+        check_unique_order_ids(orders)
+    except ValueError:
+        return None
+    model = old_model.model_copy(update={"orders": orders})
+    return model, spliced(old_spans, change, starts, ends)
+
+
+def _queue_by_text(text: str, previous: LoadedFile[Any] | None) -> tuple[QueueFile, Spans] | None:
+    """The whole queue walked, each order whose text is the same characters as in the last
+    load taken as it was, the others validated. None on any problem (the caller's full
+    parse reports it)."""
+    if _SURROGATE_ESCAPE.search(text):
+        return None
+    try:
+        raw, spans = parse_with_spans(text, "orders")
+    except NotWalkable:
+        return None
+    old: dict[str, tuple[str, Order]] = {}
+    if previous is not None and previous.text is not None and previous.spans is not None:
+        model = previous.model
+        if isinstance(model, QueueFile) and len(model.orders) == len(previous.spans.starts):
+            old_text = previous.text
+            old = {
+                o.order_id: (old_text[s:e], o)
+                for o, s, e in zip(
+                    model.orders, previous.spans.starts, previous.spans.ends, strict=True
+                )
+            }
+    orders: list[Order] = []
+    try:
+        for item, start, end in zip(raw["orders"], spans.starts, spans.ends, strict=True):
+            hit = old.get(str(item.get("order_id"))) if isinstance(item, dict) else None
+            if hit is not None and hit[0] == text[start:end]:
+                orders.append(hit[1])
+            else:
+                orders.append(Order.model_validate(item))
+        queue = QueueFile.model_validate({**raw, "orders": []})
+        check_unique_order_ids(orders)
+    except (ValidationError, ValueError, TypeError):
+        return None
+    queue.orders = orders
+    return queue, spans
 
 
 def load_model(state_dir: Path, model_cls: type[M], ref: Reference | None = None) -> M:
