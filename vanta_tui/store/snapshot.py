@@ -40,7 +40,9 @@ class StateSnapshot:
         default_factory=dict, init=False, compare=False, repr=False
     )
     """`hold_reason` worked out once per order of this snapshot (the queue pane, the header
-    and the status all ask, for each of thousands of orders). A new snapshot starts empty."""
+    and the status all ask, for each of thousands of orders). A snapshot `reload` makes
+    starts with the previous one's when every file a reason depends on (all but the queue)
+    is the very same load; each entry is taken only for the very same `Order` object."""
 
     def get(self, model_cls: type[M]) -> M | None:
         kind = _KIND_OF.get(model_cls)
@@ -151,7 +153,28 @@ def reload(
             )
         except StateFileError as exc:
             problems[kind] = exc.problems
-    return replace(previous, files=files, problems=problems)
+    fresh = replace(previous, files=files, problems=problems)
+    if all(
+        files.get(kind) is previous.files.get(kind) for kind in StateKind if kind in _HOLD_INPUTS
+    ):
+        # Only the queue changed: the reasons of its unchanged orders are still the reasons.
+        fresh._holds.update(previous._holds)
+    return fresh
+
+
+_HOLD_INPUTS = frozenset(StateKind) - {StateKind.QUEUE}
+"""What `hold_reason` reads besides the order: every file but the queue."""
+
+
+def changed_kinds(before: StateSnapshot, after: StateSnapshot) -> set[StateKind]:
+    """The files whose content or problems differ between two snapshots (a file `reload`
+    did not change is the very same load in both)."""
+    return {
+        kind
+        for kind in StateKind
+        if before.files.get(kind) is not after.files.get(kind)
+        or before.problems.get(kind) != after.problems.get(kind)
+    }
 
 
 def load_all(state_dir: Path) -> StateSnapshot:

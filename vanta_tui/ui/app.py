@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -46,7 +46,7 @@ from vanta_tui.demo.bundled import is_demo_copy
 from vanta_tui.desk import Desk, ExecutorEnd, ExecutorNews
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import queue_statuses
-from vanta_tui.store.snapshot import StateSnapshot, kinds_for_paths
+from vanta_tui.store.snapshot import StateSnapshot, changed_kinds, kinds_for_paths
 from vanta_tui.ui.banner import PanicBanner
 from vanta_tui.ui.commands import DeskCommands
 from vanta_tui.ui.flows import (
@@ -112,6 +112,27 @@ PANE_FILES: dict[str, tuple[StateKind, ...]] = {
     "pnl": (StateKind.PNL,),
 }
 """Which files' problems each pane reports in its banner."""
+
+PANE_INPUTS: dict[str, frozenset[StateKind]] = {
+    "vaults": frozenset(
+        {
+            StateKind.VAULT,
+            StateKind.FOLLOWERS,
+            StateKind.OVERLAY,
+            StateKind.PNL,
+            StateKind.PORTFOLIO,
+        }
+    ),
+    "overlays": frozenset({StateKind.OVERLAY, StateKind.VAULT}),
+    # Hold reasons read every file; the pane redraws only the rows whose cells changed.
+    "queue": frozenset(StateKind),
+    "positions": frozenset(
+        {StateKind.PORTFOLIO, StateKind.ALLOCATION, StateKind.OVERLAY, StateKind.VAULT}
+    ),
+    "pnl": frozenset({StateKind.PNL, StateKind.VAULT, StateKind.FOLLOWERS}),
+}
+"""Which files each pane shows something of (its `show` reads): a reload that changed none
+of them leaves the pane alone (`render_panes`)."""
 
 
 TOAST_RACK = "#textual-toastrack"
@@ -596,8 +617,11 @@ class VantaApp(OrderedKeys):
                 )
 
     def on_state_loaded(self, message: StateLoaded) -> None:
+        before = self.snapshot
+        changed: set[StateKind] | None = None
         if self.loads:
-            self._announce(self.snapshot, message.snapshot)
+            self._announce(before, message.snapshot)
+            changed = changed_kinds(before, message.snapshot)
         self.snapshot = message.snapshot
         # A state of 10,000 orders is some 300,000 long-lived objects; without this, every
         # full garbage collection walks them all (a 100 ms stall), and drawing the panes of
@@ -611,7 +635,7 @@ class VantaApp(OrderedKeys):
         if not self.loads:
             for pane in self.panes.values():
                 pane.show_loading(None)
-        self.render_panes()
+        self.render_panes(changed)
         for screen in self.screen_stack:
             if isinstance(screen, FollowersScreen):
                 screen.show(self.snapshot)
@@ -767,7 +791,9 @@ class VantaApp(OrderedKeys):
         for pane_id, pane in self.panes.items():
             pane.pane.set_badge(by_pane.get(pane_id, []))
 
-    def render_panes(self) -> None:
+    def render_panes(self, changed: Collection[StateKind] | None = None) -> None:
+        """Show the snapshot in the panes; with ``changed`` (the files a reload changed), only
+        in the panes that show something of them (`PANE_INPUTS`)."""
         state = self.snapshot
         now = self.clock()
         for pane_id, kinds in PANE_FILES.items():
@@ -775,12 +801,22 @@ class VantaApp(OrderedKeys):
             problems = [p for k in kinds for p in state.problems.get(k, [])]
             stale = any(state.stale(k) and k in state.files for k in kinds)
             pane.show_problems(problems, stale=stale)
-        self.vaults_pane.show(state)
-        self.overlays_pane.show(state, now, self.selected_vault)
-        self.header.set_held(len(held_orders(state)))
-        self.queue_pane.show(state, now, self.selected_vault)
-        self.positions_pane.show(state, now, self.selected_vault)
-        self.pnl_pane.show(state, self.selected_vault)
+
+        def wants(pane_id: str) -> bool:
+            return changed is None or not PANE_INPUTS[pane_id].isdisjoint(changed)
+
+        if wants("vaults"):
+            self.vaults_pane.show(state)
+        if wants("overlays"):
+            self.overlays_pane.show(state, now, self.selected_vault)
+        if changed is None or changed:
+            self.header.set_held(len(held_orders(state)))
+        if wants("queue"):
+            self.queue_pane.show(state, now, self.selected_vault)
+        if wants("positions"):
+            self.positions_pane.show(state, now, self.selected_vault)
+        if wants("pnl"):
+            self.pnl_pane.show(state, self.selected_vault)
         self.fit_layout()
 
     # ------------------------------------------------------------------ layout by content
@@ -846,6 +882,8 @@ class VantaApp(OrderedKeys):
         self.refresh_day_views()  # an executor elsewhere writes the journal, not a file
         if self.snapshot.files:
             self.overlays_pane.show(self.snapshot, now, self.selected_vault)
+            # Its "stale" marks age with the clock, not with a file.
+            self.positions_pane.show(self.snapshot, now, self.selected_vault)
             queue = self.queue_pane
             if queue.next_change is None or now >= queue.next_change:
                 queue.show(self.snapshot, now, self.selected_vault)

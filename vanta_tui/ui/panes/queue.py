@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left, insort
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
@@ -15,6 +16,7 @@ from vanta_tui.core.enums import OrderStatus, OrderType, Side
 from vanta_tui.core.models import Order
 from vanta_tui.core.order_states import OPEN
 from vanta_tui.core.risk import HoldReason
+from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.snapshot import StateSnapshot
 from vanta_tui.ui.format import STATUS_STYLE, age, age_changes_in, pct, price, qty
 from vanta_tui.ui.panes.base import Pane
@@ -66,6 +68,20 @@ def order_flags(order: Order, held: bool) -> str:
     if order.follower_id:
         flags.append(f"↳{order.follower_id}")
     return " ".join(flags)
+
+
+def _marked(cells: list[Cell]) -> list[Cell]:
+    return [Cell("● " + cells[0].plain, "bold reverse", cells[0].sort_key), *cells[1:]]
+
+
+_RESORT_AFTER = 64
+"""Up to this many rows whose sort key changed are moved into place; more: a full sort."""
+
+_HOLDABLE = frozenset({OrderStatus.STAGED, OrderStatus.APPROVED})
+"""The orders a hold reason is shown for."""
+
+_HOLD_INPUTS = tuple(kind for kind in StateKind if kind is not StateKind.QUEUE)
+"""The files an order's hold reason depends on (`StateSnapshot.hold_reason`)."""
 
 
 def order_matches(order: Order, needle: str) -> bool:
@@ -152,6 +168,15 @@ class QueuePane(Pane):
         """When an age shown in the queue next changes; the clock tick redraws only then."""
         self._rows: dict[str, tuple[Order, tuple[bool, HoldReason | None], list[Cell]]] = {}
         """Rows built for the orders seen last time: an unchanged order reuses its cells."""
+        self._excluded: dict[str, Order] = {}
+        """The orders the view left out last time (the very objects)."""
+        self._view: tuple[Any, ...] | None = None
+        self._inputs: tuple[Any, ...] = ()
+        """The view and the files hold reasons read, as of the last `show`."""
+        self._sort_keys: dict[str, tuple[Cell, tuple[Any, str]]] = {}
+        self._sort_keys_of = -1
+        self._ascending: list[tuple[Any, str]] = []
+        """Each shown row's sort key (for the sort column ``_sort_keys_of``), by its cell."""
 
     def _subtitle(self, shown: int, total: int) -> str:
         parts = [f"{shown} of {total}", f"sort: {SORTS[self.sort_index][1]}"]
@@ -166,52 +191,96 @@ class QueuePane(Pane):
         return " · ".join(parts)
 
     def show(self, state: StateSnapshot, now: datetime, selected: str | None) -> None:
+        """Show the queue's orders as the view asks (filter, scope, finished, held only).
+
+        The cost is that of what changed: an order that is the very object shown last time
+        keeps its row (its cells, its place in the sort) without being looked at again, as
+        long as the view, the hold reasons' inputs (every other file) and the ages shown
+        (until `next_change`) are as they were; the table then redraws the changed rows
+        only (`KeyedTable.sync`)."""
         queue = state.queue
         if queue is None:
             return
+        view = (
+            self.show_finished,
+            self.filter_text.strip(),
+            self.this_vault_only,
+            selected if self.this_vault_only else None,
+            self.held_only,
+        )
+        inputs = tuple(state.files.get(kind) for kind in _HOLD_INPUTS)
+        unchanged = view == self._view and self.next_change is not None and now < self.next_change
+        # Hold reasons (of staged and approved orders only) read every other file.
+        reasons_kept = all(a is b for a, b in zip(inputs, self._inputs, strict=False)) and len(
+            inputs
+        ) == len(self._inputs)
+        self._view, self._inputs = view, inputs
         rows: dict[str, list[Cell]] = {}
-        maintenance: dict[str, HoldReason | None] = {}
-        soonest = 3600.0
+        excluded: dict[str, Order] = {}
+        soonest = (
+            (self.next_change - now).total_seconds() if unchanged and self.next_change else 3600.0
+        )
+        cache, out = self._rows, self._excluded
+        marked = self.marked
         for order in queue.orders:
-            if not self.show_finished and order.status not in OPEN:
+            key = order.order_id
+            if unchanged and (reasons_kept or order.status not in _HOLDABLE):
+                cached = cache.get(key)
+                if cached is not None and cached[0] is order:
+                    cells = cached[2]
+                    if marked and key in marked:
+                        cells = _marked(cells)
+                    rows[key] = cells
+                    continue
+                if out.get(key) is order:
+                    excluded[key] = order
+                    continue
+            built = self._row(order, state, now, selected)
+            if built is None:
+                excluded[key] = order
                 continue
-            if self.this_vault_only and order.vault_id != selected:
-                continue
-            if not order_matches(order, self.filter_text.strip()):
-                continue
-            if order.status is OrderStatus.STAGED:
-                # Not held yet: an approval would be, and the operator should know before.
-                if order.vault_id not in maintenance:
-                    maintenance[order.vault_id] = state.hold_reason(order)
-                reason = maintenance[order.vault_id]
-            elif order.status is OrderStatus.APPROVED:
-                reason = state.hold_reason(order)
-            else:
-                reason = None
-            if self.held_only and (reason is None or order.status is not OrderStatus.APPROVED):
-                continue
-            held = (reason is not None, reason)
-            seconds = order.age(now)
-            age_text = age(seconds)
-            soonest = min(soonest, age_changes_in(seconds))
-            cached = self._rows.get(order.order_id)
-            if cached is not None and cached[0] is order and cached[1] == held:
-                cells = cached[2]
-                if cells[8].plain != age_text:
-                    cells = [*cells[:8], Cell(age_text, sort_key=seconds), *cells[9:]]
-                    self._rows[order.order_id] = (order, held, cells)
-            else:
-                cells = self._order_cells(order, held, age_text, seconds)
-                self._rows[order.order_id] = (order, held, cells)
-            if order.order_id in self.marked:
-                cells = [Cell("● " + cells[0].plain, "bold reverse", cells[0].sort_key), *cells[1:]]
-            rows[order.order_id] = cells
-        for gone in [k for k in self._rows if k not in rows]:
-            del self._rows[gone]
+            cells, changes_in = built
+            soonest = min(soonest, changes_in)
+            if marked and key in marked:
+                cells = _marked(cells)
+            rows[key] = cells
+        for gone in [k for k in cache if k not in rows]:
+            del cache[gone]
+        self._excluded = excluded
         self.next_change = now + timedelta(seconds=soonest)
         shown, display_order = self._fold(queue.orders, rows)
         self.sync(shown, display_order)
         self.set_info(self._subtitle(len(rows), len(queue.orders)))
+
+    def _row(
+        self, order: Order, state: StateSnapshot, now: datetime, selected: str | None
+    ) -> tuple[list[Cell], float] | None:
+        """The order's cells (from the last ones when only its age moved) and in how many
+        seconds its age shown next changes; None when the view leaves it out."""
+        if not self.show_finished and order.status not in OPEN:
+            return None
+        if self.this_vault_only and order.vault_id != selected:
+            return None
+        if not order_matches(order, self.filter_text.strip()):
+            return None
+        # A staged order is not held yet: an approval would be, and the operator should know
+        # before (the reason of the maintenance that would hold it).
+        reason = state.hold_reason(order) if order.status in _HOLDABLE else None
+        if self.held_only and (reason is None or order.status is not OrderStatus.APPROVED):
+            return None
+        held = (reason is not None, reason)
+        seconds = order.age(now)
+        age_text = age(seconds)
+        cached = self._rows.get(order.order_id)
+        if cached is not None and cached[0] is order and cached[1] == held:
+            cells = cached[2]
+            if cells[8].plain != age_text:
+                cells = [*cells[:8], Cell(age_text, sort_key=seconds), *cells[9:]]
+                self._rows[order.order_id] = (order, held, cells)
+        else:
+            cells = self._order_cells(order, held, age_text, seconds)
+            self._rows[order.order_id] = (order, held, cells)
+        return cells, age_changes_in(seconds)
 
     def _fold(
         self, orders: list[Order], rows: dict[str, list[Cell]]
@@ -225,11 +294,42 @@ class QueuePane(Pane):
         nested = {kid for kids in children.values() for kid in kids}
         column, _, reverse = SORTS[self.sort_index]
         index = self.column_keys.index(column)
-        top = sorted(
-            (k for k in rows if k not in nested),
-            key=lambda k: (sortable(rows[k][index].sort_value), k),
-            reverse=reverse,
-        )
+        if self._sort_keys_of != index:
+            self._sort_keys, self._sort_keys_of, self._ascending = {}, index, []
+        known = self._sort_keys
+        keys: dict[str, tuple[Any, str]] = {}
+        added: list[tuple[Any, str]] = []
+        dropped: list[tuple[Any, str]] = []
+        for k, cells in rows.items():
+            if k in nested:
+                continue
+            cell = cells[index]
+            hit = known.get(k)
+            if hit is None or hit[0] is not cell:
+                fresh = (cell, (sortable(cell.sort_value), k))
+                if hit is None or hit[1] != fresh[1]:
+                    if hit is not None:
+                        dropped.append(hit[1])
+                    added.append(fresh[1])
+                known[k] = hit = fresh
+            keys[k] = hit[1]
+        for gone in [k for k in known if k not in keys]:
+            dropped.append(known.pop(gone)[1])
+        ascending = self._ascending
+        if len(added) + len(dropped) <= _RESORT_AFTER and len(ascending) + len(added) - len(
+            dropped
+        ) == len(keys):
+            # A few rows moved: take them out and put them back in their places (the same
+            # order a full sort gives: the keys are unique, the order id being the last part).
+            for pair in dropped:
+                at = bisect_left(ascending, pair)
+                if at < len(ascending) and ascending[at] == pair:
+                    del ascending[at]
+            for pair in added:
+                insort(ascending, pair)
+        else:
+            ascending = self._ascending = sorted(keys.values())
+        top = [k for _, k in (reversed(ascending) if reverse else ascending)]
         self.parents = set(children)
         self.expanded &= self.parents
         shown: dict[str, list[Cell]] = {}
