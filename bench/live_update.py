@@ -6,6 +6,12 @@ atomically (temp file + rename, as the contract's writers do) with one order's q
 and times until that row shows the new qty. Prints p50/p95 for the demo (goal p95 ≤ 100 ms)
 and for 10,000 orders (goal p95 ≤ 250 ms), and the same rewrite+parse cost without the desk
 as the baseline measured in the same run.
+
+Issue 24's figure: at 10,000 orders, one changed order → its row on screen (p50) as a ratio
+to the bare load of every state file (`load_all`, no desk) measured in the same run; goal
+≤ 0.25 (the desk costs what the change costs, not what the whole state costs). The first
+rewrite of each run reformats the file (json.dumps' layout differs from the generator's),
+so it is left out: it changes every order's text once.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import DEMO_NOW, write_demo
 from vanta_tui.demo.generate import write_generated
 from vanta_tui.store.loader import load
+from vanta_tui.store.snapshot import load_all
 from vanta_tui.ui.app import VantaApp
 from vanta_tui.ui.settings import DeskSettings
 from vanta_tui.ui.table import KeyedTable
@@ -56,6 +63,7 @@ async def measure(state_dir: Path, rounds: int) -> list[float]:
     data = json.loads(path.read_text())
     order = next(o for o in data["orders"] if o["status"] == "staged")
     latencies: list[float] = []
+    rounds += 1  # the first rewrite reformats the whole file: not counted
     async with app.run_test(size=(120, 40)) as pilot:
         while app.loads == 0:
             await pilot.pause(0.005)
@@ -73,7 +81,7 @@ async def measure(state_dir: Path, rounds: int) -> list[float]:
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - start)
             await pilot.pause(0.05)
-    return latencies
+    return latencies[1:]
 
 
 def baseline(state_dir: Path, rounds: int) -> float:
@@ -85,6 +93,16 @@ def baseline(state_dir: Path, rounds: int) -> float:
         data["orders"][0]["qty"] = 7000 + n
         start = replace_file(path, data)
         load(state_dir, StateKind.QUEUE)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bare_load(state_dir: Path, rounds: int) -> float:
+    """Every state file loaded from scratch, no desk (median of ``rounds``)."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        load_all(state_dir)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -107,6 +125,18 @@ async def main() -> None:
                 f"live update p95, {name} (ms)", p95, "ms", floor * 1e3, p95 / (floor * 1e3),
                 f"p95 ≤ {goal} ms (issue 4)", p95 <= goal,
             )  # fmt: skip
+            if name == "10k orders":
+                bare = bare_load(state, 3)
+                ratio = p50 / (bare * 1e3)
+                print(
+                    f"one changed order at 10,000 orders → row on screen: p50 {p50:.0f} ms, "
+                    f"bare load of every file {bare * 1e3:.0f} ms; ratio {ratio:.2f} "
+                    f"(goal ≤ 0.25, issue 24)"
+                )
+                emit(
+                    "one changed order → row, 10k orders (ratio to the bare load)", p50, "ms",
+                    bare * 1e3, ratio, "≤ 0.25 × bare load (issue 24)", ratio <= 0.25,
+                )  # fmt: skip
 
 
 if __name__ == "__main__":
