@@ -1,4 +1,5 @@
-"""`audit verify | anchor | repair | replay | show | export`: proving afterwards what happened."""
+"""`audit verify | anchor | repair | replay | show | export | datasette-metadata`: proving
+afterwards what happened, and reading the journal with an analyst's tools."""
 
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ def add_audit(sub: Subcommands) -> None:
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--since", metavar="TS", help="only events at or after this UTC time")
     p.add_argument("--vault", metavar="ID", help="only events of this vault")
+    command(
+        audit_sub, "datasette-metadata",
+        "print Datasette metadata describing every table, view and column of vanta.db "
+        "(datasette state/vanta.db --metadata FILE)",
+        handle_datasette_metadata, stateless=True,
+    )  # fmt: skip
 
 
 def handle_verify(args: argparse.Namespace, desk: Desk) -> int:
@@ -143,3 +150,19 @@ def handle_export(args: argparse.Namespace, desk: Desk) -> int:
         bars.finish()
     print(f"exported {count} events", file=sys.stderr)
     return 0
+
+
+DATASETTE_METADATA = ("store", "journal", "datasette-metadata.yml")
+"""Where the journal's Datasette metadata is shipped, inside the ``vanta_tui`` package."""
+
+
+def handle_datasette_metadata(args: argparse.Namespace) -> int:
+    """Print the Datasette metadata shipped with the package, as it is (YAML): a document,
+    so it is read as package data, without opening (or importing) the journal."""
+    from importlib import resources
+
+    document = resources.files("vanta_tui")
+    for part in DATASETTE_METADATA:
+        document = document.joinpath(part)
+    sys.stdout.write(document.read_text(encoding="utf-8"))
+    return exit_codes.OK

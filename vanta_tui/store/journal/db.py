@@ -4,7 +4,9 @@ WAL, ``synchronous=FULL``, file mode 0600. The store's own tables: ``events`` (t
 ``blobs`` (state-file contents, once per distinct sha256), ``file_heads`` (what the journal
 last saw of each file), ``intents`` (actions begun but not yet recorded), ``alarm_seen`` and
 ``meta``. Tables derived from the events (orders, fills, the fee ledger, overlay history)
-are projections registered by the layer that knows them (`projection`).
+are projections registered by the layer that knows them (`projection`). The schema's
+version, its migrations, and what it offers an analyst (declared links, indexes, typed
+views) are `schema` and `analyst`.
 
 No sqlite-utils here: importing it imports pandas and numpy where they are installed
 (half a second of every start). The database stays one that ``sqlite-utils`` and Datasette
@@ -20,57 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from vanta_tui.core.sqlite_wal import connect_wal
-from vanta_tui.store.journal.projection import (
-    Projection,
-    create_tables,
-    prepare,
-    registered,
+from vanta_tui.store.journal.projection import Projection, registered
+from vanta_tui.store.journal.schema import (
+    check_version,
+    create_in_memory,
+    upgrade,
 )
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    ts TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    vault_id TEXT,
-    order_id TEXT,
-    follower_id TEXT,
-    payload TEXT NOT NULL,
-    parents TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE
-);
-CREATE INDEX IF NOT EXISTS events_order ON events(order_id);
-CREATE INDEX IF NOT EXISTS events_vault ON events(vault_id);
-CREATE INDEX IF NOT EXISTS events_action ON events(action);
-CREATE TABLE IF NOT EXISTS blobs (
-    sha256 TEXT PRIMARY KEY,
-    file TEXT,
-    size INTEGER,
-    content BLOB
-);
-CREATE TABLE IF NOT EXISTS file_heads (
-    file TEXT PRIMARY KEY,
-    sha256 TEXT,
-    version INTEGER,
-    seq INTEGER
-);
-CREATE TABLE IF NOT EXISTS intents (
-    intent_id TEXT PRIMARY KEY,
-    created TEXT,
-    actor TEXT,
-    body TEXT
-);
-CREATE TABLE IF NOT EXISTS alarm_seen (
-    alarm_id TEXT PRIMARY KEY,
-    first_seen TEXT
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT
-);
-"""
 
 
 class JournalDB:
@@ -91,11 +48,11 @@ def open_db_read_only(path: Path, projections: Sequence[Projection] | None = Non
     """The journal database opened read-only (``mode=ro``): nothing in the directory is
     created or changed, and it works where this user cannot write. A directory without a
     journal gives an empty one in memory (with the tables of ``projections``, default: the
-    registered ones)."""
+    registered ones). A journal of an older schema is read as it is (it is upgraded when
+    opened for writing); one newer than this code is refused (`schema.JournalSchemaTooNew`)."""
     if not path.exists():
         conn = sqlite3.connect(":memory:", isolation_level=None)
-        conn.executescript(SCHEMA)
-        create_tables(conn, registered() if projections is None else projections)
+        create_in_memory(conn, registered() if projections is None else projections)
         return JournalDB(conn)
     uri = f"{path.resolve().as_uri()}?mode=ro"
     if not path.with_name(path.name + "-wal").exists():
@@ -105,18 +62,25 @@ def open_db_read_only(path: Path, projections: Sequence[Projection] | None = Non
         # cannot make them on one it may not).
         uri += "&immutable=1"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    try:
+        check_version(conn)
+    except BaseException:
+        conn.close()
+        raise
     return JournalDB(conn)
 
 
 def open_db(path: Path, projections: Sequence[Projection] | None = None) -> JournalDB:
-    """Open (creating with mode 0600) the journal database, with the tables of
-    ``projections`` (default: the registered ones; see `projection.prepare`)."""
+    """Open (creating with mode 0600) the journal database, brought to this code's schema
+    (`schema.upgrade`: one transaction; a journal newer than this code is refused before
+    anything is written) with the tables of ``projections`` (default: the registered ones;
+    see `projection.prepare`)."""
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
-    conn = connect_wal(path, SCHEMA)
+    conn = connect_wal(path, "")  # WAL only: the schema is upgrade's, after the version check
     try:
-        prepare(conn, registered() if projections is None else projections)
+        upgrade(conn, registered() if projections is None else projections)
     except BaseException:
         conn.close()
         raise

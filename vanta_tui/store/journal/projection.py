@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vanta_tui.store.journal.analyst import indexes_of, links_of
 from vanta_tui.store.journal.events import EVENT_COLUMNS, Event, event_from_row
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -71,12 +72,20 @@ class Projection:
         return tuple(name for name, _ in self.columns)
 
     def ddl(self) -> str:
-        """``CREATE TABLE IF NOT EXISTS`` (and its indexes): idempotent."""
+        """``CREATE TABLE IF NOT EXISTS`` (and its indexes): idempotent. The table's links
+        and the indexes an analyst needs (`analyst`) come with it."""
+        links = links_of(self.table)
         first, *rest = self.columns
         cols = [f"{first[0]} {first[1]} PRIMARY KEY", *(f"{n} {t}" for n, t in rest)]
+        cols = [
+            f"{col} {links[name].clause()}" if name in links else col
+            for (name, _), col in zip(self.columns, cols, strict=True)
+        ]
         text = f"CREATE TABLE IF NOT EXISTS {self.table} (\n    " + ",\n    ".join(cols) + "\n);\n"
         for index, column in self.indexes:
             text += f"CREATE INDEX IF NOT EXISTS {index} ON {self.table}({column});\n"
+        for extra in indexes_of(self.table):
+            text += extra.ddl() + ";\n"
         return text
 
     def insert_sql(self) -> str:
@@ -119,40 +128,33 @@ def _head(conn: sqlite3.Connection) -> int:
 def prepare(conn: sqlite3.Connection, projections: Sequence[Projection]) -> None:
     """Create the projections' tables (adding any column an older table lacks) and mark a
     new table as holding nothing yet (it catches up before the next append); an existing
-    table without a mark is taken as current (made before marks were kept). One
-    transaction, so two processes opening the journal at once agree."""
-    if not projections or _prepared(conn, projections):
-        return  # the usual case: nothing to write, so no write lock taken
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        have = _tables(conn)
-        head = None
-        for projection in projections:
-            for statement in projection.ddl().split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
-            present = {r[1] for r in conn.execute(f"PRAGMA table_info({projection.table})")}
-            for name, kind in projection.columns:
-                if name not in present:
-                    conn.execute(f"ALTER TABLE {projection.table} ADD COLUMN {name} {kind}")
-            if projection.table in have:
-                head = _head(conn) if head is None else head
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
-                    [_mark_key(projection), str(head)],
-                )
-            else:
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [_mark_key(projection), "0"],
-                )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    table without a mark is taken as current (made before marks were kept). Inside the
+    caller's write transaction (`schema.upgrade`: one transaction with the rest of the
+    schema, so two processes opening the journal at once agree)."""
+    have = _tables(conn)
+    head = None
+    for projection in projections:
+        for statement in projection.ddl().split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+        present = {r[1] for r in conn.execute(f"PRAGMA table_info({projection.table})")}
+        for name, kind in projection.columns:
+            if name not in present:
+                conn.execute(f"ALTER TABLE {projection.table} ADD COLUMN {name} {kind}")
+        if projection.table in have:
+            head = _head(conn) if head is None else head
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                [_mark_key(projection), str(head)],
+            )
+        else:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [_mark_key(projection), "0"],
+            )
 
 
-def _prepared(conn: sqlite3.Connection, projections: Sequence[Projection]) -> bool:
+def prepared(conn: sqlite3.Connection, projections: Sequence[Projection]) -> bool:
     """Whether every table is there with every column, and marked (a read only)."""
     have = _tables(conn)
     if any(p.table not in have for p in projections):
