@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -135,20 +134,14 @@ def add_schema(sub: Subcommands) -> None:
 
 
 def handle_schema(args: argparse.Namespace) -> int:
-    """Write one JSON Schema per state file for other VANTA programs to validate against."""
-    from vanta_tui.core.state_files import StateKind
+    """Write one JSON Schema per state file for other VANTA programs to validate against
+    (built by `core.schemas`)."""
+    from vanta_tui.core.schemas import schema_texts
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    for kind in StateKind:
-        schema = kind.model.model_json_schema(by_alias=True, mode="validation")
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"vanta/{kind.value}.schema.json",
-            **schema,
-            "title": kind.filename,
-        }
-        path = out / f"{kind.value}.schema.json"
-        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for name, text in schema_texts().items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
         print(f"wrote {path}")
     return 0

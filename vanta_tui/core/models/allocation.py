@@ -11,8 +11,12 @@ from vanta_tui.core.types import Fraction, Identifier, Symbol, Text, UtcTimestam
 
 
 class VaultTargets(VantaModel):
+    """One vault's intended holdings."""
+
     targets: dict[Symbol, Fraction] = Field(default_factory=dict)
-    """Fractions of the vault's NAV; what they leave is cash."""
+    """Target weight per symbol (``AAPL``, ``BTC/USD``), each a fraction of the vault's NAV
+    from 0 to 1 (0.07 = 7 %); together at most 1, and what they leave is cash. A held symbol
+    without a target counts as target 0."""
 
     @field_validator("targets")
     @classmethod
@@ -24,8 +28,12 @@ class VaultTargets(VantaModel):
 
 
 class AllocationFile(StateFileModel):
-    """The whole of ``vault_allocation.json``."""
+    """``vault_allocation.json``: target weights per vault (intent), written by the
+    allocator and read by the desk."""
 
     asof: UtcTimestamp
+    """When the allocator computed these targets (UTC, ``Z``)."""
     source: Text = "conviction_stack"
+    """The program or model that wrote the targets (free text, e.g. ``conviction_stack``)."""
     vaults: dict[Identifier, VaultTargets] = Field(default_factory=dict)
+    """Targets per vault, keyed by ``vault_id``; a vault without an entry has no targets."""

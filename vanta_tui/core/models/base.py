@@ -70,9 +70,15 @@ def find_by_key(items: list[_T], key: Callable[[_T], str], wanted: str) -> _T | 
 
 
 class VantaModel(BaseModel):
-    """A part of a state file. Keys this version does not know are kept on round-trip."""
+    """A part of a state file. Keys this version does not know are kept on round-trip.
 
-    model_config = ConfigDict(extra="allow", validate_default=True, populate_by_name=True)
+    The docstring under each field is its description in the exported JSON Schemas
+    (`core.schemas`), written for the author of another VANTA program: unit, meaning,
+    allowed values."""
+
+    model_config = ConfigDict(
+        extra="allow", validate_default=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
     @model_validator(mode="after")
     def _no_secrets_in_extras(self) -> Self:
@@ -96,3 +102,5 @@ class StateFileModel(VantaModel):
     """A whole state file: a JSON object with a ``version`` that every write increments."""
 
     version: Version = 1
+    """The file's revision: every write by the desk adds 1 (at least 1; an integer, written
+    without a fraction: ``1``, not ``1.0``)."""

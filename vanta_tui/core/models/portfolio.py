@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, model_validator
 
@@ -11,12 +11,34 @@ from vanta_tui.core.enums import AssetClass, asset_class_of
 from vanta_tui.core.models.base import StateFileModel, VantaModel
 from vanta_tui.core.types import Identifier, NonNegative, Number, Positive, Symbol, UtcTimestamp
 
+_CLASS_FITS_SYMBOL: dict[str, Any] = {
+    # Inside allOf: beside ``additionalProperties`` (each position's schema), patterns that
+    # match every key would leave no key to it.
+    "allOf": [
+        {
+            "patternProperties": {
+                "/": {"properties": {"asset_class": {"const": AssetClass.CRYPTO.value}}},
+                "^[^/]*$": {"properties": {"asset_class": {"const": AssetClass.EQUITY.value}}},
+            }
+        }
+    ]
+}
+"""The schema's form of the rule `Account._crypto_symbols` checks: a pair is crypto, a
+ticker is an equity."""
+
 
 class Position(VantaModel):
+    """A holding of one symbol (long only)."""
+
     qty: NonNegative
+    """Units held, ≥ 0 (shares; coins for crypto, up to 18 decimal places)."""
     avg_price: NonNegative
+    """Average price paid per unit, in the quote currency, ≥ 0."""
     last_price: Positive
+    """Latest market price per unit, in the quote currency, > 0."""
     asset_class: AssetClass
+    """``equity`` for a ticker (``AAPL``), ``crypto`` for a ``BASE/QUOTE`` pair
+    (``BTC/USD``): it must fit the symbol."""
 
     @property
     def value(self) -> Decimal:
@@ -28,8 +50,16 @@ class Position(VantaModel):
 
 
 class Account(VantaModel):
+    """One broker account: a vault's, or a follower's."""
+
     cash: Number
-    positions: dict[Symbol, Position] = Field(default_factory=dict)
+    """Cash in the base currency; negative is kept (an overdraft or margin loan: the
+    broker's truth) but flagged by the desk."""
+    positions: dict[Symbol, Position] = Field(
+        default_factory=dict, json_schema_extra=_CLASS_FITS_SYMBOL
+    )
+    """Holdings keyed by symbol: equities as tickers (``AAPL``), crypto as ccxt unified
+    symbols (``BTC/USD``)."""
 
     @property
     def equity(self) -> Decimal:
@@ -49,7 +79,12 @@ class Account(VantaModel):
 
 
 class PortfolioFile(StateFileModel):
-    """The whole of ``portfolio.json``: accounts keyed by vault id (or follower id)."""
+    """``portfolio.json``: broker holdings per account (truth), from fills and broker
+    reconciliation."""
 
     asof: UtcTimestamp
+    """When the holdings were last known (UTC, ``Z``); older than 24 hours, the desk calls
+    the portfolio stale and does not trust drift."""
     accounts: dict[Identifier, Account] = Field(default_factory=dict)
+    """Accounts keyed by ``vault_id`` (``vault.json``) or ``follower_id``
+    (``followers.json``)."""

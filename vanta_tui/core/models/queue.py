@@ -10,7 +10,7 @@ from enum import Enum
 from operator import attrgetter
 from typing import Any, Self
 
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from vanta_tui.core.enums import (
     AssetClass,
@@ -33,35 +33,132 @@ from vanta_tui.core.types import (
     format_utc,
 )
 
+_LIMIT = {
+    "properties": {"order_type": {"const": OrderType.LIMIT.value}},
+    "required": ["order_type"],
+}
+_PAIR = {"properties": {"symbol": {"pattern": "/"}}, "required": ["symbol"]}
+
+
+def _given(name: str) -> dict[str, Any]:
+    """Subschema: ``name`` is present and not null."""
+    return {"properties": {name: {"not": {"type": "null"}}}, "required": [name]}
+
+
+_ORDER_RULES: dict[str, Any] = {
+    "allOf": [
+        {
+            "if": _LIMIT,
+            "then": {
+                "properties": {"limit_price": {"type": "number"}},
+                "required": ["limit_price"],
+            },
+            "else": {"properties": {"limit_price": {"type": "null"}}},
+        },
+        {
+            "if": _PAIR,
+            "then": {"properties": {"asset_class": {"const": AssetClass.CRYPTO.value}}},
+            "else": {"properties": {"asset_class": {"const": AssetClass.EQUITY.value}}},
+        },
+        {"if": _given("parent_id"), "then": _given("follower_id")},
+        {"if": _given("follower_id"), "then": _given("parent_id")},
+        {
+            "if": {
+                "properties": {"filled_qty": {"exclusiveMinimum": 0}},
+                "required": ["filled_qty"],
+            },
+            "then": _given("avg_fill_price"),
+        },
+        {
+            "if": {
+                "properties": {"status": {"const": OrderStatus.FILLED.value}},
+                "required": ["status"],
+            },
+            "then": {
+                "properties": {"filled_qty": {"exclusiveMinimum": 0}},
+                "required": ["filled_qty"],
+            },
+        },
+    ]
+}
+"""The rules of `Order._consistent` a JSON Schema can say (the others, comparing two
+numbers or two timestamps, are in the queue schema's description)."""
+
 
 class Order(VantaModel):
+    """One order of the queue: what to trade, for which vault (or follower), and where it
+    stands."""
+
+    model_config = ConfigDict(json_schema_extra=_ORDER_RULES)
+
     order_id: Identifier
+    """The order's id, unique in the file: a ULID (26 characters, Crockford base32) for
+    orders the VANTA stack makes; any id of 1 to 64 letters, digits, ``_``, ``.``, ``-``."""
     vault_id: Identifier
+    """The vault the order is for: a ``vault_id`` of ``vault.json`` (for a follower's
+    child order, the vault it mirrors)."""
     symbol: Symbol
+    """What to trade: an equity ticker (``AAPL``) or a ccxt unified crypto symbol
+    (``BTC/USD``)."""
     asset_class: AssetClass
+    """``crypto`` for a ``BASE/QUOTE`` symbol, ``equity`` for a ticker: it must fit
+    ``symbol``."""
     side: Side
+    """``buy`` or ``sell``."""
     qty: Positive
+    """Units to trade, > 0 (shares; coins for crypto)."""
     order_type: OrderType = OrderType.MARKET
+    """``market`` (no ``limit_price``) or ``limit`` (needs ``limit_price``)."""
     limit_price: Positive | None = None
+    """The limit price per unit in the quote currency, > 0, for a ``limit`` order; null or
+    absent for a ``market`` order."""
     time_in_force: TimeInForce = TimeInForce.DAY
+    """``day`` (until the session ends), ``gtc`` (good till cancelled), ``ioc`` (immediate
+    or cancel) or ``fok`` (fill or kill)."""
     status: OrderStatus = OrderStatus.STAGED
+    """Where the order stands: ``staged`` → ``approved`` → ``submitting`` → ``submitted``
+    → ``partially_filled`` → ``filled``; ``staged`` → ``rejected`` (by the operator);
+    ``submitting`` → ``failed`` (retries spent, dead-lettered); ``submitted`` →
+    ``cancelled`` or ``broker_rejected``. No other moves."""
     origin: Text = "operator"
-    reason_vector: tuple[Text, ...] = ()
-    """Why the order exists, most important first (a tuple: an order's copies may share it)."""
+    """Who made the order: ``allocator``, ``operator``, ``rebalance``, ``mirror`` (a
+    follower's child), ``retry`` (of a failed order), or another program's name."""
+    reason_vector: tuple[Text, ...] = ()  # a tuple: an order's copies may share it
+    """Why the order exists, most important first (free-text reasons shown to the
+    operator)."""
     conviction: Fraction | None = None
+    """The signal's confidence from 0 to 1, or null."""
     created_at: UtcTimestamp
+    """When the order was staged (UTC, ``Z``)."""
     updated_at: UtcTimestamp
+    """When the order last changed (UTC, ``Z``); not earlier than ``created_at``."""
     approved_by: Text | None = None
+    """The operator who approved the order, or null."""
     approved_at: UtcTimestamp | None = None
+    """When it was approved (UTC, ``Z``), or null."""
     flipped: StrictBool = False
+    """True if an operator reversed the order's side (buy ↔ sell) while it was staged."""
     client_order_id: Text | None = None
+    """The id sent to the broker with the order: derived from ``order_id`` once, before the
+    first send, and never changed (a resend cannot make a second order); in whatever form
+    the venue accepts. Null until the first send."""
     broker_order_id: Text | None = None
+    """The broker's own id of the order, once it has one; else null."""
     filled_qty: NonNegative = Decimal(0)
+    """Units filled so far, from 0 to ``qty``; equal to ``qty`` when ``filled``."""
     avg_fill_price: Positive | None = None
+    """Average price of the fills per unit, > 0; required once ``filled_qty`` > 0, else
+    null."""
     attempts: StrictInt = Field(default=0, ge=0)
+    """How many times the executor has tried to send the order (an integer ≥ 0)."""
     last_error: Text | None = None
+    """The last error of a send (the broker's words, secrets scrubbed), or null."""
     parent_id: Identifier | None = None
+    """For a follower's child order: the ``order_id`` of the vault's order it mirrors, in
+    this file; null for a vault's own order. Set together with ``follower_id``."""
     follower_id: Identifier | None = None
+    """For a follower's child order: a ``follower_id`` of ``followers.json``; null for a
+    vault's own order. Set together with ``parent_id``."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -166,9 +263,11 @@ _order_id = attrgetter("order_id")
 
 
 class QueueFile(StateFileModel):
-    """The whole of ``autotrade_queue.json``."""
+    """``autotrade_queue.json``: staged orders, the bridge between intent (the
+    allocation) and truth (the portfolio)."""
 
     orders: list[Order] = Field(default_factory=list)
+    """Every order, each ``order_id`` once; finished orders stay (the desk's history)."""
 
     @model_validator(mode="after")
     def _ids_unique(self) -> Self:
