@@ -601,3 +601,20 @@ def test_on_orders_the_schema_accepts_exactly_what_the_loader_accepts(
     by_schema = not _problems(validators[StateKind.QUEUE], json.loads(json.dumps(queue)))
     event(f"{'accepted' if by_schema else 'refused'} ({broken} group(s) broken)")
     assert by_schema == _loader_accepts(StateKind.QUEUE, queue), order
+
+
+def test_a_trailing_newline_is_not_part_of_a_symbol_or_an_adapter() -> None:
+    """`re.match` with `$` accepts a final newline; the loader must not (the schema's
+    pattern would, in Python validators, for the same reason)."""
+    import pytest
+    from pydantic import TypeAdapter, ValidationError
+
+    from vanta_tui.core.types import AdapterName, Symbol
+
+    symbol: TypeAdapter[str] = TypeAdapter(Symbol)
+    adapter: TypeAdapter[str] = TypeAdapter(AdapterName)
+    assert symbol.validate_python("AAPL") == "AAPL"
+    assert adapter.validate_python("alpaca") == "alpaca"
+    for check, bad in ((symbol, "AAPL\n"), (symbol, "BTC/USD\n"), (adapter, "alpaca\n")):
+        with pytest.raises(ValidationError):
+            check.validate_python(bad)

@@ -175,7 +175,7 @@ _SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,14}(/[A-Z0-9]{1,10})?$")
 
 
 def _check_symbol(value: str) -> str:
-    if not _SYMBOL_RE.match(value):
+    if not _SYMBOL_RE.fullmatch(value):  # match() would let "AAPL\n" through (`$`)
         raise ValueError(
             f"not a symbol: {value!r} (equities as tickers like AAPL, "
             "crypto as ccxt unified symbols like BTC/USD)"
@@ -198,7 +198,7 @@ _ADAPTER_RE = re.compile(r"^(paper|alpaca|ccxt:[a-z0-9_]+)$")
 
 
 def _check_adapter(value: str) -> str:
-    if not _ADAPTER_RE.match(value):
+    if not _ADAPTER_RE.fullmatch(value):
         raise ValueError(
             f"unknown adapter {value!r}: use 'paper', 'alpaca' or 'ccxt:<exchange id>'"
         )
