@@ -186,11 +186,15 @@ class _Account:
     def __setitem__(self, key: str, value: Any) -> None:
         self.data[key] = value
 
-    def next_id(self) -> int:
+    def next_id(self, floor: int = 0) -> int:
+        """The book's next order number, past ``floor`` (the highest paper broker id any
+        order of the queue holds, whichever account: an account not opened yet may hold
+        one, and its working orders join the book only when it first opens)."""
         value = self._next_id
         if value is None:
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
             value = int(row[0]) if row else 1
+        value = max(value, floor + 1)
         self.conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_id', ?)", [value + 1]
         )
@@ -204,7 +208,7 @@ class _Account:
         )
         if self.missing and self.seeded:
             # New broker ids are numbered past the seeded ones, so they never collide.
-            top = max(_number(o["broker_order_id"]) for o in self.seeded)
+            top = max(id_number(o["broker_order_id"]) for o in self.seeded)
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
             after = max(int(row[0]) if row else 1, top + 1, self._next_id or 1)
             self.conn.execute(
@@ -216,7 +220,7 @@ class _Account:
         self.seeded = []
 
 
-def _number(broker_order_id: str) -> int:
+def id_number(broker_order_id: str) -> int:
     """The number in a paper broker id (``paper-000041`` → 41; 0 for another form)."""
     digits = broker_order_id.rpartition("-")[2]
     return int(digits) if digits.isdigit() else 0
@@ -244,6 +248,7 @@ class PaperBroker:
         initial_cash: Decimal = Decimal(0),
         initial_positions: dict[str, tuple[Decimal, Decimal]] | None = None,
         initial_orders: Callable[[], Sequence[tuple[OrderRequest, BrokerOrder]]] | None = None,
+        id_floor: Callable[[], int] | None = None,
         read_only: bool = False,
     ) -> None:
         self.book_path = book_path
@@ -258,6 +263,8 @@ class PaperBroker:
         self._initial_positions = initial_positions or {}
         self._initial_orders = initial_orders
         """The working orders the account opens with (asked only when it first opens)."""
+        self._id_floor = id_floor
+        """The highest paper broker id the queue holds (new ids are numbered past it)."""
         self._local = threading.local()
 
     # ---------------------------------------------------------------- the book
@@ -423,8 +430,9 @@ class PaperBroker:
     def submit(self, request: OrderRequest) -> BrokerOrder:
         with self._book() as account:
             # A reused client order id fails when the order is inserted (the book's key).
+            floor = self._id_floor() if self._id_floor is not None else 0
             accepted = BrokerOrder(
-                f"paper-{account.next_id():06d}", request.client_order_id, request.symbol,
+                f"paper-{account.next_id(floor):06d}", request.client_order_id, request.symbol,
                 request.side, request.qty, BrokerStatus.ACCEPTED,
             )  # fmt: skip
             order = _book_order(request, accepted)

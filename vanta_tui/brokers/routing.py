@@ -25,7 +25,7 @@ from vanta_tui.brokers.base import (
 )
 from vanta_tui.brokers.credentials import Credentials, load_credentials
 from vanta_tui.brokers.errors import BrokerError, CredentialsError, VenueRefused
-from vanta_tui.brokers.paper import PaperBroker
+from vanta_tui.brokers.paper import PaperBroker, id_number
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.models import FollowersFile, Order, PortfolioFile, VaultFile
 from vanta_tui.core.models.vault import Venue
@@ -81,6 +81,7 @@ class VenueBrokers:
         self._making = threading.RLock()
         self._last_prices: tuple[PortfolioFile, dict[str, Decimal]] | None = None
         self._working: tuple[tuple[object, ...], dict[str | None, list[Order]]] | None = None
+        self._floor: tuple[object, int] | None = None
 
     def _prices(self, symbol: str) -> Decimal | None:
         """The portfolio's last price of ``symbol`` (from the first account holding it):
@@ -109,6 +110,7 @@ class VenueBrokers:
                 s: (p.qty, p.avg_price) for s, p in (account.positions.items() if account else [])
             },
             initial_orders=lambda: self._working_at(ref),
+            id_floor=self._paper_id_floor,
             read_only=self.read_only,
         )
 
@@ -127,6 +129,26 @@ class VenueBrokers:
             return self.state.followers()
         except Exception:
             return None
+
+    def _paper_id_floor(self) -> int:
+        """The highest paper broker id of any order in the queue (0 if none): a new paper
+        order is numbered past it, so it cannot take the id of a working order of an account
+        the book has not opened yet (it would then be refused when that account opens)."""
+        queue = self.state.queue()
+        if queue is None:
+            return 0
+        cached = self._floor
+        if cached is None or cached[0] is not queue:
+            top = max(
+                (
+                    id_number(o.broker_order_id)
+                    for o in queue.orders
+                    if o.broker_order_id is not None and o.broker_order_id.startswith("paper-")
+                ),
+                default=0,
+            )
+            cached = self._floor = (queue, top)
+        return cached[1]
 
     def _working_at(self, ref: str) -> list[tuple[OrderRequest, BrokerOrder]]:
         """The queue's orders working at paper account ``ref`` (with both their ids): the

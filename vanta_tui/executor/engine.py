@@ -410,11 +410,18 @@ class Executor:
         return found
 
     def _reconcile_working(
-        self, queue: QueueFile, report: CycleReport
+        self,
+        queue: QueueFile,
+        report: CycleReport,
+        first: set[Hashable] | None = None,
+        later: bool = False,
     ) -> tuple[list[SendOutcome], list[Order]]:
         """What the brokers hold of the working orders (not those in flight), account by
         account in parallel: the answers that differ from the queue, and the orders in
-        ``submitting`` that never reached their broker and are due to go again."""
+        ``submitting`` that never reached their broker and are due to go again.
+
+        ``first`` (accounts: their brokers' ids) limits it to those; ``later`` to the others
+        (the cycle checks the accounts it sends to before its sends, the rest after)."""
         accounts: dict[Hashable, tuple[Broker, list[Order]]] = {}
         for order in queue.orders:
             if (
@@ -425,6 +432,8 @@ class Executor:
                 continue
             broker = self._broker_of(order, report)
             if broker is None:
+                continue
+            if first is not None and (id(broker) in first) == later:
                 continue
             accounts.setdefault(id(broker), (broker, []))[1].append(order)
         checks: list[list[tuple[Order, BrokerOrder | None] | str]] = []
@@ -458,9 +467,7 @@ class Executor:
             expire_flip_modes(self.ctx)
         queue = self.ctx.journal.peek(StateKind.QUEUE)  # read only here: actions copy
         assert isinstance(queue, QueueFile)
-        # 1. Reconcile what the broker may hold before sending anything new.
-        outcomes, resend = self._reconcile_working(queue, report)
-        # 2. Approved orders that pass the checks before send (the one rule: hold_reason).
+        # 1. Approved orders that pass the checks before send (the one rule: hold_reason).
         state = self._context = read_context(self.ctx.state_dir, self._context)
         followers = self._followers()
         sendable: list[Order] = []
@@ -474,6 +481,18 @@ class Executor:
                 report.held.append(f"{order.order_id}: {held.text}")
                 continue
             sendable.append(order)
+        # 2. Reconcile what the brokers may hold before sending anything new: first the
+        # accounts this cycle may send to (an approved order, or one in ``submitting`` whose
+        # send may not have arrived), so their sends begin without waiting for every other
+        # account's check (thousands of working orders at start); the others after the sends.
+        first: set[Hashable] = set()
+        going = {o.order_id for o in sendable}
+        for order in queue.orders:
+            if order.status is OrderStatus.SUBMITTING or order.order_id in going:
+                broker = self._broker_of(order, report)
+                if broker is not None:
+                    first.add(id(broker))
+        outcomes, resend = self._reconcile_working(queue, report, first)
         client_ids: dict[str, str] = {}
         lanes: dict[str, tuple[Hashable, Broker]] = {}
         for order in [*sendable, *resend]:
@@ -495,6 +514,14 @@ class Executor:
                 report.sent += self._send_all(to_send, outcomes, client_ids, lanes)
             elif outcomes:
                 execution_step(self.ctx, outcomes=outcomes)
+        # 3. The accounts this cycle sends nothing to.
+        queue = self.ctx.journal.peek(StateKind.QUEUE)
+        assert isinstance(queue, QueueFile)
+        others, _ = self._reconcile_working(queue, report, first, later=True)
+        report.reconciled += len(others)
+        if others:
+            with self._unless_locked(report):
+                execution_step(self.ctx, outcomes=others)
         if not self.ctx.read_only:
             self.ctx.journal.set_meta("executor.last_cycle", format_utc(self.ctx.clock()))
             self.ctx.journal.set_meta("executor.waiting", "; ".join(report.waiting))

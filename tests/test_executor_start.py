@@ -1,0 +1,87 @@
+"""The executor sends first to the accounts it has work for (issue 24): an account's working
+orders are checked before that account is sent to, and the accounts it sends nothing to are
+checked after the sends, in the same cycle (at 10,000 orders, thousands of working orders in
+other accounts no longer stand between an approval and its send). A paper order numbered
+while another account of the book is not open yet never takes that account's order's id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vanta_tui.brokers.paper import PaperBroker
+from vanta_tui.cli.main import main
+from vanta_tui.core.models import QueueFile
+from vanta_tui.executor import engine
+from vanta_tui.store.loader import load_model
+
+
+def _approve_new(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["orders", "stage", "V_CORE", "AAPL", "buy", "2", "--limit", "150", *args]) == 0
+    oid = capsys.readouterr().out.split()[1].rstrip(":")
+    assert main(["orders", "approve", oid, *args]) == 0
+    return oid
+
+
+def test_the_accounts_sent_to_are_checked_first_the_others_after_the_sends(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oid = _approve_new(state_dir, capsys)
+    seen: list[tuple[str, str]] = []
+    check = engine.Executor._check_account
+    submit = PaperBroker.submit
+
+    def spy_check(self: engine.Executor, broker: Any, orders: Any) -> Any:
+        seen.append(("check", broker.account_ref))
+        return check(self, broker, orders)
+
+    def spy_submit(self: PaperBroker, request: Any) -> Any:
+        seen.append(("send", self.account_ref))
+        return submit(self, request)
+
+    monkeypatch.setattr(engine.Executor, "_check_account", spy_check)
+    monkeypatch.setattr(PaperBroker, "submit", spy_submit)
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["executor", "--once", *args]) == 0
+    first_send = next(i for i, (what, _) in enumerate(seen) if what == "send")
+    sent_to = {ref for what, ref in seen if what == "send"}
+    checked_before = {ref for what, ref in seen[:first_send] if what == "check"}
+    checked_after = {ref for what, ref in seen[first_send:] if what == "check"}
+    # The demo's V_INCOME has a working order (PG) and nothing to send: checked after.
+    income = next(ref for what, ref in seen if what == "check" and ref.endswith("V_INCOME"))
+    assert income not in sent_to and income in checked_after and income not in checked_before
+    # V_CORE holds a working order (NVDA) and is sent to: checked before its send.
+    core = next(ref for ref in sent_to if ref.endswith("V_CORE"))
+    assert core in checked_before
+    queue = load_model(state_dir, QueueFile)
+    assert queue.get(oid).status == "submitted"  # type: ignore[union-attr]
+
+
+def test_a_new_paper_order_never_takes_the_id_of_an_unopened_accounts_order(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The book numbers new orders past every paper id of the queue, not only past those of
+    the accounts opened so far: the demo's V_INCOME order paper-000041 stays its own."""
+    queue = json.loads((state_dir / "autotrade_queue.json").read_text())
+    held = {
+        o["broker_order_id"]: o["order_id"]
+        for o in queue["orders"]
+        if (o["broker_order_id"] or "").startswith("paper-")
+    }
+    oid = _approve_new(state_dir, capsys)
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["executor", "--once", *args]) == 0
+    after = load_model(state_dir, QueueFile)
+    new_id = after.get(oid).broker_order_id  # type: ignore[union-attr]
+    assert new_id is not None and new_id not in held
+    ids = [o.broker_order_id for o in after.orders if o.broker_order_id is not None]
+    assert len(ids) == len(set(ids))  # no two orders share a broker id
+    capsys.readouterr()
+    # Every working order is in the book: panic cancels them all.
+    assert main(["panic", "--reason", "check", *args]) == 0
+    out = capsys.readouterr().out
+    assert "not cancelled:" not in out
