@@ -157,8 +157,14 @@ def reload(
     if all(
         files.get(kind) is previous.files.get(kind) for kind in StateKind if kind in _HOLD_INPUTS
     ):
-        # Only the queue changed: the reasons of its unchanged orders are still the reasons.
-        fresh._holds.update(previous._holds)
+        # Only the queue changed: the reasons of its unchanged orders are still the reasons
+        # (only those: an order gone or changed would keep its old object alive).
+        known, queue = previous._holds, fresh.queue
+        if known and queue is not None:
+            for order in queue.orders:
+                hit = known.get(order.order_id)
+                if hit is not None and hit[0] is order:
+                    fresh._holds[order.order_id] = hit
     return fresh
 
 
