@@ -117,7 +117,10 @@ def test_auto_colours_a_terminal_unless_no_color_or_a_dumb_terminal(
 def test_the_desk_is_monochrome_with_color_never_or_no_color(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("NO_COLOR", raising=False)
+    # Recorded first, so the test's end puts NO_COLOR back as it found it, whatever
+    # `apply_to_desk` (and Textual, which pops it) did to os.environ meanwhile.
+    monkeypatch.setenv("NO_COLOR", "recorded")
+    monkeypatch.delenv("NO_COLOR")
     color.apply_to_desk("auto")
     assert make_app(state_dir).no_color is False
     color.apply_to_desk("never")

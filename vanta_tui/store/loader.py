@@ -8,6 +8,8 @@ import operator
 import os
 import re
 import stat
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -434,19 +436,40 @@ def load(
     """
     data = read_bytes(state_dir, kind)
     digest = hashlib.sha256(data).hexdigest()
+    key = (os.path.abspath(state_dir), kind)
+    if previous is None or previous.sha256 != digest:
+        # Another reader of this process (the desk's panes, its executor, an action) may
+        # have loaded these very bytes: one model of them, not one per reader.
+        with _LATEST_LOCK:
+            shared = _LATEST.get(key)
+        if shared is not None and (previous is None or shared.sha256 == digest):
+            previous = shared
     if previous is not None and previous.sha256 == digest:
         cross = cross_check(kind, previous.model, ref) if ref is not None else []
         if cross:
             raise StateFileError([Problem(kind.filename, c.path, c.reason) for c in cross])
         return previous
     if kind is StateKind.QUEUE:
-        return load_queue(data, digest, ref, previous)
-    kept: list[Any] = []
-    reuse = previous.reuse if previous is not None else None
-    keyed = kind in KEYED
-    model = parse_model(kind, data, ref, reuse, kept if keyed else None)
-    next_reuse = file_reuse(kind, model, kept[0]) if kept else None
-    return LoadedFile(kind, model, digest, len(data), next_reuse)
+        loaded: LoadedFile[Any] = load_queue(data, digest, ref, previous)
+    else:
+        kept: list[Any] = []
+        reuse = previous.reuse if previous is not None else None
+        keyed = kind in KEYED
+        model = parse_model(kind, data, ref, reuse, kept if keyed else None)
+        next_reuse = file_reuse(kind, model, kept[0]) if kept else None
+        loaded = LoadedFile(kind, model, digest, len(data), next_reuse)
+    with _LATEST_LOCK:
+        _LATEST[key] = loaded
+    return loaded
+
+
+_LATEST: weakref.WeakValueDictionary[tuple[str, StateKind], LoadedFile[Any]] = (
+    weakref.WeakValueDictionary()
+)
+"""The newest load of each file of each state directory that someone still holds. The
+models are shared, never changed in place: an action changes the journal's private copy
+(`Journal.act`), a reader only reads."""
+_LATEST_LOCK = threading.Lock()
 
 
 def load_queue(
