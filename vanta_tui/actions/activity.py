@@ -152,7 +152,8 @@ def _other_words(event: Event) -> str:
         return f"{who} acknowledged the panic report (#{p.get('panic_seq')})"
     if action in {"desk.opened", "desk.closed"}:
         verb = "opened" if action == "desk.opened" else "closed"
-        return f"{who} {verb} the desk" + (" (read-only)" if p.get("read_only") else "")
+        served = f" (served to {p.get('remote')})" if p.get("served") else ""
+        return f"{who} {verb} the desk" + (" (read-only)" if p.get("read_only") else "") + served
     if action.startswith("executor."):
         return f"{who}: executor {action.removeprefix('executor.').replace('_', ' ')}"
     if action == "follower.added":

@@ -25,6 +25,7 @@ from vanta_tui.cli import (
     exit_codes,
     follower_cmds,
     order_cmds,
+    serve_cmd,
     state_cmds,
     status_cmds,
 )
@@ -62,6 +63,7 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     day_cmds.add_activity,
     day_cmds.add_fills,
     day_cmds.add_profit,
+    serve_cmd.add_serve,
     completion.add_completion,
 )
 """The commands, in the order ``vanta-tui --help`` lists them."""

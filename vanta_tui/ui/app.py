@@ -254,6 +254,7 @@ class VantaApp(OrderedKeys):
         executor: bool = False,
         executor_paused: bool | None = None,
         first_run_hint: bool = False,
+        served_to: str | None = None,
     ) -> None:
         super().__init__()
         self.state_dir = state_dir
@@ -287,6 +288,8 @@ class VantaApp(OrderedKeys):
         """Paused: the executor does not run until `E` (a demo working copy starts so)."""
         self.first_run_hint = first_run_hint
         """Show the five keys to try (the first time the desk opens on this machine)."""
+        self.served_to = served_to
+        """The address of the browser this desk is served to (`vanta-tui serve`), or None."""
         self.loads = 0
         """How many state loads have been shown (tests wait on it)."""
         self.state_shown = threading.Event()
@@ -656,7 +659,8 @@ class VantaApp(OrderedKeys):
         """Recover from any crash, record outside changes, then record that the desk opened."""
         if not self.read_only:
             self._note_external(None)
-        self._record_sync("desk.opened")
+        served = {"served": True, "remote": self.served_to} if self.served_to else None
+        self._record_sync("desk.opened", served)
         self._warn_if_journal_broken()
 
     def _warn_if_journal_broken(self) -> None:
@@ -941,9 +945,9 @@ class VantaApp(OrderedKeys):
     def record_event(self, action: str) -> None:
         self._record_sync(action)
 
-    def _record_sync(self, action: str) -> None:
+    def _record_sync(self, action: str, payload: dict[str, Any] | None = None) -> None:
         try:
-            self.desk.record(action)
+            self.desk.record(action, payload)
         except Exception:
             log.exception("journal: could not record %s", action)
 
@@ -1249,10 +1253,13 @@ def run_desk(
     read_only: bool,
     log_file: str | None = None,
     live: bool = False,
+    served_to: str | None = None,
 ) -> int:
     """Open the desk; returns the process exit code.
 
     The operator is ``--operator``, else the settings file's ``operator``, else the login name.
+    ``served_to``: the browser's address, for a desk `vanta-tui serve` started (its
+    ``desk.opened`` event says so).
     """
     configure_logging(state_dir, log_file or default_log_path())
     if not state_dir.is_dir():
@@ -1268,6 +1275,7 @@ def run_desk(
         executor=not read_only,
         live=live,
         first_run_hint=not settings.first_run_done and warning is None,
+        served_to=served_to,
     )
     app._settings_warning = warning
     result = app.run()
