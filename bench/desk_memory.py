@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from report import emit
+from report import emit, measure_in_child
 
 HERE = Path(__file__).resolve()
 MEMORY_GOAL_MB = 300.0
@@ -119,19 +116,8 @@ async def desk_child(state_dir: Path, writing: bool) -> dict[str, float]:
 
 
 def measure(mode: str, state_dir: Path, scratch: Path) -> dict[str, float]:
-    copy = scratch / f"{state_dir.name}-{time.monotonic_ns()}"
-    shutil.copytree(state_dir, copy)
-    try:
-        done = subprocess.run(
-            [sys.executable, str(HERE), "--child", mode, str(copy)],
-            capture_output=True, text=True, check=False, cwd=HERE.parent,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(copy, ignore_errors=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{mode} on {state_dir.name} exited {done.returncode}: {done.stderr}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    """One measurement in a fresh process, on a fresh copy of ``state_dir``."""
+    return measure_in_child(HERE, mode, state_dir, scratch)
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from report import emit
+from report import emit, measure_in_child
 
 GOAL = 2.0
 HERE = Path(__file__).resolve()
@@ -119,19 +118,7 @@ async def desk_child(state_dir: Path) -> dict[str, float]:
 
 def measure(mode: str, state_dir: Path, scratch: Path) -> dict[str, float]:
     """One measurement in a fresh process, on a fresh copy of ``state_dir``."""
-    copy = scratch / f"{state_dir.name}-{time.monotonic_ns()}"
-    shutil.copytree(state_dir, copy)
-    try:
-        done = subprocess.run(
-            [sys.executable, str(HERE), "--child", mode, str(copy)],
-            capture_output=True, text=True, check=False, cwd=HERE.parent,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(copy, ignore_errors=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{mode} on {state_dir.name} exited {done.returncode}: {done.stderr}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return measure_in_child(HERE, mode, state_dir, scratch)
 
 
 def median(rounds: list[dict[str, float]], mark: str) -> float:

@@ -60,6 +60,23 @@ def _rewrite(path: Path, change: Any) -> None:
     os.replace(tmp, path)
 
 
+async def _reloaded_after(pilot: Any, app: VantaApp, path: Path, change: Any) -> None:
+    """Another program rewrites ``path`` with ``change``; returns once the desk has shown it."""
+    loads = app.loads
+    _rewrite(path, change)
+    await wait_for(pilot, lambda: app.loads > loads)
+    await pilot.pause()
+
+
+def _set_qty(order_id: str, qty: int) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        for order in data["orders"]:
+            if order["order_id"] == order_id:
+                order["qty"] = qty
+
+    return change
+
+
 def _quiet_clock(app: VantaApp) -> None:
     """The clock's tick redraws ages and countdowns every second; it is not a file change."""
     app._tick = lambda: None  # type: ignore[method-assign]
@@ -78,31 +95,13 @@ async def test_one_changed_order_redraws_its_row_and_no_other_pane(state_dir: Pa
             if o["status"] == "staged"
         ]
         target = staged[0]
-
-        def more(data: dict[str, Any]) -> None:
-            for order in data["orders"]:
-                if order["order_id"] == target:
-                    order["qty"] = 4321
-
-        loads = app.loads
-        _rewrite(queue_path, more)
-        await wait_for(pilot, lambda: app.loads > loads)
-        await pilot.pause()
+        await _reloaded_after(pilot, app, queue_path, _set_qty(target, 4321))
         assert app.queue_pane.get_row(target)[4].plain == "4,321"
         assert dict(spies.shows) == {"queue": 1}
         # The first rewrite reformats the file (json.dumps' layout), so every order's text
         # changed once; the next one changes one order's text only.
         spies.reset()
-
-        def again(data: dict[str, Any]) -> None:
-            for order in data["orders"]:
-                if order["order_id"] == target:
-                    order["qty"] = 1234
-
-        loads = app.loads
-        _rewrite(queue_path, again)
-        await wait_for(pilot, lambda: app.loads > loads)
-        await pilot.pause()
+        await _reloaded_after(pilot, app, queue_path, _set_qty(target, 1234))
         assert app.queue_pane.get_row(target)[4].plain == "1,234"
         assert dict(spies.shows) == {"queue": 1}
         assert dict(spies.redrawn) == {"queue": 1}  # that order's row, no other
@@ -118,10 +117,7 @@ async def test_a_file_a_pane_does_not_show_costs_that_pane_nothing(state_dir: Pa
         def position(data: dict[str, Any]) -> None:
             data["accounts"]["V_CORE"]["positions"]["AAPL"]["qty"] = 61
 
-        loads = app.loads
-        _rewrite(state_dir / "portfolio.json", position)
-        await wait_for(pilot, lambda: app.loads > loads)
-        await pilot.pause()
+        await _reloaded_after(pilot, app, state_dir / "portfolio.json", position)
         # portfolio.json: the positions and the vaults (NAV) show it; the queue reads it
         # only for hold reasons, none of which changed: not a row of it is redrawn.
         assert spies.shows["positions"] == 1 and spies.redrawn["positions"] >= 1
@@ -133,10 +129,7 @@ async def test_a_file_a_pane_does_not_show_costs_that_pane_nothing(state_dir: Pa
         def nav(data: dict[str, Any]) -> None:
             data["vaults"]["V_CORE"]["realized"] = 13426
 
-        loads = app.loads
-        _rewrite(state_dir / "pnl_summary.json", nav)
-        await wait_for(pilot, lambda: app.loads > loads)
-        await pilot.pause()
+        await _reloaded_after(pilot, app, state_dir / "pnl_summary.json", nav)
         assert spies.shows["pnl"] == 1
         assert spies.shows["positions"] == 0 and spies.shows["overlays"] == 0
         assert spies.redrawn["queue"] == 0

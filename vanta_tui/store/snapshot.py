@@ -155,7 +155,7 @@ def reload(
             problems[kind] = exc.problems
     fresh = replace(previous, files=files, problems=problems)
     if all(
-        files.get(kind) is previous.files.get(kind) for kind in StateKind if kind in _HOLD_INPUTS
+        files.get(kind) is previous.files.get(kind) for kind in StateKind if kind in HOLD_INPUTS
     ):
         # Only the queue changed: the reasons of its unchanged orders are still the reasons
         # (only those: an order gone or changed would keep its old object alive).
@@ -168,7 +168,7 @@ def reload(
     return fresh
 
 
-_HOLD_INPUTS = frozenset(StateKind) - {StateKind.QUEUE}
+HOLD_INPUTS = tuple(kind for kind in StateKind if kind is not StateKind.QUEUE)
 """What `hold_reason` reads besides the order: every file but the queue."""
 
 

@@ -16,8 +16,7 @@ from vanta_tui.core.enums import OrderStatus, OrderType, Side
 from vanta_tui.core.models import Order
 from vanta_tui.core.order_states import OPEN
 from vanta_tui.core.risk import HoldReason
-from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.snapshot import StateSnapshot
+from vanta_tui.store.snapshot import HOLD_INPUTS, StateSnapshot
 from vanta_tui.ui.format import STATUS_STYLE, age, age_changes_in, pct, price, qty
 from vanta_tui.ui.panes.base import Pane
 from vanta_tui.ui.table import Cell, KeyedTable, sortable
@@ -79,9 +78,6 @@ _RESORT_AFTER = 64
 
 _HOLDABLE = frozenset({OrderStatus.STAGED, OrderStatus.APPROVED})
 """The orders a hold reason is shown for."""
-
-_HOLD_INPUTS = tuple(kind for kind in StateKind if kind is not StateKind.QUEUE)
-"""The files an order's hold reason depends on (`StateSnapshot.hold_reason`)."""
 
 
 def order_matches(order: Order, needle: str) -> bool:
@@ -208,7 +204,7 @@ class QueuePane(Pane):
             selected if self.this_vault_only else None,
             self.held_only,
         )
-        inputs = tuple(state.files.get(kind) for kind in _HOLD_INPUTS)
+        inputs = tuple(state.files.get(kind) for kind in HOLD_INPUTS)
         unchanged = view == self._view and self.next_change is not None and now < self.next_change
         # Hold reasons (of staged and approved orders only) read every other file.
         reasons_kept = all(a is b for a, b in zip(inputs, self._inputs, strict=False)) and len(
