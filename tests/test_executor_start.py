@@ -1,7 +1,8 @@
-"""The executor sends first to the accounts it has work for (issue 24): an account's working
-orders are checked before that account is sent to, and the accounts it sends nothing to are
-checked after the sends, in the same cycle (at 10,000 orders, thousands of working orders in
-other accounts no longer stand between an approval and its send). A paper order numbered
+"""The executor sends at once (issue 24): before the sends only the accounts holding an order
+in ``submitting`` are asked what they hold (exactly once: such an order goes again only if
+its broker never saw it); every other account's working orders, those of the accounts sent
+to included, are checked after the sends, in the same cycle (at 10,000 orders, thousands of
+working orders no longer stand between an approval and its send). A paper order numbered
 while another account of the book is not open yet never takes that account's order's id."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _approve_new(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return oid
 
 
-def test_the_accounts_sent_to_are_checked_first_the_others_after_the_sends(
+def test_only_accounts_with_a_submitting_order_are_checked_before_the_sends(
     state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     oid = _approve_new(state_dir, capsys)
@@ -51,12 +52,15 @@ def test_the_accounts_sent_to_are_checked_first_the_others_after_the_sends(
     sent_to = {ref for what, ref in seen if what == "send"}
     checked_before = {ref for what, ref in seen[:first_send] if what == "check"}
     checked_after = {ref for what, ref in seen[first_send:] if what == "check"}
-    # The demo's V_INCOME has a working order (PG) and nothing to send: checked after.
+    # The demo's V_CRYPTO holds an order in submitting (ETH/USD): asked before any send.
+    crypto = next(ref for what, ref in seen if what == "check" and ref.endswith("V_CRYPTO"))
+    assert crypto in checked_before
+    # V_INCOME has a working order (PG) and nothing to send: checked after.
     income = next(ref for what, ref in seen if what == "check" and ref.endswith("V_INCOME"))
     assert income not in sent_to and income in checked_after and income not in checked_before
-    # V_CORE holds a working order (NVDA) and is sent to: checked before its send.
+    # V_CORE holds a working order (NVDA) and is sent to: its check waits for the sends.
     core = next(ref for ref in sent_to if ref.endswith("V_CORE"))
-    assert core in checked_before
+    assert core in checked_after and core not in checked_before
     queue = load_model(state_dir, QueueFile)
     assert queue.get(oid).status == "submitted"  # type: ignore[union-attr]
 

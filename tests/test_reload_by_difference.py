@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vanta_tui.core.codec import dumps_compact, parse_json
 from vanta_tui.core.models import Order
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import write_demo
@@ -44,6 +45,13 @@ def _same(a: tuple[str, Any], b: tuple[str, Any]) -> None:
     assert [type(v) for o in left.orders for v in o.__dict__.values()] == [
         type(v) for o in right.orders for v in o.__dict__.values()
     ]
+
+
+def _raw_is_the_files(loaded: LoadedFile[Any], text: str) -> None:
+    """The parsed JSON a load keeps (the journal renders and diffs from it) is the file's,
+    key order and each number's text included."""
+    if loaded.raw is not None:
+        assert dumps_compact(loaded.raw) == dumps_compact(parse_json(text))
 
 
 EDITS = (
@@ -143,6 +151,7 @@ def test_a_load_by_difference_gives_what_a_full_load_gives(
             whole = _outcome(queue_dir, None)
             _same(by_difference, whole)
             if by_difference[0] == "ok":
+                _raw_is_the_files(by_difference[1], text)
                 previous = by_difference[1]  # as the desk does: the next load starts here
     finally:
         path.write_text(original)

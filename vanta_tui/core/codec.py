@@ -110,7 +110,17 @@ def member_texts(item: Any) -> tuple[bytes, bytes]:
     """The pretty text of ``item`` as a member of a list under a top-level key (indented by
     four spaces), and its canonical text."""
     pretty = orjson.dumps(item, default=_fragment, option=_MEMBER).replace(b"\n", b"\n    ")
-    return pretty, orjson.dumps(item, default=_fragment, option=_CANONICAL)
+    canonical = orjson.dumps(item, default=_fragment, option=_CANONICAL)
+    # Both are kept (one pair per order of a queue): orjson's result holds a buffer of at
+    # least 8 KiB whatever its length, so the canonical text is kept as an exact-size copy
+    # (the pretty one already is, made by `replace`). 10,000 orders: 80 MB → 7 MB.
+    return pretty, bytes(memoryview(canonical))
+
+
+def canonical_text(item: Any) -> bytes:
+    """The canonical text of ``item`` (as `member_texts` gives it), for an item whose pretty
+    text is known."""
+    return bytes(memoryview(orjson.dumps(item, default=_fragment, option=_CANONICAL)))
 
 
 def pretty_with_members(top: dict[str, Any], key: str, members: list[bytes]) -> bytes:

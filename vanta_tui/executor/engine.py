@@ -421,7 +421,8 @@ class Executor:
         ``submitting`` that never reached their broker and are due to go again.
 
         ``first`` (accounts: their brokers' ids) limits it to those; ``later`` to the others
-        (the cycle checks the accounts it sends to before its sends, the rest after)."""
+        (the cycle checks the accounts holding a ``submitting`` order before its sends, the
+        rest after)."""
         accounts: dict[Hashable, tuple[Broker, list[Order]]] = {}
         for order in queue.orders:
             if (
@@ -481,14 +482,14 @@ class Executor:
                 report.held.append(f"{order.order_id}: {held.text}")
                 continue
             sendable.append(order)
-        # 2. Reconcile what the brokers may hold before sending anything new: first the
-        # accounts this cycle may send to (an approved order, or one in ``submitting`` whose
-        # send may not have arrived), so their sends begin without waiting for every other
-        # account's check (thousands of working orders at start); the others after the sends.
+        # 2. Before anything is sent, the accounts holding an order in ``submitting`` (a
+        # send that may not have arrived) are asked what they hold: exactly once, such an
+        # order goes again only if its broker never saw it. Every other account's working
+        # orders are checked after the sends (at start, thousands of them): what they find
+        # changes no decision of this cycle (the checks before send are made above).
         first: set[Hashable] = set()
-        going = {o.order_id for o in sendable}
         for order in queue.orders:
-            if order.status is OrderStatus.SUBMITTING or order.order_id in going:
+            if order.status is OrderStatus.SUBMITTING:
                 broker = self._broker_of(order, report)
                 if broker is not None:
                     first.add(id(broker))
@@ -510,11 +511,13 @@ class Executor:
         to_send = [o.order_id for o in [*sendable, *resend] if o.order_id in lanes]
         report.reconciled += len(outcomes)
         with self._unless_locked(report):
+            # The sends first: their marks are one small action; what the check found of
+            # those accounts' other working orders is recorded right after.
             if to_send:
-                report.sent += self._send_all(to_send, outcomes, client_ids, lanes)
-            elif outcomes:
+                report.sent += self._send_all(to_send, [], client_ids, lanes)
+            if outcomes:
                 execution_step(self.ctx, outcomes=outcomes)
-        # 3. The accounts this cycle sends nothing to.
+        # 3. Every other account (those sent to included: their working orders).
         queue = self.ctx.journal.peek(StateKind.QUEUE)
         assert isinstance(queue, QueueFile)
         others, _ = self._reconcile_working(queue, report, first, later=True)

@@ -26,6 +26,7 @@ from vanta_tui.actions.context import ActionContext
 from vanta_tui.brokers.base import Brokers
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.logs import Lapse
+from vanta_tui.core.memory import give_back
 from vanta_tui.core.order_states import WORKING
 from vanta_tui.executor.engine import (
     CONCURRENCY,
@@ -293,6 +294,8 @@ def _loop(
                 )
             )
             said = status
+            if report.sent or report.reconciled or report.marked:
+                give_back()  # what recording the cycle freed (`core.memory`)
         executor.nap(stop, interval_s)
     return _outcome(sent, cycles, last)
 

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar, cast
 from pydantic import ValidationError
 
 from vanta_tui.core.codec import (
+    canonical_text,
     canonical_with_members,
     data_sha,
     dumps_compact,
@@ -64,6 +65,10 @@ class LoadedFile(Generic[M]):
     """For the queue: the file's text, and `spans` the place of each order in it, so the
     next load parses and validates only the orders whose text changed (`load_queue`)."""
     spans: Spans | None = field(default=None, compare=False, repr=False)
+    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """For the queue: its parsed JSON (never changed), each order's item kept from the last
+    load while its text is the same: what the journal diffs and renders from (one parse of
+    the file in a process, not one for the panes and one for the journal)."""
 
     @property
     def version(self) -> int:
@@ -251,8 +256,8 @@ def _validate_queue_reusing(raw: dict[str, Any], reuse: dict[str, Any]) -> Queue
     errors: list[tuple[tuple[int | str, ...], Mapping[str, Any]]] = []
     for index, item in enumerate(orders_raw):
         hit = reuse.get(str(item.get("order_id"))) if isinstance(item, dict) else None
-        if hit is not None and hit[0] == item:
-            orders.append(hit[1])
+        if hit is not None and (hit[0] is item or hit[0] == item):
+            orders.append(hit[1])  # the very item of an unchanged order: no comparison
             continue
         try:
             orders.append(Order.model_validate(item))
@@ -472,6 +477,14 @@ models are shared, never changed in place: an action changes the journal's priva
 _LATEST_LOCK = threading.Lock()
 
 
+def shared_load(state_dir: Path, kind: StateKind, digest: str) -> LoadedFile[Any] | None:
+    """The newest load of ``kind`` in this process if it was made of the bytes whose sha256
+    is ``digest`` (its model is shared, never to be changed), else None."""
+    with _LATEST_LOCK:
+        shared = _LATEST.get((os.path.abspath(state_dir), kind))
+    return shared if shared is not None and shared.sha256 == digest else None
+
+
 def load_queue(
     data: bytes, digest: str, ref: Reference | None, previous: LoadedFile[Any] | None
 ) -> LoadedFile[QueueFile]:
@@ -499,15 +512,18 @@ def load_queue(
     if loaded is None:
         model = cast(QueueFile, parse_model(kind, data, ref))  # raises, or the model
         return LoadedFile(kind, model, digest, len(data))
-    model, spans = loaded
+    model, spans, raw = loaded
     if ref is not None:
         cross = cross_check(kind, model, ref)
         if cross:
             raise StateFileError([Problem(kind.filename, c.path, c.reason) for c in cross])
-    return LoadedFile(kind, model, digest, len(data), text=text, spans=spans)
+    return LoadedFile(kind, model, digest, len(data), text=text, spans=spans, raw=raw)
 
 
-def _queue_by_change(text: str, previous: LoadedFile[Any]) -> tuple[QueueFile, Spans] | None:
+_ByText = tuple[QueueFile, Spans, "dict[str, Any] | None"]
+
+
+def _queue_by_change(text: str, previous: LoadedFile[Any]) -> _ByText | None:
     """The queue when the difference from the last text lies within its orders: the orders
     of the changed run validated, the rest taken as they were. None: parse it whole."""
     old_text, old_spans, old_model = previous.text, previous.spans, previous.model
@@ -533,10 +549,15 @@ def _queue_by_change(text: str, previous: LoadedFile[Any]) -> tuple[QueueFile, S
     except ValueError:
         return None
     model = old_model.model_copy(update={"orders": orders})
-    return model, spliced(old_spans, change, starts, ends)
+    raw = None
+    old_raw = previous.raw
+    if old_raw is not None and isinstance(old_raw.get("orders"), list):
+        kept = old_raw["orders"]
+        raw = {**old_raw, "orders": [*kept[: change.first], *items, *kept[change.last + 1 :]]}
+    return model, spliced(old_spans, change, starts, ends), raw
 
 
-def _queue_by_text(text: str, previous: LoadedFile[Any] | None) -> tuple[QueueFile, Spans] | None:
+def _queue_by_text(text: str, previous: LoadedFile[Any] | None) -> _ByText | None:
     """The whole queue walked, each order whose text is the same characters as in the last
     load taken as it was, the others validated. None on any problem (the caller's full
     parse reports it)."""
@@ -570,7 +591,7 @@ def _queue_by_text(text: str, previous: LoadedFile[Any] | None) -> tuple[QueueFi
     except (ValidationError, ValueError, TypeError):
         return None
     queue.orders = orders
-    return queue, spans
+    return queue, spans, raw
 
 
 def load_model(state_dir: Path, model_cls: type[M], ref: Reference | None = None) -> M:
@@ -646,22 +667,44 @@ class RenderedQueue:
     texts: dict[str, OrderText]
 
 
+_MEMBER_HEAD = '{\n      "'
+_MEMBER_TAIL = "\n    }"
+
+
+def _file_texts(source: tuple[str, Spans], items: Any) -> dict[int, tuple[int, int]]:
+    """Where each item of the file's orders lies in its text (by the item's identity), for
+    the items laid out as this desk writes them (an object indented for its place in the
+    list): their pretty text is that slice of the file."""
+    text, spans = source
+    if not isinstance(items, list) or len(items) != len(spans.starts):
+        return {}
+    return {
+        id(item): (start, end)
+        for item, start, end in zip(items, spans.starts, spans.ends, strict=True)
+        if text.startswith(_MEMBER_HEAD, start) and text.endswith(_MEMBER_TAIL, start, end)
+    }
+
+
 def render_queue(
     new: QueueFile,
     before: QueueFile,
     before_raw: dict[str, Any],
     ref: Reference | None = None,
     texts: Mapping[str, OrderText] | None = None,
+    source: tuple[str, Spans] | None = None,
 ) -> RenderedQueue:
     """The bytes, parsed JSON and validated model of ``new``, a changed copy of ``before``
     (whose parsed JSON is ``before_raw``): orders that did not change keep their JSON and
-    their model, and (given the ``texts`` of the last render) their text, so a large queue
-    costs little more than the orders an action changed.
+    their model, and (given the ``texts`` of the last render, or the ``source`` text of the
+    file and the places of its orders) their text, so a large queue costs little more than
+    the orders an action changed.
 
     Raises `StateFileError` if the new content would not load.
     """
-    reuse = queue_reuse(before, before_raw.get("orders")) or {}
+    before_items = before_raw.get("orders")
+    reuse = queue_reuse(before, before_items) or {}
     known = texts or {}
+    places = _file_texts(source, before_items) if source is not None and not known else {}
     items: list[Any] = []
     members: list[OrderText] | None = []
     for order in new.orders:
@@ -673,7 +716,13 @@ def render_queue(
         text = known.get(order.order_id)
         if text is None or text.item is not item:
             try:
-                text = _order_text(item)
+                place = places.get(id(item))
+                if place is not None and source is not None:
+                    # Unchanged and laid out as we write it: the file's own text.
+                    pretty = source[0][place[0] : place[1]].encode("utf-8")
+                    text = OrderText(item, pretty, canonical_text(item))
+                else:
+                    text = _order_text(item)
             except TypeError:
                 members = None  # orjson refuses it: the whole file the slow way
                 continue

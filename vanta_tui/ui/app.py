@@ -40,6 +40,7 @@ from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.enums import OrderStatus
 from vanta_tui.core.id_match import IdNotFound
 from vanta_tui.core.logs import configure_logging
+from vanta_tui.core.memory import give_back, limit_arenas
 from vanta_tui.core.secrets import scrub
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import is_demo_copy
@@ -257,6 +258,7 @@ class VantaApp(OrderedKeys):
         served_to: str | None = None,
     ) -> None:
         super().__init__()
+        limit_arenas()  # before the desk's threads start (`core.memory`)
         self.state_dir = state_dir
         self.operator = operator
         self.read_only = read_only
@@ -511,6 +513,7 @@ class VantaApp(OrderedKeys):
                 gc.freeze()
                 gc.enable()
         self.post_message(StateLoaded(snapshot, kinds or frozenset(StateKind)))
+        give_back()  # what parsing the changed files freed (`core.memory`)
         if kinds is not None and not self.read_only:
             self._note_external(kinds)
 

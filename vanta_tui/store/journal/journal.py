@@ -77,9 +77,11 @@ from vanta_tui.store.loader import (
     parse_model,
     read_bytes,
     render_queue,
+    shared_load,
     state_path,
 )
 from vanta_tui.store.locks import PathLock
+from vanta_tui.store.spans import Spans
 from vanta_tui.store.writer import (
     atomic_replace,
     file_lock,
@@ -153,6 +155,9 @@ class _Seen:
     raw: Any
     model: StateFileModel
     texts: Mapping[str, OrderText] | None = None
+    source: tuple[str, Spans] | None = None
+    """A queue as the loader read it: its text and the places of its orders, whose pretty
+    texts a first render takes from it (`render_queue`)."""
 
     def private_model(self) -> StateFileModel:
         model = self.model
@@ -169,7 +174,7 @@ class _Seen:
         will then know it (checked to load back), and the sha256 of its data's canonical
         text. A queue's unchanged orders are neither rendered nor validated again."""
         if isinstance(new, QueueFile) and isinstance(self.model, QueueFile):
-            done = render_queue(new, self.model, self.raw, ref, self.texts)
+            done = render_queue(new, self.model, self.raw, ref, self.texts, self.source)
             seen = _Seen(_sha(done.data), done.raw, done.model, done.texts)
             return done.data, seen, done.data_sha
         data = render(new)
@@ -843,6 +848,21 @@ class Journal:
         known = self._seen.get(kind)
         if known is not None and known.sha == digest:
             return known
+        shared = shared_load(self.state_dir, kind, digest)
+        if shared is not None:
+            # The desk's panes (or an action of this process) loaded these very bytes: their
+            # model, not a second one (at 10,000 orders, 40 MB), and the queue's parsed JSON
+            # (else parsed now, for the patches; the loader has checked it, duplicate keys
+            # included).
+            raw = shared.raw
+            if raw is None:
+                raw = parse_json(data.decode("utf-8"), check_duplicates=False)
+            if isinstance(raw, dict):
+                source = None
+                if shared.text is not None and shared.spans is not None:
+                    source = (shared.text, shared.spans)
+                self._seen[kind] = _Seen(digest, raw, shared.model, source=source)
+                return self._seen[kind]
         keep: list[Any] = []
         model = parse_model(kind, data, None, known.reuse() if known else None, keep=keep)
         # The parsed JSON is not touched by validation; patches are taken from it.
