@@ -79,7 +79,7 @@ async def test_a_large_state_shows_a_loading_sign_then_the_panes(
 async def test_the_header_says_what_the_executor_does_as_it_starts(state_dir: Path) -> None:
     working = sum((queue_statuses(state_dir) or {}).get(s.value, 0) for s in WORKING)
     assert working > 0  # the demo has orders at its brokers, to look up first
-    checking = f"executor: checking {working:,} working order{'' if working == 1 else 's'}"
+    checking = f"executor: reconciling {working:,} working order{'' if working == 1 else 's'}"
     app = desk_app(state_dir, executor=True)
     said: list[str] = []
     set_executor = app.header.set_executor
@@ -110,7 +110,7 @@ def test_the_run_says_each_start_up_step_before_its_first_cycle(state_dir: Path)
     first_cycle = kinds.index(EventKind.CYCLE) if EventKind.CYCLE in kinds else len(kinds)
     starting = [e.text for e in events[:first_cycle] if e.kind is EventKind.STARTING]
     assert starting == ["executor: opening the journal", checking]
-    assert checking.startswith("executor: checking ")
+    assert checking.startswith("executor: reconciling ")
 
 
 def test_statuses_are_counted_from_the_text_and_a_string_cannot_fake_one() -> None:

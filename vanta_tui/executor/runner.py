@@ -6,7 +6,7 @@ the lease back.
 
 The run speaks through `RunEvent`s while it runs (a status line for the desk's header, a
 line for the command line), from its start on: before its first cycle it says what it is
-doing (opening the journal, checking the working orders), not a bare "starting". It ends
+doing (opening the journal, reconciling the working orders), not a bare "starting". It ends
 with a `RunOutcome` the fronts map to their texts and exit codes. A state file that stays
 broken is said once, and once when it loads again (`vanta_tui.core.logs.Lapse`); a bug in
 a cycle is logged with its traceback once and the loop goes on.
@@ -59,7 +59,7 @@ class RunLevel(StrEnum):
 class EventKind(StrEnum):
     STARTING = "starting"
     """Before the first cycle, what the run is doing: opening the journal (recovering from
-    a crash, the first snapshot of a new journal), then checking the working orders; the
+    a crash, the first snapshot of a new journal), then reconciling the working orders; the
     first cycle begins as that last one is said."""
     VENUE = "venue"
     """At start: a venue refuses to trade in this mode (``toast``); its orders wait."""
@@ -160,7 +160,7 @@ def first_cycle_text(state_dir: Path) -> str:
     working = sum(counts.get(status.value, 0) for status in WORKING)
     if not working:
         return "executor: first cycle"
-    return f"executor: checking {working:,} working order{'' if working == 1 else 's'}"
+    return f"executor: reconciling {working:,} working order{'' if working == 1 else 's'}"
 
 
 def _ignore(_event: RunEvent) -> None:
