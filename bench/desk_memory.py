@@ -6,7 +6,8 @@ fresh Python process on a fresh copy of the state (as after `vanta-tui demo --va
 
 (a) Resident memory (VmRSS from /proc, MB) of the real desk (headless, 160×50) once its panes
     are shown, read-only (no executor, no journal writes) and writing with its executor
-    running (read after its first order was sent and 3 s more), and of a bare process that
+    running (read 3 s after its executor's first cycle ended: every account reconciled),
+    and of a bare process that
     only loaded the same files (`Desk.reload`: the data's own size). Goal (issue 24): the
     desk with its executor ≤ 300 MB.
 (b) The desk's executor: `Desk.run_executor` called → the paper broker's first `submit`, at
@@ -108,7 +109,14 @@ async def desk_child(state_dir: Path, writing: bool) -> dict[str, float]:
             if wanted in marks:
                 break
             await pilot.pause(0.1)
-        await pilot.pause(3.0)  # the desk as it runs on, not its first moment
+        if writing:
+            # The desk as it runs on: after its executor's first cycle (every account
+            # reconciled, its fills recorded), not at its first send.
+            while app.header.executor_text.startswith("executor: reconciling"):
+                if time.perf_counter() > deadline:
+                    raise SystemExit("the executor's first cycle did not end within 300 s")
+                await pilot.pause(0.2)
+        await pilot.pause(3.0)
         result = {"rss": rss_mb()}
     if writing:
         result["start_to_sent"] = marks["sent"] - marks["executor"]
