@@ -207,3 +207,78 @@ def test_a_change_outside_the_orders_is_not_taken_for_one_inside() -> None:
     assert changed_items(old, old.replace("]}", '], "x": 1}'), spans) is None
     change = changed_items(old, old.replace('"a": 2', '"a": 22'), spans)
     assert change is not None and (change.first, change.last, change.delta) == (1, 1, 1)
+
+
+def test_a_queue_the_journal_wrote_is_taken_as_written_not_parsed_again(
+    queue_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an action writes the queue, the panes', the brokers' and the next action's load
+    of those bytes is the journal's own model and parsed JSON (one copy in the process), and
+    its text and orders' places are those a parse would give (the next outside change still
+    goes by difference)."""
+    from vanta_tui.desk import Desk
+
+    path = queue_dir / "autotrade_queue.json"
+
+    def no_parse(*_: object) -> None:
+        raise AssertionError("the loader parsed a file the journal had just written")
+
+    with Desk(queue_dir, operator="test") as desk:
+        before = load(queue_dir, QUEUE, reference_for(queue_dir, QUEUE))
+        staged = [o.order_id for o in before.model.orders if o.status.value == "staged"]
+        desk.approve(staged[:1])
+        seen = desk_journal_queue(desk)
+        ref = reference_for(queue_dir, QUEUE)
+        for name in ("_queue_by_text", "_queue_by_change", "parse_model"):
+            monkeypatch.setattr(loader, name, no_parse)
+        after = load(queue_dir, QUEUE, ref, before)
+        monkeypatch.undo()
+    text = path.read_text()
+    assert after.model is seen
+    assert after.text == text
+    assert after.spans == parse_with_spans(text, "orders")[1]
+    _raw_is_the_files(after, text)
+    approved = after.model.index()[staged[0]]
+    assert approved.status.value == "approved"
+    # An outside change after it: by difference, from the journal's text and places.
+    data = json.loads(text)
+    data["orders"][2]["qty"] = 4321
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    _same(_outcome(queue_dir, after), _outcome(queue_dir, None))
+
+
+def desk_journal_queue(desk: Any) -> Any:
+    """The queue model the loader now shares for the desk's state directory."""
+    shared = loader._LATEST.get((str(desk.state_dir.resolve()), QUEUE))
+    assert shared is not None
+    return shared.model
+
+
+def test_member_spans_count_characters() -> None:
+    """Places of orders after text that is not ASCII are in characters, as a parse says."""
+    member = '{\n      "order_id": "A",\n      "why": "4.1% \u2192 7.0%"\n    }'.encode()
+    data = b'{\n  "note": "\xc3\xa9",\n  "orders": [\n    ' + member + b",\n    "
+    data += member.replace(b'"A"', b'"B"') + b"\n  ]\n}\n"
+    spans = loader.member_spans(data, [member, member.replace(b'"A"', b'"B"')])
+    assert spans == parse_with_spans(data.decode(), "orders")[1]
+    assert loader.member_spans(data, [member, member]) is None  # not where counted
+
+
+def test_an_unchanged_order_keeps_its_parsed_item_when_the_whole_file_is_walked(
+    queue_dir: Path,
+) -> None:
+    """A rewrite that changes the version (walked whole): each order whose text is the same
+    keeps the very item of the last load, not a second parse of it."""
+    path = queue_dir / "autotrade_queue.json"
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    first = load(queue_dir, QUEUE, reference_for(queue_dir, QUEUE))
+    data["version"] += 1
+    data["orders"][1]["qty"] = 777
+    text = json.dumps(data, indent=2) + "\n"
+    path.write_text(text)
+    second = load(queue_dir, QUEUE, reference_for(queue_dir, QUEUE), first)
+    assert first.raw is not None and second.raw is not None
+    kept = [a is b for a, b in zip(first.raw["orders"], second.raw["orders"], strict=True)]
+    assert kept == [i != 1 for i in range(len(kept))]
+    _raw_is_the_files(second, text)

@@ -10,7 +10,7 @@ import re
 import stat
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -477,6 +477,14 @@ models are shared, never changed in place: an action changes the journal's priva
 _LATEST_LOCK = threading.Lock()
 
 
+def publish(state_dir: Path, loaded: LoadedFile[Any]) -> None:
+    """``loaded`` is now the newest load of its file in this process: the journal wrote these
+    bytes and knows their model, so the panes, the brokers and the next action take it
+    instead of parsing what was just written (one model of the file, not one per reader)."""
+    with _LATEST_LOCK:
+        _LATEST[(os.path.abspath(state_dir), loaded.kind)] = loaded
+
+
 def shared_load(state_dir: Path, kind: StateKind, digest: str) -> LoadedFile[Any] | None:
     """The newest load of ``kind`` in this process if it was made of the bytes whose sha256
     is ``digest`` (its model is shared, never to be changed), else None."""
@@ -567,23 +575,33 @@ def _queue_by_text(text: str, previous: LoadedFile[Any] | None) -> _ByText | Non
         raw, spans = parse_with_spans(text, "orders")
     except NotWalkable:
         return None
-    old: dict[str, tuple[str, Order]] = {}
+    old: dict[str, tuple[str, Order, Any]] = {}
     if previous is not None and previous.text is not None and previous.spans is not None:
         model = previous.model
         if isinstance(model, QueueFile) and len(model.orders) == len(previous.spans.starts):
             old_text = previous.text
+            old_raw = previous.raw.get("orders") if previous.raw is not None else None
+            if not isinstance(old_raw, list) or len(old_raw) != len(model.orders):
+                old_raw = [None] * len(model.orders)
             old = {
-                o.order_id: (old_text[s:e], o)
-                for o, s, e in zip(
-                    model.orders, previous.spans.starts, previous.spans.ends, strict=True
+                o.order_id: (old_text[s:e], o, item)
+                for o, s, e, item in zip(
+                    model.orders, previous.spans.starts, previous.spans.ends, old_raw, strict=True
                 )
             }
     orders: list[Order] = []
+    items = raw["orders"]
     try:
-        for item, start, end in zip(raw["orders"], spans.starts, spans.ends, strict=True):
+        for index, (item, start, end) in enumerate(
+            zip(items, spans.starts, spans.ends, strict=True)
+        ):
             hit = old.get(str(item.get("order_id"))) if isinstance(item, dict) else None
             if hit is not None and hit[0] == text[start:end]:
                 orders.append(hit[1])
+                if hit[2] is not None:
+                    # The same characters: the item parsed last time, not a second copy
+                    # (shared with the journal, which renders from it).
+                    items[index] = hit[2]
             else:
                 orders.append(Order.model_validate(item))
         queue = QueueFile.model_validate({**raw, "orders": []})
@@ -665,6 +683,39 @@ class RenderedQueue:
     data_sha: str
     """sha256 of the canonical text of ``raw`` (what `data_sha` gives)."""
     texts: dict[str, OrderText]
+    spans: Spans | None = None
+    """Where each order lies in ``data`` (as `parse_with_spans` would say of its text),
+    when known without parsing it: what the next load by difference starts from."""
+
+
+_ORDERS_OPEN = b'\n  "orders": ['
+_MEMBER_SEP = len(b",\n    ")
+
+
+def member_spans(data: bytes, members: Sequence[bytes]) -> Spans | None:
+    """The places of the queue's orders in ``data`` written by `pretty_with_members` from
+    their ``members`` texts (in characters of the decoded text, as `parse_with_spans` counts
+    them), from their lengths, each checked to be where it is counted, without parsing.
+    None when the text is not laid out as expected: the caller then parses it."""
+    head = data.find(_ORDERS_OPEN)
+    if head < 0:
+        return None
+    at = head + len(_ORDERS_OPEN)  # in bytes
+    if not members:
+        return Spans("orders", [], []) if data.startswith(b"]", at) else None
+    at += len(b"\n    ")
+    start = len(data[:at].decode("utf-8"))  # in characters
+    starts: list[int] = []
+    ends: list[int] = []
+    for member in members:
+        if not data.startswith(member, at):
+            return None
+        size = len(member) if member.isascii() else len(member.decode("utf-8"))
+        starts.append(start)
+        ends.append(start + size)
+        at += len(member) + _MEMBER_SEP
+        start += size + _MEMBER_SEP
+    return Spans("orders", starts, ends)
 
 
 _MEMBER_HEAD = '{\n      "'
@@ -745,4 +796,5 @@ def render_queue(
     made = {o.order_id: t for o, t in zip(new.orders, members or [], strict=False)}
     model = validate_raw(StateKind.QUEUE, raw, data, ref, reuse)
     assert isinstance(model, QueueFile)
-    return RenderedQueue(data, raw, model, digest, made)
+    spans = member_spans(data, [t.pretty for t in members]) if members is not None else None
+    return RenderedQueue(data, raw, model, digest, made, spans)

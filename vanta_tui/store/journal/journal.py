@@ -71,10 +71,12 @@ from vanta_tui.store.journal.projection import Projection, Projector, registered
 from vanta_tui.store.journal.projection import read as read_projection
 from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import (
+    LoadedFile,
     OrderText,
     file_reuse,
     kind_of,
     parse_model,
+    publish,
     read_bytes,
     render_queue,
     shared_load,
@@ -175,13 +177,28 @@ class _Seen:
         text. A queue's unchanged orders are neither rendered nor validated again."""
         if isinstance(new, QueueFile) and isinstance(self.model, QueueFile):
             done = render_queue(new, self.model, self.raw, ref, self.texts, self.source)
-            seen = _Seen(_sha(done.data), done.raw, done.model, done.texts)
+            source = None
+            if done.spans is not None:
+                source = (done.data.decode("utf-8"), done.spans)
+            seen = _Seen(_sha(done.data), done.raw, done.model, done.texts, source)
             return done.data, seen, done.data_sha
         data = render(new)
         keep: list[Any] = []
         kind = kind_of(type(new))
         model = parse_model(kind, data, ref, self.reuse(), keep=keep, ours=True)
         return data, _Seen(_sha(data), keep[0], model), data_sha(keep[0])
+
+    def loaded(self, kind: StateKind, size: int) -> LoadedFile[Any] | None:
+        """This file as the loader would give it (the same model and parsed JSON): what
+        the other readers of this process take after the journal wrote it (`publish`).
+        None for a queue whose orders' places are not known (text that is not ASCII): the
+        loader parses it, so that its next load can go by difference."""
+        if kind is not StateKind.QUEUE:
+            return LoadedFile(kind, self.model, self.sha, size, self.reuse())
+        if self.source is None:
+            return None
+        text, spans = self.source
+        return LoadedFile(kind, self.model, self.sha, size, None, text, spans, self.raw)
 
     def reuse(self) -> dict[str, Any] | None:
         """Unchanged orders of the queue, and unchanged entries of the portfolio and PnL,
@@ -329,6 +346,9 @@ class Journal:
         self.problem: IntegrityProblem | None = None
         """What the last integrity check found (it runs before every write)."""
         self._seen: dict[StateKind, _Seen] = {}
+        self._published: dict[StateKind, LoadedFile[Any]] = {}
+        """The files this journal wrote last, as the other readers of the process take them
+        (`loader.publish`)."""
         """Each file as this journal last read or wrote it (keyed by its sha256): an action
         on an unchanged file skips parsing it, and validates only the orders it changed."""
 
@@ -1024,6 +1044,10 @@ class Journal:
             for kind, data in afters.items():
                 atomic_replace(state_path(self.state_dir, kind), data)
                 self._seen[kind] = written[kind]
+                loaded = written[kind].loaded(kind, len(data))
+                if loaded is not None:
+                    publish(self.state_dir, loaded)
+                    self._published[kind] = loaded  # the loader holds it weakly
             events = self._append_locked(
                 actor, planned.events, ts=ts, intent_id=intent_id, redacted=True
             )
