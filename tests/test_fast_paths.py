@@ -37,6 +37,7 @@ from vanta_tui.core.types import PlainDecimal
 from vanta_tui.demo.generate import generate
 from vanta_tui.store.journal.redact import redact
 from vanta_tui.store.loader import parse_model, render_queue, same_order
+from vanta_tui.store.spans import parse_with_spans
 from vanta_tui.store.writer import render
 
 _NUMBERS = st.decimals(allow_nan=False, allow_infinity=False).map(PlainDecimal)
@@ -125,16 +126,25 @@ def test_a_queue_rendered_from_its_unchanged_orders_is_the_full_render() -> None
     assert first.raw == parse_json(first.data.decode("utf-8"))
     assert first.model == parse_model(StateKind.QUEUE, first.data)
     assert first.data_sha == data_sha(first.raw)
-    # Again from the first render's texts: the unchanged orders' cached text is used.
+    # The places of its orders in what it wrote are known without parsing it.
+    assert first.spans is not None
+    written = first.data.decode("utf-8")
+    assert first.spans == parse_with_spans(written, "orders")[1]
+    # Again from the first render's texts and the written text: the unchanged orders'
+    # canonical texts are the cached ones, their file texts the slices of the written text.
     again = first.model.model_copy(update={"orders": list(first.model.orders)})
     again.orders[5] = again.orders[5].model_copy(update={"status": OrderStatus.APPROVED})
     again.orders.insert(0, again.orders.pop())
     again.version += 1
-    second = render_queue(again, first.model, first.raw, texts=first.texts)
+    second = render_queue(again, first.model, first.raw, None, first.texts, (written, first.spans))
     assert sum(t is first.texts.get(i) for i, t in second.texts.items()) == len(again.orders) - 1
     assert second.data == render(again)
     assert second.data_sha == data_sha(parse_json(second.data.decode("utf-8")))
     assert second.model == parse_model(StateKind.QUEUE, second.data)
+    assert second.spans == parse_with_spans(second.data.decode("utf-8"), "orders")[1]
+    # Without the written text, the same bytes (each order's text rendered again).
+    third = render_queue(again, first.model, first.raw, texts=first.texts)
+    assert third.data == second.data and third.data_sha == second.data_sha
 
 
 def test_the_journal_cache_sees_an_outside_edit(state_dir: Path) -> None:

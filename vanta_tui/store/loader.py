@@ -661,18 +661,13 @@ def same_order(a: Order, b: Order) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderText:
-    """One order of a written queue: its JSON item, its text in the file (indented for its
-    place in the ``orders`` list) and its canonical text."""
+    """One order of a written queue: its JSON item and its canonical text. (Its text in the
+    file is the slice of the file's text at the order's place: not kept twice.)"""
 
     item: dict[str, Any]
-    pretty: bytes
     canonical: bytes
-
-
-def _order_text(item: dict[str, Any]) -> OrderText:
-    return OrderText(item, *member_texts(item))
 
 
 @dataclass(frozen=True)
@@ -755,9 +750,10 @@ def render_queue(
     before_items = before_raw.get("orders")
     reuse = queue_reuse(before, before_items) or {}
     known = texts or {}
-    places = _file_texts(source, before_items) if source is not None and not known else {}
+    places = _file_texts(source, before_items) if source is not None else {}
     items: list[Any] = []
     members: list[OrderText] | None = []
+    pretties: list[bytes] = []
     for order in new.orders:
         hit = reuse.get(order.order_id)
         item = hit[0] if hit is not None and same_order(order, hit[1]) else order_data(order)
@@ -765,19 +761,21 @@ def render_queue(
         if members is None:
             continue
         text = known.get(order.order_id)
-        if text is None or text.item is not item:
-            try:
-                place = places.get(id(item))
-                if place is not None and source is not None:
-                    # Unchanged and laid out as we write it: the file's own text.
-                    pretty = source[0][place[0] : place[1]].encode("utf-8")
-                    text = OrderText(item, pretty, canonical_text(item))
-                else:
-                    text = _order_text(item)
-            except TypeError:
-                members = None  # orjson refuses it: the whole file the slow way
-                continue
+        try:
+            place = places.get(id(item))
+            if place is not None and source is not None:
+                # Unchanged and laid out as we write it: the file's own text.
+                pretty = source[0][place[0] : place[1]].encode("utf-8")
+                if text is None or text.item is not item:
+                    text = OrderText(item, canonical_text(item))
+            else:
+                pretty, canonical = member_texts(item)
+                text = OrderText(item, canonical)
+        except TypeError:
+            members = None  # orjson refuses it: the whole file the slow way
+            continue
         members.append(text)
+        pretties.append(pretty)
     top = new.model_copy(update={"orders": []}).model_dump(mode="python", by_alias=True)
     raw: dict[str, Any] = parse_json(dumps_compact(top), check_duplicates=False)
     raw["orders"] = items
@@ -785,7 +783,7 @@ def render_queue(
     digest = ""
     if members is not None:
         try:
-            data = pretty_with_members(raw, "orders", [t.pretty for t in members])
+            data = pretty_with_members(raw, "orders", pretties)
             canonical = canonical_with_members(raw, "orders", [t.canonical for t in members])
             digest = hashlib.sha256(canonical).hexdigest()
         except TypeError:
@@ -796,5 +794,5 @@ def render_queue(
     made = {o.order_id: t for o, t in zip(new.orders, members or [], strict=False)}
     model = validate_raw(StateKind.QUEUE, raw, data, ref, reuse)
     assert isinstance(model, QueueFile)
-    spans = member_spans(data, [t.pretty for t in members]) if members is not None else None
+    spans = member_spans(data, pretties) if members is not None else None
     return RenderedQueue(data, raw, model, digest, made, spans)
