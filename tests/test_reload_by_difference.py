@@ -282,3 +282,17 @@ def test_an_unchanged_order_keeps_its_parsed_item_when_the_whole_file_is_walked(
     kept = [a is b for a, b in zip(first.raw["orders"], second.raw["orders"], strict=True)]
     assert kept == [i != 1 for i in range(len(kept))]
     _raw_is_the_files(second, text)
+
+
+def test_orders_parsed_one_by_one_share_their_field_names_and_short_words(
+    queue_dir: Path,
+) -> None:
+    """The walk parses each order on its own (its parser forgets the keys after each): the
+    field names and the short repeated values are one string each, not one per order."""
+    raw, _ = parse_with_spans((queue_dir / "autotrade_queue.json").read_text(), "orders")
+    orders = raw["orders"]
+    first = orders[0]
+    same_vault = next(o for o in orders[1:] if o["vault_id"] == first["vault_id"])
+    assert all(a is b for a, b in zip(first, same_vault, strict=False))
+    assert first["vault_id"] is same_vault["vault_id"]
+    assert first["order_id"] != same_vault["order_id"]
