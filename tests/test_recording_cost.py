@@ -227,3 +227,29 @@ def test_an_entry_whose_value_changed_type_is_validated_again(state_dir: Path) -
     with pytest.raises(StateFileError) as refused:
         load(state_dir, StateKind.PORTFOLIO, previous=second)
     assert refused.value.problems[0].path == f"$.accounts.{key}.cash"
+
+
+def test_changing_an_orders_copy_never_changes_the_order(state_dir: Path) -> None:
+    """The plan's copy of an order shares its set of fields set only when that set already
+    holds every field (setting one then changes nothing); an order read with fields left
+    out gets its own set."""
+    from vanta_tui.core.models import Order, QueueFile
+    from vanta_tui.store.journal.journal import _order_copy
+
+    full = load_model(state_dir, QueueFile).orders[0]
+    assert len(full.model_fields_set) == len(Order.model_fields)
+    partial = Order.model_validate(
+        {
+            k: v
+            for k, v in full.__dict__.items()
+            if k not in {"last_error", "approved_by", "approved_at"}
+        }
+    )
+    assert len(partial.model_fields_set) < len(Order.model_fields)
+    for order in (full, partial):
+        before = (order.model_dump(mode="json"), set(order.model_fields_set))
+        copy = _order_copy(order)
+        copy.last_error = "changed on the copy"
+        copy.approved_by = "someone"
+        assert copy.model_fields_set >= {"last_error", "approved_by"}
+        assert (order.model_dump(mode="json"), set(order.model_fields_set)) == before
