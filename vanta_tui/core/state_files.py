@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 
 from vanta_tui.core.models import (
     AllocationFile,
@@ -73,6 +74,12 @@ class CrossProblem:
     reason: str
 
 
+_ORDER_ID = attrgetter("order_id")
+_VAULT_ID = attrgetter("vault_id")
+_FOLLOWER_ID = attrgetter("follower_id")
+_PARENT_ID = attrgetter("parent_id")
+
+
 def cross_check(kind: StateKind, model: StateFileModel, ref: Reference) -> list[CrossProblem]:
     """Problems of ``model`` against the files it refers to (a vault id nobody registered...)."""
     problems: list[CrossProblem] = []
@@ -86,7 +93,20 @@ def cross_check(kind: StateKind, model: StateFileModel, ref: Reference) -> list[
             problems.append(CrossProblem(path, f"unknown vault {vault_id!r} (not in vault.json)"))
 
     if isinstance(model, QueueFile):
-        order_ids = {o.order_id for o in model.orders}
+        orders = model.orders
+        order_ids = set(map(_ORDER_ID, orders))
+        # At set speed first (10,000 orders in a few milliseconds); the places of any
+        # problem are then found order by order.
+        parents = set(map(_PARENT_ID, orders))
+        parents.discard(None)
+        followers = set(map(_FOLLOWER_ID, orders))
+        followers.discard(None)
+        if (
+            (vault_ids is None or set(map(_VAULT_ID, orders)) <= vault_ids)
+            and (follower_ids is None or followers <= follower_ids)
+            and parents <= order_ids
+        ):
+            return problems
         for i, order in enumerate(model.orders):
             unknown_vault(f"$.orders[{i}].vault_id", order.vault_id)
             fid = order.follower_id

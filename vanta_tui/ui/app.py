@@ -606,8 +606,15 @@ class VantaApp(OrderedKeys):
         old, new = before.queue, after.queue
         if old is None or new is None:
             return
-        was = {o.order_id: o.status for o in old.orders}
-        for order in new.orders:
+        # An order that is the very object of the last load did not change: only the others
+        # are looked at (a load by difference keeps every unchanged order's object).
+        kept = set(map(id, old.orders))
+        changed = [o for o in new.orders if id(o) not in kept]
+        if not changed:
+            return
+        ids = {o.order_id for o in changed}
+        was = {o.order_id: o.status for o in old.orders if o.order_id in ids}
+        for order in changed:
             previous = was.get(order.order_id)
             if previous is None or previous is order.status:
                 continue
