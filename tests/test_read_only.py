@@ -166,3 +166,15 @@ def test_read_only_verify_keeps_no_note_and_changes_no_byte(state_dir: Path) -> 
     for argv in READERS:
         _quiet(["--read-only", "--state-dir", str(state_dir), *argv])
     assert _tree(state_dir) == before
+
+
+def test_a_journal_file_not_made_yet_reads_as_an_empty_journal(state_dir: Path) -> None:
+    """The file a writer is creating this moment (no tables yet: a read-only desk's status
+    ran into one while the desk recorded who opened it) reads as no journal, not as an
+    error (was: "no such table: events")."""
+    from vanta_tui.store.journal import Journal
+
+    (state_dir / "vanta.db").write_bytes(b"")
+    with Journal(state_dir, read_only=True) as journal:
+        assert journal.head()[0] == 0
+        assert journal.count() == 0

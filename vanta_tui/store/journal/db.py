@@ -51,9 +51,7 @@ def open_db_read_only(path: Path, projections: Sequence[Projection] | None = Non
     registered ones). A journal of an older schema is read as it is (it is upgraded when
     opened for writing); one newer than this code is refused (`schema.JournalSchemaTooNew`)."""
     if not path.exists():
-        conn = sqlite3.connect(":memory:", isolation_level=None)
-        create_in_memory(conn, registered() if projections is None else projections)
-        return JournalDB(conn)
+        return _empty(projections)
     uri = f"{path.resolve().as_uri()}?mode=ro"
     if not path.with_name(path.name + "-wal").exists():
         # No writer has the database open (the last one folded its -wal in and removed
@@ -64,9 +62,22 @@ def open_db_read_only(path: Path, projections: Sequence[Projection] | None = Non
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
         check_version(conn)
+        events = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone()
     except BaseException:
         conn.close()
         raise
+    if events is None:
+        # A journal being made this moment (a read-only desk records who opened it), or an
+        # empty file: nothing recorded yet, as when there is none.
+        conn.close()
+        return _empty(projections)
+    return JournalDB(conn)
+
+
+def _empty(projections: Sequence[Projection] | None) -> JournalDB:
+    """An empty journal in memory (the tables of ``projections``; default: registered)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    create_in_memory(conn, registered() if projections is None else projections)
     return JournalDB(conn)
 
 
