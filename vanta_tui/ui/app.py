@@ -746,6 +746,11 @@ class VantaApp(OrderedKeys):
         self.banner.show(banner)
         self.call_after_refresh(self.fit_layout)
 
+    def on_panic_banner_resized(self, _message: PanicBanner.Resized) -> None:
+        # Its height is known only once laid out: the panes' rows are shared again then
+        # (else the share depended on whether the layout came before the call above).
+        self.fit_layout()
+
     def on_panic_banner_acknowledge_clicked(self, _message: PanicBanner.AcknowledgeClicked) -> None:
         self.action_acknowledge_panic()
 

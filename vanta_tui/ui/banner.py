@@ -26,6 +26,10 @@ class PanicBanner(Widget):
     class AcknowledgeClicked(Message):
         """The operator clicked the banner's "A: acknowledge"."""
 
+    class Resized(Message):
+        """The banner's height changed (shown, hidden, more lines): the panes under it
+        share the rows again (the app's layout by content)."""
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {"panic-banner--head", "panic-banner--miss"}
     DEFAULT_CSS = """
     PanicBanner {
@@ -61,6 +65,9 @@ class PanicBanner(Widget):
     def awaiting_ack(self) -> bool:
         """The banner lists orders a panic could not cancel (`A` acknowledges them)."""
         return self.banner is not None and bool(self.banner.not_cancelled)
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
     def on_click(self) -> None:
         if self.awaiting_ack:
