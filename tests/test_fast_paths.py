@@ -145,6 +145,7 @@ def test_a_queue_rendered_from_its_unchanged_orders_is_the_full_render() -> None
     # Without the written text, the same bytes (each order's text rendered again).
     third = render_queue(again, first.model, first.raw, texts=first.texts)
     assert third.data == second.data and third.data_sha == second.data_sha
+    assert sum(t is first.texts.get(i) for i, t in third.texts.items()) == len(again.orders) - 1
 
 
 def test_the_journal_cache_sees_an_outside_edit(state_dir: Path) -> None:

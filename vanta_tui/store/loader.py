@@ -770,7 +770,8 @@ def render_queue(
                     text = OrderText(item, canonical_text(item))
             else:
                 pretty, canonical = member_texts(item)
-                text = OrderText(item, canonical)
+                if text is None or text.item is not item:
+                    text = OrderText(item, canonical)
         except TypeError:
             members = None  # orjson refuses it: the whole file the slow way
             continue

@@ -191,8 +191,9 @@ class _Seen:
     def loaded(self, kind: StateKind, size: int) -> LoadedFile[Any] | None:
         """This file as the loader would give it (the same model and parsed JSON): what
         the other readers of this process take after the journal wrote it (`publish`).
-        None for a queue whose orders' places are not known (text that is not ASCII): the
-        loader parses it, so that its next load can go by difference."""
+        None for a queue whose orders' places are not known (written otherwise than
+        `member_spans` counts): the loader parses it, so that its next load can go by
+        difference."""
         if kind is not StateKind.QUEUE:
             return LoadedFile(kind, self.model, self.sha, size, self.reuse())
         if self.source is None:
@@ -353,11 +354,11 @@ class Journal:
         self.problem: IntegrityProblem | None = None
         """What the last integrity check found (it runs before every write)."""
         self._seen: dict[StateKind, _Seen] = {}
-        self._published: dict[StateKind, LoadedFile[Any]] = {}
-        """The files this journal wrote last, as the other readers of the process take them
-        (`loader.publish`)."""
         """Each file as this journal last read or wrote it (keyed by its sha256): an action
         on an unchanged file skips parsing it, and validates only the orders it changed."""
+        self._published: dict[StateKind, LoadedFile[Any]] = {}
+        """The files this journal wrote last, as the other readers of the process take them
+        (`loader.publish`; the loader holds them weakly, this keeps them)."""
 
     # ----------------------------------------------------------------- plumbing
 
@@ -1054,7 +1055,7 @@ class Journal:
                 loaded = written[kind].loaded(kind, len(data))
                 if loaded is not None:
                     publish(self.state_dir, loaded)
-                    self._published[kind] = loaded  # the loader holds it weakly
+                    self._published[kind] = loaded
             events = self._append_locked(
                 actor, planned.events, ts=ts, intent_id=intent_id, redacted=True
             )
