@@ -149,7 +149,7 @@ def test_run_executor_reports_a_lease_held_by_another_executor(state: Path) -> N
 
 def test_a_session_routes_through_brokers_it_is_given(state: Path) -> None:
     """A test's or a benchmark's own `Brokers` (here the paper brokers in a wrapper that
-    counts) route every order the session's executor sends."""
+    counts) route every order the session's executor sends (an account once a cycle)."""
     from vanta_tui.actions.brokers import paper_brokers
     from vanta_tui.brokers.base import Broker, Brokers
     from vanta_tui.core.models import Order, Venue
@@ -162,7 +162,7 @@ def test_a_session_routes_through_brokers_it_is_given(state: Path) -> None:
             self.routed: list[str] = []
 
         def for_order(self, order: Order) -> Broker:
-            self.routed.append(order.order_id)
+            self.routed.append(order.follower_id or order.vault_id)
             return self.inner.for_order(order)
 
         def for_venue(self, venue: Venue | None, account_id: str) -> Broker:
@@ -173,8 +173,10 @@ def test_a_session_routes_through_brokers_it_is_given(state: Path) -> None:
         ids = _staged(desk)[:1]
         desk.approve(ids)
         end = desk.run_executor(threading.Event(), once=True)
+        sent = desk.reload().queue.get(ids[0])  # type: ignore[union-attr]
     assert end.sent >= 1
-    assert ids[0] in counting.routed
+    assert sent is not None and sent.status is not OrderStatus.APPROVED
+    assert sent.vault_id in counting.routed
 
 
 def test_a_read_only_session_runs_no_executor(state: Path) -> None:

@@ -20,11 +20,12 @@ from vanta_tui.executor import engine
 from vanta_tui.store.loader import load_model
 
 
-def _approve_new(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
+def _approve_new(state_dir: Path, capsys: pytest.CaptureFixture[str], symbol: str = "AAPL") -> str:
     args = ["--state-dir", str(state_dir), "--operator", "dana"]
-    assert main(["orders", "stage", "V_CORE", "AAPL", "buy", "2", "--limit", "150", *args]) == 0
+    assert main(["orders", "stage", "V_CORE", symbol, "buy", "2", "--limit", "150", *args]) == 0
     oid = capsys.readouterr().out.split()[1].rstrip(":")
     assert main(["orders", "approve", oid, *args]) == 0
+    capsys.readouterr()
     return oid
 
 
@@ -89,3 +90,58 @@ def test_a_new_paper_order_never_takes_the_id_of_an_unopened_accounts_order(
     assert main(["panic", "--reason", "check", *args]) == 0
     out = capsys.readouterr().out
     assert "not cancelled:" not in out
+
+
+def test_a_cycle_routes_each_account_once_not_each_order(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The venue files are read once per account and asset class in a cycle: at 10,000
+    working orders, one read of vault.json per order stood between the start and the first
+    send. An account without a venue is still reported for each of its orders."""
+    from vanta_tui.brokers.routing import VenueBrokers
+
+    sending = {_approve_new(state_dir, capsys), _approve_new(state_dir, capsys, "MSFT")}
+    asked: list[list[tuple[str | None, str, str]]] = []
+    cycle, for_order = engine.Executor.cycle, VenueBrokers.for_order
+
+    def spy_cycle(self: engine.Executor) -> Any:
+        asked.append([])
+        return cycle(self)
+
+    def spy_for_order(self: VenueBrokers, order: Any) -> Any:
+        asked[-1].append((order.follower_id, order.vault_id, str(order.asset_class)))
+        return for_order(self, order)
+
+    monkeypatch.setattr(engine.Executor, "cycle", spy_cycle)
+    monkeypatch.setattr(VenueBrokers, "for_order", spy_for_order)
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["executor", "--once", *args]) == 0
+    assert asked and all(asked)
+    for keys in asked:
+        assert len(keys) == len(set(keys)), keys  # one lookup per account and class
+    queue = load_model(state_dir, QueueFile)
+    assert {o.order_id for o in queue.orders if o.status == "submitted"} >= sending
+
+
+def test_an_account_without_a_broker_is_reported_for_each_of_its_orders(
+    state_dir: Path,
+) -> None:
+    from types import SimpleNamespace
+
+    from vanta_tui.brokers.errors import BrokerError
+
+    calls: list[str] = []
+
+    class NoVenue:
+        def for_order(self, order: Any) -> Any:
+            calls.append(order.order_id)
+            raise BrokerError("no venue for V_CORE equity")
+
+    orders = [o for o in load_model(state_dir, QueueFile).orders if o.vault_id == "V_CORE"]
+    orders = [o for o in orders if o.follower_id is None and o.asset_class == "equity"][:2]
+    assert len(orders) == 2
+    executor = SimpleNamespace(_routes={}, brokers=NoVenue())
+    report = engine.CycleReport()
+    assert [engine.Executor._broker_of(executor, o, report) for o in orders] == [None, None]  # type: ignore[arg-type]
+    assert calls == [orders[0].order_id]
+    assert report.errors == [f"{o.order_id}: no venue for V_CORE equity" for o in orders]

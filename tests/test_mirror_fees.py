@@ -362,11 +362,14 @@ def test_kill_switch_and_remove(state_dir: Path) -> None:
 
 
 class RejectSome:
-    """Wraps a broker factory: the orders ``refuse`` picks are rejected at the broker."""
+    """Wraps a broker factory: the orders ``refuse`` picks are rejected at the broker (each
+    account's broker answers its sends: a broker refuses an order, it is not a route of its
+    own)."""
 
     live = False
 
     def __init__(self, state_dir: Path, refuse: Any) -> None:
+        self.state_dir = state_dir
         self.inner = paper_brokers(state_dir)
         self.refuse = refuse
 
@@ -375,14 +378,17 @@ class RejectSome:
 
     def for_order(self, order: Any) -> Any:
         broker = self.inner.for_order(order)
-        if not self.refuse(order):
-            return broker
+        owner = self
 
         class Refusing:
             name = "refusing"
 
             def submit(self, request: OrderRequest) -> Any:
-                raise OrderRejected("symbol halted")
+                queue = load_model(owner.state_dir, QueueFile)
+                sent = next(o for o in queue.orders if o.client_order_id == request.client_order_id)
+                if owner.refuse(sent):
+                    raise OrderRejected("symbol halted")
+                return broker.submit(request)
 
             def __getattr__(self, attr: str) -> Any:
                 return getattr(broker, attr)

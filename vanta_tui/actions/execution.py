@@ -324,10 +324,14 @@ def _record(
         and o.status in {OrderStatus.FAILED, OrderStatus.BROKER_REJECTED}
     }
     if failed_parents:
+        # The queue gone through once, not once per failed parent (hundreds of them after
+        # a venue outage at 10,000 orders).
+        at_broker: dict[str, list[Order]] = {}
+        for o in queue.orders:
+            if o.parent_id in failed_parents and o.status in AT_BROKER:
+                at_broker.setdefault(o.parent_id, []).append(o)
         for parent_id in sorted(failed_parents):
-            children = [
-                o for o in queue.orders if o.parent_id == parent_id and o.status in AT_BROKER
-            ]
+            children = at_broker.get(parent_id, [])
             if children:
                 parent = by_id[parent_id]
                 # Not unwound: the followers' orders stand until an operator decides.

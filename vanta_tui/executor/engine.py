@@ -190,6 +190,10 @@ class Executor:
         self._to_warm: list[tuple[Venue, str]] | None = None
         """Broker accounts whose clients are still to be made between cycles (None: the
         list is not made yet)."""
+        self._routes: dict[tuple[str | None, str, str], Broker | BrokerError] = {}
+        """This cycle's broker of each account and asset class (or why it has none): the
+        venue files are read once a cycle, not once an order (thousands of working orders
+        at start)."""
 
     def _request(self, order: Order) -> OrderRequest:
         assert order.client_order_id is not None
@@ -375,11 +379,20 @@ class Executor:
         return SendOutcome(order.order_id, error=f"temporary: {error}", give_up=spent)
 
     def _broker_of(self, order: Order, report: CycleReport) -> Broker | None:
-        try:
-            return self.brokers.for_order(order)
-        except BrokerError as exc:
-            report.errors.append(f"{order.order_id}: {exc}")
+        """The broker of ``order`` (its account's at its asset class), the same for the whole
+        cycle; None (the reason reported for the order) when it has none now."""
+        key = (order.follower_id, order.vault_id, str(order.asset_class))
+        found = self._routes.get(key)
+        if found is None:
+            try:
+                found = self.brokers.for_order(order)
+            except BrokerError as exc:
+                found = exc
+            self._routes[key] = found
+        if isinstance(found, BrokerError):
+            report.errors.append(f"{order.order_id}: {found}")
             return None
+        return found
 
     def _check_account(
         self, broker: Broker, orders: Sequence[Order]
@@ -461,6 +474,7 @@ class Executor:
     def cycle(self) -> CycleReport:
         report = CycleReport()
         self._cycle_stamps = self._stamps()  # a change after this wakes the next nap
+        self._routes = {}  # the venues as they are now
         self._forget_finished()
         with self._unless_locked(report):
             self.record_answers()  # what came in since the last cycle
