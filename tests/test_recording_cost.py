@@ -253,3 +253,94 @@ def test_changing_an_orders_copy_never_changes_the_order(state_dir: Path) -> Non
         copy.approved_by = "someone"
         assert copy.model_fields_set >= {"last_error", "approved_by"}
         assert (order.model_dump(mode="json"), set(order.model_fields_set)) == before
+
+
+def _journal_queue(state_dir: Path) -> Any:
+    """The queue as the executor's journal holds it (its own model, not a copy)."""
+    from vanta_tui.actions.context import ActionContext
+
+    ctx = ActionContext.open(state_dir, "executor")
+    return ctx, ctx.journal.peek(StateKind.QUEUE)
+
+
+def test_an_action_that_lends_the_orders_copies_only_those_it_changes(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor's mark before a send copies the order it marks, not the queue's other
+    orders (each of which stays the very object the journal held); the file says it."""
+    from vanta_tui.actions.execution import execution_step
+    from vanta_tui.actions.orders import approve_orders
+    from vanta_tui.core.enums import OrderStatus
+    from vanta_tui.core.models import QueueFile
+    from vanta_tui.store.journal import journal as journal_module
+
+    ctx, queue = _journal_queue(state_dir)
+    staged = next(
+        o for o in queue.orders if o.status is OrderStatus.STAGED and o.follower_id is None
+    )
+    approve_orders(ctx, [staged.order_id])
+    before = ctx.journal.peek(StateKind.QUEUE)
+    copies: list[str] = []
+    real_copy = journal_module._order_copy
+
+    def counting(order: Any) -> Any:
+        copies.append(order.order_id)
+        return real_copy(order)
+
+    monkeypatch.setattr(journal_module, "_order_copy", counting)
+    result = execution_step(ctx, mark=[staged.order_id])
+    assert copies == [staged.order_id]
+    [marked] = result.result
+    assert marked.status is OrderStatus.SUBMITTING and marked.attempts == 1
+    shared = before.get(staged.order_id)
+    assert shared is not None and shared.status is OrderStatus.APPROVED  # not changed
+    after = ctx.journal.peek(StateKind.QUEUE)
+    kept = [o for o in after.orders if o.order_id != staged.order_id]
+    assert all(o is before.get(o.order_id) for o in kept)
+    on_disk = load_model(state_dir, QueueFile).get(staged.order_id)
+    assert on_disk is not None and on_disk.status is OrderStatus.SUBMITTING
+    ctx.close()
+
+
+def test_a_plan_that_changes_a_lent_order_is_refused_and_changes_nothing(
+    state_dir: Path,
+) -> None:
+    """A plan that sets a field of an order lent to it (not its own copy) raises: the
+    journal's order, the file and the journal are as they were, and once the plan is over
+    the order is no longer lent."""
+    from vanta_tui.core.models import QueueFile
+    from vanta_tui.core.models.queue import _LENT, OrderLentError
+    from vanta_tui.store.journal import EventDraft, Plan, own_order
+
+    ctx, queue = _journal_queue(state_dir)
+    shared = queue.orders[0]
+    text = (state_dir / "autotrade_queue.json").read_bytes()
+    head = ctx.journal.db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def careless(models: Any) -> Plan:
+        mine = models[StateKind.QUEUE]
+        mine.orders[0].last_error = "set on the journal's own order"
+        return Plan({StateKind.QUEUE: mine}, [EventDraft("order.note")])
+
+    with pytest.raises(OrderLentError, match=shared.order_id):
+        ctx.journal.act("dana", [StateKind.QUEUE], careless, lend_orders=True)
+    assert shared.last_error is None and not _LENT
+    assert (state_dir / "autotrade_queue.json").read_bytes() == text
+    assert ctx.journal.db.execute("SELECT count(*) FROM events").fetchone()[0] == head
+
+    owned: list[Any] = []
+
+    def careful(models: Any) -> Plan:
+        mine = models[StateKind.QUEUE]
+        copy = own_order(mine, mine.orders[0])
+        assert own_order(mine, mine.orders[0]) is copy is mine.orders[0]  # made once
+        assert own_order(mine, shared) is copy  # the lent order, looked up again
+        copy.last_error = "set on the plan's copy"
+        owned.append(copy)
+        return Plan({StateKind.QUEUE: mine}, [EventDraft("order.note")])
+
+    ctx.journal.act("dana", [StateKind.QUEUE], careful, lend_orders=True)
+    assert shared.last_error is None and owned[0] is not shared and not _LENT
+    written = load_model(state_dir, QueueFile).get(shared.order_id)
+    assert written is not None and written.last_error == "set on the plan's copy"
+    ctx.close()

@@ -31,7 +31,7 @@ from vanta_tui.core.models import (
 )
 from vanta_tui.core.order_states import AT_BROKER, can_move, check_move
 from vanta_tui.core.state_files import StateKind
-from vanta_tui.store.journal import ActResult, EventDraft, Plan
+from vanta_tui.store.journal import ActResult, EventDraft, Plan, own_order
 from vanta_tui.store.loader import load_model
 
 
@@ -49,13 +49,12 @@ def _mark(
     by_id = queue.index()
     for order_id in order_ids:
         order = by_id.get(order_id)
-        if order is None:
-            continue
+        if order is None or order.status not in {OrderStatus.APPROVED, OrderStatus.SUBMITTING}:
+            continue  # gone, or someone else moved it meanwhile
+        order = by_id[order_id] = own_order(queue, order)
         if order.status is OrderStatus.APPROVED:
             check_move(order_id, order.status, OrderStatus.SUBMITTING)
             order.status = OrderStatus.SUBMITTING
-        elif order.status is not OrderStatus.SUBMITTING:
-            continue  # someone else moved it meanwhile
         order.client_order_id = order.client_order_id or client_ids.get(
             order_id, client_order_id(order_id)
         )
@@ -111,7 +110,9 @@ def execution_step(
             changed[StateKind.QUEUE] = queue
         return Plan(changed if events else {}, events, marked)
 
-    return ctx.journal.act(ctx.actor, kinds, plan)
+    # The queue's orders are lent: the plan copies only those it marks or records (at
+    # 10,000 orders, copying every order was a quarter of the time before the first send).
+    return ctx.journal.act(ctx.actor, kinds, plan, lend_orders=True)
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ def _record(
         order = by_id.get(outcome.order_id)
         if order is None:
             continue
+        order = by_id[outcome.order_id] = own_order(queue, order)
 
         def emit(action: str, order: Order = order, **payload: object) -> None:
             events.append(

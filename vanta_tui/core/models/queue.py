@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -83,6 +84,37 @@ _ORDER_RULES: dict[str, Any] = {
 }
 """The rules of `Order._consistent` a JSON Schema can say (the others, comparing two
 numbers or two timestamps, are in the queue schema's description)."""
+
+
+_LENT: dict[int, int] = {}
+"""The orders lent read-only to the plan of an action (`lend_orders`), by id: how many
+plans hold each. Written under `_LENDING`; read without it (one dict lookup)."""
+_LENDING = threading.Lock()
+
+
+class OrderLentError(RuntimeError):
+    """A plan changed an order it was lent to read (it must change its own copy, made by
+    the journal's ``own_order``): the journal's shared order is left as it was."""
+
+
+def lend_orders(orders: Iterable[Order]) -> None:
+    """Lend ``orders`` read-only (to an action's plan): setting a field of one raises
+    `OrderLentError` until `return_orders` gives them back."""
+    with _LENDING:
+        for order in orders:
+            key = id(order)
+            _LENT[key] = _LENT.get(key, 0) + 1
+
+
+def return_orders(orders: Iterable[Order]) -> None:
+    with _LENDING:
+        for order in orders:
+            key = id(order)
+            held = _LENT[key] - 1
+            if held:
+                _LENT[key] = held
+            else:
+                del _LENT[key]
 
 
 class Order(VantaModel):
@@ -184,6 +216,14 @@ class Order(VantaModel):
                 "a child order needs both parent_id and follower_id, a vault order neither"
             )
         return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if _LENT and id(self) in _LENT:
+            raise OrderLentError(
+                f"order {self.order_id}: {name} set on an order lent read-only to a plan "
+                "(a plan changes its own copy: own_order)"
+            )
+        super().__setattr__(name, value)
 
     def ticket(self) -> dict[str, Any]:
         """What the order trades, as keyword arguments: symbol, side, qty, type, limit, TIF.

@@ -9,6 +9,7 @@ from vanta_tui.store.journal.journal import (
     Journal,
     Plan,
     RecoveryReport,
+    own_order,
 )
 from vanta_tui.store.journal.projection import Projection, register
 
@@ -21,5 +22,6 @@ __all__ = [
     "PlanRefused",
     "Projection",
     "RecoveryReport",
+    "own_order",
     "register",
 ]

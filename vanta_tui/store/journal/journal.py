@@ -45,6 +45,7 @@ from pydantic import BaseModel
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
+from vanta_tui.core.models.queue import lend_orders, return_orders
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.errors import (
     JournalFileError,
@@ -266,16 +267,30 @@ _IMMUTABLE = frozenset({str, int, float, bool, Decimal, datetime, date, type(Non
 class _PrivateCopies(dict[StateKind, StateFileModel]):
     """The models a plan gets: each file's private copy made when the plan first reads it
     (a file the plan only may change, such as the portfolio when no answer brings a fill,
-    is not copied at all)."""
+    is not copied at all).
 
-    def __init__(self, seen: Mapping[StateKind, _Seen]) -> None:
+    With ``lend_orders``, the queue's copy holds the journal's own orders, lent read-only
+    (`lend_orders`: setting a field of one raises): the plan takes its own copy of each order
+    it changes with `own_order`. At 10,000 orders an action that changes a few of them no
+    longer copies the others (the executor's mark before a send)."""
+
+    def __init__(self, seen: Mapping[StateKind, _Seen], lend_orders: bool = False) -> None:
         super().__init__()
         self._seen = seen
+        self._lend = lend_orders
+        self.lent: _LentQueue | None = None
 
     def __missing__(self, kind: StateKind) -> StateFileModel:
         if kind not in self._seen:
             raise KeyError(kind)
-        model = self[kind] = self._seen[kind].private_model()
+        seen = self._seen[kind]
+        if self._lend and isinstance(seen.model, QueueFile):
+            queue = seen.model.model_copy()
+            queue.__dict__["orders"] = list(seen.model.orders)
+            self.lent = _LentQueue(queue)
+            self[kind] = queue
+            return queue
+        model = self[kind] = seen.private_model()
         return model
 
     def get(self, kind: StateKind, default: Any = None) -> Any:
@@ -283,6 +298,54 @@ class _PrivateCopies(dict[StateKind, StateFileModel]):
 
     def __contains__(self, kind: object) -> bool:
         return kind in self._seen
+
+    def give_back(self) -> None:
+        if self.lent is not None:
+            self.lent.give_back()
+            self.lent = None
+
+
+_LENT_QUEUES: dict[int, _LentQueue] = {}
+"""The queues of the plans running now whose orders are lent (by the queue's id)."""
+
+
+class _LentQueue:
+    """A plan's queue whose orders are the journal's, lent read-only until `give_back`; the
+    ones the plan owns (`own_order`) are its copies, put in their places."""
+
+    def __init__(self, queue: QueueFile) -> None:
+        self.queue = queue
+        self.lent = list(queue.orders)
+        self.owned: dict[int, Order] = {}
+        self._places: dict[int, int] | None = None
+        lend_orders(self.lent)
+        _LENT_QUEUES[id(queue)] = self
+
+    def own(self, order: Order) -> Order:
+        copy = self.owned.get(id(order))
+        if copy is not None:
+            return copy
+        if self._places is None:
+            self._places = {id(o): i for i, o in enumerate(self.lent)}
+        place = self._places.get(id(order))
+        if place is None or self.queue.orders[place] is not order:
+            return order  # not one of the lent orders (the plan's own, new or copied)
+        copy = self.owned[id(order)] = _order_copy(order)
+        self.queue.orders[place] = copy
+        return copy
+
+    def give_back(self) -> None:
+        _LENT_QUEUES.pop(id(self.queue), None)
+        return_orders(self.lent)
+
+
+def own_order(queue: QueueFile, order: Order) -> Order:
+    """The plan's own copy of ``order`` of ``queue``, to change: in a plan whose orders are
+    lent (`Journal.act` with ``lend_orders``), a copy made once and put in the order's place
+    in ``queue.orders``; else (the plan's queue is its own copy already) ``order`` itself.
+    Code that changes orders calls it in either kind of plan."""
+    lent = _LENT_QUEUES.get(id(queue))
+    return order if lent is None else lent.own(order)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -963,12 +1026,17 @@ class Journal:
         actor: str,
         kinds: Iterable[StateKind],
         plan: Callable[[dict[StateKind, StateFileModel]], Plan],
+        *,
+        lend_orders: bool = False,
     ) -> ActResult:
         """Run one audited action over ``kinds``: files and journal change together or not at all.
 
         ``plan`` receives the current models (private copies, loaded under the locks) and
         returns the new models and the events; it raises `PlanRefused` (the actions'
-        ``ActionRefused``) to refuse: nothing is written.
+        ``ActionRefused``) to refuse: nothing is written. With ``lend_orders``, the queue's
+        orders are the journal's own, lent read-only for the plan: it changes an order
+        through `own_order` (its copy), and setting a field of a lent order raises
+        `OrderLentError` (for an action that changes a few orders of a large queue).
         """
         chosen = sorted(set(kinds), key=_KIND_ORDER.index)
         with contextlib.ExitStack() as stack:
@@ -979,7 +1047,7 @@ class Journal:
             read: dict[StateKind, tuple[bytes, str]] = {}
             self._note_external_locked(chosen, read)
             seen: dict[StateKind, _Seen] = {}
-            models = _PrivateCopies(seen)
+            models = _PrivateCopies(seen, lend_orders)
             for kind in chosen:
                 # The bytes the external-change check just read (under the same locks).
                 data, digest = read.get(kind) or (read_bytes(self.state_dir, kind), None)
@@ -991,7 +1059,10 @@ class Journal:
                     ) from None
             # The plan gets its own copies (as it reads them); the journal's stay as the
             # files hold them.
-            planned = plan(models)
+            try:
+                planned = plan(models)
+            finally:
+                models.give_back()
             if not planned.events:
                 return ActResult([], {}, planned.result)
             changes: list[dict[str, Any]] = []
