@@ -157,3 +157,28 @@ async def test_a_broken_then_mended_queue_still_updates_by_difference(state_dir:
         await wait_for(pilot, lambda: app.loads > loads and not app.snapshot.problems)
         await pilot.pause()
         assert app.queue_pane.get_row(target)[4].plain == "77"
+
+
+async def test_reloads_freeze_nothing_more_for_good(state_dir: Path) -> None:
+    """The first load's state is frozen for the garbage collector once (never walked again);
+    later loads are not: each freeze kept the garbage cycles of its moment for good, some
+    thousands of objects a reload, a desk that grew without end under an allocator
+    rewriting the queue."""
+    import gc
+
+    app = make_app(state_dir)
+    _quiet_clock(app)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await loaded(pilot)
+        await pilot.pause()
+        frozen = gc.get_freeze_count()
+        queue_path = state_dir / "autotrade_queue.json"
+        target = next(
+            o["order_id"]
+            for o in json.loads(queue_path.read_text())["orders"]
+            if o["status"] == "staged"
+        )
+        for qty in range(11, 16):
+            await _reloaded_after(pilot, app, queue_path, _set_qty(target, qty))
+        assert app.queue_pane.get_row(target)[4].plain == "15"
+        assert gc.get_freeze_count() <= frozen

@@ -636,11 +636,15 @@ class VantaApp(OrderedKeys):
             self._announce(before, message.snapshot)
             changed = changed_kinds(before, message.snapshot)
         self.snapshot = message.snapshot
-        # A state of 10,000 orders is some 300,000 long-lived objects; without this, every
-        # full garbage collection walks them all (a 100 ms stall), and drawing the panes of
-        # the first load took five times as long. Freed state still goes by reference
-        # counting; the models hold no reference cycles.
-        gc.freeze()
+        if not self.loads:
+            # A state of 10,000 orders is some 300,000 long-lived objects; without this,
+            # every full garbage collection walks them all (a 100 ms stall), and drawing the
+            # panes of the first load took five times as long. Freed state still goes by
+            # reference counting; the models hold no reference cycles. Only once: a frozen
+            # object is never collected, and each later freeze would keep for good the
+            # garbage cycles of that moment (thousands of objects a load, a desk growing
+            # without end under an allocator that rewrites the queue).
+            gc.freeze()
         if not self.vaults_pane.is_attached:
             return  # the desk is closing: a late load has nothing left to draw
         if self.selected_vault is None and self.snapshot.vaults and self.snapshot.vaults.vaults:
