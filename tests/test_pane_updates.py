@@ -160,16 +160,17 @@ async def test_a_broken_then_mended_queue_still_updates_by_difference(state_dir:
 
 
 async def test_reloads_freeze_nothing_more_for_good(state_dir: Path) -> None:
-    """The first load's state is frozen for the garbage collector once (never walked again);
-    later loads are not: each freeze kept the garbage cycles of its moment for good, some
-    thousands of objects a reload, a desk that grew without end under an allocator
-    rewriting the queue."""
+    """The first load's state, and what drawing it made, are frozen for the garbage collector
+    once (never walked again); later loads are not: each freeze kept the garbage cycles of
+    its moment for good, some thousands of objects a reload, a desk that grew without end
+    under an allocator rewriting the queue."""
     import gc
 
     app = make_app(state_dir)
     _quiet_clock(app)
     async with app.run_test(size=(160, 50)) as pilot:
         await loaded(pilot)
+        await wait_for(pilot, app.state_shown.is_set)
         await pilot.pause()
         frozen = gc.get_freeze_count()
         queue_path = state_dir / "autotrade_queue.json"

@@ -9,6 +9,7 @@ import os
 import re
 import stat
 import threading
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,46 @@ def state_path(state_dir: Path, kind: StateKind) -> Path:
 def read_bytes(state_dir: Path, kind: StateKind, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """The file's bytes, refusing missing, oversize, escaping and non-regular files (a FIFO
     is opened without blocking and refused, never waited on)."""
+    return read_file(state_dir, kind, max_bytes)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What the file system says of a file without reading it: any write to it, in place or
+    by rename, changes its change time (the kernel sets it; ``touch`` cannot set it back)."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+
+TRUSTED_AFTER_NS = 1_000_000_000
+"""A stamp says "unchanged" only of a file last changed at least this long before it was
+read: a write in the same tick of the file system's clock as the read (a few milliseconds
+on Linux, a second on the coarsest) could leave every field as it was (git's "racy" rule)."""
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+def _stamp(info: os.stat_result) -> Stamp:
+    return Stamp(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+_SHAS: dict[tuple[str, StateKind], tuple[Stamp, str]] = {}
+"""The sha256 of each state file this process read, by the stamp it had when read (only
+stamps old enough to be trusted: `TRUSTED_AFTER_NS`)."""
+
+
+def read_file(
+    state_dir: Path, kind: StateKind, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[bytes, Stamp | None]:
+    """`read_bytes`, and the file's stamp as it was opened if it can vouch for these bytes
+    later (`known_sha`); None for a file changed too recently to tell."""
+    read_at = _now_ns()
     path = state_path(state_dir, kind)
     name = kind.filename
     try:
@@ -120,6 +161,9 @@ def read_bytes(state_dir: Path, kind: StateKind, max_bytes: int = MAX_FILE_BYTES
         raise StateFileError(
             [Problem(name, "$", f"is {_file_type(info.st_mode)}, not a regular file")]
         )
+    found = _stamp(info)
+    old_enough = max(found.mtime_ns, found.ctime_ns) <= read_at - TRUSTED_AFTER_NS
+    stamp = found if old_enough else None
     with os.fdopen(fd, "rb") as handle:
         if info.st_size > max_bytes:
             raise StateFileError(
@@ -138,7 +182,32 @@ def read_bytes(state_dir: Path, kind: StateKind, max_bytes: int = MAX_FILE_BYTES
             raise StateFileError([Problem(name, "$", f"cannot read: {exc.strerror}")]) from exc
     if len(data) > max_bytes:
         raise StateFileError([Problem(name, "$", "file grew past the size limit while read")])
-    return data
+    return data, stamp
+
+
+def remember_sha(state_dir: Path, kind: StateKind, stamp: Stamp | None, digest: str) -> None:
+    """``digest`` is the sha256 of the bytes `read_file` read with ``stamp``."""
+    if stamp is not None:
+        _SHAS[(os.path.abspath(state_dir), kind)] = (stamp, digest)
+
+
+def known_sha(state_dir: Path, kind: StateKind) -> str | None:
+    """The sha256 of the file as it is now, known without reading it: its stamp is the very
+    one it had when this process last read it, long enough after its last change
+    (`TRUSTED_AFTER_NS`). None when not known: the caller reads it. The file is opened (on
+    a network file system, opening is what fetches its attributes afresh) but not read."""
+    known = _SHAS.get((os.path.abspath(state_dir), kind))
+    if known is None:
+        return None
+    try:
+        fd = os.open(state_path(state_dir, kind), os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, StateFileError):
+        return None
+    try:
+        now = _stamp(os.fstat(fd))
+    finally:
+        os.close(fd)
+    return known[1] if now == known[0] else None
 
 
 MIB = 1024 * 1024
@@ -439,9 +508,20 @@ def load(
     With ``previous`` (the last load of the same file), an unchanged file is not parsed again
     and a queue re-validates only the orders that changed.
     """
-    data = read_bytes(state_dir, kind)
-    digest = hashlib.sha256(data).hexdigest()
     key = (os.path.abspath(state_dir), kind)
+    unchanged = known_sha(state_dir, kind)
+    if unchanged is not None:
+        # Not read again: the file is as this process last read it.
+        if previous is None or previous.sha256 != unchanged:
+            previous = shared_load(state_dir, kind, unchanged) or previous
+        if previous is not None and previous.sha256 == unchanged:
+            cross = cross_check(kind, previous.model, ref) if ref is not None else []
+            if cross:
+                raise StateFileError([Problem(kind.filename, c.path, c.reason) for c in cross])
+            return previous
+    data, stamp = read_file(state_dir, kind)
+    digest = hashlib.sha256(data).hexdigest()
+    remember_sha(state_dir, kind, stamp, digest)
     if previous is None or previous.sha256 != digest:
         # Another reader of this process (the desk's panes, its executor, an action) may
         # have loaded these very bytes: one model of them, not one per reader.

@@ -666,7 +666,17 @@ class VantaApp(OrderedKeys):
             # The journal's start-up work and the executor wait until the operator sees the
             # desk.
             self.call_after_refresh(self.start_journal)
-            self.call_after_refresh(self.state_shown.set)
+            self.call_after_refresh(self._first_load_shown)
+
+    def _first_load_shown(self) -> None:
+        """The first load is on screen: what drawing it made (its rows, their caches, the
+        held orders' reasons: some 100,000 objects at 10,000 orders) lives as long as the
+        desk, so it is frozen for the garbage collector too, once its garbage is collected
+        (each full collection walked it again, a 50 ms stall in whichever thread it fell,
+        the executor's first send included). Then the executor may start."""
+        gc.collect()
+        gc.freeze()
+        self.state_shown.set()
 
     @work(thread=True, group="journal", exit_on_error=False)
     def start_journal(self) -> None:

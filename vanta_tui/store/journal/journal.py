@@ -76,9 +76,12 @@ from vanta_tui.store.loader import (
     OrderText,
     file_reuse,
     kind_of,
+    known_sha,
     parse_model,
     publish,
     read_bytes,
+    read_file,
+    remember_sha,
     render_queue,
     shared_load,
     state_path,
@@ -894,14 +897,29 @@ class Journal:
         except StateFileError:
             return None
 
+    def _seen_now(self, kind: StateKind) -> _Seen:
+        """The file as it is now, not read when it is as this process last read it and this
+        journal knows its model; raises `StateFileError` if it does not load."""
+        unchanged = known_sha(self.state_dir, kind)
+        known = self._seen.get(kind)
+        if unchanged is not None and known is not None and known.sha == unchanged:
+            return known
+        data, stamp = read_file(self.state_dir, kind)
+        digest = _sha(data)
+        remember_sha(self.state_dir, kind, stamp, digest)
+        return self._seen_file(kind, data, digest)
+
     def _snapshot_locked(self) -> list[Event]:
         files: dict[str, Any] = {}
         with self._tx():
             for kind in _KIND_ORDER:
-                data = self._current_bytes(kind)
-                files[kind.filename] = (
-                    None if data is None else self._file_info(kind, data, store=True)
-                )
+                try:
+                    data, stamp = read_file(self.state_dir, kind)
+                except StateFileError:
+                    files[kind.filename] = None
+                    continue
+                info = files[kind.filename] = self._file_info(kind, data, store=True)
+                remember_sha(self.state_dir, kind, stamp, info["sha256"])
         return self._append_locked(
             "system", [EventDraft("journal.started", payload={"files": files})]
         )
@@ -911,17 +929,31 @@ class Journal:
         return {"sha256": digest, "version": file_version(data)}
 
     def _note_external_locked(
-        self, kinds: Iterable[StateKind], read: dict[StateKind, tuple[bytes, str]] | None = None
+        self,
+        kinds: Iterable[StateKind],
+        read: dict[StateKind, tuple[bytes | None, str]] | None = None,
     ) -> list[Event]:
         """Record each of ``kinds`` that differs from its head; ``read`` (if given) receives
-        the bytes and sha256 of each file that could be read, for the caller to use."""
+        the sha256 of each file that could be read, and its bytes unless they were known
+        without reading (`known_sha`: the file is as this process last read it), for the
+        caller to use."""
         drafts: list[EventDraft] = []
         with self._tx():
             for kind in kinds:
-                data = self._current_bytes(kind)
+                unchanged = known_sha(self.state_dir, kind)
+                if unchanged is not None and unchanged == self.file_head(kind):
+                    if read is not None:
+                        read[kind] = (None, unchanged)
+                    continue
+                try:
+                    data, stamp = read_file(self.state_dir, kind)
+                except StateFileError:
+                    data, stamp = None, None
                 now = _sha(data) if data is not None else None
-                if read is not None and data is not None and now is not None:
-                    read[kind] = (data, now)
+                if data is not None and now is not None:
+                    remember_sha(self.state_dir, kind, stamp, now)
+                    if read is not None:
+                        read[kind] = (data, now)
                 if now == self.file_head(kind):
                     continue
                 info: dict[str, Any] = {"file": kind.filename, "sha256": None, "version": None}
@@ -971,9 +1003,7 @@ class Journal:
             if dep in known:
                 continue
             try:
-                model: StateFileModel | None = self._seen_file(
-                    dep, read_bytes(self.state_dir, dep)
-                ).model
+                model: StateFileModel | None = self._seen_now(dep).model
             except StateFileError:
                 model = None
             if model is not None and cross_check(dep, model, self._reference(dep, known)):
@@ -1013,13 +1043,13 @@ class Journal:
         since this journal last read or wrote it; raises `StateFileError` if it does not
         load."""
         # No lock: the cache only ever gains entries that match the bytes they were made of.
-        return self._seen_file(kind, read_bytes(self.state_dir, kind)).private_model()
+        return self._seen_now(kind).private_model()
 
     def peek(self, kind: StateKind) -> StateFileModel:
         """The file's model now, as `current` gives it, but the journal's own (no copy): for
         a reader that only reads (the executor's cycle at 10,000 orders), never to be
         changed."""
-        return self._seen_file(kind, read_bytes(self.state_dir, kind)).model
+        return self._seen_now(kind).model
 
     def act(
         self,
@@ -1044,15 +1074,22 @@ class Journal:
             stack.enter_context(self._locked())
             self._recover_locked(only=set(chosen))
             self._refuse_if_broken()
-            read: dict[StateKind, tuple[bytes, str]] = {}
+            read: dict[StateKind, tuple[bytes | None, str]] = {}
             self._note_external_locked(chosen, read)
             seen: dict[StateKind, _Seen] = {}
             models = _PrivateCopies(seen, lend_orders)
             for kind in chosen:
-                # The bytes the external-change check just read (under the same locks).
-                data, digest = read.get(kind) or (read_bytes(self.state_dir, kind), None)
+                # What the external-change check just found (under the same locks): the
+                # file's bytes, or only its sha256 when it is as this process last read it.
+                data, digest = read.get(kind) or (None, None)
+                known = self._seen.get(kind)
                 try:
-                    seen[kind] = self._seen_file(kind, data, digest)
+                    if data is None and known is not None and known.sha == digest:
+                        seen[kind] = known  # as this journal last read or wrote it
+                    else:
+                        if data is None:
+                            data, digest = read_bytes(self.state_dir, kind), None
+                        seen[kind] = self._seen_file(kind, data, digest)
                 except StateFileError as exc:
                     raise WriteRefused(
                         kind.filename, "the file on disk does not load", exc.problems
