@@ -145,3 +145,33 @@ def test_an_account_without_a_broker_is_reported_for_each_of_its_orders(
     assert [engine.Executor._broker_of(executor, o, report) for o in orders] == [None, None]  # type: ignore[arg-type]
     assert calls == [orders[0].order_id]
     assert report.errors == [f"{o.order_id}: no venue for V_CORE equity" for o in orders]
+
+
+def test_a_cycle_with_no_flip_mode_due_takes_no_overlay_action(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor asks every cycle whether a flip mode's TTL has passed; when none has, it
+    takes no action (an action copies every vault's overlay under its lock: at 200 vaults,
+    tens of milliseconds a cycle, the first send's included)."""
+    from vanta_tui.core.state_files import StateKind
+    from vanta_tui.store.journal.journal import Journal
+
+    _approve_new(state_dir, capsys)
+    acted: list[list[StateKind]] = []
+    act = Journal.act
+
+    def spy(self: Journal, actor: str, kinds: Any, plan: Any, **kwargs: Any) -> Any:
+        acted.append(list(kinds))
+        return act(self, actor, kinds, plan, **kwargs)
+
+    monkeypatch.setattr(Journal, "act", spy)
+    args = ["--state-dir", str(state_dir), "--operator", "dana"]
+    assert main(["executor", "--once", *args]) == 0
+    # The demo's V_CRYPTO flip mode is past its TTL by now: one action reverts it.
+    assert [kinds for kinds in acted if StateKind.OVERLAY in kinds] == [[StateKind.OVERLAY]]
+    assert acted[-1] != [StateKind.OVERLAY]  # the send was recorded after it
+    acted.clear()
+    capsys.readouterr()
+    _approve_new(state_dir, capsys, "MSFT")
+    assert main(["executor", "--once", *args]) == 0
+    assert acted and not [kinds for kinds in acted if StateKind.OVERLAY in kinds]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from vanta_tui.core.models import OverlayFile, StateFileModel, TripClearance, Va
 from vanta_tui.core.models.overlay import flip_mode_problem
 from vanta_tui.core.positions import is_tripped
 from vanta_tui.core.state_files import StateKind
+from vanta_tui.store.errors import StateFileError
 from vanta_tui.store.journal import ActResult, EventDraft, Plan
 
 
@@ -106,8 +107,23 @@ def set_flip_mode(
     return ctx.journal.act(ctx.actor, [StateKind.OVERLAY], plan)
 
 
+def _any_expired(overlays: OverlayFile, now: datetime) -> bool:
+    return any(
+        o.flip_mode.enabled and o.flip_mode.expires_at is not None and o.flip_mode.expires_at <= now
+        for o in overlays.vaults.values()
+    )
+
+
 def expire_flip_modes(ctx: ActionContext) -> ActResult:
-    """Revert every flip mode whose TTL has passed (run by the desk and the executor)."""
+    """Revert every flip mode whose TTL has passed (run by the desk and the executor). When
+    none has, no action is taken: the executor asks every cycle, and an action copies the
+    overlays of every vault under their lock."""
+    try:
+        current = ctx.journal.peek(StateKind.OVERLAY)
+    except StateFileError:
+        current = None  # the action says why the file cannot be read
+    if isinstance(current, OverlayFile) and not _any_expired(current, ctx.clock()):
+        return ActResult([], {})
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:
         overlays = _overlays(models)

@@ -316,23 +316,33 @@ class _LocatedErrors(Exception):
         self.errors = errors
 
 
-def _validate_queue_reusing(raw: dict[str, Any], reuse: dict[str, Any]) -> QueueFile:
-    """Validate a queue, taking unchanged orders (same raw dict) from the previous load."""
+def _validate_queue_reusing(
+    raw: dict[str, Any], reuse: dict[str, Any], kept: Sequence[Order | None] | None = None
+) -> QueueFile:
+    """Validate a queue, taking unchanged orders (same raw dict) from the previous load;
+    ``kept`` (if known: a render's) says which, by place: the order of each unchanged item,
+    None for the others."""
     orders_raw = raw.get("orders")
     if not isinstance(orders_raw, list):
         return QueueFile.model_validate(raw)
-    orders: list[Order] = []
     errors: list[tuple[tuple[int | str, ...], Mapping[str, Any]]] = []
-    for index, item in enumerate(orders_raw):
-        hit = reuse.get(str(item.get("order_id"))) if isinstance(item, dict) else None
-        if hit is not None and (hit[0] is item or hit[0] == item):
-            orders.append(hit[1])  # the very item of an unchanged order: no comparison
-            continue
+    if kept is not None and len(kept) == len(orders_raw):
+        found = list(kept)
+    else:
+        found = []
+        for item in orders_raw:
+            hit = reuse.get(str(item.get("order_id"))) if isinstance(item, dict) else None
+            if hit is not None and (hit[0] is item or hit[0] == item):
+                found.append(hit[1])  # the very item of an unchanged order: no comparison
+            else:
+                found.append(None)
+    for index in [i for i, order in enumerate(found) if order is None]:
         try:
-            orders.append(Order.model_validate(item))
+            found[index] = Order.model_validate(orders_raw[index])
         except ValidationError as exc:
             for error in exc.errors():
                 errors.append((("orders", index, *_json_loc(tuple(error["loc"]))), error))
+    orders = cast(list[Order], found)  # every None replaced, or errors raised below
     if errors:
         raise _LocatedErrors(errors)
     model = QueueFile.model_validate({**raw, "orders": []})
@@ -464,14 +474,15 @@ def validate_raw(
     source: str | bytes,
     ref: Reference | None = None,
     reuse: dict[str, Any] | None = None,
+    kept: Sequence[Order | None] | None = None,
 ) -> StateFileModel:
     """The model of a state file's parsed JSON; ``source`` is its text (or UTF-8 bytes, decoded
-    only if there are problems to locate in it)."""
+    only if there are problems to locate in it). ``kept``: see `_validate_queue_reusing`."""
     name = kind.filename
     model: StateFileModel
     try:
         if kind is StateKind.QUEUE and reuse:
-            model = _validate_queue_reusing(raw, reuse)
+            model = _validate_queue_reusing(raw, reuse, kept)
         elif kind in KEYED and reuse:
             model = _validate_keyed_reusing(kind, raw, reuse)
         else:
@@ -834,9 +845,15 @@ def render_queue(
     items: list[Any] = []
     members: list[OrderText] | None = []
     pretties: list[bytes] = []
+    kept: list[Order | None] = []
     for order in new.orders:
         hit = reuse.get(order.order_id)
-        item = hit[0] if hit is not None and same_order(order, hit[1]) else order_data(order)
+        if hit is not None and same_order(order, hit[1]):
+            item = hit[0]
+            kept.append(hit[1])
+        else:
+            item = order_data(order)
+            kept.append(None)
         items.append(item)
         if members is None:
             continue
@@ -873,7 +890,7 @@ def render_queue(
         data = dumps_pretty(raw).encode("utf-8")
         digest = data_sha(raw)
     made = {o.order_id: t for o, t in zip(new.orders, members or [], strict=False)}
-    model = validate_raw(StateKind.QUEUE, raw, data, ref, reuse)
+    model = validate_raw(StateKind.QUEUE, raw, data, ref, reuse, kept)
     assert isinstance(model, QueueFile)
     spans = member_spans(data, pretties) if members is not None else None
     return RenderedQueue(data, raw, model, digest, made, spans)
