@@ -262,6 +262,9 @@ def test_member_spans_count_characters() -> None:
     spans = loader.member_spans(data, [member, member.replace(b'"A"', b'"B"')])
     assert spans == parse_with_spans(data.decode(), "orders")[1]
     assert loader.member_spans(data, [member, member]) is None  # not where counted
+    assert spans is not None and spans.ours
+    wider = data.replace(b",\n    {", b",\n      {")  # laid out otherwise: not counted
+    assert loader.member_spans(wider, [member, member.replace(b'"A"', b'"B"')]) is None
 
 
 def test_an_unchanged_order_keeps_its_parsed_item_when_the_whole_file_is_walked(

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
@@ -775,14 +776,17 @@ class RenderedQueue:
 
 
 _ORDERS_OPEN = b'\n  "orders": ['
+_ORDERS_CLOSE = b"\n  ]"
 _MEMBER_SEP = len(b",\n    ")
 
 
 def member_spans(data: bytes, members: Sequence[bytes]) -> Spans | None:
     """The places of the queue's orders in ``data`` written by `pretty_with_members` from
     their ``members`` texts (in characters of the decoded text, as `parse_with_spans` counts
-    them), from their lengths, each checked to be where it is counted, without parsing.
-    None when the text is not laid out as expected: the caller then parses it."""
+    them), from their lengths, without parsing: the members are written one after another
+    with the same separator, so they are where their lengths put them if the list closes
+    where the lengths say (checked, with the first member's place). None when the text is
+    not laid out as expected: the caller then parses it."""
     head = data.find(_ORDERS_OPEN)
     if head < 0:
         return None
@@ -790,18 +794,20 @@ def member_spans(data: bytes, members: Sequence[bytes]) -> Spans | None:
     if not members:
         return Spans("orders", [], []) if data.startswith(b"]", at) else None
     at += len(b"\n    ")
+    if not data.startswith(members[0], at):
+        return None
+    byte_sizes = list(map(len, members))
+    closes = at + sum(byte_sizes) + _MEMBER_SEP * (len(members) - 1)
+    if not data.startswith(_ORDERS_CLOSE, closes) or not data.endswith(members[-1], 0, closes):
+        return None
+    sizes = [
+        size if member.isascii() else len(member.decode("utf-8"))
+        for member, size in zip(members, byte_sizes, strict=True)
+    ]
     start = len(data[:at].decode("utf-8"))  # in characters
-    starts: list[int] = []
-    ends: list[int] = []
-    for member in members:
-        if not data.startswith(member, at):
-            return None
-        size = len(member) if member.isascii() else len(member.decode("utf-8"))
-        starts.append(start)
-        ends.append(start + size)
-        at += len(member) + _MEMBER_SEP
-        start += size + _MEMBER_SEP
-    return Spans("orders", starts, ends)
+    starts = list(accumulate((size + _MEMBER_SEP for size in sizes[:-1]), initial=start))
+    ends = [begin + size for begin, size in zip(starts, sizes, strict=True)]
+    return Spans("orders", starts, ends, ours=True)
 
 
 _MEMBER_HEAD = '{\n      "'
@@ -815,6 +821,8 @@ def _file_texts(source: tuple[str, Spans], items: Any) -> dict[int, tuple[int, i
     text, spans = source
     if not isinstance(items, list) or len(items) != len(spans.starts):
         return {}
+    if spans.ours:  # counted in a text this desk wrote: every member laid out so
+        return dict(zip(map(id, items), zip(spans.starts, spans.ends, strict=True), strict=True))
     return {
         id(item): (start, end)
         for item, start, end in zip(items, spans.starts, spans.ends, strict=True)

@@ -21,7 +21,7 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vanta_tui.core.codec import _no_duplicate_keys, _reject_constant
@@ -49,6 +49,9 @@ class Spans:
     key: str
     starts: list[int]
     ends: list[int]
+    ours: bool = field(default=False, compare=False)
+    """Each item is laid out as this desk writes a queue's orders (`loader.member_spans`
+    counted them in a text it wrote), so a render takes each one's text as it is."""
 
 
 def _skip(text: str, index: int) -> int:
