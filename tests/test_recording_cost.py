@@ -344,3 +344,33 @@ def test_a_plan_that_changes_a_lent_order_is_refused_and_changes_nothing(
     written = load_model(state_dir, QueueFile).get(shared.order_id)
     assert written is not None and written.last_error == "set on the plan's copy"
     ctx.close()
+
+
+def test_a_plan_owns_a_lent_order_wherever_it_moved(state_dir: Path) -> None:
+    """Orders added or removed before an order is owned: its copy takes its new place; an
+    order the plan took out of the queue is still the plan's own copy to change."""
+    from vanta_tui.core.models import QueueFile
+    from vanta_tui.store.journal import EventDraft, Plan, own_order
+
+    ctx, queue = _journal_queue(state_dir)
+    first, second, last = queue.orders[0], queue.orders[1], queue.orders[-1]
+
+    def moving(models: Any) -> Plan:
+        mine = models[StateKind.QUEUE]
+        mine.orders.insert(0, mine.orders.pop())  # the last order to the front
+        del mine.orders[1]  # the first order out
+        copy = own_order(mine, second)
+        assert mine.orders[1] is copy and copy is not second
+        copy.last_error = "moved and changed"
+        gone = own_order(mine, first)
+        assert gone is not first and all(o is not gone for o in mine.orders)
+        gone.last_error = "a copy of an order taken out"
+        return Plan({StateKind.QUEUE: mine}, [EventDraft("order.note")])
+
+    ctx.journal.act("dana", [StateKind.QUEUE], moving, lend_orders=True)
+    written = load_model(state_dir, QueueFile)
+    assert [o.order_id for o in written.orders[:2]] == [last.order_id, second.order_id]
+    assert written.orders[1].last_error == "moved and changed"
+    assert written.get(first.order_id) is None
+    assert first.last_error is None and second.last_error is None
+    ctx.close()

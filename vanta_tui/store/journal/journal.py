@@ -330,11 +330,16 @@ class _LentQueue:
             return copy
         if self._places is None:
             self._places = {id(o): i for i, o in enumerate(self.lent)}
-        place = self._places.get(id(order))
-        if place is None or self.queue.orders[place] is not order:
+        if id(order) not in self._places:
             return order  # not one of the lent orders (the plan's own, new or copied)
+        place = self._places[id(order)]
+        orders = self.queue.orders
+        if place >= len(orders) or orders[place] is not order:
+            # The plan moved the orders (added or removed some first): found where it is.
+            place = next((i for i, o in enumerate(orders) if o is order), -1)
         copy = self.owned[id(order)] = _order_copy(order)
-        self.queue.orders[place] = copy
+        if place >= 0:  # else the plan took it out of the queue: its copy is its own
+            orders[place] = copy
         return copy
 
     def give_back(self) -> None:
