@@ -103,6 +103,10 @@ async def test_the_header_says_what_the_executor_does_as_it_starts(state_dir: Pa
 def test_the_run_says_each_start_up_step_before_its_first_cycle(state_dir: Path) -> None:
     events: list[RunEvent] = []
     checking = first_cycle_text(state_dir)  # the queue as the run finds it
+    from vanta_tui.core.models import QueueFile
+    from vanta_tui.store.loader import load_model
+
+    assert first_cycle_text(state_dir, load_model(state_dir, QueueFile)) == checking
     with Desk(state_dir, operator="dana", clock=fixed_clock(DEMO_NOW)) as desk:
         end = desk.run_executor(threading.Event(), once=True, on_news=events.append)
     assert end.why == "stopped"

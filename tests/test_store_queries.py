@@ -4,6 +4,7 @@ on a temp copy of the demo."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -107,6 +108,17 @@ def test_alarms_seen_keep_their_first_sighting(journal: Journal, state_dir: Path
         queries.note_alarms_seen(journal, [], later)
         assert queries.alarm_first_seen(journal) == {}
         queries.note_alarms_seen(journal, ["d"], later)
+        # The same alarms open again (every status refresh): nothing written, and the write
+        # lock is not taken (another writer holds it here: no wait).
+        other = sqlite3.connect(state_dir / "vanta.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        journal.db.conn.execute("PRAGMA busy_timeout = 50")
+        try:
+            queries.note_alarms_seen(journal, ["d", "d"], later + timedelta(minutes=1))
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert queries.alarm_first_seen(journal) == {"d": later}
     with Journal(state_dir, read_only=True) as reader:
         queries.note_alarms_seen(reader, ["e"], later)  # not kept, and no error
         assert queries.alarm_first_seen(reader) == {"d": later}

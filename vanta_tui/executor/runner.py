@@ -27,7 +27,9 @@ from vanta_tui.brokers.base import Brokers
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.logs import Lapse
 from vanta_tui.core.memory import give_back
+from vanta_tui.core.models import QueueFile, StateFileModel
 from vanta_tui.core.order_states import WORKING
+from vanta_tui.core.state_files import StateKind
 from vanta_tui.executor.engine import (
     CONCURRENCY,
     PRICE_EVERY_S,
@@ -37,7 +39,7 @@ from vanta_tui.executor.engine import (
     Executor,
 )
 from vanta_tui.executor.lease import Lease, LeaseHeld
-from vanta_tui.store.errors import LockLost, LockTimeout, StoreError
+from vanta_tui.store.errors import LockLost, LockTimeout, StateFileError, StoreError
 from vanta_tui.store.loader import queue_statuses
 
 __all__ = ["EventKind", "RunEnd", "RunEvent", "RunLevel", "RunOutcome", "run_executor"]
@@ -152,12 +154,16 @@ def cycle_status(report: CycleReport) -> tuple[str, RunLevel]:
     return "executor: running", RunLevel.OK
 
 
-def first_cycle_text(state_dir: Path) -> str:
+def first_cycle_text(state_dir: Path, queue: QueueFile | None = None) -> str:
     """What the first cycle does first, as the header says it while it runs: look up every
     working order at its broker (at 10,000 orders, the longest step of a start). Counted
-    from the queue file's text, not parsed (`count_statuses`): the cycle parses it."""
-    counts = queue_statuses(state_dir) or {}
-    working = sum(counts.get(status.value, 0) for status in WORKING)
+    from ``queue`` (the model the cycle reads) if given, else from the queue file's text,
+    not parsed (`count_statuses`)."""
+    if queue is not None:
+        working = sum(1 for order in queue.orders if order.status in WORKING)
+    else:
+        counts = queue_statuses(state_dir) or {}
+        working = sum(counts.get(status.value, 0) for status in WORKING)
     if not working:
         return "executor: first cycle"
     return f"executor: reconciling {working:,} working order{'' if working == 1 else 's'}"
@@ -221,7 +227,14 @@ def run_executor(
             reconcile_every_s=reconcile_every_s,
             concurrency=concurrency,
         )
-        on_event(RunEvent(first_cycle_text(state_dir), kind=EventKind.STARTING))
+        try:
+            # The journal's model of the queue: the panes' own when the desk runs it (one
+            # model of the file in the process), and what the first cycle reads.
+            peeked: StateFileModel | None = ctx.journal.peek(StateKind.QUEUE)
+        except StateFileError:
+            peeked = None  # the cycle says why
+        queue = peeked if isinstance(peeked, QueueFile) else None
+        on_event(RunEvent(first_cycle_text(state_dir, queue), kind=EventKind.STARTING))
         if once:
             reports = executor.run_once(max_cycles)
             return _outcome(sum(r.sent for r in reports), len(reports), reports[-1])

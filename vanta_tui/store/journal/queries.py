@@ -129,22 +129,34 @@ def alarm_first_seen(journal: Journal) -> dict[str, datetime]:
 def note_alarms_seen(journal: Journal, open_ids: Iterable[str], now: datetime) -> None:
     """Keep ``alarm_seen`` to the alarms open now: one not seen before is first seen
     ``now``; one no longer open is forgotten (seen again later, it starts over). Not kept
-    by a read-only journal (like `Journal.set_meta`)."""
+    by a read-only journal (like `Journal.set_meta`). Written by difference: when the open
+    alarms are the ones kept (a status refresh, thousands of alarms at 5,000 positions),
+    nothing is written and the journal's write lock is not taken."""
     if journal.read_only:
         return
     ids = list(dict.fromkeys(open_ids))
     conn = journal.db.conn
+
+    def kept() -> set[str]:
+        return {str(row[0]) for row in conn.execute("SELECT alarm_id FROM alarm_seen")}
+
+    if kept() == set(ids):
+        return
     # One transaction (the connection is in autocommit: `with conn` would not begin one),
-    # so a crash between the two statements cannot forget the first-seen times.
+    # so a crash between the two statements cannot forget the first-seen times; what is
+    # kept is read again under the write lock (another desk may have written meanwhile).
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(
-            "DELETE FROM alarm_seen WHERE alarm_id NOT IN (SELECT value FROM json_each(?))",
-            [json.dumps(ids)],
-        )
+        known = kept()
+        gone = known.difference(ids)
+        if gone:
+            conn.execute(
+                "DELETE FROM alarm_seen WHERE alarm_id IN (SELECT value FROM json_each(?))",
+                [json.dumps(sorted(gone))],
+            )
         conn.executemany(
             "INSERT OR IGNORE INTO alarm_seen (alarm_id, first_seen) VALUES (?, ?)",
-            [(alarm_id, format_utc(now)) for alarm_id in ids],
+            [(alarm_id, format_utc(now)) for alarm_id in ids if alarm_id not in known],
         )
     except BaseException:
         conn.execute("ROLLBACK")
