@@ -114,3 +114,89 @@ def test_a_file_changed_within_the_last_second_is_always_read(
     loader.load(state_dir, StateKind.QUEUE)
     assert reads == [StateKind.QUEUE, StateKind.QUEUE]
     ctx.close()
+
+
+def test_an_action_reads_a_file_once_so_no_outside_write_slips_between_check_and_model(
+    state_dir: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's head already says H2 (recorded by another reader of this process) but
+    its own model is older: the action reads the file once, and an outside write that
+    lands just before that read is recorded as an outside change, not taken into the
+    action as if it were the head."""
+    from vanta_tui.actions.execution import execution_step
+    from vanta_tui.actions.orders import approve_orders
+    from vanta_tui.core.enums import OrderStatus
+
+    path = state_dir / "autotrade_queue.json"
+    ctx = ActionContext.open(state_dir, "executor")
+    staged = next(
+        o
+        for o in ctx.journal.peek(StateKind.QUEUE).orders  # type: ignore[attr-defined]
+        if o.status is OrderStatus.STAGED and o.follower_id is None
+    )
+    approve_orders(ctx, [staged.order_id])
+    ctx.journal.peek(StateKind.QUEUE)  # the journal's model: H1
+    time.sleep(0.05)
+    path.write_text(path.read_text().replace('"allocator"', '"allocatoR"', 1))
+    ctx.journal.note_external_changes([StateKind.QUEUE])  # the head: H2, its stamp known
+    assert loader.known_sha(state_dir, StateKind.QUEUE) is not None
+
+    def outsider_first(real: Any) -> Any:
+        def read(state: Path, kind: StateKind, *args: Any) -> Any:
+            if kind is StateKind.QUEUE and not done:
+                done.append(True)
+                path.write_text(path.read_text().replace('"allocatoR"', '"outsider"', 1))
+            return real(state, kind, *args)
+
+        return read
+
+    done: list[bool] = []
+    monkeypatch.setattr(journal_module, "read_file", outsider_first(loader.read_file))
+    monkeypatch.setattr(journal_module, "read_bytes", outsider_first(loader.read_bytes))
+    result = execution_step(ctx, mark=[staged.order_id])
+    [change] = result.events[0].payload["changes"]
+    external = ctx.journal.db.execute(
+        "SELECT payload FROM events WHERE action = 'state.external_change' ORDER BY seq DESC"
+    ).fetchone()
+    assert done and external is not None
+    assert json.loads(external[0])["sha256"] == change["before"]  # H3, recorded first
+    ctx.close()
+
+
+def test_on_a_network_file_system_stamps_vouch_for_nothing(
+    state_dir: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another machine's clock sets the change times there: every check reads the file."""
+    monkeypatch.setattr(loader, "_STAMPS_TRUSTED", {})
+    monkeypatch.setattr(loader, "_file_system", lambda _path: "nfs4")
+    monkeypatch.setattr(loader, "_SHAS", {})
+    loader.load(state_dir, StateKind.QUEUE)
+    assert loader.known_sha(state_dir, StateKind.QUEUE) is None
+    monkeypatch.setattr(loader, "_STAMPS_TRUSTED", {})
+    monkeypatch.setattr(loader, "_file_system", lambda _path: "ext4")
+    loader.load(state_dir, StateKind.QUEUE)
+    assert loader.known_sha(state_dir, StateKind.QUEUE) is not None
+
+
+def test_the_flip_mode_check_still_records_an_outside_change_to_the_overlays(
+    state_dir: Path,
+) -> None:
+    """No flip mode due, so no action; but a halt another program wrote into the overlays
+    is in the journal before the executor sends under it."""
+    from vanta_tui.actions.overlays import expire_flip_modes
+    from vanta_tui.core.clock import fixed_clock
+    from vanta_tui.demo.bundled import DEMO_NOW
+
+    ctx = ActionContext.open(state_dir, "executor", clock=fixed_clock(DEMO_NOW))
+    path = state_dir / "vault_overlay.json"
+    data = json.loads(path.read_text())
+    first = next(iter(data["vaults"].values()))
+    first["maintenance"]["enabled"] = True
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    assert expire_flip_modes(ctx).events == []
+    rows = ctx.journal.db.execute(
+        "SELECT payload FROM events WHERE action = 'state.external_change'"
+    ).fetchall()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [json.loads(r[0])["sha256"] for r in rows][-1:] == [digest]
+    ctx.close()

@@ -374,3 +374,49 @@ def test_a_plan_owns_a_lent_order_wherever_it_moved(state_dir: Path) -> None:
     assert written.get(first.order_id) is None
     assert first.last_error is None and second.last_error is None
     ctx.close()
+
+
+def test_a_lending_plan_that_never_read_the_queue_lends_nothing_for_good(
+    state_dir: Path,
+) -> None:
+    """A plan that hands back a queue it made without reading its lent one: once the plan
+    is over no order stays lent, and the action's result holds none of the journal's."""
+    from vanta_tui.core.models import QueueFile
+    from vanta_tui.core.models.queue import _LENT
+    from vanta_tui.store.journal import EventDraft, Plan
+
+    ctx, queue = _journal_queue(state_dir)
+    made = QueueFile.model_validate(json.loads((state_dir / "autotrade_queue.json").read_text()))
+    made.orders[0].last_error = "made by the plan"
+
+    def blind(models: Any) -> Plan:
+        return Plan({StateKind.QUEUE: made}, [EventDraft("order.note")])
+
+    result = ctx.journal.act("dana", [StateKind.QUEUE], blind, lend_orders=True)
+    assert not _LENT and result.models == {}
+    written = load_model(state_dir, QueueFile)
+    assert written.orders[0].last_error == "made by the plan"
+    assert written.version == queue.version + 1
+    ctx.close()
+
+
+def test_a_plan_that_puts_back_an_order_it_owned_is_refused(state_dir: Path) -> None:
+    """Its copy's changes would be lost without a word: nothing is written."""
+    from vanta_tui.core.models.queue import _LENT, OrderLentError
+    from vanta_tui.store.journal import EventDraft, Plan, own_order
+
+    ctx, queue = _journal_queue(state_dir)
+    text = (state_dir / "autotrade_queue.json").read_bytes()
+    first = queue.orders[0]
+
+    def swapping(models: Any) -> Plan:
+        mine = models[StateKind.QUEUE]
+        copy = own_order(mine, first)
+        copy.last_error = "lost"
+        mine.orders[0] = first
+        return Plan({StateKind.QUEUE: mine}, [EventDraft("order.note")])
+
+    with pytest.raises(OrderLentError, match="put the order back"):
+        ctx.journal.act("dana", [StateKind.QUEUE], swapping, lend_orders=True)
+    assert not _LENT and (state_dir / "autotrade_queue.json").read_bytes() == text
+    ctx.close()

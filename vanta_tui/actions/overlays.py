@@ -116,13 +116,18 @@ def _any_expired(overlays: OverlayFile, now: datetime) -> bool:
 
 def expire_flip_modes(ctx: ActionContext) -> ActResult:
     """Revert every flip mode whose TTL has passed (run by the desk and the executor). When
-    none has, no action is taken: the executor asks every cycle, and an action copies the
-    overlays of every vault under their lock."""
+    none has, no action is taken (the executor asks every cycle, and an action copies the
+    overlays of every vault under their lock); an outside change to the overlays is still
+    recorded, as the action would have."""
     try:
         current = ctx.journal.peek(StateKind.OVERLAY)
     except StateFileError:
         current = None  # the action says why the file cannot be read
     if isinstance(current, OverlayFile) and not _any_expired(current, ctx.clock()):
+        if not ctx.read_only:
+            # What the action would have done first: record an outside change to the
+            # overlays (a halt an executor sends under is in the journal).
+            ctx.journal.note_external_changes([StateKind.OVERLAY])
         return ActResult([], {})
 
     def plan(models: dict[StateKind, StateFileModel]) -> Plan:

@@ -133,6 +133,45 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
+_LOCAL_FILE_SYSTEMS = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "overlay", "zfs", "f2fs", "bcachefs"}
+)
+"""File systems whose change times the kernel sets from this machine's clock, at a fine
+grain. Elsewhere (NFS, SMB, FUSE, FAT: another machine's clock, a coarse or settable
+change time) a stamp vouches for nothing and files are always read."""
+_STAMPS_TRUSTED: dict[str, bool] = {}
+
+
+def _file_system(path: str) -> str | None:
+    """The type of the file system ``path`` is on (the longest mount point holding it), from
+    /proc/self/mounts; None where that cannot be told."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, kind = "", None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount = fields[1].replace("\\040", " ")
+        inside = real == mount or real.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, kind = mount, fields[2]
+    return kind
+
+
+def stamps_trusted(state_dir: Path) -> bool:
+    """Whether the stamps of ``state_dir``'s files can vouch for their bytes (a local file
+    system: `_LOCAL_FILE_SYSTEMS`), asked once per directory."""
+    key = os.path.abspath(state_dir)
+    trusted = _STAMPS_TRUSTED.get(key)
+    if trusted is None:
+        trusted = _STAMPS_TRUSTED[key] = _file_system(key) in _LOCAL_FILE_SYSTEMS
+    return trusted
+
+
 def _stamp(info: os.stat_result) -> Stamp:
     return Stamp(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
@@ -164,7 +203,7 @@ def read_file(
         )
     found = _stamp(info)
     old_enough = max(found.mtime_ns, found.ctime_ns) <= read_at - TRUSTED_AFTER_NS
-    stamp = found if old_enough else None
+    stamp = found if old_enough and stamps_trusted(state_dir) else None
     with os.fdopen(fd, "rb") as handle:
         if info.st_size > max_bytes:
             raise StateFileError(

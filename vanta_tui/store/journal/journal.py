@@ -45,7 +45,7 @@ from pydantic import BaseModel
 from vanta_tui.core.clock import Clock, utc_now
 from vanta_tui.core.codec import data_sha, dumps_canonical, dumps_compact, dumps_pretty, parse_json
 from vanta_tui.core.models import FollowersFile, Order, QueueFile, StateFileModel, VaultFile
-from vanta_tui.core.models.queue import lend_orders, return_orders
+from vanta_tui.core.models.queue import OrderLentError, lend_orders, return_orders
 from vanta_tui.core.state_files import DEPENDS_ON, Reference, StateKind, cross_check
 from vanta_tui.store.errors import (
     JournalFileError,
@@ -119,6 +119,8 @@ class Plan:
 class ActResult:
     events: list[Event]
     models: dict[StateKind, StateFileModel]
+    """The models the plan wrote (its own copies); empty for an action that lent its orders
+    (`Journal.act` ``lend_orders``)."""
     result: Any = None
 
 
@@ -281,6 +283,7 @@ class _PrivateCopies(dict[StateKind, StateFileModel]):
         super().__init__()
         self._seen = seen
         self._lend = lend_orders
+        self._given_back = False
         self.lent: _LentQueue | None = None
 
     def __missing__(self, kind: StateKind) -> StateFileModel:
@@ -288,6 +291,8 @@ class _PrivateCopies(dict[StateKind, StateFileModel]):
             raise KeyError(kind)
         seen = self._seen[kind]
         if self._lend and isinstance(seen.model, QueueFile):
+            if self._given_back:
+                raise RuntimeError("the plan is over: its lent queue cannot be made now")
             queue = seen.model.model_copy()
             queue.__dict__["orders"] = list(seen.model.orders)
             self.lent = _LentQueue(queue)
@@ -303,9 +308,10 @@ class _PrivateCopies(dict[StateKind, StateFileModel]):
         return kind in self._seen
 
     def give_back(self) -> None:
+        self._given_back = True
         if self.lent is not None:
-            self.lent.give_back()
-            self.lent = None
+            lent, self.lent = self.lent, None
+            lent.give_back()
 
 
 _LENT_QUEUES: dict[int, _LentQueue] = {}
@@ -343,8 +349,19 @@ class _LentQueue:
         return copy
 
     def give_back(self) -> None:
+        """The plan is over: its orders are no longer lent. Raises `OrderLentError` if an
+        order the plan owned is in its queue itself, not its copy (the copy's changes would
+        be lost)."""
         _LENT_QUEUES.pop(id(self.queue), None)
         return_orders(self.lent)
+        if self.owned:
+            there = set(map(id, self.queue.orders))
+            back = [o for o in self.lent if id(o) in self.owned and id(o) in there]
+            if back:
+                raise OrderLentError(
+                    f"order {back[0].order_id}: the plan put the order back in the queue, "
+                    "not its own copy (own_order), whose changes would be lost"
+                )
 
 
 def own_order(queue: QueueFile, order: Order) -> Order:
@@ -939,17 +956,23 @@ class Journal:
         read: dict[StateKind, tuple[bytes | None, str]] | None = None,
     ) -> list[Event]:
         """Record each of ``kinds`` that differs from its head; ``read`` (if given) receives
-        the sha256 of each file that could be read, and its bytes unless they were known
-        without reading (`known_sha`: the file is as this process last read it), for the
-        caller to use."""
+        the sha256 of each file that could be read, and its bytes unless this journal has
+        the model of those very bytes (`known_sha`: the file is as this process last read
+        it), for the caller to use."""
         drafts: list[EventDraft] = []
         with self._tx():
             for kind in kinds:
                 unchanged = known_sha(self.state_dir, kind)
                 if unchanged is not None and unchanged == self.file_head(kind):
-                    if read is not None:
-                        read[kind] = (None, unchanged)
-                    continue
+                    if read is None:
+                        continue
+                    mine = self._seen.get(kind)
+                    if mine is not None and mine.sha == unchanged:
+                        read[kind] = (None, unchanged)  # the caller has its model
+                        continue
+                    # Else the caller needs the bytes: one read serves the check and the
+                    # model (a second read after the check could take in a write the check
+                    # never saw).
                 try:
                     data, stamp = read_file(self.state_dir, kind)
                 except StateFileError:
@@ -1114,7 +1137,7 @@ class Journal:
             for kind, model in planned.models.items():
                 if kind not in seen:
                     raise ValueError(f"{kind.filename} changed but was not locked")
-                version = models[kind].version + 1
+                version = seen[kind].model.version + 1  # (not a copy made after give_back)
                 new = model.model_copy(update={"version": version})
                 ref = self._reference(kind, refs)
                 self._require_references(kind, refs, planned.models)
@@ -1172,7 +1195,8 @@ class Journal:
             events = self._append_locked(
                 actor, planned.events, ts=ts, intent_id=intent_id, redacted=True
             )
-            return ActResult(events, planned.models, planned.result)
+            # A lending action's queue holds the journal's own orders: not handed out.
+            return ActResult(events, {} if lend_orders else planned.models, planned.result)
 
     # ----------------------------------------------------------------- recovery
 
