@@ -22,7 +22,6 @@ from vanta_tui.core.models import QueueFile
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.store import loader
 from vanta_tui.store.errors import StateFileError
-from vanta_tui.store.journal import journal as journal_module
 
 LATER_NS = 10_000_000_000
 
@@ -41,8 +40,7 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[StateKind]:
         reads.append(kind)
         return real(state_dir, kind, *args)
 
-    monkeypatch.setattr(loader, "read_file", counting)
-    monkeypatch.setattr(journal_module, "read_file", counting)
+    monkeypatch.setattr(loader, "read_file", counting)  # every read of a state file
     return reads
 
 
@@ -151,8 +149,7 @@ def test_an_action_reads_a_file_once_so_no_outside_write_slips_between_check_and
         return read
 
     done: list[bool] = []
-    monkeypatch.setattr(journal_module, "read_file", outsider_first(loader.read_file))
-    monkeypatch.setattr(journal_module, "read_bytes", outsider_first(loader.read_bytes))
+    monkeypatch.setattr(loader, "read_file", outsider_first(loader.read_file))
     result = execution_step(ctx, mark=[staged.order_id])
     [change] = result.events[0].payload["changes"]
     external = ctx.journal.db.execute(

@@ -231,11 +231,20 @@ def remember_sha(state_dir: Path, kind: StateKind, stamp: Stamp | None, digest: 
         _SHAS[(os.path.abspath(state_dir), kind)] = (stamp, digest)
 
 
+def read_hashed(state_dir: Path, kind: StateKind) -> tuple[bytes, str]:
+    """The file's bytes (`read_bytes`) and their sha256, which `known_sha` then knows while
+    the file's stamp stays the same."""
+    data, stamp = read_file(state_dir, kind)
+    digest = hashlib.sha256(data).hexdigest()
+    remember_sha(state_dir, kind, stamp, digest)
+    return data, digest
+
+
 def known_sha(state_dir: Path, kind: StateKind) -> str | None:
     """The sha256 of the file as it is now, known without reading it: its stamp is the very
-    one it had when this process last read it, long enough after its last change
-    (`TRUSTED_AFTER_NS`). None when not known: the caller reads it. The file is opened (on
-    a network file system, opening is what fetches its attributes afresh) but not read."""
+    one it had when this process last read it (`read_hashed`), long enough after its last
+    change (`TRUSTED_AFTER_NS`), on a local file system. None when not known: the caller
+    reads it."""
     known = _SHAS.get((os.path.abspath(state_dir), kind))
     if known is None:
         return None
@@ -570,9 +579,7 @@ def load(
             if cross:
                 raise StateFileError([Problem(kind.filename, c.path, c.reason) for c in cross])
             return previous
-    data, stamp = read_file(state_dir, kind)
-    digest = hashlib.sha256(data).hexdigest()
-    remember_sha(state_dir, kind, stamp, digest)
+    data, digest = read_hashed(state_dir, kind)
     if previous is None or previous.sha256 != digest:
         # Another reader of this process (the desk's panes, its executor, an action) may
         # have loaded these very bytes: one model of them, not one per reader.

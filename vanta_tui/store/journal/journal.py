@@ -80,8 +80,7 @@ from vanta_tui.store.loader import (
     parse_model,
     publish,
     read_bytes,
-    read_file,
-    remember_sha,
+    read_hashed,
     render_queue,
     shared_load,
     state_path,
@@ -670,17 +669,16 @@ class Journal:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _store_blob(self, kind: StateKind, data: bytes) -> str:
-        """Keep ``data`` in ``blobs`` once per distinct sha256 (a content already kept is
-        not handed to SQLite again: 8 MB for a queue of 10,000 orders)."""
-        digest = _sha(data)
+    def _store_blob(self, kind: StateKind, data: bytes, digest: str) -> None:
+        """Keep ``data`` (whose sha256 is ``digest``) in ``blobs`` once per distinct sha256
+        (a content already kept is not handed to SQLite again: 8 MB for a queue of 10,000
+        orders)."""
         known = self.db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", [digest]).fetchone()
         if known is None:
             self.db.execute(
                 "INSERT OR IGNORE INTO blobs (sha256, file, size, content) VALUES (?,?,?,?)",
                 [digest, kind.filename, len(data), data],
             )
-        return digest
 
     def blob(self, digest: str) -> bytes | None:
         row = self.db.execute("SELECT content FROM blobs WHERE sha256 = ?", [digest]).fetchone()
@@ -926,9 +924,7 @@ class Journal:
         known = self._seen.get(kind)
         if unchanged is not None and known is not None and known.sha == unchanged:
             return known
-        data, stamp = read_file(self.state_dir, kind)
-        digest = _sha(data)
-        remember_sha(self.state_dir, kind, stamp, digest)
+        data, digest = read_hashed(self.state_dir, kind)
         return self._seen_file(kind, data, digest)
 
     def _snapshot_locked(self) -> list[Event]:
@@ -936,18 +932,23 @@ class Journal:
         with self._tx():
             for kind in _KIND_ORDER:
                 try:
-                    data, stamp = read_file(self.state_dir, kind)
+                    data, digest = read_hashed(self.state_dir, kind)
                 except StateFileError:
                     files[kind.filename] = None
                     continue
-                info = files[kind.filename] = self._file_info(kind, data, store=True)
-                remember_sha(self.state_dir, kind, stamp, info["sha256"])
+                files[kind.filename] = self._file_info(kind, data, store=True, digest=digest)
         return self._append_locked(
             "system", [EventDraft("journal.started", payload={"files": files})]
         )
 
-    def _file_info(self, kind: StateKind, data: bytes, *, store: bool) -> dict[str, Any]:
-        digest = self._store_blob(kind, data) if store else _sha(data)
+    def _file_info(
+        self, kind: StateKind, data: bytes, *, store: bool, digest: str | None = None
+    ) -> dict[str, Any]:
+        """The file's sha256 (``digest`` if the caller has it) and version; ``store``: its
+        bytes kept in ``blobs``."""
+        digest = digest or _sha(data)
+        if store:
+            self._store_blob(kind, data, digest)
         return {"sha256": digest, "version": file_version(data)}
 
     def _note_external_locked(
@@ -973,20 +974,19 @@ class Journal:
                     # Else the caller needs the bytes: one read serves the check and the
                     # model (a second read after the check could take in a write the check
                     # never saw).
+                data: bytes | None
+                now: str | None
                 try:
-                    data, stamp = read_file(self.state_dir, kind)
+                    data, now = read_hashed(self.state_dir, kind)
                 except StateFileError:
-                    data, stamp = None, None
-                now = _sha(data) if data is not None else None
-                if data is not None and now is not None:
-                    remember_sha(self.state_dir, kind, stamp, now)
-                    if read is not None:
-                        read[kind] = (data, now)
+                    data, now = None, None
+                if read is not None and data is not None and now is not None:
+                    read[kind] = (data, now)
                 if now == self.file_head(kind):
                     continue
                 info: dict[str, Any] = {"file": kind.filename, "sha256": None, "version": None}
                 if data is not None:
-                    info.update(self._file_info(kind, data, store=True))
+                    info.update(self._file_info(kind, data, store=True, digest=now))
                 drafts.append(EventDraft("state.external_change", payload=info))
         if not drafts:
             return []
