@@ -153,7 +153,9 @@ def _other_words(event: Event) -> str:
     if action in {"desk.opened", "desk.closed"}:
         verb = "opened" if action == "desk.opened" else "closed"
         served = f" (served to {p.get('remote')})" if p.get("served") else ""
-        return f"{who} {verb} the desk" + (" (read-only)" if p.get("read_only") else "") + served
+        why = f": {p['why']}" if p.get("why") else ""
+        text = f"{who} {verb} the desk" + (" (read-only)" if p.get("read_only") else "")
+        return text + served + why
     if action.startswith("executor."):
         return f"{who}: executor {action.removeprefix('executor.').replace('_', ' ')}"
     if action == "follower.added":

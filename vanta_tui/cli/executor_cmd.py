@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from vanta_tui.cli import exit_codes
@@ -19,6 +24,9 @@ if TYPE_CHECKING:
 EXECUTOR_LOCK_WAIT_S = 2.0
 """How long the headless executor waits for a file another program holds before it skips
 that step for this cycle (``--wait`` or ``$VANTA_LOCK_WAIT_S`` set it otherwise)."""
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""What stops the headless executor cleanly (after the cycle in flight)."""
 
 ROUTINE = "executor: running"
 """The news of a cycle with nothing to say: not printed."""
@@ -139,17 +147,19 @@ def run(
     if lock_wait_configured() is None:
         set_lock_wait(EXECUTOR_LOCK_WAIT_S)  # a held file skips a step, not the cycle
     voice = _Voice(desk.live)
-    end = desk.run_executor(
-        threading.Event(),  # never set: the long-running mode is stopped by a signal
-        on_news=voice,
-        once=once,
-        interval_s=interval,
-        holder="executor",
-        reconcile_every_s=reconcile_every_s,
-        retry_after=retry_after,
-        stop_on_bug=True,  # a bug ends the headless executor (exit 70, traceback in the log)
-        concurrency=concurrency,
-    )
+    stop = threading.Event()
+    with _stopped_by_signals(stop) as stopped_by:
+        end = desk.run_executor(
+            stop,  # SIGTERM, SIGHUP: after the cycle in flight, the lease given back
+            on_news=voice,
+            once=once,
+            interval_s=interval,
+            holder="executor",
+            reconcile_every_s=reconcile_every_s,
+            retry_after=retry_after,
+            stop_on_bug=True,  # a bug ends the headless executor (exit 70, the log has it)
+            concurrency=concurrency,
+        )
     if end.why == "lease-held":
         print(f"not starting: {end.text}")
         return exit_codes.LEASE_HELD
@@ -160,6 +170,8 @@ def run(
         print(f"not starting: {end.text}", file=sys.stderr)
         return exit_codes.INTERNAL
     voice.started()
+    if stopped_by:
+        voice.say(f"executor: stopped by {stopped_by[0]} (its last cycle done, lease given back)")
     if once:
         print(f"executor: {end.sent} order(s) sent in {end.cycles} cycle(s)")
         for note in end.held:
@@ -188,7 +200,41 @@ class _Voice:
         self.started()
         line = _line(news)
         if line is not None:
+            self.say(line)
+
+    @staticmethod
+    def say(line: str) -> None:
+        """One line on standard error; none once its terminal has gone (EIO: the executor
+        finishes its cycle all the same, and the log has what it did)."""
+        try:
             print(line, file=sys.stderr, flush=True)
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: threading.Event) -> Iterator[list[str]]:
+    """SIGTERM or SIGHUP set ``stop`` (the executor ends after the cycle in flight, whose
+    sends complete and are recorded, and gives back the lease) instead of killing the
+    process mid-send; the list gets the signal's name. The handlers before are put back.
+    Only the main thread can take signals: elsewhere, nothing changes."""
+    names: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield names
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if not names:
+            names.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield names
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
 
 
 def _line(news: ExecutorNews) -> str | None:

@@ -63,6 +63,7 @@ from vanta_tui.ui.flows import (
 )
 from vanta_tui.ui.flows.base import Flow, flow_action, guarded
 from vanta_tui.ui.format import focus_border, price
+from vanta_tui.ui.hangup import DetachedTerminal, TerminalGuard, stdin_tty
 from vanta_tui.ui.header import DeskHeader
 from vanta_tui.ui.keys import DIALOG_GROUP, OrderedKeys, checked_keymap, class_bindings
 from vanta_tui.ui.panes.base import Pane, share_cells
@@ -97,6 +98,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAUSED_TEXT = "executor: paused — E to start"
+LOOP_START_WAIT_S = 30.0
+"""How long a stop signalled while the desk starts waits for its event loop."""
 WAITING_TEXT = "executor: waiting for the state to load"
 """The desk's executor starts once the first load is on screen (see `executor_loop`)."""
 LOOP_HANDOVER_S = 60.0
@@ -294,6 +297,8 @@ class VantaApp(OrderedKeys):
         """The address of the browser this desk is served to (`vanta-tui serve`), or None."""
         self.loads = 0
         """How many state loads have been shown (tests wait on it)."""
+        self.stopped_because: str | None = None
+        """Why the desk was closed without the operator (`stop_now`), or None."""
         self.state_shown = threading.Event()
         """Set once the first load is on screen: the executor starts then (`executor_loop`)."""
         # The main screen's widgets, kept so that a tick or a load reaches them while a modal
@@ -481,7 +486,8 @@ class VantaApp(OrderedKeys):
                 await asyncio.wait_for(
                     asyncio.gather(*(w.wait() for w in busy), return_exceptions=True), 10
                 )
-        await asyncio.to_thread(self._record_sync, "desk.closed")
+        why = {"why": self.stopped_because} if self.stopped_because else None
+        await asyncio.to_thread(self._record_sync, "desk.closed", why)
         await asyncio.to_thread(self._close_desk)
 
     def _close_desk(self) -> None:
@@ -1058,6 +1064,26 @@ class VantaApp(OrderedKeys):
     def on_blotter_screen_order_opened(self, message: BlotterScreen.OrderOpened) -> None:
         self.open_order(message.order_id)
 
+    def stop_from_thread(self, why: str, code: int) -> None:
+        """Close the desk without asking, from another thread (`ui.hangup`: its terminal
+        went away, SIGHUP, SIGTERM): as `q` does, the executor stopping after the cycle in
+        flight, the journal recording why. Waits for the desk's loop to run if it does not
+        yet; nothing when it has ended."""
+        deadline = time.monotonic() + LOOP_START_WAIT_S
+        while self._loop is None and self.return_code is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # signalled while starting: the loop comes
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self.stop_now, why, code)
+
+    def stop_now(self, why: str, code: int) -> None:
+        """Close the desk at once (no question, whatever dialog is open), recording why."""
+        if self.stopped_because is None:
+            self.stopped_because = why
+        self.exit(return_code=code)
+
     async def action_quit(self) -> None:
         """`q`, Textual's `ctrl+q` and the palette's Quit: `flows.execution.quit_desk` (asks
         first while the desk's executor has orders in flight)."""
@@ -1307,5 +1333,7 @@ def run_desk(
         served_to=served_to,
     )
     app._settings_warning = warning
-    result = app.run()
-    return result or 0
+    detach = DetachedTerminal()
+    with TerminalGuard(app.stop_from_thread, stdin_tty(), detach=lambda: detach(app._driver)):
+        result = app.run()
+    return result or app.return_code or 0
