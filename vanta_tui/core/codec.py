@@ -103,7 +103,11 @@ def dumps_canonical(data: Any) -> str:
 
 def data_sha(data: Any) -> str:
     """sha256 of data in canonical form (independent of formatting): a state file's content."""
-    return hashlib.sha256(dumps_canonical(data).encode("utf-8")).hexdigest()
+    try:
+        text = orjson.dumps(data, default=_fragment, option=_CANONICAL)
+    except TypeError:  # what orjson refuses: `dumps_canonical`'s fallback, the same text
+        text = dumps_canonical(data).encode("utf-8")
+    return hashlib.sha256(text).hexdigest()
 
 
 def dumps_compact(data: Any) -> str:
@@ -119,33 +123,16 @@ def dumps_compact(data: Any) -> str:
 _MEMBER = _STRICT | orjson.OPT_INDENT_2
 
 
-def member_texts(item: Any) -> tuple[bytes, bytes]:
+def member_text(item: Any) -> bytes:
     """The pretty text of ``item`` as a member of a list under a top-level key (indented by
-    four spaces), and its canonical text."""
-    pretty = orjson.dumps(item, default=_fragment, option=_MEMBER).replace(b"\n", b"\n    ")
-    canonical = orjson.dumps(item, default=_fragment, option=_CANONICAL)
-    # The canonical text is kept (one per order of a queue): orjson's result holds a buffer
-    # of at least 8 KiB whatever its length, so it is kept as an exact-size copy (the pretty
-    # one already is, made by `replace`). 10,000 orders: 80 MB → 7 MB.
-    return pretty, bytes(memoryview(canonical))
-
-
-def canonical_text(item: Any) -> bytes:
-    """The canonical text of ``item`` (as `member_texts` gives it), for an item whose pretty
-    text is known."""
-    return bytes(memoryview(orjson.dumps(item, default=_fragment, option=_CANONICAL)))
+    four spaces)."""
+    return orjson.dumps(item, default=_fragment, option=_MEMBER).replace(b"\n", b"\n    ")
 
 
 def pretty_with_members(top: dict[str, Any], key: str, members: list[bytes]) -> bytes:
     """``dumps_pretty(top)`` with ``top[key]`` the list whose members' texts are given."""
     parts = [orjson.Fragment(m) for m in members]
     return orjson.dumps({**top, key: parts}, default=_fragment, option=_PRETTY)
-
-
-def canonical_with_members(top: dict[str, Any], key: str, members: list[bytes]) -> bytes:
-    """``dumps_canonical(top)`` (as bytes) with ``top[key]`` given as its members' texts."""
-    parts = [orjson.Fragment(m) for m in members]
-    return orjson.dumps({**top, key: parts}, default=_fragment, option=_CANONICAL)
 
 
 _CONTAINERS = frozenset({dict, list})

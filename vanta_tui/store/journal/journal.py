@@ -73,7 +73,6 @@ from vanta_tui.store.journal.projection import read as read_projection
 from vanta_tui.store.journal.redact import redact_payload
 from vanta_tui.store.loader import (
     LoadedFile,
-    OrderText,
     file_reuse,
     kind_of,
     known_sha,
@@ -161,7 +160,6 @@ class _Seen:
     sha: str
     raw: Any
     model: StateFileModel
-    texts: Mapping[str, OrderText] | None = None
     source: tuple[str, Spans] | None = None
     """A queue as the loader read it: its text and the places of its orders, whose pretty
     texts a first render takes from it (`render_queue`)."""
@@ -181,11 +179,11 @@ class _Seen:
         will then know it (checked to load back), and the sha256 of its data's canonical
         text. A queue's unchanged orders are neither rendered nor validated again."""
         if isinstance(new, QueueFile) and isinstance(self.model, QueueFile):
-            done = render_queue(new, self.model, self.raw, ref, self.texts, self.source)
+            done = render_queue(new, self.model, self.raw, ref, self.source)
             source = None
             if done.spans is not None:
                 source = (done.data.decode("utf-8"), done.spans)
-            seen = _Seen(_sha(done.data), done.raw, done.model, done.texts, source)
+            seen = _Seen(_sha(done.data), done.raw, done.model, source)
             return done.data, seen, done.data_sha
         data = render(new)
         keep: list[Any] = []
