@@ -1,0 +1,143 @@
+"""PostgreSQL for the multi-host mode (issue 25): the tests' own throwaway server (started
+as an unprivileged user when the tests run as root, on a Unix socket in a temp directory,
+stopped at the end) and the executor workers' claims on accounts (session advisory locks:
+a worker that dies lets its accounts go at once)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from vanta_tui.store.postgres.claims import AccountClaims, key31, worker_name, workers
+from vanta_tui.store.postgres.server import LocalServer
+
+NAMESPACE = "journal-under-test"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    """A throwaway server for this module (made under /tmp: its user must reach it)."""
+    root = Path(tempfile.mkdtemp(prefix="vanta-pg-"))
+    local = LocalServer(root)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
+def test_the_server_runs_as_an_unprivileged_user_on_a_socket_only(server: LocalServer) -> None:
+    pid = server.server_pid()
+    assert pid is not None
+    status = Path(f"/proc/{pid}/status").read_text()
+    uid = int(status.split("Uid:")[1].split()[0])
+    assert uid != 0  # PostgreSQL refuses root; as root, the server runs as another user
+    if os.geteuid() != 0:
+        assert uid == os.geteuid()
+    with psycopg.connect(server.url) as conn:
+        assert conn.execute("SHOW listen_addresses").fetchone() == ("",)  # no TCP at all
+        (directory,) = conn.execute("SHOW unix_socket_directories").fetchone() or ("",)
+        assert Path(directory) == server.socket_dir
+
+
+def test_an_account_is_held_by_one_worker_at_a_time(server: LocalServer) -> None:
+    accounts = [f"alpaca:F_{n:04d}" for n in range(10)]
+    with (
+        AccountClaims(server.url, NAMESPACE, host="host-a", pid=1) as first,
+        AccountClaims(server.url, NAMESPACE, host="host-b", pid=2) as second,
+    ):
+        assert first.claim_some(accounts, limit=6) == accounts[:6]
+        assert second.claim_some(accounts) == accounts[6:]  # only the free ones
+        assert not second.claim(accounts[0])
+        assert first.claim(accounts[0])  # held already: still its own
+        # Another namespace (another journal) is another set of accounts.
+        with AccountClaims(server.url, "other-journal") as other:
+            assert other.claim(accounts[0])
+        with psycopg.connect(server.url) as conn:
+            listed = {(w.host, w.pid): w.accounts for w in workers(conn, NAMESPACE)}
+        assert listed == {("host-a", 1): 6, ("host-b", 2): 4}
+        first.release(accounts[0])
+        assert second.claim(accounts[0])  # let go: taken at once
+        assert first.held == frozenset(accounts[1:6])
+
+
+HOLDER = r"""
+import sys, time
+from vanta_tui.store.postgres.claims import AccountClaims
+claims = AccountClaims(sys.argv[1], sys.argv[2], host="doomed")
+taken = claims.claim_some(sys.argv[3:])
+print(len(taken), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_worker_killed_mid_work_lets_its_accounts_go_at_once(server: LocalServer) -> None:
+    """SIGKILL: no goodbye to the server. Its session ends with its socket, and with it
+    every claim: the surviving worker takes them over within 5 s."""
+    accounts = [f"ccxt:kraken:F_{n:04d}" for n in range(50)]
+    doomed = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, server.url, NAMESPACE, *accounts],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert doomed.stdout is not None
+        assert doomed.stdout.readline().strip() == "50"
+        with AccountClaims(server.url, NAMESPACE, host="survivor") as survivor:
+            assert survivor.claim_some(accounts) == []
+            with psycopg.connect(server.url) as conn:
+                assert [(w.host, w.accounts) for w in workers(conn, NAMESPACE)] == [("doomed", 50)]
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(timeout=10)
+            killed_at = time.monotonic()
+            taken: list[str] = []
+            while len(taken) < len(accounts):
+                assert time.monotonic() - killed_at < 5.0, f"{len(taken)} taken over in 5 s"
+                taken += survivor.claim_some(accounts)
+                time.sleep(0.02)
+            assert sorted(taken) == sorted(accounts)
+            with psycopg.connect(server.url) as conn:
+                assert [(w.host, w.accounts) for w in workers(conn, NAMESPACE)] == [
+                    ("survivor", 50)
+                ]
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait(timeout=10)
+
+
+def test_a_worker_whose_session_ends_knows_it_lost_its_accounts(server: LocalServer) -> None:
+    """The server ends the session (an administrator, a failover): the worker's next look
+    says its claims are gone, and another worker can take them."""
+    with AccountClaims(server.url, NAMESPACE, host="cut-off") as worker:
+        assert worker.claim("alpaca:V_CORE")
+        with psycopg.connect(server.url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (worker_name("cut-off"),),
+            )
+        assert not worker.alive()
+        assert worker.held == frozenset()
+        with AccountClaims(server.url, NAMESPACE) as other:
+            deadline = time.monotonic() + 5
+            while not other.claim("alpaca:V_CORE"):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+
+
+def test_keys_are_stable_and_fit_the_servers_oid_columns() -> None:
+    assert key31("alpaca:V_CORE") == key31("alpaca:V_CORE")
+    keys = {key31(f"acct-{n}") for n in range(1000)}
+    assert all(0 <= k < 2**31 for k in keys)
+    assert len(keys) >= 999  # a collision only makes the work coarser (module docstring)

@@ -1,0 +1,170 @@
+"""The executor workers' claims on accounts: PostgreSQL session advisory locks (issue 25).
+
+A worker claims an account (the fan-out's unit of work: one account at one venue) by
+taking a session-level advisory lock. The lock lasts as long as the worker's database
+session: a worker that exits, is killed (SIGKILL included) or whose connection closes has
+its session ended by the server, which frees its accounts at once for another worker to
+claim. (A host that vanishes without closing its sockets is noticed by TCP keepalives:
+`KEEPALIVE` sets them to a few seconds.) A worker whose connection fails has lost its
+claims: it must stop sending (`AccountClaims.alive`), and the worker that takes an account
+over reconciles it with its broker before sending anything (exactly once across workers).
+
+Keys: the two-key form, ``pg_try_advisory_lock(namespace, account)``, both 31-bit hashes
+(blake2b) of the journal's namespace and of the account, so that ``pg_locks`` shows them
+as they are (``classid``, ``objid``, ``objsubid`` 2) and `workers` can count one
+namespace's claims. Two accounts whose hashes collide share one lock: a worker that holds
+one also gets the other (advisory locks nest within a session), another worker gets
+neither; a collision can make the work coarser, never let two workers hold one account.
+
+Workers name themselves in ``application_name`` (``vanta-worker HOST PID``), which is
+how `workers` says who holds what.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+WORKER_PREFIX = "vanta-worker "
+"""How a worker's database session names itself (then its host and process id)."""
+
+KEEPALIVE: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
+"""libpq's TCP keepalives: a worker whose host vanished is let go within about 11 s (a
+closed socket, a killed process, at once). Nothing on a Unix socket."""
+
+
+def key31(text: str) -> int:
+    """A stable 31-bit key for ``text`` (the same on every host and Python)."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF
+
+
+def worker_name(host: str | None = None, pid: int | None = None) -> str:
+    """This worker's ``application_name`` (PostgreSQL keeps 63 bytes of it)."""
+    host = host or socket.gethostname()
+    pid = os.getpid() if pid is None else pid
+    return f"{WORKER_PREFIX}{host[:40]} {pid}"
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker as the server sees it: where it runs and how many accounts it holds."""
+
+    host: str
+    pid: int
+    accounts: int
+
+
+class AccountClaims:
+    """One worker's claims in one namespace, on its own database session (autocommit)."""
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str,
+        *,
+        host: str | None = None,
+        pid: int | None = None,
+        connect_timeout_s: int = 10,
+    ) -> None:
+        import psycopg
+
+        self.namespace = namespace
+        self._ns = key31(namespace)
+        self.name = worker_name(host, pid)
+        self.conn: psycopg.Connection[Any] = psycopg.connect(
+            url,
+            autocommit=True,
+            application_name=self.name,
+            connect_timeout=connect_timeout_s,
+            **KEEPALIVE,  # libpq ignores them on a Unix socket
+        )
+        self._held: set[str] = set()
+
+    def __enter__(self) -> AccountClaims:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the session: every claim is let go."""
+        self._held.clear()
+        self.conn.close()
+
+    @property
+    def held(self) -> frozenset[str]:
+        """The accounts this worker holds."""
+        return frozenset(self._held)
+
+    def claim(self, account: str) -> bool:
+        """Take ``account`` if no other worker holds it (True: held now, or already)."""
+        if account in self._held:
+            return True
+        row = self.conn.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (self._ns, key31(account))
+        ).fetchone()
+        if row is not None and row[0]:
+            self._held.add(account)
+            return True
+        return False
+
+    def claim_some(self, accounts: Iterable[str], limit: int | None = None) -> list[str]:
+        """Take the free ones among ``accounts`` (at most ``limit`` more): those taken now."""
+        taken: list[str] = []
+        for account in accounts:
+            if limit is not None and len(taken) >= limit:
+                break
+            if account not in self._held and self.claim(account):
+                taken.append(account)
+        return taken
+
+    def release(self, account: str) -> None:
+        """Let ``account`` go (another worker may take it at once)."""
+        if account not in self._held:
+            return
+        self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", (self._ns, key31(account)))
+        self._held.discard(account)
+
+    def alive(self) -> bool:
+        """Whether the session (and so every claim) still holds: a worker for which this is
+        False has lost its accounts and sends nothing more."""
+        try:
+            self.conn.execute("SELECT 1").fetchone()
+        except Exception:
+            self._held.clear()
+            return False
+        return True
+
+
+def workers(conn: psycopg.Connection[Any], namespace: str) -> list[Worker]:
+    """The workers holding accounts of ``namespace`` now, with their hosts and counts
+    (busiest first)."""
+    rows = conn.execute(
+        """
+        SELECT a.application_name, count(*)
+        FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid::bigint = %s
+          AND a.application_name LIKE %s
+        GROUP BY a.application_name
+        """,
+        (key31(namespace), WORKER_PREFIX + "%"),
+    ).fetchall()
+    found: list[Worker] = []
+    for name, count in rows:
+        host, _, pid = str(name).removeprefix(WORKER_PREFIX).rpartition(" ")
+        found.append(Worker(host, int(pid) if pid.isdigit() else 0, int(count)))
+    found.sort(key=lambda w: (-w.accounts, w.host, w.pid))
+    return found
