@@ -1,7 +1,7 @@
 """PostgreSQL for the multi-host mode (issue 25): the tests' own throwaway server (started
 as an unprivileged user when the tests run as root, on a Unix socket in a temp directory,
-stopped at the end) and the executor workers' claims on accounts (session advisory locks:
-a worker that dies lets its accounts go at once)."""
+stopped at the end), the executor workers' claims on accounts (session advisory locks: a
+worker that dies lets its accounts go at once) and the change feed (LISTEN/NOTIFY)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from vanta_tui.store.postgres.claims import AccountClaims, key31, worker_name, workers
+from vanta_tui.store.postgres.feed import Change, ChangeFeed, announce, channel
 from vanta_tui.store.postgres.server import LocalServer
 
 NAMESPACE = "journal-under-test"
@@ -141,3 +142,46 @@ def test_keys_are_stable_and_fit_the_servers_oid_columns() -> None:
     keys = {key31(f"acct-{n}") for n in range(1000)}
     assert all(0 <= k < 2**31 for k in keys)
     assert len(keys) >= 999  # a collision only makes the work coarser (module docstring)
+
+
+ANNOUNCER = r"""
+import sys, psycopg
+from vanta_tui.store.postgres.feed import Change, announce
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    announce(conn, sys.argv[2], [Change("autotrade_queue.json", "ab" * 32, 42, 7, "host-b")])
+"""
+
+
+def test_a_desk_hears_another_process_change_a_file(server: LocalServer) -> None:
+    with ChangeFeed(server.url, NAMESPACE) as feed:
+        subprocess.run([sys.executable, "-c", ANNOUNCER, server.url, NAMESPACE], check=True)
+        heard = feed.wait(10, at_most=1)
+    assert heard == [Change("autotrade_queue.json", "ab" * 32, 42, 7, "host-b")]
+
+
+def test_a_change_is_heard_when_its_transaction_commits_never_if_it_rolls_back(
+    server: LocalServer,
+) -> None:
+    with ChangeFeed(server.url, NAMESPACE) as feed, psycopg.connect(server.url) as writer:
+        with writer.transaction(force_rollback=True):
+            announce(writer, NAMESPACE, [Change("vault.json", "00" * 32, 3)])
+        assert feed.wait(0.3) == []
+        with writer.transaction():
+            announce(writer, NAMESPACE, [Change("vault.json", "11" * 32, 4)])
+            assert feed.wait(0.3) == []  # not before the commit
+        assert feed.wait(10, at_most=1) == [Change("vault.json", "11" * 32, 4)]
+
+
+def test_what_is_not_a_change_on_the_channel_is_skipped(server: LocalServer) -> None:
+    with (
+        ChangeFeed(server.url, NAMESPACE) as feed,
+        psycopg.connect(server.url, autocommit=True) as other,
+    ):
+        for junk in ["not json", '{"file": "vault.json"}', '{"sha256": 1}', "[]"]:
+            other.execute("SELECT pg_notify(%s, %s)", (channel(NAMESPACE), junk))
+        announce(other, NAMESPACE, [Change("overlays.json", "22" * 32)])
+        other.execute("SELECT pg_notify(%s, %s)", (channel("another journal"), "{}"))
+        heard = feed.wait(2, at_most=5)
+    assert heard == [Change("overlays.json", "22" * 32)]
+    with pytest.raises(ValueError, match="does not fit"):
+        Change("x" * 9000, "00").payload()

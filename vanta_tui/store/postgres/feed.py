@@ -1,0 +1,116 @@
+"""Changes announced through PostgreSQL's LISTEN/NOTIFY (issue 25): how a desk on another
+host learns that a state file changed, without file watching (which does not see another
+host's writes on a network filesystem).
+
+After each action and each recorded outside change, the writer announces each file it
+changed: its name, version and sha256, the journal's event number, and who wrote it
+(`announce`). A desk listening (`ChangeFeed`) reloads that file from the shared directory
+when its own copy differs. Sent inside the writer's transaction, a notification is
+delivered when that transaction commits, and never if it rolls back, so a desk never hears
+of a change that did not happen.
+
+One channel per journal (its namespace, hashed: `channel`). A payload that does not read
+as a change (another program on the channel, a newer writer's fields are kept) is skipped
+and logged, never fatal to the listening desk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from vanta_tui.store.postgres.claims import key31
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD = 7999
+"""PostgreSQL's limit on a notification's payload is 8,000 bytes."""
+
+
+def channel(namespace: str) -> str:
+    """The journal's channel: an identifier PostgreSQL takes unquoted."""
+    return f"vanta_changes_{key31(namespace):08x}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file as a writer left it."""
+
+    file: str
+    sha256: str
+    version: int | None = None
+    seq: int | None = None
+    origin: str = ""
+
+    def payload(self) -> str:
+        text = json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        if len(text.encode("utf-8")) > MAX_PAYLOAD:
+            raise ValueError(f"a change of {self.file} does not fit a notification")
+        return text
+
+    @classmethod
+    def from_payload(cls, text: str) -> Change | None:
+        """The change a payload says, or None when it says none (logged)."""
+        try:
+            data = json.loads(text)
+            change = cls(
+                file=str(data["file"]),
+                sha256=str(data["sha256"]),
+                version=None if data.get("version") is None else int(data["version"]),
+                seq=None if data.get("seq") is None else int(data["seq"]),
+                origin=str(data.get("origin") or ""),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("change feed: a notification that is not a change skipped (%s)", exc)
+            return None
+        return change
+
+
+def announce(conn: psycopg.Connection[Any], namespace: str, changes: Iterable[Change]) -> int:
+    """Send ``changes`` on the journal's channel through ``conn`` (delivered when its
+    transaction commits; at once in autocommit). How many were sent."""
+    name = channel(namespace)
+    sent = 0
+    for change in changes:
+        conn.execute("SELECT pg_notify(%s, %s)", (name, change.payload()))
+        sent += 1
+    return sent
+
+
+class ChangeFeed:
+    """A desk's ear on the journal's channel (its own session, autocommit)."""
+
+    def __init__(self, url: str, namespace: str, *, name: str = "vanta-desk") -> None:
+        import psycopg
+
+        self.channel = channel(namespace)
+        self.conn: psycopg.Connection[Any] = psycopg.connect(
+            url, autocommit=True, application_name=name
+        )
+        self.conn.execute(f"LISTEN {self.channel}")  # an identifier `channel` made
+
+    def __enter__(self) -> ChangeFeed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def wait(self, timeout_s: float, *, at_most: int | None = None) -> list[Change]:
+        """The changes heard within ``timeout_s`` (returns early after ``at_most``)."""
+        heard: list[Change] = []
+        for note in self.conn.notifies(timeout=timeout_s, stop_after=at_most):
+            if note.channel != self.channel:
+                continue
+            change = Change.from_payload(note.payload)
+            if change is not None:
+                heard.append(change)
+        return heard
