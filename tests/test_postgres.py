@@ -185,3 +185,82 @@ def test_what_is_not_a_change_on_the_channel_is_skipped(server: LocalServer) -> 
     assert heard == [Change("overlays.json", "22" * 32)]
     with pytest.raises(ValueError, match="does not fit"):
         Change("x" * 9000, "00").payload()
+
+
+def _staged_order(state_dir: Path) -> str:
+    from vanta_tui.core.enums import OrderStatus
+    from vanta_tui.core.models import QueueFile
+    from vanta_tui.store.loader import load_model
+
+    queue = load_model(state_dir, QueueFile)
+    return next(
+        o.order_id for o in queue.orders if o.status is OrderStatus.STAGED and o.follower_id is None
+    )
+
+
+def _approve(state_dir: Path, order_id: str, changes: str | None) -> None:
+    argv = [sys.executable, "-m", "vanta_tui", "--state-dir", str(state_dir)]
+    argv += ["--operator", "bob", *(["--changes", changes] if changes else [])]
+    env = {k: v for k, v in os.environ.items() if k != "VANTA_CHANGES_URL"}
+    done = subprocess.run(
+        [*argv, "orders", "approve", order_id], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_a_desk_that_does_not_watch_the_files_follows_announced_changes(
+    server: LocalServer, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (here the CLI, as on another host) approves an order: a desk that
+    does not watch the files sees it through the notification its journal announced. Without
+    the announcement (a writer not told the server), the same desk does not see it: the
+    notification is what carried it."""
+    from tests.ui_helpers import make_app, wait_for
+    from vanta_tui.core.enums import OrderStatus
+
+    monkeypatch.setenv("VANTA_CHANGES_URL", server.url)
+    app = make_app(state_dir, watch=False)
+
+    def status_of(order_id: str) -> OrderStatus | None:
+        queue = app.snapshot.queue
+        found = [o for o in queue.orders if o.order_id == order_id] if queue else []
+        return found[0].status if found else None
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.loads >= 1)
+        following = [w for w in app.workers if w.group == "changes"]
+        assert len(following) == 1
+        await wait_for(pilot, lambda: app.desk._journal_namespace() is not None)
+        await pilot.pause(0.5)  # its LISTEN is in place (it tries every 2 s until named)
+        unheard = _staged_order(state_dir)
+        _approve(state_dir, unheard, changes=None)
+        await pilot.pause(1.5)
+        assert status_of(unheard) is OrderStatus.STAGED  # no watcher, no announcement
+        heard = _staged_order(state_dir)
+        _approve(state_dir, heard, changes=server.url)
+        await wait_for(pilot, lambda: status_of(heard) is OrderStatus.APPROVED, timeout=10)
+        assert status_of(unheard) is OrderStatus.APPROVED  # the file read as it is now
+
+
+def test_a_server_out_of_reach_never_fails_or_holds_up_an_action(
+    state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Announcing is after the fact: the action is committed whether or not the desks hear
+    of it, and after one failed attempt no action waits on the server for a while."""
+    from vanta_tui.desk import Desk
+
+    monkeypatch.setenv("VANTA_CHANGES_URL", f"postgresql://vanta@/postgres?host={tmp_path}/none")
+    attempts: list[str] = []
+    real_connect = psycopg.connect
+
+    def counting(url: str, *args: object, **kwargs: object) -> psycopg.Connection[object]:
+        attempts.append(url)
+        return real_connect(url, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(psycopg, "connect", counting)
+    with Desk(state_dir, operator="olivia") as desk:
+        first = _staged_order(state_dir)
+        assert desk.approve([first]).approved == 1
+        second = _staged_order(state_dir)
+        assert desk.approve([second]).approved == 1
+    assert len(attempts) == 1  # the second action did not try again so soon

@@ -94,6 +94,10 @@ class Default:
 
 DEFAULT = Default()
 
+FOLLOW_RETRY_S = 2.0
+"""How often a desk following changes tries its server again when it is lost."""
+FOLLOW_WAIT_S = 0.25
+"""How long a desk following changes listens before it looks whether it should stop."""
 STATUS_PROBE_TIMEOUT_S = 5.0
 """How long the status waits for each broker it asks."""
 
@@ -239,6 +243,64 @@ class Desk:
             return
         with self._session() as ctx:
             ctx.journal.note_external_changes(kinds)
+
+    @property
+    def follows_changes(self) -> bool:
+        """Whether changes are announced on a PostgreSQL server (`VANTA_CHANGES_URL`,
+        ``--changes``), which `follow_changes` listens to."""
+        from vanta_tui.store.postgres.feed import changes_url
+
+        return changes_url() is not None
+
+    def follow_changes(
+        self,
+        stop: threading.Event,
+        on_change: Callable[[frozenset[StateKind]], None],
+        *,
+        retry_s: float = FOLLOW_RETRY_S,
+    ) -> None:
+        """Call ``on_change`` with the files another process (on this host or another)
+        announces it changed, in this thread, until ``stop`` is set: PostgreSQL's
+        LISTEN/NOTIFY on the journal's channel (`store.postgres.feed`), for desks that do
+        not watch the files (a network filesystem shows no other host's writes). This
+        process's own changes are not repeated (its panes have them). A lost server is
+        tried again every ``retry_s``, the files are then read again in full (what was
+        announced meanwhile was not heard)."""
+        from vanta_tui.store.postgres.feed import ChangeFeed, changes_url, origin
+
+        url = changes_url()
+        if url is None:
+            return
+        by_name = {kind.filename: kind for kind in StateKind}
+        me = origin()
+        missed = False
+        while not stop.is_set():
+            namespace = self._journal_namespace()
+            if namespace is None:  # no event recorded yet: nothing to name the channel
+                stop.wait(retry_s)
+                continue
+            try:
+                with ChangeFeed(url, namespace, name=f"vanta-desk {self.operator}"[:63]) as feed:
+                    if missed:
+                        on_change(frozenset(StateKind))
+                    missed = True
+                    while not stop.is_set():
+                        kinds = frozenset(
+                            by_name[c.file]
+                            for c in feed.wait(FOLLOW_WAIT_S)
+                            if c.origin != me and c.file in by_name
+                        )
+                        if kinds:
+                            on_change(kinds)
+            except Exception as exc:
+                log.warning("following changes: %s (again in %.0f s)", exc, retry_s)
+                stop.wait(retry_s)
+
+    def _journal_namespace(self) -> str | None:
+        from vanta_tui.store.journal import Journal
+
+        with Journal(self.state_dir, clock=self.clock, read_only=True) as journal:
+            return journal.namespace()
 
     def record(self, action: str, payload: Mapping[str, Any] | None = None) -> None:
         """Record a desk event (``desk.opened``, ``executor.paused`` …) in the journal (a

@@ -93,6 +93,13 @@ def add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         default=argparse.SUPPRESS if suppress else False,
         help="refuse every action that changes state",
     )
+    parser.add_argument(
+        "--changes",
+        default=default,
+        metavar="URL",
+        help="PostgreSQL server (postgresql://…) on which every change is announced to the "
+        "desks, which follow it without file watching (default: $VANTA_CHANGES_URL)",
+    )
 
 
 def command(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -109,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(parser, suppress=False)
     parser.add_argument("--log", metavar="FILE", help="log file of the desk")
     parser.add_argument(
+        "--no-watch", action="store_false", dest="watch",
+        help="the desk does not watch the state files (it follows --changes, or nothing)",
+    )  # fmt: skip
+    parser.add_argument(
         "--live", action="store_true",
         help="real-money endpoints (Alpaca live, exchanges without sandbox); asks to confirm",
     )  # fmt: skip
@@ -147,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             usage.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help (0) or a usage error (64)
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
+    if args.changes:  # every journal this process opens announces its changes there
+        from vanta_tui.store.postgres.feed import CHANGES_URL_ENV
+
+        os.environ[CHANGES_URL_ENV] = args.changes
     mode: color.Mode = args.color or "auto"
     color.set_mode(mode)
     state_dir = resolve_state_dir(args.state_dir)
@@ -194,6 +203,7 @@ def _run_command(args: argparse.Namespace, state_dir: Path) -> int:
             read_only=args.read_only,
             log_file=args.log,
             live=args.live,
+            watch=args.watch,
         )
     if args.read_only and _writes(args):
         print(f"read-only mode: '{command}' changes state and is refused")

@@ -280,6 +280,7 @@ class VantaApp(OrderedKeys):
         self.snapshot = StateSnapshot()
         self.selected_vault: str | None = None
         self._stop_watch = asyncio.Event()
+        self._stop_following = threading.Event()
         self.expiring = False
         """A flip-mode reversion is running (`flows.overlays.expire_flip_modes_if_due`)."""
         self.run_executor = executor and not read_only
@@ -381,6 +382,8 @@ class VantaApp(OrderedKeys):
             self.load_state(None)
         if self.watch_files:
             self.watch_state()
+        if self.desk.follows_changes:
+            self.follow_changes()
         if self.live and not self.read_only:
             self.push_screen(
                 ConfirmScreen(
@@ -473,13 +476,15 @@ class VantaApp(OrderedKeys):
 
     async def on_unmount(self) -> None:
         self._stop_watch.set()
+        self._stop_following.set()
         self._stop_executor.set()
         # Let the background readers and writers of the state directory finish first, so
         # that nothing touches it after the desk has closed.
         busy = [
             w
             for w in self.workers
-            if w.group in {"status", "journal", "state-load", "executor"} and not w.is_finished
+            if w.group in {"status", "journal", "state-load", "executor", "changes"}
+            and not w.is_finished
         ]
         if busy:
             with contextlib.suppress(TimeoutError):
@@ -559,6 +564,16 @@ class VantaApp(OrderedKeys):
             kinds = kinds_for_paths(self.state_dir, (path for _, path in changes))
             if kinds:
                 self.load_state(frozenset(kinds))
+
+    @work(thread=True, group="changes", exit_on_error=False)
+    def follow_changes(self) -> None:
+        """Reload the files other processes (on any host) announce they changed
+        (`Desk.follow_changes`: PostgreSQL's LISTEN/NOTIFY), until the desk closes."""
+
+        def changed(kinds: frozenset[StateKind]) -> None:
+            self.call_from_thread(self.load_state, kinds)
+
+        self.desk.follow_changes(self._stop_following, changed)
 
     @work(thread=True, group="executor", exit_on_error=False)
     def executor_loop(self, stop: threading.Event, previous: Worker[None] | None = None) -> None:
@@ -1309,6 +1324,7 @@ def run_desk(
     log_file: str | None = None,
     live: bool = False,
     served_to: str | None = None,
+    watch: bool = True,
 ) -> int:
     """Open the desk; returns the process exit code.
 
@@ -1331,6 +1347,7 @@ def run_desk(
         live=live,
         first_run_hint=not settings.first_run_done and warning is None,
         served_to=served_to,
+        watch=watch,
     )
     app._settings_warning = warning
     detach = DetachedTerminal()

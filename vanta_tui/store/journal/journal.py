@@ -85,6 +85,7 @@ from vanta_tui.store.loader import (
     state_path,
 )
 from vanta_tui.store.locks import PathLock
+from vanta_tui.store.postgres.feed import Announcer, Change, changes_url, origin
 from vanta_tui.store.spans import Spans
 from vanta_tui.store.writer import (
     atomic_replace,
@@ -444,8 +445,29 @@ class Journal:
         self._published: dict[StateKind, LoadedFile[Any]] = {}
         """The files this journal wrote last, as the other readers of the process take them
         (`loader.publish`; the loader holds them weakly, this keeps them)."""
+        self._changes_url = None if read_only else changes_url()
+        self._announcer: Announcer | None = None
+        """Where each change this journal records is announced to the desks (LISTEN/NOTIFY,
+        `store.postgres.feed`), when `VANTA_CHANGES_URL` is set."""
 
     # ----------------------------------------------------------------- plumbing
+
+    def namespace(self) -> str | None:
+        """This journal's name everywhere it is read: its first event's hash (None before
+        its first event)."""
+        first = self._hash_at(1)
+        return None if first is None else f"journal:{first}"
+
+    def _announce(self, changes: Sequence[Change]) -> None:
+        """Tell the listening desks which files changed (never fails: `Announcer`)."""
+        if self._changes_url is None or not changes:
+            return
+        if self._announcer is None:
+            namespace = self.namespace()
+            if namespace is None:
+                return
+            self._announcer = Announcer(self._changes_url, namespace)
+        self._announcer.send(changes)
 
     def close(self) -> None:
         """Close; a journal that wrote events signs a checkpoint at its head first."""
@@ -456,6 +478,8 @@ class Journal:
                         self._checkpoint_locked(force=True)
         finally:
             self.db.conn.close()
+            if self._announcer is not None:
+                self._announcer.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -988,7 +1012,15 @@ class Journal:
                 drafts.append(EventDraft("state.external_change", payload=info))
         if not drafts:
             return []
-        return self._append_locked("system", drafts)
+        events = self._append_locked("system", drafts)
+        self._announce(
+            [
+                Change(d.payload["file"], d.payload["sha256"] or "", d.payload["version"],
+                       events[-1].seq if events else None, origin())
+                for d in drafts
+            ]
+        )  # fmt: skip
+        return events
 
     def _seen_file(self, kind: StateKind, data: bytes, digest: str | None = None) -> _Seen:
         """The file as the journal last parsed it, if ``data`` (whose sha256 is ``digest``,
@@ -1193,8 +1225,12 @@ class Journal:
             events = self._append_locked(
                 actor, planned.events, ts=ts, intent_id=intent_id, redacted=True
             )
+            last = events[-1].seq if events else None
+            heard = [Change(c["file"], c["after"], c["version"], last, origin()) for c in changes]
             # A lending action's queue holds the journal's own orders: not handed out.
-            return ActResult(events, {} if lend_orders else planned.models, planned.result)
+            result = ActResult(events, {} if lend_orders else planned.models, planned.result)
+        self._announce(heard)  # the locks given back first: other writers need not wait
+        return result
 
     # ----------------------------------------------------------------- recovery
 

@@ -16,9 +16,14 @@ and logged, never fatal to the listening desk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,3 +119,73 @@ class ChangeFeed:
             if change is not None:
                 heard.append(change)
         return heard
+
+
+CHANGES_URL_ENV = "VANTA_CHANGES_URL"
+"""The PostgreSQL server whose notifications carry changes between desks (``--changes``)."""
+
+
+RETRY_AFTER_S = 5.0
+"""After a notification could not be sent, how long none is tried (an unreachable server
+would otherwise hold each action up for the connection's timeout)."""
+
+
+def changes_url() -> str | None:
+    """The server changes are announced on, if one is set (`CHANGES_URL_ENV`)."""
+    return os.environ.get(CHANGES_URL_ENV) or None
+
+
+def origin() -> str:
+    """This process as a change's writer: its host and process id."""
+    return f"{socket.gethostname()} {os.getpid()}"
+
+
+class Announcer:
+    """A writer's mouth on the journal's channel: its own session, opened when first
+    needed. A notification that cannot be sent never fails the action it reports (that is
+    committed already): it is logged, the session is dropped and opened again next time;
+    the listening desks catch up with the next change, or with their own look at the files'
+    stamps (`ChangeFeed` is how they hear quickly, not the only way they learn)."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        self.url = url
+        self.namespace = namespace
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._quiet_until = 0.0
+
+    def send(self, changes: Sequence[Change]) -> bool:
+        """Announce ``changes``; whether they were sent."""
+        if not changes:
+            return True
+        import psycopg
+
+        with self._lock:
+            if time.monotonic() < self._quiet_until:
+                return False  # it failed a moment ago: no action waits on it again yet
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(
+                        self.url, autocommit=True, application_name="vanta-writer",
+                        connect_timeout=2,
+                    )  # fmt: skip
+                announce(self._conn, self.namespace, changes)
+            except Exception as exc:
+                log.warning(
+                    "change feed: could not announce %d change(s) (again in %.0f s): %s",
+                    len(changes), RETRY_AFTER_S, exc,
+                )  # fmt: skip
+                self._drop()
+                self._quiet_until = time.monotonic() + RETRY_AFTER_S
+                return False
+        return True
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
