@@ -215,7 +215,8 @@ async def test_a_desk_that_does_not_watch_the_files_follows_announced_changes(
     does not watch the files sees it through the notification its journal announced. Without
     the announcement (a writer not told the server), the same desk does not see it: the
     notification is what carried it."""
-    from tests.ui_helpers import make_app, wait_for
+    from ui_helpers import make_app, wait_for
+
     from vanta_tui.core.enums import OrderStatus
 
     monkeypatch.setenv("VANTA_CHANGES_URL", server.url)
