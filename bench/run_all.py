@@ -26,6 +26,7 @@ SCRIPTS = [
     "mirror.py",
     "fanout.py",
     "cli_start.py",
+    "desk_changes.py",
 ]
 
 

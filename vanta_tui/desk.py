@@ -287,7 +287,7 @@ class Desk:
                     while not stop.is_set():
                         kinds = frozenset(
                             by_name[c.file]
-                            for c in feed.wait(FOLLOW_WAIT_S)
+                            for c in feed.wait(FOLLOW_WAIT_S, at_most=1)  # at once
                             if c.origin != me and c.file in by_name
                         )
                         if kinds:
