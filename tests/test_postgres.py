@@ -265,3 +265,33 @@ def test_a_server_out_of_reach_never_fails_or_holds_up_an_action(
         second = _staged_order(state_dir)
         assert desk.approve([second]).approved == 1
     assert len(attempts) == 1  # the second action did not try again so soon
+
+
+def test_the_postgres_command_runs_a_server_until_interrupted() -> None:
+    root = Path(tempfile.mkdtemp(prefix="vanta-pg-cmd-"))
+    command = subprocess.Popen(
+        [sys.executable, "-m", "vanta_tui", "postgres", str(root)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert command.stdout is not None
+        url = command.stdout.readline().strip()
+        assert url.startswith("postgresql://") and str(root) in url
+        assert "Ctrl+C" in command.stdout.readline()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        pid = LocalServer(root).server_pid()
+        assert pid is not None
+        command.send_signal(signal.SIGINT)
+        assert command.wait(timeout=60) == 0
+        assert "stopped" in command.stdout.read()
+        assert LocalServer(root).server_pid() is None  # its pid file gone: it stopped
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=2)
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait(timeout=10)
+        LocalServer(root).stop()
+        subprocess.run(["rm", "-rf", str(root)], check=False)

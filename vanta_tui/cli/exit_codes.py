@@ -10,7 +10,8 @@
 65   refused, bad input data: a state file or the journal that does not load or disagrees
      with its anchors, an order id that matches nothing, a rule that forbids the action
      ("order … is filled; only staged orders can be approved"); nothing was written
-69   a broker unavailable: unreachable, refusing, or its keys missing
+69   a broker (or the PostgreSQL server) unavailable: unreachable, refusing, or its keys
+     (its programs) missing
 70   internal error: a bug; one line on the terminal, the traceback in the log file
 75   temporary: a file locked by another program longer than ``--wait``, or changed
      meanwhile; nothing was written, try again

@@ -26,6 +26,7 @@ from vanta_tui.cli import (
     exit_codes,
     follower_cmds,
     order_cmds,
+    postgres_cmd,
     serve_cmd,
     state_cmds,
     status_cmds,
@@ -65,6 +66,7 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     day_cmds.add_fills,
     day_cmds.add_profit,
     serve_cmd.add_serve,
+    postgres_cmd.add_postgres,
     completion.add_completion,
 )
 """The commands, in the order ``vanta-tui --help`` lists them."""
