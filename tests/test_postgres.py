@@ -295,3 +295,16 @@ def test_the_postgres_command_runs_a_server_until_interrupted() -> None:
             command.wait(timeout=10)
         LocalServer(root).stop()
         subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
+def test_a_password_on_the_command_line_is_refused(state_dir: Path) -> None:
+    """Everyone on the machine reads a process's arguments (`ps`): the password goes in
+    PGPASSWORD or ~/.pgpass, or the URL in the environment."""
+    done = subprocess.run(
+        [sys.executable, "-m", "vanta_tui", "--state-dir", str(state_dir), "--changes",
+         "postgresql://vanta:hunter2@db.example/vanta", "status"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 64
+    assert "password" in done.stderr and "PGPASSWORD" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout

@@ -155,8 +155,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (64)
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
     if args.changes:  # every journal this process opens announces its changes there
-        from vanta_tui.store.postgres.feed import CHANGES_URL_ENV
+        from vanta_tui.store.postgres.feed import CHANGES_URL_ENV, url_password
 
+        if url_password(args.changes):
+            print(
+                "vanta-tui: error: --changes: a password in the URL would show in the process "
+                "list; give it in PGPASSWORD or ~/.pgpass (libpq reads them), or the whole "
+                f"URL in ${CHANGES_URL_ENV}",
+                file=sys.stderr,
+            )
+            return exit_codes.USAGE
         os.environ[CHANGES_URL_ENV] = args.changes
     mode: color.Mode = args.color or "auto"
     color.set_mode(mode)

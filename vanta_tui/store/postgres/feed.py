@@ -130,6 +130,16 @@ RETRY_AFTER_S = 5.0
 would otherwise hold each action up for the connection's timeout)."""
 
 
+def url_password(url: str) -> bool:
+    """Whether a libpq URL (or key=value string) carries a password."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        return bool(conninfo_to_dict(url).get("password"))
+    except Exception:  # not a URL libpq reads: it fails later, saying why
+        return ":" in url.partition("://")[2].partition("@")[0]
+
+
 def changes_url() -> str | None:
     """The server changes are announced on, if one is set (`CHANGES_URL_ENV`)."""
     return os.environ.get(CHANGES_URL_ENV) or None
