@@ -231,8 +231,8 @@ async def test_a_desk_that_does_not_watch_the_files_follows_announced_changes(
         await wait_for(pilot, lambda: app.loads >= 1)
         following = [w for w in app.workers if w.group == "changes"]
         assert len(following) == 1
-        await wait_for(pilot, lambda: app.desk._journal_namespace() is not None)
-        await pilot.pause(0.5)  # its LISTEN is in place (it tries every 2 s until named)
+        await wait_for(pilot, lambda: app.following)  # its LISTEN is in place
+        assert app.header.changes_text == "following changes"
         unheard = _staged_order(state_dir)
         _approve(state_dir, unheard, changes=None)
         await pilot.pause(1.5)
@@ -308,3 +308,16 @@ def test_a_password_on_the_command_line_is_refused(state_dir: Path) -> None:
     assert done.returncode == 64
     assert "password" in done.stderr and "PGPASSWORD" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+async def test_a_desk_that_cannot_hear_changes_says_its_panes_may_be_stale(
+    state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui_helpers import make_app, wait_for
+
+    monkeypatch.setenv("VANTA_CHANGES_URL", f"postgresql://vanta@/postgres?host={tmp_path}/none")
+    app = make_app(state_dir, watch=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: "out of reach" in app.header.changes_text)
+        assert app.header.changes_level == "fail" and not app.following
+        assert "panes may be stale" in app.header.changes_text

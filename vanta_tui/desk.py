@@ -257,6 +257,7 @@ class Desk:
         stop: threading.Event,
         on_change: Callable[[frozenset[StateKind]], None],
         *,
+        on_state: Callable[[bool, str], None] = lambda _ok, _text: None,
         retry_s: float = FOLLOW_RETRY_S,
     ) -> None:
         """Call ``on_change`` with the files another process (on this host or another)
@@ -265,7 +266,9 @@ class Desk:
         not watch the files (a network filesystem shows no other host's writes). This
         process's own changes are not repeated (its panes have them). A lost server is
         tried again every ``retry_s``, the files are then read again in full (what was
-        announced meanwhile was not heard)."""
+        announced meanwhile was not heard). ``on_state(listening, text)`` hears when it
+        starts listening and when it loses the server (for the operator's eyes: a desk
+        that neither watches nor listens shows stale panes)."""
         from vanta_tui.store.postgres.feed import ChangeFeed, changes_url, origin
 
         url = changes_url()
@@ -281,6 +284,7 @@ class Desk:
                 continue
             try:
                 with ChangeFeed(url, namespace, name=f"vanta-desk {self.operator}"[:63]) as feed:
+                    on_state(True, "following changes")
                     if missed:
                         on_change(frozenset(StateKind))
                     missed = True
@@ -294,6 +298,8 @@ class Desk:
                             on_change(kinds)
             except Exception as exc:
                 log.warning("following changes: %s (again in %.0f s)", exc, retry_s)
+                missed = True
+                on_state(False, "changes: server out of reach, panes may be stale")
                 stop.wait(retry_s)
 
     def _journal_namespace(self) -> str | None:

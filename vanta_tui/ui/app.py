@@ -281,6 +281,8 @@ class VantaApp(OrderedKeys):
         self.selected_vault: str | None = None
         self._stop_watch = asyncio.Event()
         self._stop_following = threading.Event()
+        self.following = False
+        """The desk listens to the changes announced on its PostgreSQL server now."""
         self.expiring = False
         """A flip-mode reversion is running (`flows.overlays.expire_flip_modes_if_due`)."""
         self.run_executor = executor and not read_only
@@ -573,7 +575,12 @@ class VantaApp(OrderedKeys):
         def changed(kinds: frozenset[StateKind]) -> None:
             self.call_from_thread(self.load_state, kinds)
 
-        self.desk.follow_changes(self._stop_following, changed)
+        def state(listening: bool, text: str) -> None:
+            self.following = listening
+            if not self._stop_following.is_set():
+                self.call_from_thread(self.header.set_changes, text, "ok" if listening else "fail")
+
+        self.desk.follow_changes(self._stop_following, changed, on_state=state)
 
     @work(thread=True, group="executor", exit_on_error=False)
     def executor_loop(self, stop: threading.Event, previous: Worker[None] | None = None) -> None:
@@ -735,15 +742,18 @@ class VantaApp(OrderedKeys):
 
     @work(thread=True, group="status", exit_on_error=False)
     def _status_worker(self, probe: bool, generation: int) -> None:
-        watcher = (
-            StatusLine("watcher", Level.OK, "watching the state directory")
-            if self._watching
-            else StatusLine(
-                "watcher",
-                Level.OK if not self.watch_files else Level.WARN,
-                "off" if not self.watch_files else "starting",
+        if self._watching:
+            watcher = StatusLine("watcher", Level.OK, "watching the state directory")
+        elif self.watch_files:
+            watcher = StatusLine("watcher", Level.WARN, "starting")
+        elif self.following:
+            watcher = StatusLine("watcher", Level.OK, "off; following the changes announced")
+        elif self.desk.follows_changes:
+            watcher = StatusLine(
+                "watcher", Level.WARN, "off, and the changes server is out of reach: stale"
             )
-        )
+        else:
+            watcher = StatusLine("watcher", Level.OK, "off")
         try:
             # A status refresh reads, and notes first-seen times of alarms.
             state = self.snapshot

@@ -117,6 +117,10 @@ class DeskHeader(Widget):
         self.executor_level = "ok"
         self.times_text = ""
         self.times_level = "ok"
+        self.changes_text = ""
+        """How the desk follows other processes' changes, when not by watching the files
+        ("following", "changes: server out of reach")."""
+        self.changes_level = "ok"
         self.held = 0
         """Approved orders the executor holds (`core.risk.hold_reason`)."""
         self._held_span: tuple[int, int] | None = None
@@ -163,6 +167,11 @@ class DeskHeader(Widget):
             self.refresh()
         self.tooltip = tip or None
 
+    def set_changes(self, text: str, level: str = "ok") -> None:
+        if (text, level) != (self.changes_text, self.changes_level):
+            self.changes_text, self.changes_level = text, level
+            self.refresh()
+
     def set_held(self, count: int) -> None:
         if count != self.held:
             self.held = count
@@ -192,6 +201,9 @@ class DeskHeader(Widget):
         if self.times_text:
             level = "desk-header--warn" if self.times_level == "warn" else "desk-header--state"
             right.append((f" {self.times_text} ", style(level)))
+        if self.changes_text:
+            level = "desk-header--state" if self.changes_level == "ok" else "desk-header--fail"
+            right.append((f" {self.changes_text} ", style(level)))
         right.append((f" {self.clock_text} ", Style()))
         title = (" VANTA desk ", style("desk-header--title"))
         room = self.size.width - cell_len(title[0]) - sum(cell_len(t) + 1 for t, _ in right)
