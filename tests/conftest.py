@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import decimal
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from vanta_tui.demo.bundled import write_demo
+from vanta_tui.store.postgres.server import LocalServer
 
 REPO = Path(__file__).resolve().parent.parent
 TRACKED_STATE = REPO / "state"
@@ -38,3 +40,18 @@ def _decimal_context() -> Iterator[None]:
     saved = decimal.getcontext().copy()
     yield
     decimal.setcontext(saved)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[LocalServer]:
+    """A throwaway PostgreSQL server for the tests that ask for it (one per test process):
+    the machine's server programs, as an unprivileged user when root, on a Unix socket in a
+    temp directory under /tmp (its user must reach it), stopped and removed at the end."""
+    root = Path(tempfile.mkdtemp(prefix="vanta-pg-"))
+    local = LocalServer(root)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        shutil.rmtree(root, ignore_errors=True)

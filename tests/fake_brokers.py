@@ -41,6 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         fake = self.server.fake
+        if fake.latency_s:
+            time.sleep(fake.latency_s)  # a venue across the internet
         if fake.gate is not None and split.path == fake.gated_path:
             fake.arrived.set()  # a slow broker: this request waits until the test opens it
             fake.gate.wait(30)
@@ -102,6 +104,8 @@ class FakeBroker:
         self.faults_for: dict[str, list[str]] = {}
         """Faults for the next POSTs of one client order id."""
         self.hang_s = 2.0
+        self.latency_s = 0.0
+        """How long every request takes before it is answered."""
         self.gate: threading.Event | None = None
         """Set (with `gated_path`): requests of that path wait until the event is set."""
         self.gated_path = ""

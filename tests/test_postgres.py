@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -24,17 +23,9 @@ from vanta_tui.store.postgres.server import LocalServer
 NAMESPACE = "journal-under-test"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    """A throwaway server for this module (made under /tmp: its user must reach it)."""
-    root = Path(tempfile.mkdtemp(prefix="vanta-pg-"))
-    local = LocalServer(root)
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
-        subprocess.run(["rm", "-rf", str(root)], check=False)
+@pytest.fixture
+def server(pg_server: LocalServer) -> LocalServer:
+    return pg_server
 
 
 def test_the_server_runs_as_an_unprivileged_user_on_a_socket_only(server: LocalServer) -> None:
@@ -97,7 +88,10 @@ def test_a_worker_killed_mid_work_lets_its_accounts_go_at_once(server: LocalServ
         with AccountClaims(server.url, NAMESPACE, host="survivor") as survivor:
             assert survivor.claim_some(accounts) == []
             with psycopg.connect(server.url) as conn:
-                assert [(w.host, w.accounts) for w in workers(conn, NAMESPACE)] == [("doomed", 50)]
+                assert [(w.host, w.accounts) for w in workers(conn, NAMESPACE)] == [
+                    ("doomed", 50),
+                    ("survivor", 0),  # connected, holding nothing yet
+                ]
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(timeout=10)
             killed_at = time.monotonic()
@@ -126,7 +120,7 @@ def test_a_worker_whose_session_ends_knows_it_lost_its_accounts(server: LocalSer
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = %s",
-                (worker_name("cut-off"),),
+                (worker_name(NAMESPACE, "cut-off"),),
             )
         assert not worker.alive()
         assert worker.held == frozenset()

@@ -894,6 +894,7 @@ class Desk:
         retry_after: tuple[float, ...] = (),
         stop_on_bug: bool = False,
         concurrency: int | None = None,
+        worker: bool = False,
     ) -> RunOutcome:
         """Run the executor in this thread until ``stop`` is set (``once``: until nothing
         more can progress now): it takes the state directory's lease (one executor per
@@ -905,13 +906,22 @@ class Desk:
         ``stop_on_bug``: an unexpected exception in a cycle ends the run (the headless
         executor exits, its supervisor restarts it) instead of being logged and said.
         ``concurrency``: sends in flight at once across accounts (default
-        `executor.engine.CONCURRENCY`)."""
+        `executor.engine.CONCURRENCY`). ``worker``: one of several executor workers on
+        this directory, sending for the accounts it claims on the server of
+        `VANTA_CHANGES_URL` (`executor --worker`)."""
         from vanta_tui.actions.context import ReadOnlyRefused
         from vanta_tui.executor import engine
         from vanta_tui.executor.runner import run_executor
 
         if self.read_only:  # it would send approved orders and write their records
             raise ReadOnlyRefused("read-only mode: the executor is not started")
+        worker_url: str | None = None
+        if worker:
+            from vanta_tui.store.postgres.feed import changes_url
+
+            worker_url = changes_url()
+            if worker_url is None:
+                raise ValueError("a worker claims its accounts on a PostgreSQL server: --changes")
 
         return run_executor(
             self.state_dir,
@@ -933,4 +943,5 @@ class Desk:
             retry_after=retry_after or engine.RETRY_AFTER_S,
             stop_on_bug=stop_on_bug,
             concurrency=concurrency or engine.CONCURRENCY,
+            worker_url=worker_url,
         )

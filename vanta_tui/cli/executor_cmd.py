@@ -39,6 +39,11 @@ def add_executor(sub: Subcommands) -> None:
     )  # fmt: skip
     p.add_argument("--once", action="store_true", help="process what is approved now, then exit")
     p.add_argument(
+        "--worker", action="store_true",
+        help="one of several executors on this directory, each sending for the accounts it "
+        "claims on the --changes server (a worker that dies lets its accounts go at once)",
+    )  # fmt: skip
+    p.add_argument(
         "--live",
         action="store_true",
         dest="executor_live",
@@ -92,12 +97,20 @@ def handle_executor(args: argparse.Namespace, desk: Desk) -> int:
     retry, _ = _options(args)
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency takes a whole number of at least 1")
+    if args.worker:
+        from vanta_tui.store.postgres.feed import changes_url
+
+        if args.once:
+            raise UsageError("--worker runs until stopped: not with --once")
+        if changes_url() is None:
+            raise UsageError("--worker claims its accounts on a PostgreSQL server: give --changes")
     return run(
         desk,
         args.once,
         retry_after=retry,
         reconcile_every_s=args.reconcile_minutes * 60,
         concurrency=args.concurrency,
+        worker=args.worker,
     )
 
 
@@ -133,6 +146,7 @@ def run(
     retry_after: tuple[float, ...] = (),
     reconcile_every_s: float = 300.0,
     concurrency: int | None = None,
+    worker: bool = False,
 ) -> int:
     """Run the desk's executor (``once``: until nothing more can progress now; else until
     the process is stopped), saying what it does; the exit code. ``retry_after`` empty:
@@ -154,11 +168,12 @@ def run(
             on_news=voice,
             once=once,
             interval_s=interval,
-            holder="executor",
+            holder="executor worker" if worker else "executor",
             reconcile_every_s=reconcile_every_s,
             retry_after=retry_after,
             stop_on_bug=True,  # a bug ends the headless executor (exit 70, the log has it)
             concurrency=concurrency,
+            worker=worker,
         )
     if end.why == "lease-held":
         print(f"not starting: {end.text}")

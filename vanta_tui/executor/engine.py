@@ -29,12 +29,12 @@ import queue as queues
 import re
 import threading
 import time
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from vanta_tui.actions.activity import PRICED_META
 from vanta_tui.actions.context import ActionContext
@@ -97,9 +97,28 @@ WAKE_ON: tuple[StateKind, ...] = (StateKind.QUEUE, StateKind.OVERLAY, StateKind.
 follower's kill switch)."""
 WARM_STEP_S = 0.01
 """Between cycles, how long at a time broker clients are made ahead of the first send."""
+AT_WORK = frozenset({OrderStatus.APPROVED, *WORKING})
+"""Orders that give their account work for an executor: to send, or to follow."""
+
 SERIAL: Hashable = "serial"
 """The lane of brokers that are not `parallel`: served one order at a time, in order, from
 the executor's own thread."""
+
+
+def account_of(order: Order) -> str:
+    """The account an order goes to (its follower's, else its vault's, at its asset class):
+    the unit of work that executor workers claim (`executor --worker`)."""
+    return f"{order.vault_id}|{order.follower_id or ''}|{order.asset_class}"
+
+
+class Claims(Protocol):
+    """An executor worker's share of the accounts (`store.postgres.claims.WorkerClaims`)."""
+
+    def share(self, accounts: Sequence[str], busy: Set[str]) -> frozenset[str]: ...
+
+    def global_duty(self) -> bool: ...
+
+    def alive(self) -> bool: ...
 
 
 @dataclass
@@ -158,8 +177,15 @@ class Executor:
         concurrency: int = CONCURRENCY,
         flush_every_s: float = FLUSH_EVERY_S,
         cycle_wait_s: float = CYCLE_WAIT_S,
+        claims: Claims | None = None,
     ) -> None:
         self.ctx = ctx
+        self.claims = claims
+        """A worker's claims (`executor --worker`): it sends, checks and records only for
+        the accounts it holds, and does the executor's own duties (flip-mode expiry,
+        prices, reconciliation) only while it holds those. None: every account is ours."""
+        self._owned: frozenset[str] | None = None
+        """The accounts this worker holds this cycle (None: not a worker, all of them)."""
         self.brokers = brokers
         self.retry_after = retry_after or RETRY_AFTER_S
         self.price_every_s = price_every_s
@@ -442,6 +468,7 @@ class Executor:
                 order.status not in WORKING
                 or order.client_order_id is None
                 or order.order_id in self._in_flight
+                or not self._mine(order)
             ):
                 continue
             broker = self._broker_of(order, report)
@@ -471,6 +498,26 @@ class Executor:
                     outcomes.append(SendOutcome(order.order_id, there))
         return outcomes, resend
 
+    def _mine(self, order: Order) -> bool:
+        owned = self._owned
+        return owned is None or account_of(order) in owned
+
+    def _claim(self, queue: QueueFile, report: CycleReport) -> bool:
+        """A worker's share of the accounts with work now (`claims`); False when it has lost
+        its server, and with it its claims: it sends nothing (another worker takes them
+        over and asks their brokers first)."""
+        claims = self.claims
+        if claims is None:
+            return True
+        if not claims.alive():
+            self._owned = frozenset()
+            report.waiting.append("worker: its claims are lost with its server; sends nothing")
+            return False
+        accounts = sorted({account_of(o) for o in queue.orders if o.status in AT_WORK})
+        busy = {account_of(o) for o in queue.orders if o.order_id in self._in_flight}
+        self._owned = claims.share(accounts, busy)
+        return True
+
     def cycle(self) -> CycleReport:
         report = CycleReport()
         self._cycle_stamps = self._stamps()  # a change after this wakes the next nap
@@ -478,16 +525,20 @@ class Executor:
         self._forget_finished()
         with self._unless_locked(report):
             self.record_answers()  # what came in since the last cycle
-        with self._unless_locked(report):
-            expire_flip_modes(self.ctx)
+        duties = self.claims is None or self.claims.global_duty()
+        if duties:
+            with self._unless_locked(report):
+                expire_flip_modes(self.ctx)
         queue = self.ctx.journal.peek(StateKind.QUEUE)  # read only here: actions copy
         assert isinstance(queue, QueueFile)
+        if not self._claim(queue, report):
+            return report
         # 1. Approved orders that pass the checks before send (the one rule: hold_reason).
         state = self._context = read_context(self.ctx.state_dir, self._context)
         followers = self._followers()
         sendable: list[Order] = []
         for order in queue.orders:
-            if order.status is not OrderStatus.APPROVED:
+            if order.status is not OrderStatus.APPROVED or not self._mine(order):
                 continue
             held = hold_reason(
                 order, state.vaults, state.overlays, state.pnl, state.portfolio, followers
@@ -503,7 +554,7 @@ class Executor:
         # changes no decision of this cycle (the checks before send are made above).
         first: set[Hashable] = set()
         for order in queue.orders:
-            if order.status is OrderStatus.SUBMITTING:
+            if order.status is OrderStatus.SUBMITTING and self._mine(order):
                 broker = self._broker_of(order, report)
                 if broker is not None:
                     first.add(id(broker))
@@ -542,6 +593,8 @@ class Executor:
         if not self.ctx.read_only:
             self.ctx.journal.set_meta("executor.last_cycle", format_utc(self.ctx.clock()))
             self.ctx.journal.set_meta("executor.waiting", "; ".join(report.waiting))
+        if not duties:
+            return report  # another worker prices and reconciles the vaults' accounts
         if self.reconcile_every_s is not None and (
             self._reconciled_at is None
             or time.monotonic() - self._reconciled_at >= self.reconcile_every_s

@@ -33,10 +33,14 @@ class LeaseHeld(Exception):
 
 
 class Lease:
-    def __init__(self, state_dir: Path, holder: str) -> None:
+    def __init__(self, state_dir: Path, holder: str, *, shared: bool = False) -> None:
         self.state_dir = state_dir
         self.info_path = state_dir / LEASE_NAME
         self.holder = holder
+        self.shared = shared
+        """Held by executor workers (`executor --worker`), several at once, which split the
+        accounts among them through their server's claims: no lone executor runs beside
+        them, and none of them beside a lone executor."""
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -51,7 +55,8 @@ class Lease:
             deadline = time.monotonic() + ACQUIRE_WAIT_S
             while True:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:

@@ -41,6 +41,7 @@ from vanta_tui.executor.engine import (
 from vanta_tui.executor.lease import Lease, LeaseHeld
 from vanta_tui.store.errors import LockLost, LockTimeout, StateFileError, StoreError
 from vanta_tui.store.loader import queue_statuses
+from vanta_tui.store.postgres.claims import WorkerClaims
 
 __all__ = ["EventKind", "RunEnd", "RunEvent", "RunLevel", "RunOutcome", "run_executor"]
 
@@ -190,6 +191,7 @@ def run_executor(
     max_cycles: int = MAX_ONCE_CYCLES,
     stop_on_bug: bool = False,
     concurrency: int = CONCURRENCY,
+    worker_url: str | None = None,
 ) -> RunOutcome:
     """Run the executor of ``state_dir`` in this thread until ``stop`` is set (``once``:
     until nothing more can progress now), sending through ``brokers``. ``holder`` names
@@ -198,8 +200,10 @@ def run_executor(
     before the loop (a state file that does not load at start, or in ``once`` mode) passes
     through. ``stop_on_bug``: an unexpected exception in a cycle (a bug, not a state file
     that does not load) ends the run and passes through, instead of being logged once and
-    said while the loop goes on."""
-    lease = Lease(state_dir, holder)
+    said while the loop goes on. ``worker_url``: run as one of several executor workers,
+    each holding the lease shared and sending for the accounts it claims on that
+    PostgreSQL server (`store.postgres.claims.WorkerClaims`)."""
+    lease = Lease(state_dir, holder, shared=worker_url is not None)
     try:
         lease.acquire()  # gives the lock back itself when it fails
     except LeaseHeld as exc:
@@ -207,6 +211,7 @@ def run_executor(
     except OSError as exc:  # the lease's info file not written: no executor
         return RunOutcome(RunEnd.ERROR, f"error: {exc}")
     ctx: ActionContext | None = None
+    claims: WorkerClaims | None = None
     try:
         on_event(RunEvent("executor: opening the journal", kind=EventKind.STARTING))
         ctx = ActionContext.open(state_dir, actor, clock=clock, live=brokers.live)
@@ -219,6 +224,11 @@ def run_executor(
             on_event(
                 RunEvent("executor: starting", RunLevel.WARN, toast=line, kind=EventKind.VENUE)
             )
+        if worker_url is not None:
+            namespace = ctx.journal.namespace()
+            if namespace is None:
+                return RunOutcome(RunEnd.ERROR, "error: the journal has no event to name it yet")
+            claims = WorkerClaims(worker_url, namespace)
         executor = Executor(
             ctx,
             brokers,
@@ -226,6 +236,7 @@ def run_executor(
             price_every_s=price_every_s,
             reconcile_every_s=reconcile_every_s,
             concurrency=concurrency,
+            claims=claims,
         )
         try:
             # The journal's model of the queue: the panes' own when the desk runs it (one
@@ -247,6 +258,8 @@ def run_executor(
             if ctx is not None:
                 ctx.close()
         finally:
+            if claims is not None:
+                claims.close()  # its accounts are free for the other workers at once
             lease.release()
 
 

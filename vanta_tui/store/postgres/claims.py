@@ -16,8 +16,8 @@ namespace's claims. Two accounts whose hashes collide share one lock: a worker t
 one also gets the other (advisory locks nest within a session), another worker gets
 neither; a collision can make the work coarser, never let two workers hold one account.
 
-Workers name themselves in ``application_name`` (``vanta-worker HOST PID``), which is
-how `workers` says who holds what.
+Workers name themselves in ``application_name`` (``vanta-worker NAMESPACE HOST PID``),
+which is how `workers` says who is there and holds what.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 WORKER_PREFIX = "vanta-worker "
 """How a worker's database session names itself (then its host and process id)."""
+
+GLOBAL_DUTY = "(the executor's own duties)"
+"""A claim like an account's: flip-mode expiry, prices and the vaults' reconciliation, done
+by one worker at a time (not counted among its accounts)."""
 
 KEEPALIVE: dict[str, Any] = {
     "keepalives": 1,
@@ -51,11 +55,12 @@ def key31(text: str) -> int:
     return int.from_bytes(digest, "big") & 0x7FFF_FFFF
 
 
-def worker_name(host: str | None = None, pid: int | None = None) -> str:
-    """This worker's ``application_name`` (PostgreSQL keeps 63 bytes of it)."""
+def worker_name(namespace: str, host: str | None = None, pid: int | None = None) -> str:
+    """A worker's ``application_name`` in ``namespace``: the prefix, the namespace's key,
+    the host and the process id (PostgreSQL keeps 63 bytes of it)."""
     host = host or socket.gethostname()
     pid = os.getpid() if pid is None else pid
-    return f"{WORKER_PREFIX}{host[:40]} {pid}"
+    return f"{WORKER_PREFIX}{key31(namespace):08x} {host[:30]} {pid}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class AccountClaims:
 
         self.namespace = namespace
         self._ns = key31(namespace)
-        self.name = worker_name(host, pid)
+        self.name = worker_name(namespace, host, pid)
         self.conn: psycopg.Connection[Any] = psycopg.connect(
             url,
             autocommit=True,
@@ -150,21 +155,73 @@ class AccountClaims:
 
 
 def workers(conn: psycopg.Connection[Any], namespace: str) -> list[Worker]:
-    """The workers holding accounts of ``namespace`` now, with their hosts and counts
-    (busiest first)."""
+    """The workers of ``namespace`` connected now (idle ones too), with their hosts and how
+    many accounts each holds (busiest first)."""
+    prefix = f"{WORKER_PREFIX}{key31(namespace):08x} "
     rows = conn.execute(
         """
-        SELECT a.application_name, count(*)
-        FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid::bigint = %s
-          AND a.application_name LIKE %s
+        SELECT a.application_name, count(l.objid)
+        FROM pg_stat_activity AS a
+        LEFT JOIN pg_locks AS l
+          ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+          AND l.classid::bigint = %s AND l.objid::bigint <> %s
+        WHERE starts_with(a.application_name, %s)
         GROUP BY a.application_name
         """,
-        (key31(namespace), WORKER_PREFIX + "%"),
+        (key31(namespace), key31(GLOBAL_DUTY), prefix),
     ).fetchall()
     found: list[Worker] = []
     for name, count in rows:
-        host, _, pid = str(name).removeprefix(WORKER_PREFIX).rpartition(" ")
+        host, _, pid = str(name).removeprefix(prefix).rpartition(" ")
         found.append(Worker(host, int(pid) if pid.isdigit() else 0, int(count)))
     found.sort(key=lambda w: (-w.accounts, w.host, w.pid))
     return found
+
+
+class WorkerClaims:
+    """An executor worker's fair share of the accounts with work (`executor.engine.Claims`).
+
+    Each cycle, `share` takes free accounts up to ``ceil(accounts with work / workers)``
+    (the workers holding claims now, this one counted), lets go of held accounts that have
+    no work left, and of those beyond its share that have no send in flight (so that a
+    worker started later gets its part). Two workers asking at once may both stop short of
+    their share; the next cycle evens it out. Correctness never rests on the shares: an
+    account is sent to by its holder only."""
+
+    def __init__(self, url: str, namespace: str, *, host: str | None = None) -> None:
+        self.claims = AccountClaims(url, namespace, host=host)
+        self.namespace = namespace
+
+    def close(self) -> None:
+        self.claims.close()
+
+    def __enter__(self) -> WorkerClaims:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def alive(self) -> bool:
+        return self.claims.alive()
+
+    def global_duty(self) -> bool:
+        return self.claims.claim(GLOBAL_DUTY)
+
+    def share(self, accounts: Sequence[str], busy: Set[str]) -> frozenset[str]:
+        """The accounts among ``accounts`` (those with work now, in a fixed order) this
+        worker holds after taking its share; ``busy``: accounts with its sends in flight,
+        never let go."""
+        claims = self.claims
+        wanted = set(accounts)
+        for account in claims.held - wanted - busy - {GLOBAL_DUTY}:
+            claims.release(account)  # no work left there
+        count = len(workers(claims.conn, self.namespace))  # this one among them
+        fair = -(-len(accounts) // max(count, 1))
+        mine = [a for a in accounts if a in claims.held]
+        for account in reversed(mine[fair:]):  # beyond its share: give the others their part
+            if account not in busy:
+                claims.release(account)
+        room = fair - len([a for a in accounts if a in claims.held])
+        if room > 0:
+            claims.claim_some((a for a in accounts if a not in claims.held), limit=room)
+        return frozenset(a for a in accounts if a in claims.held)
