@@ -5,11 +5,14 @@ worker that dies lets its accounts go at once) and the change feed (LISTEN/NOTIF
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -223,8 +226,6 @@ async def test_a_desk_that_does_not_watch_the_files_follows_announced_changes(
 
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_for(pilot, lambda: app.loads >= 1)
-        following = [w for w in app.workers if w.group == "changes"]
-        assert len(following) == 1
         await wait_for(pilot, lambda: app.following)  # its LISTEN is in place
         assert app.header.changes_text == "following changes"
         unheard = _staged_order(state_dir)
@@ -315,3 +316,111 @@ async def test_a_desk_that_cannot_hear_changes_says_its_panes_may_be_stale(
         await wait_for(pilot, lambda: "out of reach" in app.header.changes_text)
         assert app.header.changes_level == "fail" and not app.following
         assert "panes may be stale" in app.header.changes_text
+
+
+class QuietingProxy:
+    """TCP in front of the test server's socket, forwarding both ways until `quiet`: then
+    the server's answers are dropped and the connection stays open (a link gone silent)."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.target = str(server.socket_dir / ".s.PGSQL.5432")
+        self.quiet = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(50)
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://vanta@127.0.0.1:{self.sock.getsockname()[1]}/postgres"
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client = self.sock.accept()[0]
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(self.target)
+                self.open += [client, upstream]
+                threading.Thread(
+                    target=self._pipe, args=(client, upstream, False), daemon=True
+                ).start()
+                threading.Thread(
+                    target=self._pipe, args=(upstream, client, True), daemon=True
+                ).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if not (answers and self.quiet.is_set()):
+                    sink.sendall(data)
+
+    def close(self) -> None:
+        for conn in self.open:
+            conn.close()
+        self.sock.close()
+
+
+def test_a_server_gone_silent_never_holds_up_an_action(
+    pg_server: LocalServer, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server took the connection, then its answers stop coming, and no error ever
+    does: actions still return (the announcing is another thread's), their files and events
+    are written, and the journal's close waits for it a bounded moment only."""
+    from vanta_tui.desk import Desk
+
+    proxy = QuietingProxy(pg_server)
+    monkeypatch.setenv("VANTA_CHANGES_URL", proxy.url)
+    done: list[int] = []
+
+    def act() -> None:
+        with Desk(state_dir, operator="olivia") as desk:
+            done.append(desk.approve([_staged_order(state_dir)]).approved)
+            time.sleep(0.5)  # announced through the proxy while it still forwards
+            proxy.quiet.set()
+            for _ in range(3):
+                done.append(desk.approve([_staged_order(state_dir)]).approved)
+
+    try:
+        worker = threading.Thread(target=act, daemon=True)
+        worker.start()
+        worker.join(60)  # a bound for a hang, not a timing: it returns within seconds
+        assert not worker.is_alive(), "an action waited on the silent server"
+        assert done == [1, 1, 1, 1]
+        assert len(proxy.open) >= 2  # it did connect and announce there
+    finally:
+        proxy.quiet.set()
+        proxy.close()
+
+
+async def test_a_desk_whose_server_goes_silent_says_its_panes_may_be_stale(
+    pg_server: LocalServer, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link that goes quiet raises no error: the listener's ping just never returns. The
+    header says so (in red) once the server has not answered for a while, and the desk
+    listens again on a new session."""
+    from ui_helpers import make_app, wait_for
+
+    import vanta_tui.desk as desk_module
+    import vanta_tui.ui.app as app_module
+    from vanta_tui.store.postgres import feed as feed_module
+
+    monkeypatch.setattr(desk_module, "FOLLOW_PING_S", 0.2)
+    monkeypatch.setattr(app_module, "FOLLOW_STALE_S", 1.0)
+    monkeypatch.setenv("VANTA_CHANGES_URL", pg_server.url)
+    hold = threading.Event()
+    app = make_app(state_dir, watch=False)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_for(pilot, lambda: app.following)
+            monkeypatch.setattr(feed_module.ChangeFeed, "ping", lambda _self: hold.wait())
+            seen: list[tuple[str, str]] = []
+
+            def stale() -> bool:
+                seen.append((app.header.changes_text, app.header.changes_level))
+                return "not answering" in seen[-1][0]
+
+            await wait_for(pilot, stale)
+            assert seen[-1] == ("changes: server not answering, panes may be stale", "fail")
+    finally:
+        hold.set()

@@ -68,7 +68,7 @@ async def settle(pilot: Pilot[int], app: VantaApp) -> None:
         return not any(
             w.state in (WorkerState.PENDING, WorkerState.RUNNING)
             for w in app.workers
-            if w.group not in {"state-watcher", "changes"}
+            if w.group != "state-watcher"
         )
 
     for _ in range(2):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,6 +99,11 @@ FOLLOW_RETRY_S = 2.0
 """How often a desk following changes tries its server again when it is lost."""
 FOLLOW_WAIT_S = 0.25
 """How long a desk following changes listens before it looks whether it should stop."""
+FOLLOW_PING_S = 5.0
+"""How long a desk following changes hears nothing before it asks its server something."""
+FOLLOW_STALE_S = 15.0
+"""A following desk whose server has not answered for this long says its panes may be
+stale (a server that keeps its connection open and answers nothing holds the listener)."""
 STATUS_PROBE_TIMEOUT_S = 5.0
 """How long the status waits for each broker it asks."""
 
@@ -156,6 +162,8 @@ class Desk:
         self._ctx: ActionContext | None = None
         self._brokers: Brokers | None = None if isinstance(brokers, BrokerOptions) else brokers
         """``brokers`` given as `Brokers` (a test's or a benchmark's own) route every order."""
+        self.follow_alive_at: float | None = None
+        """When the server this desk follows changes on last answered (monotonic)."""
         self._brokers_lock = threading.Lock()
         """Builds the brokers once; not the session's lock, which the journal's start holds
         for as long as it takes (a fifth of a second at 10,000 orders): the executor gets
@@ -264,11 +272,15 @@ class Desk:
         announces it changed, in this thread, until ``stop`` is set: PostgreSQL's
         LISTEN/NOTIFY on the journal's channel (`store.postgres.feed`), for desks that do
         not watch the files (a network filesystem shows no other host's writes). This
-        process's own changes are not repeated (its panes have them). A lost server is
-        tried again every ``retry_s``, the files are then read again in full (what was
-        announced meanwhile was not heard). ``on_state(listening, text)`` hears when it
-        starts listening and when it loses the server (for the operator's eyes: a desk
-        that neither watches nor listens shows stale panes)."""
+        process's own changes are not repeated (its panes have them).
+
+        Once listening, and again each time the server is found after being lost, every
+        file is read again (what changed before was not heard). Notifications that come
+        together are taken together: one reload for the files of one action. A quiet
+        session is asked something every `FOLLOW_PING_S` (a dead link hears nothing and
+        says nothing); `follow_alive_at` is when it last answered. ``on_state(listening,
+        text)`` hears when it starts listening and when it loses the server. Meant for a
+        daemon thread: a server that stops answering may hold it."""
         from vanta_tui.store.postgres.feed import ChangeFeed, changes_url, origin
 
         url = changes_url()
@@ -276,29 +288,31 @@ class Desk:
             return
         by_name = {kind.filename: kind for kind in StateKind}
         me = origin()
-        missed = False
         while not stop.is_set():
-            namespace = self._journal_namespace()
-            if namespace is None:  # no event recorded yet: nothing to name the channel
-                stop.wait(retry_s)
-                continue
             try:
+                namespace = self._journal_namespace()
+                if namespace is None:  # no event recorded yet: nothing to name the channel
+                    stop.wait(retry_s)
+                    continue
                 with ChangeFeed(url, namespace, name=f"vanta-desk {self.operator}"[:63]) as feed:
+                    self.follow_alive_at = time.monotonic()
                     on_state(True, "following changes")
-                    if missed:
-                        on_change(frozenset(StateKind))
-                    missed = True
+                    on_change(frozenset(StateKind))  # what changed before it listened
                     while not stop.is_set():
+                        heard = feed.wait(FOLLOW_WAIT_S, at_most=1)  # at once
+                        if heard:
+                            heard += feed.wait(0)  # the rest of the same moment, together
+                            self.follow_alive_at = time.monotonic()
+                        elif time.monotonic() - self.follow_alive_at >= FOLLOW_PING_S:
+                            feed.ping()  # (an empty wait proves nothing)
+                            self.follow_alive_at = time.monotonic()
                         kinds = frozenset(
-                            by_name[c.file]
-                            for c in feed.wait(FOLLOW_WAIT_S, at_most=1)  # at once
-                            if c.origin != me and c.file in by_name
+                            by_name[c.file] for c in heard if c.origin != me and c.file in by_name
                         )
                         if kinds:
                             on_change(kinds)
             except Exception as exc:
                 log.warning("following changes: %s (again in %.0f s)", exc, retry_s)
-                missed = True
                 on_state(False, "changes: server out of reach, panes may be stale")
                 stop.wait(retry_s)
 

@@ -44,7 +44,7 @@ from vanta_tui.core.memory import give_back, limit_arenas
 from vanta_tui.core.secrets import scrub
 from vanta_tui.core.state_files import StateKind
 from vanta_tui.demo.bundled import is_demo_copy
-from vanta_tui.desk import Desk, ExecutorEnd, ExecutorNews
+from vanta_tui.desk import FOLLOW_STALE_S, Desk, ExecutorEnd, ExecutorNews
 from vanta_tui.store.errors import StoreError
 from vanta_tui.store.loader import queue_statuses
 from vanta_tui.store.snapshot import StateSnapshot, changed_kinds, kinds_for_paths
@@ -485,8 +485,7 @@ class VantaApp(OrderedKeys):
         busy = [
             w
             for w in self.workers
-            if w.group in {"status", "journal", "state-load", "executor", "changes"}
-            and not w.is_finished
+            if w.group in {"status", "journal", "state-load", "executor"} and not w.is_finished
         ]
         if busy:
             with contextlib.suppress(TimeoutError):
@@ -567,20 +566,45 @@ class VantaApp(OrderedKeys):
             if kinds:
                 self.load_state(frozenset(kinds))
 
-    @work(thread=True, group="changes", exit_on_error=False)
     def follow_changes(self) -> None:
         """Reload the files other processes (on any host) announce they changed
-        (`Desk.follow_changes`: PostgreSQL's LISTEN/NOTIFY), until the desk closes."""
+        (`Desk.follow_changes`: PostgreSQL's LISTEN/NOTIFY), until the desk closes. In a
+        daemon thread of its own, not a worker: a server that stops answering may hold it,
+        and the desk's close does not wait on it (`_tick` says when it is stale)."""
+
+        stop = self._stop_following  # this thread's own: a new one replaces a stuck one
 
         def changed(kinds: frozenset[StateKind]) -> None:
-            self.call_from_thread(self.load_state, kinds)
+            if not stop.is_set():
+                self.call_from_thread(self.load_state, kinds)
 
         def state(listening: bool, text: str) -> None:
-            self.following = listening
-            if not self._stop_following.is_set():
+            if not stop.is_set():
+                self.following = listening
                 self.call_from_thread(self.header.set_changes, text, "ok" if listening else "fail")
 
-        self.desk.follow_changes(self._stop_following, changed, on_state=state)
+        threading.Thread(
+            target=self.desk.follow_changes,
+            args=(stop, changed),
+            kwargs={"on_state": state},
+            name="vanta-follow",
+            daemon=True,
+        ).start()
+
+    def _check_following(self) -> None:
+        """A following desk whose server has not answered for `FOLLOW_STALE_S` says so, and
+        listens again on a new session (the old thread, held by the silent server, is told
+        to stop and left behind)."""
+        if not self.following:
+            return
+        alive_at = self.desk.follow_alive_at
+        if alive_at is not None and time.monotonic() - alive_at > FOLLOW_STALE_S:
+            self.following = False
+            self.header.set_changes("changes: server not answering, panes may be stale", "fail")
+            self._stop_following.set()
+            self._stop_following = threading.Event()
+            self.desk.follow_alive_at = None
+            self.follow_changes()
 
     @work(thread=True, group="executor", exit_on_error=False)
     def executor_loop(self, stop: threading.Event, previous: Worker[None] | None = None) -> None:
@@ -941,6 +965,7 @@ class VantaApp(OrderedKeys):
 
     def _tick(self) -> None:
         now = self.clock()
+        self._check_following()
         overlays.expire_flip_modes_if_due(self)
         self.header.set_clock(now)
         self.refresh_day_views()  # an executor elsewhere writes the journal, not a file

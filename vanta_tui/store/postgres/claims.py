@@ -4,10 +4,14 @@ A worker claims an account (the fan-out's unit of work: one account at one venue
 taking a session-level advisory lock. The lock lasts as long as the worker's database
 session: a worker that exits, is killed (SIGKILL included) or whose connection closes has
 its session ended by the server, which frees its accounts at once for another worker to
-claim. (A host that vanishes without closing its sockets is noticed by TCP keepalives:
-`KEEPALIVE` sets them to a few seconds.) A worker whose connection fails has lost its
-claims: it must stop sending (`AccountClaims.alive`), and the worker that takes an account
-over reconciles it with its broker before sending anything (exactly once across workers).
+claim. (A host that vanishes without closing its sockets is noticed by TCP keepalives on
+the server's end: `session_options` sets them to a few seconds for our sessions.) A worker
+whose connection fails has lost its claims: it stops sending (`AccountClaims.alive`, each
+cycle), and the worker that takes an account over asks its broker what it holds before
+sending anything. Between a worker's last look and its send, its claim may already have
+passed to another: exactly once then rests on the broker refusing a second order under the
+same client order id (every venue we send to does; the executor sends under one id per
+order, made before the first send), not on the claims alone.
 
 Keys: the two-key form, ``pg_try_advisory_lock(namespace, account)``, both 31-bit hashes
 (blake2b) of the journal's namespace and of the account, so that ``pg_locks`` shows them
@@ -39,14 +43,23 @@ GLOBAL_DUTY = "(the executor's own duties)"
 """A claim like an account's: flip-mode expiry, prices and the vaults' reconciliation, done
 by one worker at a time (not counted among its accounts)."""
 
-KEEPALIVE: dict[str, Any] = {
-    "keepalives": 1,
-    "keepalives_idle": 5,
-    "keepalives_interval": 2,
-    "keepalives_count": 3,
-}
-"""libpq's TCP keepalives: a worker whose host vanished is let go within about 11 s (a
-closed socket, a killed process, at once). Nothing on a Unix socket."""
+
+def session_options(connect_timeout_s: int = 5) -> dict[str, Any]:
+    """How every session of ours connects: a bounded connection time, and TCP keepalives on
+    both ends (libpq's on ours; the server's own, per session, through ``options``: it is
+    the server that ends a vanished worker's session and so frees its claims, within about
+    11 s instead of its default two hours), and a bound on unacknowledged sends. Nothing of
+    it applies on a Unix socket (a closed one is seen at once)."""
+    return {
+        "connect_timeout": connect_timeout_s,
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10_000,
+        "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
+        "-c tcp_keepalives_count=3",
+    }
 
 
 def key31(text: str) -> int:
@@ -90,12 +103,9 @@ class AccountClaims:
         self._ns = key31(namespace)
         self.name = worker_name(namespace, host, pid)
         self.conn: psycopg.Connection[Any] = psycopg.connect(
-            url,
-            autocommit=True,
-            application_name=self.name,
-            connect_timeout=connect_timeout_s,
-            **KEEPALIVE,  # libpq ignores them on a Unix socket
-        )
+            url, autocommit=True, application_name=self.name,
+            **session_options(connect_timeout_s),
+        )  # fmt: skip
         self._held: set[str] = set()
 
     def __enter__(self) -> AccountClaims:

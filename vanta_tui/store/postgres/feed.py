@@ -20,6 +20,8 @@ import contextlib
 import json
 import logging
 import os
+import queue
+import secrets
 import socket
 import threading
 import time
@@ -27,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from vanta_tui.store.postgres.claims import key31
+from vanta_tui.store.postgres.claims import key31, session_options
 
 if TYPE_CHECKING:
     import psycopg
@@ -96,9 +98,13 @@ class ChangeFeed:
 
         self.channel = channel(namespace)
         self.conn: psycopg.Connection[Any] = psycopg.connect(
-            url, autocommit=True, application_name=name
+            url, autocommit=True, application_name=name, **session_options()
         )
-        self.conn.execute(f"LISTEN {self.channel}")  # an identifier `channel` made
+        try:
+            self.conn.execute(f"LISTEN {self.channel}")  # an identifier `channel` made
+        except BaseException:
+            self.conn.close()
+            raise
 
     def __enter__(self) -> ChangeFeed:
         return self
@@ -108,6 +114,11 @@ class ChangeFeed:
 
     def close(self) -> None:
         self.conn.close()
+
+    def ping(self) -> None:
+        """Ask the server something (raises when the session is gone): a session that hears
+        nothing may be a quiet journal or a dead link."""
+        self.conn.execute("SELECT 1").fetchone()
 
     def wait(self, timeout_s: float, *, at_most: int | None = None) -> list[Change]:
         """The changes heard within ``timeout_s`` (returns early after ``at_most``)."""
@@ -126,8 +137,11 @@ CHANGES_URL_ENV = "VANTA_CHANGES_URL"
 
 
 RETRY_AFTER_S = 5.0
-"""After a notification could not be sent, how long none is tried (an unreachable server
-would otherwise hold each action up for the connection's timeout)."""
+"""After a notification could not be sent, how long none is tried."""
+QUEUE_SIZE = 1000
+"""Actions' changes waiting to be announced; more are dropped (and said in the log)."""
+CLOSE_WAIT_S = 2.0
+"""How long a closing journal waits for its last changes to be announced."""
 
 
 def url_password(url: str) -> bool:
@@ -145,57 +159,92 @@ def changes_url() -> str | None:
     return os.environ.get(CHANGES_URL_ENV) or None
 
 
+_TOKEN = secrets.token_hex(4)
+
+
 def origin() -> str:
-    """This process as a change's writer: its host and process id."""
-    return f"{socket.gethostname()} {os.getpid()}"
+    """This process as a change's writer: its host, process id and a token of its own (two
+    containers may share a host name and a process id)."""
+    return f"{socket.gethostname()} {os.getpid()} {_TOKEN}"
 
 
 class Announcer:
-    """A writer's mouth on the journal's channel: its own session, opened when first
-    needed. A notification that cannot be sent never fails the action it reports (that is
-    committed already): it is logged, the session is dropped and opened again next time;
-    the listening desks catch up with the next change, or with their own look at the files'
-    stamps (`ChangeFeed` is how they hear quickly, not the only way they learn)."""
+    """A writer's mouth on the journal's channel: its own session and thread. `send` only
+    queues (an action never waits on the server, whatever it does: down, slow, or silent
+    with its connection open); the thread sends in order. A notification that cannot be
+    sent never fails the action it reports (that is committed already): it is logged and
+    dropped, the session opened again after `RETRY_AFTER_S`; the listening desks read every
+    file again when they lose and find their server (`Desk.follow_changes`)."""
 
     def __init__(self, url: str, namespace: str) -> None:
         self.url = url
         self.namespace = namespace
-        self._conn: psycopg.Connection[Any] | None = None
+        self._queue: queue.Queue[Sequence[Change] | None] = queue.Queue(QUEUE_SIZE)
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._quiet_until = 0.0
+        self.dropped = 0
+        """Changes not announced (the queue full, or the server failing)."""
 
     def send(self, changes: Sequence[Change]) -> bool:
-        """Announce ``changes``; whether they were sent."""
+        """Queue ``changes`` to be announced; False when they are dropped (the queue full:
+        the server has not taken any for a while)."""
         if not changes:
             return True
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="vanta-announcer", daemon=True
+                )
+                self._thread.start()
+        try:
+            self._queue.put_nowait(list(changes))
+        except queue.Full:
+            self.dropped += len(changes)
+            log.warning("change feed: %d change(s) dropped, the server takes none", len(changes))
+            return False
+        return True
+
+    def _run(self) -> None:
         import psycopg
 
-        with self._lock:
-            if time.monotonic() < self._quiet_until:
-                return False  # it failed a moment ago: no action waits on it again yet
+        conn: psycopg.Connection[Any] | None = None
+        quiet_until = 0.0
+        while True:
+            changes = self._queue.get()
+            if changes is None:
+                break
+            if time.monotonic() < quiet_until:
+                self.dropped += len(changes)
+                continue
             try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(
                         self.url, autocommit=True, application_name="vanta-writer",
-                        connect_timeout=2,
+                        **session_options(),
                     )  # fmt: skip
-                announce(self._conn, self.namespace, changes)
+                announce(conn, self.namespace, changes)
             except Exception as exc:
+                self.dropped += len(changes)
                 log.warning(
                     "change feed: could not announce %d change(s) (again in %.0f s): %s",
                     len(changes), RETRY_AFTER_S, exc,
                 )  # fmt: skip
-                self._drop()
-                self._quiet_until = time.monotonic() + RETRY_AFTER_S
-                return False
-        return True
-
-    def _drop(self) -> None:
-        conn, self._conn = self._conn, None
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                conn = None
+                quiet_until = time.monotonic() + RETRY_AFTER_S
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
 
-    def close(self) -> None:
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Send what is queued, waiting at most ``wait_s`` (never longer: a silent server
+        does not hold a closing journal)."""
         with self._lock:
-            self._drop()
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+        thread.join(wait_s)
