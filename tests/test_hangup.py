@@ -208,3 +208,42 @@ def test_the_headless_executor_stops_after_its_cycle_on_a_signal(
     assert executor.returncode == 0, out.decode() + err.decode()
     assert f"executor: stopped by {stop.name}" in err.decode()
     assert not lease_held(state_dir)
+
+
+async def test_closing_waits_for_the_executor_cycle_in_flight(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk closes (a hang-up, SIGTERM, `q`) while its executor is in the middle of a
+    send: the close waits for that cycle, whose send completes and is recorded, and only
+    then records that the desk closed. (Textual cancels its workers before the desk's
+    unmount, which marks them finished while their threads still run: waiting on them
+    waited for nothing.)"""
+    import sqlite3
+
+    from ui_helpers import make_app, wait_for
+
+    from vanta_tui.brokers.paper import PaperBroker
+
+    sending = threading.Event()
+    real = PaperBroker.submit
+
+    def slow(self: PaperBroker, request: object) -> object:
+        sending.set()
+        time.sleep(1.5)  # a broker answering slowly: the close comes meanwhile
+        return real(self, request)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PaperBroker, "submit", slow)
+    app = make_app(state_dir, executor=True, executor_paused=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, sending.is_set, timeout=60)
+        app.stop_now("it was told to stop (SIGTERM)", 143)
+    conn = sqlite3.connect(state_dir / "vanta.db")
+    try:
+        actions = [a for (a,) in conn.execute("SELECT action FROM events ORDER BY seq")]
+    finally:
+        conn.close()
+    # The send's answer was recorded before the close, and nothing after it.
+    marked = max(i for i, a in enumerate(actions) if a == "order.submitting")
+    answers = {"order.submitted", "order.filled", "order.partially_filled"}
+    assert answers & set(actions[marked:]), actions[marked:]
+    assert actions[-1] == "desk.closed", actions[-6:]

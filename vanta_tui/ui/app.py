@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import getpass
 import logging
@@ -17,10 +18,10 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -155,6 +156,47 @@ SYNC_LOAD_BYTES = 512 * 1024
 ALL_KINDS = frozenset(StateKind)
 
 
+CLOSE_WAIT_S = 30.0
+"""How long a closing desk waits for its threads that read or write the state (the
+executor's cycle in flight among them: a hung broker request ends within its timeout)."""
+
+
+class _Users:
+    """How many threads use something now; `wait_idle` until none does."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout_s)
+
+
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+def _in_state_dir(method: _F) -> _F:
+    """A thread worker of the desk that reads or writes the state directory: counted, so
+    that the desk's close waits for it (`VantaApp.on_unmount`)."""
+
+    @functools.wraps(method)
+    def counted(self: VantaApp, *args: Any, **kwargs: Any) -> None:
+        with self._state_dir_users:
+            method(self, *args, **kwargs)
+
+    return cast(_F, counted)
+
+
 def state_bytes(state_dir: Path) -> int:
     """The total size of the state files present (a missing file counts as nothing)."""
     total = 0
@@ -281,6 +323,8 @@ class VantaApp(OrderedKeys):
         self.selected_vault: str | None = None
         self._stop_watch = asyncio.Event()
         self._stop_following = threading.Event()
+        self._state_dir_users = _Users()
+        """The desk's threads reading or writing the state directory now."""
         self.following = False
         """The desk listens to the changes announced on its PostgreSQL server now."""
         self.expiring = False
@@ -480,18 +524,13 @@ class VantaApp(OrderedKeys):
         self._stop_watch.set()
         self._stop_following.set()
         self._stop_executor.set()
-        # Let the background readers and writers of the state directory finish first, so
-        # that nothing touches it after the desk has closed.
-        busy = [
-            w
-            for w in self.workers
-            if w.group in {"status", "journal", "state-load", "executor"} and not w.is_finished
-        ]
-        if busy:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.gather(*(w.wait() for w in busy), return_exceptions=True), 10
-                )
+        # Let the background readers and writers of the state directory finish first (the
+        # executor's cycle in flight, whose sends complete and are recorded), so that
+        # nothing touches it after the desk has closed. Textual has cancelled its workers
+        # by now, which marks them finished while their threads still run: the threads
+        # themselves are counted (`_in_state_dir`).
+        if not await asyncio.to_thread(self._state_dir_users.wait_idle, CLOSE_WAIT_S):
+            log.warning("desk: closing while a reader or writer of the state still runs")
         why = {"why": self.stopped_because} if self.stopped_because else None
         await asyncio.to_thread(self._record_sync, "desk.closed", why)
         await asyncio.to_thread(self._close_desk)
@@ -505,6 +544,7 @@ class VantaApp(OrderedKeys):
     # ------------------------------------------------------------------ loading
 
     @work(thread=True, group="state-load", exit_on_error=False)
+    @_in_state_dir
     def load_state(self, kinds: frozenset[StateKind] | None) -> None:
         """Read the changed files (all, at start) in a thread; the UI gets a message. The
         first load first counts the queue's orders (milliseconds, from the file's text) for
@@ -607,6 +647,7 @@ class VantaApp(OrderedKeys):
             self.follow_changes()
 
     @work(thread=True, group="executor", exit_on_error=False)
+    @_in_state_dir
     def executor_loop(self, stop: threading.Event, previous: Worker[None] | None = None) -> None:
         """The executor inside the desk (`Desk.run_executor`): one cycle a tick until ``stop``
         is set (the desk closes or the operator pauses it); the header says how it goes. A
@@ -633,7 +674,7 @@ class VantaApp(OrderedKeys):
                 return
             if not stop.is_set():  # a paused executor's header says paused
                 self.call_from_thread(header.set_executor, said.text, said.level)
-            if said.changed:
+            if said.changed and not stop.is_set():
                 self.call_from_thread(self.load_state, None)
 
         refresh = self.settings.refresh
@@ -731,6 +772,7 @@ class VantaApp(OrderedKeys):
         self.state_shown.set()
 
     @work(thread=True, group="journal", exit_on_error=False)
+    @_in_state_dir
     def start_journal(self) -> None:
         """Recover from any crash, record outside changes, then record that the desk opened."""
         if not self.read_only:
@@ -765,6 +807,7 @@ class VantaApp(OrderedKeys):
         self._status_worker(probe, self._status_generation)
 
     @work(thread=True, group="status", exit_on_error=False)
+    @_in_state_dir
     def _status_worker(self, probe: bool, generation: int) -> None:
         if self._watching:
             watcher = StatusLine("watcher", Level.OK, "watching the state directory")
@@ -1027,6 +1070,7 @@ class VantaApp(OrderedKeys):
     # ------------------------------------------------------------------ journal
 
     @work(thread=True, group="journal", exit_on_error=False)
+    @_in_state_dir
     def record_event(self, action: str) -> None:
         self._record_sync(action)
 
