@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import signal
 import struct
 import subprocess
@@ -49,11 +50,15 @@ class Terminal:
         self.slave_name = os.ttyname(self._slave)
         # The slave stays open here too: a master without one reads as an error (EIO).
         self.seen = bytearray()
+        self._closing = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        while True:
+        while not self._closing.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
             try:
                 data = os.read(self.master, 65536)
             except OSError:
@@ -66,6 +71,10 @@ class Terminal:
         os.write(self.master, keys.encode())
 
     def hang_up(self) -> None:
+        """Close the master for good: the reader stops first (a read in progress would
+        hold the master open, and the terminal would hang up only when it returned)."""
+        self._closing.set()
+        self._reader.join(5)
         os.close(self.master)
         os.close(self._slave)
 

@@ -212,7 +212,7 @@ async def test_a_desk_that_does_not_watch_the_files_follows_announced_changes(
     does not watch the files sees it through the notification its journal announced. Without
     the announcement (a writer not told the server), the same desk does not see it: the
     notification is what carried it."""
-    from ui_helpers import make_app, wait_for
+    from ui_helpers import make_app, settle, wait_for
 
     from vanta_tui.core.enums import OrderStatus
 
@@ -227,6 +227,7 @@ async def test_a_desk_that_does_not_watch_the_files_follows_announced_changes(
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_for(pilot, lambda: app.loads >= 1)
         await wait_for(pilot, lambda: app.following)  # its LISTEN is in place
+        await settle(pilot, app)  # and the files read once more, as it began listening
         assert app.header.changes_text == "following changes"
         unheard = _staged_order(state_dir)
         _approve(state_dir, unheard, changes=None)

@@ -296,8 +296,8 @@ class Desk:
                     continue
                 with ChangeFeed(url, namespace, name=f"vanta-desk {self.operator}"[:63]) as feed:
                     self.follow_alive_at = time.monotonic()
-                    on_state(True, "following changes")
                     on_change(frozenset(StateKind))  # what changed before it listened
+                    on_state(True, "following changes")
                     while not stop.is_set():
                         heard = feed.wait(FOLLOW_WAIT_S, at_most=1)  # at once
                         if heard:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from vanta_tui.cli import exit_codes
 from vanta_tui.cli.common import Subcommands, command
@@ -208,7 +208,7 @@ class _Voice:
 
     def started(self) -> None:
         if self.live and not self.said_live:
-            print("executor: LIVE endpoints (real money)")
+            self.say("executor: LIVE endpoints (real money)", sys.stdout)
         self.said_live = True
 
     def __call__(self, news: ExecutorNews) -> None:
@@ -218,11 +218,11 @@ class _Voice:
             self.say(line)
 
     @staticmethod
-    def say(line: str) -> None:
-        """One line on standard error; none once its terminal has gone (EIO: the executor
-        finishes its cycle all the same, and the log has what it did)."""
+    def say(line: str, out: TextIO | None = None) -> None:
+        """One line on standard error (or ``out``); none once its terminal has gone (EIO:
+        the executor finishes its cycle all the same, and the log has what it did)."""
         try:
-            print(line, file=sys.stderr, flush=True)
+            print(line, file=out or sys.stderr, flush=True)
         except OSError as exc:
             if exc.errno != errno.EIO:
                 raise
@@ -244,7 +244,13 @@ def _stopped_by_signals(stop: threading.Event) -> Iterator[list[str]]:
             names.append(signal.Signals(signum).name)
         stop.set()
 
-    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    # A signal set to be ignored stays ignored: `nohup vanta-tui executor &` keeps running
+    # when its terminal closes, as it always did.
+    previous = {
+        signum: signal.signal(signum, handler)
+        for signum in STOP_SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    }
     try:
         yield names
     finally:

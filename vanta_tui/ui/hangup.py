@@ -80,6 +80,8 @@ class TerminalGuard:
     def __enter__(self) -> TerminalGuard:
         if threading.current_thread() is threading.main_thread():  # signals go to it only
             for signum in SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:
+                    continue  # `nohup`: ignored it stays (a lost terminal is still seen)
                 self._previous[signum] = signal.signal(signum, self._on_signal)
         self._thread.start()
         return self

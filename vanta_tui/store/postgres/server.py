@@ -76,6 +76,14 @@ def server_os_user() -> pwd.struct_passwd | None:
     raise ServerProgramsMissing("running as root and no unprivileged user to run PostgreSQL as")
 
 
+def _server_env() -> dict[str, str]:
+    """What the server's programs are given of the environment: the path and the locale,
+    not this process's secrets (broker keys: a server run as another user could read them
+    through /proc)."""
+    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "TZ", "TMPDIR"}}
+    return {**keep, "LC_ALL": "C.UTF-8"}
+
+
 @dataclass
 class LocalServer:
     """A server whose data, socket and log live in ``root`` (made if missing)."""
@@ -114,7 +122,7 @@ class LocalServer:
             group=user.pw_gid if user else None,
             extra_groups=[] if user else None,
             cwd=self.root,
-            env={**os.environ, "LC_ALL": "C.UTF-8"},
+            env=_server_env(),
         )
         if done.returncode != 0:
             said = done.stderr.strip() or done.stdout
@@ -142,6 +150,19 @@ class LocalServer:
                     f"as: put the server's directory elsewhere (under /tmp, say)"
                 )
 
+    def _check_owner(self, path: Path) -> None:
+        """A directory that exists already is the server's own or this user's: not one
+        another local user made for the server to run in (a socket they could reach)."""
+        if not path.exists():
+            return
+        info = path.lstat()
+        owners = {os.geteuid()} | ({self.os_user.pw_uid} if self.os_user else set())
+        if info.st_uid not in owners or info.st_mode & 0o022:
+            raise PermissionError(
+                f"{path} belongs to another user or others may write it: give the server a "
+                "directory of its own"
+            )
+
     def _own(self, path: Path) -> None:
         if self.os_user is not None:
             os.chown(path, self.os_user.pw_uid, self.os_user.pw_gid)
@@ -150,6 +171,8 @@ class LocalServer:
         """Make the server's files if they are missing, start it, wait until it accepts
         connections; its URL."""
         self._check_reachable()
+        for path in (self.root, self.data_dir, self.socket_dir):
+            self._check_owner(path)
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._own(self.root)
         if not (self.data_dir / "PG_VERSION").is_file():
@@ -163,7 +186,7 @@ class LocalServer:
             [
                 f"-k {self.socket_dir}",
                 "-c listen_addresses=''",
-                "-c unix_socket_permissions=0777",
+                "-c unix_socket_permissions=0700",  # its user's (and root's) only
                 "-c max_connections=200",
             ]
         )
