@@ -34,6 +34,9 @@ from vanta_tui.ui.app import VantaApp
 from vanta_tui.ui.settings import DeskSettings
 from vanta_tui.ui.table import KeyedTable
 
+WAIT_S = 30.0
+"""A change not shown by then is lost: the bench stops, saying so."""
+
 ACTOR = r"""
 import sys, time
 from decimal import Decimal
@@ -88,10 +91,13 @@ async def measure(state_dir: Path, rounds: int, *, follow: bool) -> list[float]:
                 actor.stdin.flush()
                 done_at = float(actor.stdout.readline())
                 key = order.order_id
+                deadline = time.monotonic() + WAIT_S
                 while True:
                     cells = table.get_row(key) if table.has_row(key) else None
                     if cells is not None and cells[4].plain == f"{qty:,}":
                         break
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"round {n}: the change never showed ({WAIT_S:.0f} s)")
                     await asyncio.sleep(0.001)
                 latencies.append(time.time() - done_at)
                 await pilot.pause(0.05)
