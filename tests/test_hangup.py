@@ -5,6 +5,7 @@ master closed is a terminal window shut, an ssh link dropped, `tmux kill-session
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -148,10 +149,34 @@ def desk_on_terminal(
         process.wait(timeout=10)
 
 
+def _diagnose(pid: int) -> str:
+    """What a desk that did not close was doing: its signal masks, its descriptors, and
+    which processes hold a pseudo-terminal master (one still open keeps the terminal up)."""
+    lines = []
+    with contextlib.suppress(OSError):
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        lines += [x for x in status if x.startswith(("State", "SigIgn", "SigCgt", "SigBlk"))]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target in ("/dev/ptmx", "/dev/pts/ptmx") or target.startswith("/dev/pts/"):
+                        cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")[:120]
+                        lines.append(f"{proc.name} fd {fd.name} -> {target}: {cmd!r}")
+    return "\n".join(lines)
+
+
 def _closed_cleanly(state_dir: Path, process: subprocess.Popen[bytes], why: str) -> int:
     """The desk's process ended; its executor gave back the lease; the journal says the
     desk closed and why, and still verifies. The exit code."""
-    code = process.wait(timeout=WAIT_S)
+    try:
+        code = process.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        print(_diagnose(process.pid))
+        raise
     assert not lease_held(state_dir)
     words = _desk_words(state_dir)
     assert f"olivia closed the desk: {why}" in words, words[:5]

@@ -425,3 +425,32 @@ async def test_a_desk_whose_server_goes_silent_says_its_panes_may_be_stale(
             assert seen[-1] == ("changes: server not answering, panes may be stale", "fail")
     finally:
         hold.set()
+
+
+async def test_the_header_and_status_count_the_workers(
+    pg_server: LocalServer, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui_helpers import make_app, wait_for
+
+    from vanta_tui.store.postgres.claims import WorkerClaims
+
+    monkeypatch.setenv("VANTA_CHANGES_URL", pg_server.url)
+    app = make_app(state_dir)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(pilot, lambda: app.desk._journal_namespace() is not None)
+        namespace = app.desk._journal_namespace()
+        assert namespace is not None
+        with (
+            WorkerClaims(pg_server.url, namespace, host="host-a") as one,
+            WorkerClaims(pg_server.url, namespace, host="host-b") as two,
+        ):
+            one.claims.claim_some(["a|F1|equity", "a|F2|equity"])
+            two.claims.claim("a|F3|equity")
+            app.refresh_status(False)
+            await wait_for(pilot, lambda: app.header.workers_text == "workers: 2")
+            line = app.desk.workers_line()
+            assert line is not None
+            assert line.detail.startswith("2 (host-a pid") and "host-b pid" in line.detail
+            assert ": 2, " in line.detail and line.detail.endswith(": 1 accounts)")
+        app.refresh_status(False)
+        await wait_for(pilot, lambda: app.header.workers_text == "workers: none")

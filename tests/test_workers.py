@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -146,6 +147,10 @@ def test_four_workers_one_killed_mid_fan_out_every_child_once(
                 ]
                 assert time.monotonic() < deadline, "the workers did not all connect"
                 time.sleep(0.1)
+            with Desk(state_dir, operator="auditor", read_only=True) as auditor:
+                line = auditor.workers_line()  # what `status` and the desk's header say
+            assert line is not None and line.detail.startswith(f"{WORKERS} ("), line
+            assert line.detail.count(socket.gethostname()) == WORKERS
             ours = _approve(state_dir)
             total = len(ours)
             # Mid fan-out: some sends are at the broker, most are not yet.

@@ -162,6 +162,7 @@ class Desk:
         self._ctx: ActionContext | None = None
         self._brokers: Brokers | None = None if isinstance(brokers, BrokerOptions) else brokers
         """``brokers`` given as `Brokers` (a test's or a benchmark's own) route every order."""
+        self._namespace: str | None = None
         self.follow_alive_at: float | None = None
         """When the server this desk follows changes on last answered (monotonic)."""
         self._brokers_lock = threading.Lock()
@@ -317,10 +318,13 @@ class Desk:
                 stop.wait(retry_s)
 
     def _journal_namespace(self) -> str | None:
+        """The journal's name (its first event's hash), read once it has one."""
         from vanta_tui.store.journal import Journal
 
-        with Journal(self.state_dir, clock=self.clock, read_only=True) as journal:
-            return journal.namespace()
+        if self._namespace is None:
+            with Journal(self.state_dir, clock=self.clock, read_only=True) as journal:
+                self._namespace = journal.namespace()
+        return self._namespace
 
     def record(self, action: str, payload: Mapping[str, Any] | None = None) -> None:
         """Record a desk event (``desk.opened``, ``executor.paused`` …) in the journal (a
@@ -648,11 +652,35 @@ class Desk:
 
         at = now or self.clock()
         asked = broker_lines(self.state_dir, probe, STATUS_PROBE_TIMEOUT_S, self.live)
-        return self._act(
+        report: StatusReport = self._act(
             lambda ctx: collect(
                 ctx, at, watcher=watcher, state=state, live=self.live, brokers=asked
             )
         )
+        line = self.workers_line()
+        if line is not None:
+            report.lines.append(line)
+        return report
+
+    def workers_line(self) -> StatusLine | None:
+        """The executor workers of this directory (`executor --worker`), their hosts and how
+        many accounts each holds, as their server says; None when no server is set."""
+        from vanta_tui.actions.status import StatusLine
+        from vanta_tui.core.alarms import Level
+        from vanta_tui.store.postgres.claims import workers_now
+        from vanta_tui.store.postgres.feed import changes_url
+
+        url = changes_url()
+        if url is None:
+            return None
+        namespace = self._journal_namespace()
+        found = None if namespace is None else workers_now(url, namespace)
+        if found is None:
+            return StatusLine("workers", Level.WARN, "their server does not answer")
+        if not found:
+            return StatusLine("workers", Level.OK, "none")
+        each = ", ".join(f"{w.host} pid {w.pid}: {w.accounts}" for w in found)
+        return StatusLine("workers", Level.OK, f"{len(found)} ({each} accounts)")
 
     def acknowledge(self, alarm_id: str, note: str | None = None) -> None:
         """Record that the operator has seen an open alarm."""

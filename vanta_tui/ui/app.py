@@ -843,6 +843,11 @@ class VantaApp(OrderedKeys):
             return
         self.show_status(report)
         self.show_banner(banner)
+        workers = next((line for line in report.lines if line.component == "workers"), None)
+        if workers is not None:  # `executor --worker`: how many, as their server says
+            count = workers.detail.split(" ", 1)[0]
+            text = f"workers: {count}" if count.isdigit() else f"workers: {workers.detail}"
+            self.header.set_workers(text, "ok" if workers.level is Level.OK else "fail")
         refresh = self.settings.refresh
         self.header.set_broker_times(
             times,

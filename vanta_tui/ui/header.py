@@ -121,6 +121,9 @@ class DeskHeader(Widget):
         """How the desk follows other processes' changes, when not by watching the files
         ("following", "changes: server out of reach")."""
         self.changes_level = "ok"
+        self.workers_text = ""
+        """The executor workers of the directory (`executor --worker`), when a server is set."""
+        self.workers_level = "ok"
         self.held = 0
         """Approved orders the executor holds (`core.risk.hold_reason`)."""
         self._held_span: tuple[int, int] | None = None
@@ -172,6 +175,11 @@ class DeskHeader(Widget):
             self.changes_text, self.changes_level = text, level
             self.refresh()
 
+    def set_workers(self, text: str, level: str = "ok") -> None:
+        if (text, level) != (self.workers_text, self.workers_level):
+            self.workers_text, self.workers_level = text, level
+            self.refresh()
+
     def set_held(self, count: int) -> None:
         if count != self.held:
             self.held = count
@@ -204,6 +212,9 @@ class DeskHeader(Widget):
         if self.changes_text:
             level = "desk-header--state" if self.changes_level == "ok" else "desk-header--fail"
             right.append((f" {self.changes_text} ", style(level)))
+        if self.workers_text:
+            level = "desk-header--state" if self.workers_level == "ok" else "desk-header--warn"
+            right.append((f" {self.workers_text} ", style(level)))
         right.append((f" {self.clock_text} ", Style()))
         title = (" VANTA desk ", style("desk-header--title"))
         room = self.size.width - cell_len(title[0]) - sum(cell_len(t) + 1 for t, _ in right)

@@ -26,9 +26,11 @@ which is how `workers` says who is there and holds what.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
+import threading
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -235,3 +237,23 @@ class WorkerClaims:
         if room > 0:
             claims.claim_some((a for a in accounts if a not in claims.held), limit=room)
         return frozenset(a for a in accounts if a in claims.held)
+
+
+def workers_now(url: str, namespace: str, timeout_s: float = 2.0) -> list[Worker] | None:
+    """`workers`, asked on a session of its own in a daemon thread: None when the server
+    does not answer within ``timeout_s`` (a status refresh never waits longer on it)."""
+    import psycopg
+
+    found: list[list[Worker]] = []
+
+    def ask() -> None:
+        with contextlib.suppress(Exception), psycopg.connect(
+            url, autocommit=True, application_name="vanta-status",
+            **session_options(max(1, int(timeout_s))),
+        ) as conn:  # fmt: skip
+            found.append(workers(conn, namespace))
+
+    thread = threading.Thread(target=ask, name="vanta-workers", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return found[0] if found else None
