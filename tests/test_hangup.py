@@ -106,9 +106,22 @@ def _desk_words(state_dir: Path) -> list[str]:
 
 
 def _opened(state_dir: Path) -> bool:
-    return (state_dir / "vanta.db").exists() and any(
-        "opened the desk" in w for w in _desk_words(state_dir)
-    )
+    """The desk recorded that it opened: read with sqlite3 alone (no `Desk` here while the
+    terminal lives: opening one looks up the keyring, whose helpers this process could
+    fork, and a forked child would hold the terminal's master open past its close)."""
+    import sqlite3
+
+    db = state_dir / "vanta.db"
+    if not db.exists():
+        return False
+    conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT 1 FROM events WHERE action = 'desk.opened'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return row is not None
 
 
 @pytest.fixture

@@ -112,8 +112,12 @@ class TerminalGuard:
             lost = self._lost()
             if lost and not detached:  # also after a signal: closing must not write to it
                 detached = True
+                log.info("desk: its terminal is gone; letting it go")
                 if self._detach is not None:
-                    self._detach()
+                    try:
+                        self._detach()
+                    except Exception:  # the desk must close all the same
+                        log.exception("desk: letting the terminal go failed")
             signum = self._signum
             if stopped or (signum is None and not lost):
                 continue
