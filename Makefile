@@ -34,7 +34,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check vanta_tui tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check vanta_tui tests bench
@@ -47,7 +47,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 screenshots: $(STAMP)
 	$(BIN)/python -m vanta_tui.ui.screenshots screenshots

@@ -289,6 +289,7 @@ def _approve_batch(state_dir: Path) -> list[str]:
     return ids
 
 
+@pytest.mark.xdist_group("kills")  # timed kill windows: never beside another such test
 def test_sigkill_while_sending_to_kraken_leaves_every_order_there_once(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from vanta_tui.actions.brokers import paper_brokers
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
@@ -152,6 +154,7 @@ def _restart_and_check(state_dir: Path, sent: set[str]) -> None:
     )
 
 
+@pytest.mark.xdist_group("kills")  # timed kill windows: never beside another such test
 def test_sigkill_while_sending_leaves_every_order_sent_exactly_once(state_dir: Path) -> None:
     vault = json.loads((state_dir / "vault.json").read_text())
     vault["vaults"][0]["risk"]["max_single_pos_pct"] = 0.5  # room for many small buys

@@ -38,6 +38,7 @@ def _run_executor(state_dir: str) -> None:
     cmd_executor(Path(state_dir), once=True, timeout_s=5)
 
 
+@pytest.mark.xdist_group("kills")  # timed kill windows: never beside another such test
 def test_sigkill_while_sending_to_alpaca_leaves_every_order_there_once(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

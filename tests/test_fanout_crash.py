@@ -40,9 +40,11 @@ def _run_executor(state_dir: str) -> None:
     cmd_executor(Path(state_dir), once=True, timeout_s=5)
 
 
-def _fan_out_state(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """V_CORE at its Alpaca account with room for many small buys, and eight followers
-    (one share per share of the vault) each at an Alpaca account of its own."""
+def fan_out_state(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, followers: int = FOLLOWERS
+) -> None:
+    """V_CORE at its Alpaca account with room for many small buys, and ``followers``
+    followers (one share per share of the vault) each at an Alpaca account of its own."""
     vault = json.loads((state_dir / "vault.json").read_text())
     vault["vaults"][0]["risk"]["max_single_pos_pct"] = 0.5
     (state_dir / "vault.json").write_text(json.dumps(vault, indent=2))
@@ -56,7 +58,7 @@ def _fan_out_state(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     set_keys(monkeypatch, "fan-core")
     packets = state_dir.parent / "followers.jsonl"
     lines = []
-    for n in range(FOLLOWERS):
+    for n in range(followers):
         ref = f"fan-{n}"
         set_keys(monkeypatch, ref)
         packet = {
@@ -69,7 +71,7 @@ def _fan_out_state(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     packets.write_text("\n".join(lines) + "\n")
     with Desk(state_dir, operator="dana") as desk:
         report = desk.import_followers(packets)
-    assert len(report.imported) == FOLLOWERS, report.problems
+    assert len(report.imported) == followers, report.problems
 
 
 def _approve_batch(state_dir: Path, run: int) -> list[str]:
@@ -90,10 +92,11 @@ def _approve_batch(state_dir: Path, run: int) -> list[str]:
     return ids + children
 
 
+@pytest.mark.xdist_group("kills")  # timed kill windows: never beside another such test
 def test_sigkill_during_a_concurrent_fan_out_leaves_every_child_at_its_broker_once(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _fan_out_state(state_dir, monkeypatch)
+    fan_out_state(state_dir, monkeypatch)
     rng = random.Random(2026)
 
     def recover(ctx: ActionContext) -> None:

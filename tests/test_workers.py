@@ -6,7 +6,6 @@ its broker exactly once (real alpaca-py clients, a fake Alpaca over HTTP answeri
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -19,16 +18,15 @@ from pathlib import Path
 import psycopg
 import pytest
 from fake_brokers import FakeAlpaca
-from test_real_brokers import set_keys
+from test_fanout_crash import fan_out_state
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
-from vanta_tui.core.enums import AssetClass, OrderStatus, Side
-from vanta_tui.core.models import QueueFile, VaultFile
-from vanta_tui.core.models.vault import Venue
+from vanta_tui.core.enums import OrderStatus, Side
+from vanta_tui.core.models import QueueFile
 from vanta_tui.desk import Desk
 from vanta_tui.executor.engine import AT_WORK, account_of
-from vanta_tui.store import load_model, update
+from vanta_tui.store import load_model
 from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify
 from vanta_tui.store.postgres.claims import key31, workers
@@ -39,37 +37,6 @@ WORKERS = 4
 ORDERS = 2
 PRICES = {"AAPL": Decimal("190.10"), "MSFT": Decimal("415.50")}
 TAKEOVER_S = 5.0
-
-
-def _state(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """V_CORE at its Alpaca account, with FOLLOWERS followers each at an account of its own."""
-    vault = json.loads((state_dir / "vault.json").read_text())
-    vault["vaults"][0]["risk"]["max_single_pos_pct"] = 0.5
-    (state_dir / "vault.json").write_text(json.dumps(vault, indent=2))
-
-    def to_alpaca(vaults: VaultFile) -> None:
-        core = vaults.get("V_CORE")
-        assert core is not None
-        core.venues[AssetClass.EQUITY] = Venue(adapter="alpaca", account_ref="w-core")
-
-    update(state_dir, VaultFile, to_alpaca)
-    set_keys(monkeypatch, "w-core")
-    packets = state_dir.parent / "followers.jsonl"
-    lines = []
-    for n in range(FOLLOWERS):
-        ref = f"w-{n}"
-        set_keys(monkeypatch, ref)
-        packet = {
-            "follower_id": f"F_W{n}", "vault_id": "V_CORE", "mode": "proportional",
-            "scale": 1, "max_pos_usd": 10_000_000, "equity": 10_000_000,
-            "persona": "risk_averse", "fee_model": {"perf_share": 0.2},
-            "brokers": {"equity": {"adapter": "alpaca", "account_ref": ref}},
-        }  # fmt: skip
-        lines.append(json.dumps(packet))
-    packets.write_text("\n".join(lines) + "\n")
-    with Desk(state_dir, operator="dana") as desk:
-        report = desk.import_followers(packets)
-    assert len(report.imported) == FOLLOWERS, report.problems
 
 
 def _approve(state_dir: Path) -> list[str]:
@@ -112,10 +79,11 @@ def _sessions(url: str) -> dict[int, int]:
     return {int(str(name).rsplit(" ", 1)[1]): int(pid) for name, pid in rows}
 
 
+@pytest.mark.xdist_group("kills")  # timed kill windows: never beside another such test
 def test_four_workers_one_killed_mid_fan_out_every_child_once(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch, pg_server: LocalServer
 ) -> None:
-    _state(state_dir, monkeypatch)
+    fan_out_state(state_dir, monkeypatch, FOLLOWERS)
     with FakeAlpaca(dict(PRICES)) as fake:
         fake.latency_s = 0.1
         monkeypatch.setenv("VANTA_ALPACA_URL", fake.url)
