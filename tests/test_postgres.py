@@ -454,3 +454,24 @@ async def test_the_header_and_status_count_the_workers(
             assert ": 2, " in line.detail and line.detail.endswith(": 1 accounts)")
         app.refresh_status(False)
         await wait_for(pilot, lambda: app.header.workers_text == "workers: none")
+
+
+def test_a_worker_whose_session_is_ended_opens_a_new_one_and_claims_again(
+    server: LocalServer,
+) -> None:
+    """The server (an administrator, a failover) ends a worker's session: its claims are
+    gone with it, and its next look opens a new session that claims its share again."""
+    from vanta_tui.store.postgres.claims import WorkerClaims
+
+    accounts = ["x|F1|equity", "x|F2|equity"]
+    with WorkerClaims(server.url, NAMESPACE, host="phoenix") as worker:
+        assert worker.share(accounts, set()) == frozenset(accounts)
+        with psycopg.connect(server.url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (worker.claims.name,),
+            )
+        assert worker.alive()  # a new session
+        assert worker.claims.held == frozenset()
+        assert worker.share(accounts, set()) == frozenset(accounts)

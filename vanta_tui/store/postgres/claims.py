@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import socket
 import threading
@@ -37,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import psycopg
+
+log = logging.getLogger(__name__)
 
 WORKER_PREFIX = "vanta-worker "
 """How a worker's database session names itself (then its host and process id)."""
@@ -201,6 +204,8 @@ class WorkerClaims:
     account is sent to by its holder only."""
 
     def __init__(self, url: str, namespace: str, *, host: str | None = None) -> None:
+        self.url = url
+        self.host = host
         self.claims = AccountClaims(url, namespace, host=host)
         self.namespace = namespace
 
@@ -214,7 +219,21 @@ class WorkerClaims:
         self.close()
 
     def alive(self) -> bool:
-        return self.claims.alive()
+        """Whether this worker holds a session now: when the last one is gone (and its
+        claims with it), a new one is opened, holding nothing until `share` claims again
+        (an account another worker took meanwhile stays that worker's). False when no
+        session can be had: the worker sends nothing this cycle."""
+        if self.claims.alive():
+            return True
+        with contextlib.suppress(Exception):
+            self.claims.close()
+        try:
+            self.claims = AccountClaims(self.url, self.namespace, host=self.host)
+        except Exception as exc:
+            log.warning("worker: no session on its server: %s", exc)
+            return False
+        log.warning("worker: its session was lost with its claims; a new one is open")
+        return True
 
     def global_duty(self) -> bool:
         return self.claims.claim(GLOBAL_DUTY)
