@@ -313,10 +313,12 @@ def test_sigkill_while_sending_to_kraken_leaves_every_order_there_once(
         monkeypatch.setenv(url_env("kraken"), fake.url)
         monkeypatch.setenv(RATE_LIMIT_ENV, "0")  # a test server: no pacing (Kraken's is 3 s)
         __import__("ccxt")  # imported before the fork, so the children send at once
-        span = kill_window(state_dir, lambda _: _approve_batch(state_dir), _run_executor, sent)
+        window = [kill_window(state_dir, lambda _: _approve_batch(state_dir), _run_executor, sent)]
         for _ in range(RUNS):
             sent.update(_approve_batch(state_dir))
-            died, cut = kill_mid_run(state_dir, _run_executor, rng.uniform(0.0, span), sent)
+            died, cut = kill_mid_run(
+                state_dir, _run_executor, rng.uniform(0.0, window[0]), sent, window
+            )
             killed += died
             interrupted += cut
             recover_and_check(state_dir, recover, sent, fake.created)

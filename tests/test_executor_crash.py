@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -62,16 +63,27 @@ def kill_window(
 
 
 def kill_mid_run(
-    state_dir: Path, target: Callable[[str], None], delay: float, sent: set[str]
+    state_dir: Path,
+    target: Callable[[str], None],
+    delay: float,
+    sent: set[str],
+    window: list[float] | None = None,
 ) -> tuple[bool, bool]:
     """Fork ``target`` on ``state_dir`` and SIGKILL it ``delay`` seconds later: whether it
     died of the kill (not done already), and whether it left one of ``sent`` in
-    ``submitting`` (killed in the middle of sending)."""
+    ``submitting`` (killed in the middle of sending). ``window`` (the span the delays are
+    drawn from, `kill_window`'s): a run that ends before its kill shrinks it to how long
+    that run took, so that a window measured on a busier moment does not let most later
+    kills come after the end (they would prove nothing)."""
     child = multiprocessing.get_context("fork").Process(target=target, args=(str(state_dir),))
+    started = time.perf_counter()
     child.start()
-    time.sleep(delay)
+    child.join(timeout=delay)
+    if child.exitcode is not None and window is not None:
+        window[0] = min(window[0], time.perf_counter() - started)
     assert child.pid is not None
-    os.kill(child.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(child.pid, signal.SIGKILL)
     child.join()
     before = load_model(state_dir, QueueFile)
     interrupted = any(

@@ -77,12 +77,19 @@ def test_sigkill_while_sending_to_alpaca_leaves_every_order_there_once(
         # Runs left to finish tell how long a run takes on this machine; the kills then
         # fall anywhere within the fastest of them (a slower machine gets a longer window;
         # a run slowed down by a busy moment does not stretch it past what most runs take).
-        span = kill_window(
-            state_dir, lambda extra: _approve_batch(state_dir, RUNS + extra), _run_executor, sent
-        )
+        window = [
+            kill_window(
+                state_dir,
+                lambda extra: _approve_batch(state_dir, RUNS + extra),
+                _run_executor,
+                sent,
+            )
+        ]
         for run in range(RUNS):
             sent.update(_approve_batch(state_dir, run))
-            died, cut = kill_mid_run(state_dir, _run_executor, rng.uniform(0.0, span), sent)
+            died, cut = kill_mid_run(
+                state_dir, _run_executor, rng.uniform(0.0, window[0]), sent, window
+            )
             killed += died
             interrupted += cut
             recover_and_check(state_dir, recover, sent, fake.created)

@@ -118,12 +118,19 @@ def test_sigkill_during_a_concurrent_fan_out_leaves_every_child_at_its_broker_on
         monkeypatch.setenv("VANTA_ALPACA_RATE_LIMIT", "100000/60")
         brokers_for(state_dir)
         __import__("alpaca.trading.client")  # so the forked children send at once
-        span = kill_window(
-            state_dir, lambda extra: _approve_batch(state_dir, RUNS + extra), _run_executor, sent
-        )
+        window = [
+            kill_window(
+                state_dir,
+                lambda extra: _approve_batch(state_dir, RUNS + extra),
+                _run_executor,
+                sent,
+            )
+        ]
         for run in range(RUNS):
             sent.update(_approve_batch(state_dir, run))
-            died, cut = kill_mid_run(state_dir, _run_executor, rng.uniform(0.0, span), sent)
+            died, cut = kill_mid_run(
+                state_dir, _run_executor, rng.uniform(0.0, window[0]), sent, window
+            )
             killed += died
             interrupted += cut
             # The chain grows: verified and replayed after every fifth run and the last.
