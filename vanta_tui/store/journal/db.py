@@ -51,7 +51,7 @@ def open_db_read_only(path: Path, projections: Sequence[Projection] | None = Non
     registered ones). A journal of an older schema is read as it is (it is upgraded when
     opened for writing); one newer than this code is refused (`schema.JournalSchemaTooNew`)."""
     if not path.exists():
-        return _empty(projections)
+        return empty_db(projections)
     uri = f"{path.resolve().as_uri()}?mode=ro"
     if not path.with_name(path.name + "-wal").exists():
         # No writer has the database open (the last one folded its -wal in and removed
@@ -70,11 +70,11 @@ def open_db_read_only(path: Path, projections: Sequence[Projection] | None = Non
         # A journal being made this moment (a read-only desk records who opened it), or an
         # empty file: nothing recorded yet, as when there is none.
         conn.close()
-        return _empty(projections)
+        return empty_db(projections)
     return JournalDB(conn)
 
 
-def _empty(projections: Sequence[Projection] | None) -> JournalDB:
+def empty_db(projections: Sequence[Projection] | None) -> JournalDB:
     """An empty journal in memory (the tables of ``projections``; default: registered)."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     create_in_memory(conn, registered() if projections is None else projections)
@@ -96,3 +96,20 @@ def open_db(path: Path, projections: Sequence[Projection] | None = None) -> Jour
         conn.close()
         raise
     return JournalDB(conn)
+
+
+def sqlite_has_events(path: Path) -> bool:
+    """Whether ``path`` is an SQLite journal holding events (read without changing it; a
+    file that is not one counts as holding none)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        return False
+    try:
+        return conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()

@@ -38,7 +38,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -58,7 +58,13 @@ from vanta_tui.store.errors import (
 )
 from vanta_tui.store.journal import anchor, patches
 from vanta_tui.store.journal.anchor import IntegrityProblem
-from vanta_tui.store.journal.db import open_db, open_db_read_only
+from vanta_tui.store.journal.db import (
+    JournalDB,
+    empty_db,
+    open_db,
+    open_db_read_only,
+    sqlite_has_events,
+)
 from vanta_tui.store.journal.events import (
     GENESIS_HASH,
     Event,
@@ -86,6 +92,12 @@ from vanta_tui.store.loader import (
 )
 from vanta_tui.store.locks import PathLock
 from vanta_tui.store.postgres.feed import Announcer, Change, changes_url, origin
+from vanta_tui.store.postgres.location import (
+    JOURNAL_URL_ENV,
+    LOCATION_NAME,
+    journal_url,
+    read_location,
+)
 from vanta_tui.store.spans import Spans
 from vanta_tui.store.writer import (
     atomic_replace,
@@ -420,17 +432,30 @@ class Journal:
         """The derived tables this journal keeps (`projection`): those registered when it
         was opened."""
         projections = self.projector.projections
-        try:
-            self.db = (
-                open_db_read_only(self.db_path, projections)
-                if read_only
-                else open_db(self.db_path, projections)
-            )
-        except sqlite3.DatabaseError as exc:  # OperationalError too: a file SQLite cannot use
-            raise JournalFileError(
-                f"{DB_NAME} cannot be opened as the journal ({exc}); move it aside to start a "
-                "new journal, or put back a good copy"
-            ) from None
+        self.url = journal_url()
+        """The PostgreSQL journal's URL (issue 25), or None: ``vanta.db``."""
+        self.db_name = DB_NAME if self.url is None else "the PostgreSQL journal"
+        """How messages name the journal's database."""
+        if self.url is None:
+            note = read_location(state_dir)
+            if note is not None:
+                raise JournalFileError(
+                    f"this directory's journal is in PostgreSQL ({note.get('url')}, as "
+                    f"{LOCATION_NAME} says): set {JOURNAL_URL_ENV} (or --journal) to its URL"
+                )
+            try:
+                self.db = (
+                    open_db_read_only(self.db_path, projections)
+                    if read_only
+                    else open_db(self.db_path, projections)
+                )
+            except sqlite3.DatabaseError as exc:  # OperationalError too: not an SQLite file
+                raise JournalFileError(
+                    f"{DB_NAME} cannot be opened as the journal ({exc}); move it aside to "
+                    "start a new journal, or put back a good copy"
+                ) from None
+        else:
+            self.db = self._open_postgres(self.url, projections)
         self.key = anchor.audit_key()
         """The checkpoint signing key (never stored beside the journal), or None."""
         self.checkpoint_every = anchor.CHECKPOINT_EVERY
@@ -449,6 +474,27 @@ class Journal:
         self._announcer: Announcer | None = None
         """Where each change this journal records is announced to the desks (LISTEN/NOTIFY,
         `store.postgres.feed`), when `VANTA_CHANGES_URL` is set."""
+
+    def _open_postgres(self, url: str, projections: Sequence[Projection]) -> JournalDB:
+        """The journal in PostgreSQL (`store.postgres.journal_db`); refused where this
+        directory already has a journal in ``vanta.db`` (copy it with ``audit migrate``)."""
+        from vanta_tui.store.postgres.journal_db import open_journal, redact_url
+
+        if sqlite_has_events(self.db_path):
+            raise JournalFileError(
+                f"this directory's journal is in {DB_NAME}, and {JOURNAL_URL_ENV} names a "
+                f"PostgreSQL journal: copy it there first (vanta-tui audit migrate --to URL), "
+                f"or unset {JOURNAL_URL_ENV}"
+            )
+        try:
+            conn = open_journal(url, self.state_dir, projections, read_only=self.read_only)
+        except sqlite3.DatabaseError as exc:
+            raise JournalFileError(
+                f"the PostgreSQL journal at {redact_url(url)} cannot be opened ({exc})"
+            ) from None
+        if conn is None:
+            return empty_db(projections)
+        return JournalDB(cast(sqlite3.Connection, conn))
 
     # ----------------------------------------------------------------- plumbing
 
@@ -499,7 +545,19 @@ class Journal:
                 )
             )
         with self._lock.hold():
-            yield
+            if self.url is None:
+                yield
+                return
+            # Between hosts: the file lock may not hold on a network filesystem, the
+            # journal's session lock in PostgreSQL does (`journal_db.ACT_KEY`).
+            from vanta_tui.store.postgres.journal_db import ACT_KEY
+
+            conn = self.db.conn
+            conn.session_lock(ACT_KEY)  # type: ignore[attr-defined]
+            try:
+                yield
+            finally:
+                conn.session_unlock(ACT_KEY)  # type: ignore[attr-defined]
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:

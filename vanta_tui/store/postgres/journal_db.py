@@ -1,0 +1,452 @@
+"""The journal's database on PostgreSQL (issue 25): `VANTA_JOURNAL_URL` (or ``--journal``).
+
+The journal's code is written once, against the part of Python's ``sqlite3`` connection it
+uses (`store.journal.db.JournalDB`); on PostgreSQL that connection is `PgJournalConnection`,
+which speaks the same part over psycopg 3 and says in PostgreSQL's SQL what the journal
+says in SQLite's:
+
+- ``?`` placeholders become ``%s``; ``json_extract(col, '$.a.b')`` becomes
+  ``(col::jsonb #>> '{a,b}')`` and ``json_quote(col)`` ``COALESCE(to_json(col)::text,
+  'null')``;
+- ``INSERT OR IGNORE`` becomes ``ON CONFLICT DO NOTHING`` and ``INSERT OR REPLACE`` an
+  upsert on the table's primary key (the table's one unique key besides ``events.hash``,
+  which is never replaced);
+- ``BEGIN IMMEDIATE`` (the journal's write transaction) becomes ``BEGIN`` and a
+  transaction-scoped advisory lock on the journal (`APPEND_KEY`): appends from every
+  process on every host are serialized, each reads the head under the lock and writes the
+  next event before it lets go, so the chain stays gapless and in order. Why a lock and
+  not a sequence plus a check: the next event's ``prev_hash`` is the head's hash, which a
+  sequence cannot give; with a sequence, a writer that lost the race would have to
+  recompute its events' hashes and retry, while the lock makes the loser wait a few
+  milliseconds and then see the new head (the README, "Several hosts");
+- errors come out as ``sqlite3``'s DB-API classes (a unique violation is an
+  ``IntegrityError``, a missing table an ``OperationalError`` saying "no such table"), so
+  the journal's handling of them is one.
+
+The schema is the SQLite one with PostgreSQL's types (``BIGINT``, ``BYTEA``, ``DOUBLE
+PRECISION``). Links between tables are not declared here: PostgreSQL would enforce them,
+and the journal's derived tables must never refuse an event (`analyst`). The analyst's
+typed views are SQLite's (they use its date and number functions): a PostgreSQL journal
+has its tables only. The schema's version is ``meta``'s ``schema_version``.
+
+psycopg is imported here and in the other modules of `store.postgres` only.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from vanta_tui.store.postgres.claims import session_options
+from vanta_tui.store.postgres.location import (
+    JOURNAL_URL_ENV,
+    LOCATION_NAME,
+    read_location,
+    redact_url,
+    write_location,
+)
+
+def key63(text: str) -> int:
+    """A stable signed 64-bit advisory lock key for ``text`` (the one-key form: ``pg_locks``
+    shows it with ``objsubid`` 1, apart from the workers' two-key claims)."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+APPEND_KEY = key63("vanta.journal.append")
+"""The lock every write transaction of the journal takes (its ``BEGIN IMMEDIATE``)."""
+ACT_KEY = key63("vanta.journal.act")
+"""The lock held for the whole of one action (the journal's ``_locked``): the files are
+written, the events appended and the log lines written by one process at a time."""
+
+
+# --------------------------------------------------------------------------------- SQL
+
+_JSON = re.compile(r"json_extract\((\w+), '\$\.([\w.]+)'\)")
+_QUOTE = re.compile(r"json_quote\((\w+)\)")
+_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
+_OR_REPLACE = re.compile(
+    r"^\s*INSERT OR REPLACE INTO (\w+)\s*\(([^)]*)\)\s*VALUES\s*(\(.*\))\s*$", re.I | re.S
+)
+_TYPES = ((re.compile(r"\bINTEGER\b"), "BIGINT"), (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+          (re.compile(r"\bBLOB\b"), "BYTEA"))  # fmt: skip
+_REFERENCES = re.compile(r"\s+REFERENCES\s+\w+\s*\(\w+\)", re.I)
+
+
+def ddl(statement: str) -> str:
+    """One SQLite ``CREATE`` statement of the journal's schema, in PostgreSQL's types, its
+    links left out."""
+    for pattern, name in _TYPES:
+        statement = pattern.sub(name, statement)
+    return _REFERENCES.sub("", statement)
+
+
+def _json_path(match: re.Match[str]) -> str:
+    return f"({match.group(1)}::jsonb #>> '{{{match.group(2).replace('.', ',')}}}')"
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> str:
+    """``sql`` (the journal's SQLite) in PostgreSQL's; ``keys``: (table, primary key
+    columns) for ``INSERT OR REPLACE``."""
+    text = _JSON.sub(_json_path, sql)
+    text = _QUOTE.sub(r"COALESCE(to_json(\1)::text, 'null')", text)
+    text = text.replace("%", "%%").replace("?", "%s")
+    if _OR_IGNORE.match(text):
+        return _OR_IGNORE.sub("INSERT INTO", text, count=1) + " ON CONFLICT DO NOTHING"
+    found = _OR_REPLACE.match(text)
+    if found:
+        table, columns, values = found.groups()
+        names = [c.strip() for c in columns.split(",")]
+        key = dict(keys).get(table)
+        if not key:
+            raise sqlite3.OperationalError(f"no such table: {table} (or it has no primary key)")
+        rest = [n for n in names if n not in key]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in rest)
+            if rest
+            else "DO NOTHING"
+        )
+        return (
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES {values} "
+            f"ON CONFLICT ({', '.join(key)}) {action}"
+        )
+    return text
+
+
+def _param(value: Any) -> Any:
+    # SQLite keeps a bool as the integer it is; PostgreSQL would refuse it for a BIGINT.
+    return int(value) if isinstance(value, bool) else value
+
+
+def _params(parameters: Sequence[Any]) -> list[Any]:
+    return [_param(v) for v in parameters]
+
+
+@functools.lru_cache(maxsize=1)
+def _error_map() -> tuple[tuple[type[Exception], type[Exception]], ...]:
+    return (
+        (pg_errors.IntegrityError, sqlite3.IntegrityError),
+        (pg_errors.UndefinedTable, sqlite3.OperationalError),
+        (pg_errors.OperationalError, sqlite3.OperationalError),
+        (pg_errors.ProgrammingError, sqlite3.ProgrammingError),
+    )
+
+
+def _as_sqlite(exc: psycopg.Error) -> Exception:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, pg_errors.UndefinedTable):
+        message = f"no such table ({message})"
+    for theirs, ours in _error_map():
+        if isinstance(exc, theirs):
+            return ours(f"PostgreSQL journal: {message}")
+    return sqlite3.DatabaseError(f"PostgreSQL journal: {message}")
+
+
+class _NoRows:
+    """The cursor of a statement that returns nothing (as ``sqlite3``'s: fetches give
+    nothing)."""
+
+    def fetchone(self) -> None:
+        return None
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+
+class _Rows:
+    """A statement's rows, read at once (the connection is shared between calls)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        rows, self._rows = self._rows, []
+        return iter(rows)
+
+
+class PgJournalConnection:
+    """One session with the journal's PostgreSQL database, speaking the part of
+    ``sqlite3.Connection`` the journal uses (autocommit, as the journal opens SQLite)."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        try:
+            self._pg = psycopg.connect(url, autocommit=True, **session_options(10))
+        except psycopg.Error as exc:
+            raise _as_sqlite(exc) from None
+        self.read_only = read_only
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._lock = threading.RLock()
+        """The session is one: a statement and its rows are taken together."""
+        if read_only:
+            self._run("SET default_transaction_read_only = on", [])
+
+    # ------------------------------------------------------------------ sqlite3's part
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        statement = sql.strip()
+        if statement.upper() == "BEGIN IMMEDIATE":
+            with self._lock:
+                self._run("BEGIN", [])
+                self._run("SELECT pg_advisory_xact_lock(%s)", [APPEND_KEY])
+            return _NoRows()
+        if statement.upper().startswith("PRAGMA"):
+            return self._pragma(statement)
+        if statement == _TABLES_SQL:
+            return _Rows([(name,) for name in sorted(self.tables())])
+        return self._run(self._sql(statement), _params(parameters))
+
+    def executemany(self, sql: str, seq_of_parameters: Any) -> None:
+        rows = [_params(p) for p in seq_of_parameters]
+        if not rows:
+            return
+        with self._lock:
+            try:
+                with self._pg.cursor() as cursor:
+                    cursor.executemany(self._sql(sql.strip()), rows)
+            except psycopg.Error as exc:
+                raise _as_sqlite(exc) from None
+
+    def executescript(self, script: str) -> None:
+        for statement in script.split(";\n"):
+            if statement.strip():
+                self.execute(statement)
+
+    def close(self) -> None:
+        self._pg.close()
+
+    def __enter__(self) -> PgJournalConnection:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if self.in_transaction:
+            self._run("ROLLBACK" if kind is not None else "COMMIT", [])
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    # --------------------------------------------------------------------- ours
+
+    def session_lock(self, key: int) -> None:
+        """Take the session-level advisory lock ``key`` (waits for it)."""
+        self._run("SELECT pg_advisory_lock(%s)", [key])
+
+    def session_unlock(self, key: int) -> None:
+        self._run("SELECT pg_advisory_unlock(%s)", [key])
+
+    def tables(self) -> set[str]:
+        rows = self._run(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            [],
+        )
+        return {str(r[0]) for r in rows}
+
+    def columns(self, table: str) -> list[str]:
+        rows = self._run(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            [table],
+        )
+        return [str(r[0]) for r in rows]
+
+    def _primary_key(self, table: str) -> tuple[str, ...]:
+        if table not in self._keys:
+            rows = self._run(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                "WHERE i.indrelid = to_regclass(%s) AND i.indisprimary",
+                [table],
+            )
+            self._keys[table] = tuple(str(r[0]) for r in rows)
+        return self._keys[table]
+
+    def _sql(self, statement: str) -> str:
+        if statement[:6].upper() in {"CREATE", "ALTER "}:
+            statement = ddl(statement)
+        found = _OR_REPLACE.match(statement)
+        keys = ((found.group(1), self._primary_key(found.group(1))),) if found else ()
+        return translate(statement, keys)
+
+    def _pragma(self, statement: str) -> Any:
+        name = statement[len("PRAGMA") :].strip()
+        if name.startswith("table_info("):
+            table = name[len("table_info(") : -1]
+            # (cid, name, ...) as SQLite gives it; the journal reads the names.
+            return _Rows([(i, c) for i, c in enumerate(self.columns(table))])
+        if name.startswith("foreign_keys") or name.startswith("legacy_alter_table"):
+            return _NoRows()  # links are not declared on PostgreSQL
+        raise sqlite3.OperationalError(f"PostgreSQL journal: no PRAGMA {name}")
+
+    def _run(self, sql: str, parameters: Sequence[Any]) -> Any:
+        with self._lock:
+            try:
+                cursor = self._pg.execute(sql, parameters)
+            except psycopg.Error as exc:
+                raise _as_sqlite(exc) from None
+            if cursor.description is None:
+                return _NoRows()
+            try:
+                return _Rows(cursor.fetchall())
+            except psycopg.Error as exc:
+                raise _as_sqlite(exc) from None
+
+
+# ------------------------------------------------------------------------------ schema
+
+SCHEMA_META = "schema_version"
+"""``meta`` key of the schema's version (SQLite keeps it in ``PRAGMA user_version``)."""
+JOURNAL_ID_META = "journal_id"
+"""``meta`` key of the journal's identity, also written in its state directory's
+`LOCATION_NAME`: a database is the journal of one state directory."""
+_TABLES_SQL = "SELECT name FROM sqlite_master WHERE type='table'"
+
+
+class JournalLocationError(RuntimeError):
+    """This state directory and this journal database do not belong together."""
+
+
+def _version(conn: PgJournalConnection) -> int:
+    if "meta" not in conn.tables():
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_META]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def check_version(conn: PgJournalConnection, url: str) -> None:
+    from vanta_tui.store.journal.schema import SCHEMA_VERSION, JournalSchemaTooNew
+
+    version = _version(conn)
+    if version > SCHEMA_VERSION:
+        raise JournalSchemaTooNew(
+            f"the PostgreSQL journal at {redact_url(url)} has schema version {version} (meta "
+            f"{SCHEMA_META}), newer than the {SCHEMA_VERSION} this desk knows: it was written "
+            "by a newer vanta-tui. Nothing was changed; use that version (or newer)"
+        )
+
+
+def upgrade(conn: PgJournalConnection, url: str, projections: Sequence[Any]) -> None:
+    """Bring the journal's database to this code's schema with the tables of
+    ``projections``: one transaction under the append lock (two processes opening it at once
+    make it once)."""
+    from vanta_tui.store.journal.analyst import INDEXES
+    from vanta_tui.store.journal.projection import prepare
+    from vanta_tui.store.journal.schema import SCHEMA_VERSION, STORE_SCHEMA
+
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        check_version(conn, url)
+        for statement in STORE_SCHEMA.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+        prepare(conn, projections)  # type: ignore[arg-type]
+        tables = conn.tables()
+        for index in INDEXES:
+            if index.table in tables:
+                conn.execute(index.ddl())
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [SCHEMA_META, str(SCHEMA_VERSION)],
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _journal_id(conn: PgJournalConnection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", [JOURNAL_ID_META]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _has_events(conn: PgJournalConnection) -> bool:
+    return conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+
+
+def open_journal(
+    url: str, state_dir: Path, projections: Sequence[Any], *, read_only: bool
+) -> PgJournalConnection | None:
+    """The journal of ``state_dir`` in the PostgreSQL database at ``url``: brought to this
+    code's schema (writing), or None when it is opened read-only and holds no journal yet.
+    The database and the directory must belong together (`location`): a database that is
+    another directory's journal is refused, and so is a directory whose journal is another
+    database."""
+    where = redact_url(url)
+    conn = PgJournalConnection(url, read_only=read_only)
+    try:
+        if read_only:
+            check_version(conn, url)
+            if "events" not in conn.tables() or not _has_events(conn):
+                conn.close()
+                return None
+            _check_belongs(conn, state_dir, where, make=False)
+            return conn
+        upgrade(conn, url, projections)
+        _check_belongs(conn, state_dir, where, make=True)
+        return conn
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _check_belongs(conn: PgJournalConnection, state_dir: Path, where: str, *, make: bool) -> None:
+    from vanta_tui.store.errors import JournalFileError
+
+    note = read_location(state_dir)
+    ours = _journal_id(conn)
+    if ours is None and make:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            ours = _journal_id(conn)
+            if ours is None:
+                if _has_events(conn):
+                    raise JournalFileError(
+                        f"the PostgreSQL journal at {where} holds events but no journal id: "
+                        "it was not made by this desk; give a database of its own"
+                    )
+                ours = secrets.token_hex(16)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)", [JOURNAL_ID_META, ours]
+                )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    if note is None:
+        if ours is not None and make and not _has_events(conn):
+            write_location(state_dir, where, ours)
+            return
+        raise JournalFileError(
+            f"the PostgreSQL journal at {where} is the journal of another state directory "
+            f"(journal id {ours}; {state_dir} has no {LOCATION_NAME}): give each state "
+            "directory a database of its own, or put back this directory's note"
+        )
+    if note["journal_id"] != ours:
+        raise JournalFileError(
+            f"{LOCATION_NAME} says this directory's journal is {note['journal_id']} (at "
+            f"{note.get('url')}), but the database at {where} holds journal {ours}: set "
+            f"{JOURNAL_URL_ENV} to this directory's database"
+        )
