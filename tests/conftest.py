@@ -55,3 +55,28 @@ def pg_server() -> Iterator[LocalServer]:
     finally:
         local.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once with the journal in ``vanta.db`` and once in PostgreSQL (issue 25):
+    a database of its own on the test process's server, named to every process the test
+    starts through `VANTA_JOURNAL_URL`. Returns the backend's name."""
+    backend = str(request.param)
+    monkeypatch.delenv("VANTA_JOURNAL_URL", raising=False)
+    if backend == "postgresql":
+        server: LocalServer = request.getfixturevalue("pg_server")
+        monkeypatch.setenv("VANTA_JOURNAL_URL", fresh_database(server))
+    return backend
+
+
+def fresh_database(server: LocalServer) -> str:
+    """A new, empty database on ``server``: its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"j_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.url.replace("/postgres?", f"/{name}?", 1)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, reject_orders, stage_order
@@ -45,3 +50,30 @@ def run_actions(state_dir: str, rounds: int) -> None:
         do_actions(ctx, rounds)
     finally:
         ctx.close()
+
+
+def db_name() -> str:
+    """How the journal's messages name its database (on the backend this test runs on)."""
+    return "the PostgreSQL journal" if os.environ.get("VANTA_JOURNAL_URL") else "vanta.db"
+
+
+@contextmanager
+def raw_journal_db(state_dir: Path) -> Iterator[Any]:
+    """The journal's database as another program would open it (to tamper with it): SQLite's
+    ``vanta.db``, or the PostgreSQL database of `VANTA_JOURNAL_URL` (its SQL said in
+    SQLite's words, as the journal does). Autocommit."""
+    url = os.environ.get("VANTA_JOURNAL_URL")
+    if url:
+        from vanta_tui.store.postgres.journal_db import PgJournalConnection
+
+        pg = PgJournalConnection(url)
+        try:
+            yield pg
+        finally:
+            pg.close()
+        return
+    conn = sqlite3.connect(state_dir / "vanta.db", isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()

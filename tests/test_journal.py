@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from journal_helpers import do_actions, without_followers
+from journal_helpers import db_name, do_actions, raw_journal_db, without_followers
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.actions.orders import approve_orders, stage_order
@@ -24,6 +24,9 @@ from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.journal.events import canonical_from_row, event_from_line
 from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify
+
+
+pytestmark = pytest.mark.usefixtures("journal_backend")
 
 
 @pytest.fixture
@@ -73,13 +76,16 @@ def test_every_event_names_actor_ids_and_parents(ctx: ActionContext) -> None:
     assert approved_event.parents == [staged_event.seq]
     row = ctx.journal.db.execute(
         "SELECT status, approved FROM (SELECT status, json_extract(order_json, '$.approved_by')"
-        " AS approved FROM orders WHERE order_id = ?)",
+        " AS approved FROM orders WHERE order_id = ?) AS o",
         [order.result.order_id],
     ).fetchone()
     assert row == ("approved", "dana")
 
 
-def test_database_is_wal_full_sync_and_private(ctx: ActionContext) -> None:
+def test_database_is_wal_full_sync_and_private(ctx: ActionContext, journal_backend: str) -> None:
+    if journal_backend == "postgresql":
+        assert not (ctx.state_dir / "vanta.db").exists()  # its durability is the server's
+        return
     conn = ctx.journal.db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -122,12 +128,10 @@ def _tamper_setup(ctx: ActionContext) -> Path:
 
 def test_an_edited_row_is_caught_at_its_seq(ctx: ActionContext) -> None:
     _tamper_setup(ctx)
-    conn = sqlite3.connect(ctx.state_dir / "vanta.db")
-    conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 6")
-    conn.commit()
-    conn.close()
+    with raw_journal_db(ctx.state_dir) as conn:
+        conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 6")
     result = verify(ctx.journal)
-    assert not result.ok and result.bad_seq == 6 and "vanta.db" in result.reason
+    assert not result.ok and result.bad_seq == 6 and db_name() in result.reason
 
 
 def test_an_edited_line_is_caught_at_its_seq(ctx: ActionContext) -> None:
@@ -169,10 +173,8 @@ def test_removing_the_tail_of_both_sinks_is_caught_by_the_head(ctx: ActionContex
     log = _tamper_setup(ctx)
     lines = log.read_text().splitlines(keepends=True)
     log.write_text("".join(lines[:9]))
-    conn = sqlite3.connect(ctx.state_dir / "vanta.db")
-    conn.execute("DELETE FROM events WHERE seq > 9")
-    conn.commit()
-    conn.close()
+    with raw_journal_db(ctx.state_dir) as conn:
+        conn.execute("DELETE FROM events WHERE seq > 9")
     result = verify(ctx.journal)
     assert not result.ok and result.bad_seq == 10 and "head" in result.reason
 

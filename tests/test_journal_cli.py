@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from journal_helpers import do_actions, without_followers
 
 from vanta_tui.actions.context import ActionContext
@@ -40,6 +41,7 @@ def test_sqlite_utils_cli_queries_the_journal_as_it_is(state_dir: Path) -> None:
     }
 
 
+@pytest.mark.usefixtures("journal_backend")
 def test_verify_output_is_one_line_when_piped(state_dir: Path) -> None:
     without_followers(state_dir)
     ctx = ActionContext.open(state_dir, "dana")
@@ -55,6 +57,7 @@ def test_verify_output_is_one_line_when_piped(state_dir: Path) -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.usefixtures("journal_backend")
 def test_read_only_cli_refuses_order_actions(state_dir: Path, capsys: object) -> None:
     before = (state_dir / "autotrade_queue.json").read_bytes()
     assert main(["orders", "stage", "V_CORE", "AAPL", "buy", "1", "--read-only",

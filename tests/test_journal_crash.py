@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from journal_helpers import run_actions
 
 from vanta_tui.actions.context import ActionContext
@@ -60,6 +61,7 @@ def _check(state_dir: Path, demo_ids: set[str]) -> int:
         ctx.close()
 
 
+@pytest.mark.usefixtures("journal_backend")
 def test_sigkill_at_random_points_leaves_a_consistent_journal(state_dir: Path) -> None:
     rng = random.Random(1729)
     ctx = multiprocessing.get_context("fork")

@@ -760,7 +760,9 @@ class Desk:
     def has_event(self, action: str) -> bool:
         """Whether the journal holds an event of ``action`` (``desk.opened`` …); a journal
         not made yet holds none."""
-        if not (self.state_dir / "vanta.db").exists():
+        from vanta_tui.store.postgres.location import journal_present
+
+        if not journal_present(self.state_dir):
             return False
         from vanta_tui.store.journal import Journal
         from vanta_tui.store.journal.queries import first_event
@@ -854,7 +856,9 @@ class Desk:
 
     def _journal_exists(self) -> bool:
         """Whether there is a journal to read (a read-only desk does not make one)."""
-        return not self.read_only or (self.state_dir / "vanta.db").exists()
+        from vanta_tui.store.postgres.location import journal_present
+
+        return not self.read_only or journal_present(self.state_dir)
 
     # ------------------------------------------------------------------ for the CLI
     # (methods the command line needed go here)

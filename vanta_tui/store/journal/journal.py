@@ -478,7 +478,8 @@ class Journal:
     def _open_postgres(self, url: str, projections: Sequence[Projection]) -> JournalDB:
         """The journal in PostgreSQL (`store.postgres.journal_db`); refused where this
         directory already has a journal in ``vanta.db`` (copy it with ``audit migrate``)."""
-        from vanta_tui.store.postgres.journal_db import open_journal, redact_url
+        from vanta_tui.store.postgres.journal_db import open_journal
+        from vanta_tui.store.postgres.location import redact_url
 
         if sqlite_has_events(self.db_path):
             raise JournalFileError(

@@ -128,15 +128,15 @@ def verify_sqlite(journal: Journal, progress: Progress | None = None) -> VerifyR
     sha256 = hashlib.sha256
     for expected, (seq, p, h, text) in enumerate(journal.db.execute(_CANONICAL_SQL), start=1):
         if seq != expected:
-            return _fail(expected, f"vanta.db: seq {expected} is missing (next is {seq})")
+            return _fail(expected, f"{journal.db_name}: seq {expected} is missing (next is {seq})")
         if p != prev:
-            return _fail(seq, "vanta.db: prev_hash does not match the event before")
+            return _fail(seq, f"{journal.db_name}: prev_hash does not match the event before")
         if sha256(text.encode("utf-8")).hexdigest() != h:
             # SQLite's json_quote and Python's json differ on a few rare escapes: confirm
             # with the Python rendering before calling the row broken.
             again = _row_text_in_python(journal, seq)
             if sha256(again.encode("utf-8")).hexdigest() != h:
-                return _fail(seq, "vanta.db: the row's content does not match its hash")
+                return _fail(seq, f"{journal.db_name}: the row's content does not match its hash")
         hashes.append(h)
         prev = h
         if progress is not None and seq % 10000 == 0:
@@ -257,13 +257,13 @@ def _verify_chains(
         return db_chain, []
     for index, (a, b) in enumerate(zip(file_chain, db_chain, strict=False)):
         if a != b:
-            return _fail(index + 1, "trade_log.jsonl and vanta.db disagree on this event"), []
+            return _fail(index + 1, f"trade_log.jsonl and {journal.db_name} disagree on this event"), []
     if len(file_chain) != len(db_chain):
-        shorter = "trade_log.jsonl" if len(file_chain) < len(db_chain) else "vanta.db"
+        shorter = "trade_log.jsonl" if len(file_chain) < len(db_chain) else journal.db_name
         what = (
             "truncated"
             if shorter == "trade_log.jsonl"
-            else "an older vanta.db was put back (a rollback), or its last rows were removed"
+            else f"an older {journal.db_name} was put back (a rollback), or its last rows were removed"
         )
         return _fail(
             min(len(file_chain), len(db_chain)) + 1,

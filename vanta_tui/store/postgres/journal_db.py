@@ -56,6 +56,7 @@ from vanta_tui.store.postgres.location import (
     write_location,
 )
 
+
 def key63(text: str) -> int:
     """A stable signed 64-bit advisory lock key for ``text`` (the one-key form: ``pg_locks``
     shows it with ``objsubid`` 1, apart from the workers' two-key claims)."""
@@ -428,9 +429,7 @@ def _check_belongs(conn: PgJournalConnection, state_dir: Path, where: str, *, ma
                         "it was not made by this desk; give a database of its own"
                     )
                 ours = secrets.token_hex(16)
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)", [JOURNAL_ID_META, ours]
-                )
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [JOURNAL_ID_META, ours])
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -63,3 +63,9 @@ def write_location(state_dir: Path, url: str, journal_id: str) -> None:
         {"backend": "postgresql", "url": redact_url(url), "journal_id": journal_id}, indent=2
     )
     atomic_replace(state_dir / LOCATION_NAME, (text + "\n").encode("utf-8"))
+
+
+def journal_present(state_dir: Path) -> bool:
+    """Whether ``state_dir`` has a journal to read: ``vanta.db``, or the note of one in
+    PostgreSQL (a read-only desk makes none)."""
+    return (state_dir / "vanta.db").exists() or (state_dir / LOCATION_NAME).exists()
