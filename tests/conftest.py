@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import decimal
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +82,17 @@ def fresh_database(server: LocalServer) -> str:
     with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return server.url.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture
+def another_journal(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Call before a test opens a second state directory: on PostgreSQL (`journal_backend`)
+    the journals opened from then on are in a new database of their own (a database is the
+    journal of one directory); on SQLite it does nothing."""
+
+    def switch() -> None:
+        if os.environ.get("VANTA_JOURNAL_URL"):
+            server: LocalServer = request.getfixturevalue("pg_server")
+            monkeypatch.setenv("VANTA_JOURNAL_URL", fresh_database(server))
+
+    return switch

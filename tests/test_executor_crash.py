@@ -27,6 +27,9 @@ from vanta_tui.store import load_all, load_model
 from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify
 
+pytestmark = pytest.mark.usefixtures("journal_backend")
+
+
 RUNS = 50
 BATCH = 10
 SYMBOLS = ["AAPL", "MSFT", "NVDA"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import stat
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,7 +23,6 @@ from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.journal.events import canonical_from_row, event_from_line
 from vanta_tui.store.journal.replay import replay
 from vanta_tui.store.journal.verify import verify
-
 
 pytestmark = pytest.mark.usefixtures("journal_backend")
 

@@ -7,6 +7,7 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,9 @@ values = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+pytestmark = pytest.mark.usefixtures("journal_backend")
 
 
 @settings(max_examples=300, deadline=None)

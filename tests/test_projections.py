@@ -32,6 +32,9 @@ from vanta_tui.store.journal.db import open_db
 from vanta_tui.store.journal.projection import MARK_PREFIX, registered
 
 DEC_1 = datetime(2026, 12, 1, 4, 16, 35, tzinfo=UTC)
+pytestmark = pytest.mark.usefixtures("journal_backend")
+
+
 TABLES = [p.table for p in PROJECTIONS]
 
 
@@ -136,7 +139,7 @@ def test_a_table_rebuilt_alone_leaves_the_others(state_dir: Path) -> None:
 
 
 def test_a_journal_written_without_the_projections_catches_up(
-    tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch, another_journal: Any
 ) -> None:
     """A process that registered no projection (a tool on the store alone) appends events
     and leaves the tables behind; the next journal that keeps them catches them up, to the
@@ -150,7 +153,10 @@ def test_a_journal_written_without_the_projections_catches_up(
         ctx = opened(state_dir, now)
         try:
             busy_day(ctx, now)
-            tables = {r[0] for r in ctx.journal.db.execute("SELECT name FROM sqlite_master")}
+            tables = {
+                r[0]
+                for r in ctx.journal.db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             assert not set(TABLES) & tables  # nothing derived: the store keeps its own
         finally:
             ctx.close()
@@ -164,6 +170,7 @@ def test_a_journal_written_without_the_projections_catches_up(
     finally:
         ctx.close()
 
+    another_journal()
     reference = opened(reference_dir, [DEC_1])
     try:
         busy_day(reference, [DEC_1])
@@ -289,10 +296,10 @@ def test_a_journal_read_only_without_the_tables_reads_them_empty(
 ) -> None:
     state = tmp_path / "state"
     state.mkdir()
-    monkeypatch.setattr(journal_module, "registered", lambda: ())
-    with Journal(state) as journal:
-        journal.record("dana", [EventDraft("fee.charged", vault_id="V_CORE")])
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(journal_module, "registered", lambda: ())
+        with Journal(state) as journal:
+            journal.record("dana", [EventDraft("fee.charged", vault_id="V_CORE")])
     with Journal(state, read_only=True) as journal:
         assert fee_ledger(journal) == []
         assert order_ids(journal) == []

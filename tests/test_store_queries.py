@@ -4,13 +4,13 @@ on a temp copy of the demo."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from journal_helpers import raw_journal_db
 
 from vanta_tui.actions.context import ActionContext, ReadOnlyRefused
 from vanta_tui.actions.errors import ActionRefused
@@ -23,6 +23,9 @@ from vanta_tui.store.journal import EventDraft, Journal, Plan, queries
 from vanta_tui.store.lease_info import LEASE_NAME, lease_held, lease_holder
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+pytestmark = pytest.mark.usefixtures("journal_backend")
 
 
 @pytest.fixture
@@ -110,14 +113,13 @@ def test_alarms_seen_keep_their_first_sighting(journal: Journal, state_dir: Path
         queries.note_alarms_seen(journal, ["d"], later)
         # The same alarms open again (every status refresh): nothing written, and the write
         # lock is not taken (another writer holds it here: no wait).
-        other = sqlite3.connect(state_dir / "vanta.db", isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        journal.db.conn.execute("PRAGMA busy_timeout = 50")
-        try:
-            queries.note_alarms_seen(journal, ["d", "d"], later + timedelta(minutes=1))
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
+        with raw_journal_db(state_dir) as other:
+            other.execute("BEGIN IMMEDIATE")
+            journal.db.conn.execute("PRAGMA busy_timeout = 50")
+            try:
+                queries.note_alarms_seen(journal, ["d", "d"], later + timedelta(minutes=1))
+            finally:
+                other.execute("ROLLBACK")
         assert queries.alarm_first_seen(journal) == {"d": later}
     with Journal(state_dir, read_only=True) as reader:
         queries.note_alarms_seen(reader, ["e"], later)  # not kept, and no error

@@ -257,7 +257,9 @@ def _verify_chains(
         return db_chain, []
     for index, (a, b) in enumerate(zip(file_chain, db_chain, strict=False)):
         if a != b:
-            return _fail(index + 1, f"trade_log.jsonl and {journal.db_name} disagree on this event"), []
+            return _fail(
+                index + 1, f"trade_log.jsonl and {journal.db_name} disagree on this event"
+            ), []
     if len(file_chain) != len(db_chain):
         shorter = "trade_log.jsonl" if len(file_chain) < len(db_chain) else journal.db_name
         what = (

@@ -7,7 +7,7 @@ says in SQLite's:
 
 - ``?`` placeholders become ``%s``; ``json_extract(col, '$.a.b')`` becomes
   ``(col::jsonb #>> '{a,b}')`` and ``json_quote(col)`` ``COALESCE(to_json(col)::text,
-  'null')``;
+  'null')``, ``json_each(?)`` of a list ``json_array_elements_text``;
 - ``INSERT OR IGNORE`` becomes ``ON CONFLICT DO NOTHING`` and ``INSERT OR REPLACE`` an
   upsert on the table's primary key (the table's one unique key besides ``events.hash``,
   which is never replaced);
@@ -102,6 +102,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> s
     columns) for ``INSERT OR REPLACE``."""
     text = _JSON.sub(_json_path, sql)
     text = _QUOTE.sub(r"COALESCE(to_json(\1)::text, 'null')", text)
+    text = text.replace("json_each(?)", "json_array_elements_text(CAST(? AS json))")
     text = text.replace("%", "%%").replace("?", "%s")
     if _OR_IGNORE.match(text):
         return _OR_IGNORE.sub("INSERT INTO", text, count=1) + " ON CONFLICT DO NOTHING"
@@ -298,6 +299,9 @@ class PgJournalConnection:
             table = name[len("table_info(") : -1]
             # (cid, name, ...) as SQLite gives it; the journal reads the names.
             return _Rows([(i, c) for i, c in enumerate(self.columns(table))])
+        busy = re.fullmatch(r"busy_timeout\s*=\s*(\d+)", name)
+        if busy:  # how long a statement waits for a lock, in ms: as SQLite's
+            return self._run(f"SET lock_timeout = {int(busy.group(1))}", [])
         if name.startswith("foreign_keys") or name.startswith("legacy_alter_table"):
             return _NoRows()  # links are not declared on PostgreSQL
         raise sqlite3.OperationalError(f"PostgreSQL journal: no PRAGMA {name}")
@@ -396,6 +400,8 @@ def open_journal(
     another directory's journal is refused, and so is a directory whose journal is another
     database."""
     where = redact_url(url)
+    if read_only and read_location(state_dir) is None:
+        return None  # no journal made for this directory yet (as without a vanta.db)
     conn = PgJournalConnection(url, read_only=read_only)
     try:
         if read_only:
