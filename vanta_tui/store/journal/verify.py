@@ -265,7 +265,8 @@ def _verify_chains(
         what = (
             "truncated"
             if shorter == "trade_log.jsonl"
-            else f"an older {journal.db_name} was put back (a rollback), or its last rows were removed"
+            else f"an older {journal.db_name} was put back (a rollback), or its last rows "
+            "were removed"
         )
         return _fail(
             min(len(file_chain), len(db_chain)) + 1,
