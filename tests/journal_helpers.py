@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,3 +78,54 @@ def raw_journal_db(state_dir: Path) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+def open_raw(state_dir: Path) -> Any:
+    """`raw_journal_db` without the context (close it): sqlite3's connection, or ours."""
+    url = os.environ.get("VANTA_JOURNAL_URL")
+    if url:
+        from vanta_tui.store.postgres.journal_db import PgJournalConnection
+
+        return PgJournalConnection(url)
+    return sqlite3.connect(state_dir / "vanta.db", isolation_level=None)
+
+
+def save_database(state_dir: Path) -> Any:
+    """A copy of the journal's database as it is now (no connection may be open to it):
+    the file, or a PostgreSQL database made from it as a template. `put_back_database`
+    puts it back over the current one (an operator restoring an older backup)."""
+    url = os.environ.get("VANTA_JOURNAL_URL")
+    if not url:
+        saved = state_dir.parent / "vanta.db.saved"
+        shutil.copyfile(state_dir / "vanta.db", saved)
+        return saved
+    name = _database(url)
+    with _maintenance(url) as conn:
+        conn.execute(f"CREATE DATABASE {name}_saved TEMPLATE {name}")
+    return f"{name}_saved"
+
+
+def put_back_database(state_dir: Path, saved: Any) -> None:
+    url = os.environ.get("VANTA_JOURNAL_URL")
+    if not url:
+        for extra in ("vanta.db-wal", "vanta.db-shm"):
+            (state_dir / extra).unlink(missing_ok=True)
+        shutil.copyfile(saved, state_dir / "vanta.db")
+        return
+    name = _database(url)
+    with _maintenance(url) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {saved}")
+
+
+def _database(url: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    return str(conninfo_to_dict(url)["dbname"])
+
+
+def _maintenance(url: str) -> Any:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    return psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True)

@@ -5,19 +5,26 @@ older vanta.db put back is called a rollback."""
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from journal_helpers import do_actions, without_followers
+from journal_helpers import (
+    db_name,
+    do_actions,
+    open_raw,
+    put_back_database,
+    save_database,
+    without_followers,
+)
 
 from vanta_tui.actions.context import ActionContext
 from vanta_tui.store.journal import EventDraft, Journal
 from vanta_tui.store.journal.events import canonical_from_row, hash_text, line_with_hash
 from vanta_tui.store.journal.verify import verify
+
+pytestmark = pytest.mark.usefixtures("journal_backend")
 
 KEY = "correct horse battery staple, audit edition"
 CHECKPOINTS_NAME = "trade_log.checkpoints"
@@ -37,7 +44,7 @@ def _cli(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> tupl
 
 def _drop_last_event(state_dir: Path) -> None:
     """What the issue's intruder did: the last row of vanta.db and the last line of the log."""
-    conn = sqlite3.connect(state_dir / "vanta.db")
+    conn = open_raw(state_dir)
     conn.execute("DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)")
     conn.commit()
     conn.close()
@@ -49,7 +56,7 @@ def _drop_last_event(state_dir: Path) -> None:
 def _recompute_chain(state_dir: Path, seq: int, actor: str) -> None:
     """Rewrite event ``seq``'s actor and recompute every hash after it, in both sinks and the
     head: what anyone without the signing key can do."""
-    conn = sqlite3.connect(state_dir / "vanta.db")
+    conn = open_raw(state_dir)
     rows = conn.execute(
         "SELECT seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, "
         "prev_hash, hash FROM events ORDER BY seq"
@@ -78,7 +85,7 @@ def _recompute_chain(state_dir: Path, seq: int, actor: str) -> None:
 
 
 def _events(state_dir: Path) -> list[tuple[int, str]]:
-    conn = sqlite3.connect(state_dir / "vanta.db")
+    conn = open_raw(state_dir)
     rows = [
         (int(s), str(a)) for s, a in conn.execute("SELECT seq, action FROM events ORDER BY seq")
     ]
@@ -178,7 +185,7 @@ def test_a_recomputed_chain_passes_without_a_key_and_fails_with_it(
     # The intruder rewrites seq 6's actor, recomputes every hash after it, and rewrites the
     # checkpoints' hashes too (it cannot make their signatures).
     _recompute_chain(state_dir, 6, "mallory")
-    new_hashes = {s: h for s, h in sqlite3.connect(state_dir / "vanta.db").execute(
+    new_hashes = {s: h for s, h in open_raw(state_dir).execute(
         "SELECT seq, hash FROM events")}  # fmt: skip
     lines = (state_dir / CHECKPOINTS_NAME).read_text().splitlines()
     forged = []
@@ -277,14 +284,11 @@ def test_an_older_database_put_back_is_reported_as_a_rollback(state_dir: Path) -
     ctx = ActionContext.open(state_dir, "dana")
     do_actions(ctx, 2)
     ctx.close()  # the last connection: SQLite folds the WAL into vanta.db
-    saved = state_dir.parent / "vanta.db.saved"
-    shutil.copyfile(state_dir / "vanta.db", saved)
+    saved = save_database(state_dir)
     ctx = ActionContext.open(state_dir, "dana")
     do_actions(ctx, 2)  # the queue file moves on
     ctx.close()
-    for extra in ("vanta.db-wal", "vanta.db-shm"):
-        (state_dir / extra).unlink(missing_ok=True)
-    shutil.copyfile(saved, state_dir / "vanta.db")
+    put_back_database(state_dir, saved)
     before = _events(state_dir)
     ctx = ActionContext.open(state_dir, "dana")
     report = ctx.recovery
@@ -295,7 +299,7 @@ def test_an_older_database_put_back_is_reported_as_a_rollback(state_dir: Path) -
     # ... it is called a rollback.
     problem = getattr(report, "problem", None)
     assert problem is not None and problem.kind == "rollback"
-    assert "older vanta.db" in problem.message
+    assert f"older {db_name()}" in problem.message
     result = verify(Journal(state_dir))
     assert not result.ok and "rollback" in result.reason
     code, out = _cli(state_dir, "status", "--no-probe")
@@ -307,7 +311,7 @@ def test_an_older_database_put_back_is_reported_as_a_rollback(state_dir: Path) -
 
 def _drop_trace(state_dir: Path) -> None:
     """The thorough intruder also deletes vanta.db's note of the last checkpoint."""
-    conn = sqlite3.connect(state_dir / "vanta.db")
+    conn = open_raw(state_dir)
     conn.execute("DELETE FROM meta WHERE key = 'checkpoint.last'")
     conn.commit()
     conn.close()
@@ -383,7 +387,7 @@ def test_more_unsigned_events_than_a_crash_leaves_fail_with_the_key(
     first = json.loads(lines[0])
     assert first["seq"] == 2
     (state_dir / CHECKPOINTS_NAME).write_text(lines[0])
-    conn = sqlite3.connect(state_dir / "vanta.db")
+    conn = open_raw(state_dir)
     conn.execute(
         "UPDATE meta SET value = ? WHERE key = 'checkpoint.last'",
         [json.dumps({"mac": first["mac"], "seq": 2}, separators=(",", ":"))],

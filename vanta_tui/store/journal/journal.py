@@ -796,7 +796,7 @@ class Journal:
         problem: IntegrityProblem | None = None
         recorded = self.read_head_file()
         older = (
-            f"an older {DB_NAME} was put back (a rollback): trade_log.jsonl reaches seq {jsonl_seq}"
+            f"an older {self.db_name} was put back (a rollback): trade_log.jsonl reaches seq {jsonl_seq}"
         )
         if recorded is None and self.head_path.exists():
             problem = IntegrityProblem("head", f"{HEAD_NAME} does not read")
@@ -810,7 +810,7 @@ class Journal:
             problem = IntegrityProblem(
                 kind,
                 f"{HEAD_NAME} records seq {recorded[0]} ({recorded[1][:12]}…) but the chain in "
-                f"{DB_NAME} ends at seq {db_seq}: {why}",
+                f"{self.db_name} ends at seq {db_seq}: {why}",
             )
         elif recorded is not None and self._hash_at(recorded[0]) != recorded[1]:
             problem = IntegrityProblem(
@@ -820,7 +820,7 @@ class Journal:
             )
         elif jsonl_seq > db_seq:
             problem = IntegrityProblem(
-                "rollback", f"the chain in {DB_NAME} ends at seq {db_seq}: {older}"
+                "rollback", f"the chain in {self.db_name} ends at seq {db_seq}: {older}"
             )
         if problem is None:
             # The last checkpoint (read from the end), vanta.db's trace of it, and with a

@@ -239,6 +239,10 @@ class PgJournalConnection:
     def close(self) -> None:
         self._pg.close()
 
+    def commit(self) -> None:
+        if self.in_transaction:
+            self._run("COMMIT", [])
+
     def __enter__(self) -> PgJournalConnection:
         return self
 
