@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from vanta_tui.actions.status import StatusLine, StatusReport
     from vanta_tui.brokers.base import Brokers
     from vanta_tui.executor.runner import RunEvent, RunOutcome
+    from vanta_tui.store.postgres.migrate import Migrated
 
     ExecutorNews = RunEvent
     ExecutorEnd = RunOutcome
@@ -694,6 +695,13 @@ class Desk:
         from vanta_tui.actions import audit
 
         return self._act(lambda ctx: audit.trail(ctx.journal, order_id))
+
+    def migrate_journal(self, url: str, progress: ProgressFactory | None = None) -> Migrated:
+        """Copy this directory's SQLite journal into PostgreSQL at ``url`` and make it the
+        journal (``audit migrate``); raises `StoreError` (nothing changed) when it cannot."""
+        from vanta_tui.actions import audit
+
+        return audit.migrate_journal(self.state_dir, url, progress or audit.no_progress)
 
     def verify_journal(
         self, expect_head: str | None = None, progress: ProgressFactory | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from vanta_tui.actions.projections import child_orders, order_ids
 from vanta_tui.core.clock import Clock
@@ -21,6 +21,9 @@ from vanta_tui.store.journal.anchor import IntegrityProblem
 from vanta_tui.store.journal.export import export, order_tree
 from vanta_tui.store.journal.replay import ReplayResult, replay
 from vanta_tui.store.journal.verify import VerifyResult, parse_anchor, verify
+
+if TYPE_CHECKING:
+    from vanta_tui.store.postgres.migrate import Migrated
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 """Given a label and a total, the callback told how many items are done (a progress bar)."""
@@ -102,3 +105,16 @@ def export_journal(
     with Journal(state_dir, read_only=True) as journal:
         bar = progress("export", journal.count())
         return export(journal, out, fmt, since=since, vault=vault, progress=bar)
+
+
+def migrate_journal(state_dir: Path, url: str, progress: ProgressFactory = no_progress) -> Migrated:
+    """Copy the directory's SQLite journal into the empty PostgreSQL database at ``url``,
+    make it the directory's journal and verify the copy (`store.postgres.migrate`)."""
+    from vanta_tui.store.journal.journal import DB_NAME
+    from vanta_tui.store.postgres.migrate import migrate
+
+    total = 0
+    if (state_dir / DB_NAME).exists():
+        with Journal(state_dir, url=None, read_only=True) as journal:
+            total = journal.count()
+    return migrate(state_dir, url, progress("copy", total))

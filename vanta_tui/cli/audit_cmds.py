@@ -51,6 +51,16 @@ def add_audit(sub: Subcommands) -> None:
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--since", metavar="TS", help="only events at or after this UTC time")
     p.add_argument("--vault", metavar="ID", help="only events of this vault")
+    p = command(
+        audit_sub, "migrate",
+        "copy the journal from vanta.db into a PostgreSQL database and verify it there",
+        handle_migrate,
+    )  # fmt: skip
+    p.add_argument(
+        "--to", required=True, metavar="URL",
+        help="the empty PostgreSQL database (postgresql://…; a password in PGPASSWORD or "
+        "~/.pgpass)",
+    )  # fmt: skip
     command(
         audit_sub, "datasette-metadata",
         "print Datasette metadata describing every table, view and column of vanta.db "
@@ -165,4 +175,33 @@ def handle_datasette_metadata(args: argparse.Namespace) -> int:
     for part in DATASETTE_METADATA:
         document = document.joinpath(part)
     sys.stdout.write(document.read_text(encoding="utf-8"))
+    return exit_codes.OK
+
+
+def handle_migrate(args: argparse.Namespace, desk: Desk) -> int:
+    """Copy the SQLite journal into PostgreSQL, verified there; then every process of this
+    directory runs with ``--journal URL`` (or $VANTA_JOURNAL_URL)."""
+    from vanta_tui.store.errors import StoreError
+    from vanta_tui.store.postgres.feed import url_password
+
+    if url_password(args.to):
+        raise UsageError(
+            "--to: a password in the URL would show in the process list; give it in "
+            "PGPASSWORD or ~/.pgpass"
+        )
+    bars = Bars()
+    try:
+        done = desk.migrate_journal(args.to, progress=bars)
+    except StoreError as exc:
+        bars.finish()
+        print(f"audit migrate: {exc}", file=sys.stderr)
+        return exit_codes.DATA
+    bars.finish()
+    rows = ", ".join(f"{table} {count}" for table, count in done.rows.items() if count)
+    print(
+        f"OK copied to {done.url} and verified: {done.head[0]} events, head "
+        f"{done.head[1]}; rows: {rows}"
+    )
+    print(f"vanta.db kept as {done.kept_as.name}; from now on run every process of this "
+          f"directory with --journal {done.url} (or VANTA_JOURNAL_URL)")  # fmt: skip
     return exit_codes.OK

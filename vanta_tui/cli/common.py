@@ -100,6 +100,13 @@ def add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="PostgreSQL server (postgresql://…) on which every change is announced to the "
         "desks, which follow it without file watching (default: $VANTA_CHANGES_URL)",
     )
+    parser.add_argument(
+        "--journal",
+        default=default,
+        metavar="URL",
+        help="the journal in this PostgreSQL database (postgresql://…, one database per state "
+        "directory) instead of vanta.db (default: $VANTA_JOURNAL_URL)",
+    )
 
 
 def command(

@@ -154,18 +154,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             usage.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help (0) or a usage error (64)
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
-    if args.changes:  # every journal this process opens announces its changes there
-        from vanta_tui.store.postgres.feed import CHANGES_URL_ENV, url_password
+    from vanta_tui.store.postgres.feed import CHANGES_URL_ENV, url_password
+    from vanta_tui.store.postgres.location import JOURNAL_URL_ENV
 
-        if url_password(args.changes):
+    # Every journal this process opens is in --journal's database and announces its changes
+    # on --changes' server.
+    for option, url, env in (
+        ("--changes", args.changes, CHANGES_URL_ENV),
+        ("--journal", args.journal, JOURNAL_URL_ENV),
+    ):
+        if not url:
+            continue
+        if url_password(url):
             print(
-                "vanta-tui: error: --changes: a password in the URL would show in the process "
+                f"vanta-tui: error: {option}: a password in the URL would show in the process "
                 "list; give it in PGPASSWORD or ~/.pgpass (libpq reads them), or the whole "
-                f"URL in ${CHANGES_URL_ENV}",
+                f"URL in ${env}",
                 file=sys.stderr,
             )
             return exit_codes.USAGE
-        os.environ[CHANGES_URL_ENV] = args.changes
+        os.environ[env] = url
     mode: color.Mode = args.color or "auto"
     color.set_mode(mode)
     state_dir = resolve_state_dir(args.state_dir)

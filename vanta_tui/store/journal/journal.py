@@ -109,6 +109,8 @@ from vanta_tui.store.writer import (
 
 log = logging.getLogger(__name__)
 
+FROM_ENVIRONMENT = "$VANTA_JOURNAL_URL"
+"""`Journal`'s default ``url``: where `journal_url` says."""
 DB_NAME = "vanta.db"
 LOG_NAME = "trade_log.jsonl"
 HEAD_NAME = "trade_log.head"
@@ -412,7 +414,16 @@ def _refuse_odd_file(path: Path) -> None:
 class Journal:
     """The journal of one state directory. Safe to use from several processes at once."""
 
-    def __init__(self, state_dir: Path, *, clock: Clock = utc_now, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        clock: Clock = utc_now,
+        read_only: bool = False,
+        url: str | None = FROM_ENVIRONMENT,
+    ) -> None:
+        """``url``: the PostgreSQL journal's (None: ``vanta.db``; default: `journal_url`,
+        from the environment)."""
         self.state_dir = state_dir
         self.clock = clock
         self.read_only = read_only
@@ -432,7 +443,7 @@ class Journal:
         """The derived tables this journal keeps (`projection`): those registered when it
         was opened."""
         projections = self.projector.projections
-        self.url = journal_url()
+        self.url = journal_url() if url == FROM_ENVIRONMENT else url
         """The PostgreSQL journal's URL (issue 25), or None: ``vanta.db``."""
         self.db_name = DB_NAME if self.url is None else "the PostgreSQL journal"
         """How messages name the journal's database."""
@@ -547,6 +558,12 @@ class Journal:
             )
         with self._lock.hold():
             if self.url is None:
+                if (self.state_dir / LOCATION_NAME).exists():
+                    # Moved to PostgreSQL (`audit migrate`) while this process had it open.
+                    raise JournalFileError(
+                        f"this directory's journal moved to PostgreSQL ({LOCATION_NAME}): "
+                        f"nothing was written; start again with {JOURNAL_URL_ENV} set"
+                    )
                 yield
                 return
             # Between hosts: the file lock may not hold on a network filesystem, the
@@ -795,9 +812,8 @@ class Journal:
         jsonl_seq, _ = _last_jsonl_seq(self.log_path)
         problem: IntegrityProblem | None = None
         recorded = self.read_head_file()
-        older = (
-            f"an older {self.db_name} was put back (a rollback): trade_log.jsonl reaches seq {jsonl_seq}"
-        )
+        older = f"an older {self.db_name} was put back (a rollback): trade_log.jsonl reaches"
+        older += f" seq {jsonl_seq}"
         if recorded is None and self.head_path.exists():
             problem = IntegrityProblem("head", f"{HEAD_NAME} does not read")
         elif recorded is None and db_seq > 1:

@@ -155,8 +155,12 @@ def url_password(url: str) -> bool:
 
 
 def changes_url() -> str | None:
-    """The server changes are announced on, if one is set (`CHANGES_URL_ENV`)."""
-    return os.environ.get(CHANGES_URL_ENV) or None
+    """The server changes are announced on, if one is set: `CHANGES_URL_ENV`, else the
+    PostgreSQL journal's database (`location.JOURNAL_URL_ENV`: a journal on a server
+    announces its changes there)."""
+    from vanta_tui.store.postgres.location import JOURNAL_URL_ENV
+
+    return os.environ.get(CHANGES_URL_ENV) or os.environ.get(JOURNAL_URL_ENV) or None
 
 
 _TOKEN = secrets.token_hex(4)
