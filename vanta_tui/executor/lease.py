@@ -17,6 +17,7 @@ import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from vanta_tui.store.lease_info import LEASE_NAME, lease_held, lease_holder
 from vanta_tui.store.lease_info import open_dir as _open_dir
@@ -42,6 +43,8 @@ class Lease:
         accounts among them through their server's claims: no lone executor runs beside
         them, and none of them beside a lone executor."""
         self._fd: int | None = None
+        self._remote: Any = None
+        """The session holding the lease in PostgreSQL, when the journal is there."""
 
     def acquire(self) -> None:
         """Take the lease (`LeaseHeld` when another holds it past a short wait) and say who
@@ -64,11 +67,43 @@ class Lease:
                             f"the executor lease is held by {self.current() or 'another process'}"
                         ) from None
                     time.sleep(0.02)
-            self._write_info()
+            self._take_remote()
+            try:
+                self._write_info()
+            except BaseException:
+                self._give_back_remote()
+                raise
         except BaseException:
             os.close(fd)  # releases the flock, if it was taken
             raise
         self._fd = fd
+
+    def _take_remote(self) -> None:
+        """Between hosts (the journal in PostgreSQL): the lease as an advisory lock there
+        too, shared or exclusive as the flock (`store.postgres.remote_locks`)."""
+        if not os.environ.get("VANTA_JOURNAL_URL"):
+            return
+        from vanta_tui.store.errors import LockTimeout
+        from vanta_tui.store.postgres.remote_locks import LEASE_KEY, remote_locks
+
+        remote = remote_locks()
+        if remote is None:
+            return
+        try:
+            remote.acquire(LEASE_KEY, "the executor lease", ACQUIRE_WAIT_S, shared=self.shared)
+        except LockTimeout:
+            raise LeaseHeld(
+                "the executor lease is held on another host "
+                f"({self.current() or 'its executor.lease does not say who'})"
+            ) from None
+        self._remote = remote
+
+    def _give_back_remote(self) -> None:
+        if self._remote is not None:
+            from vanta_tui.store.postgres.remote_locks import LEASE_KEY
+
+            self._remote.release(LEASE_KEY, shared=self.shared)
+            self._remote = None
 
     def _write_info(self) -> None:
         info = {
@@ -98,6 +133,7 @@ class Lease:
 
     def release(self) -> None:
         if self._fd is not None:
+            self._give_back_remote()
             os.close(self._fd)  # releases the flock
             self._fd = None
 

@@ -21,6 +21,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -117,6 +118,24 @@ class PathLock:
 
     @contextlib.contextmanager
     def hold(self, waiting: Waiting | None = None) -> Iterator[None]:
+        remote = _remote_locks()
+        if remote is None:
+            with self._hold_here(waiting):
+                yield
+            return
+        # Between hosts, first: the same lock in PostgreSQL (`store.postgres.remote_locks`).
+        from vanta_tui.store.postgres.remote_locks import lock_key
+
+        key = lock_key(self.lock_file.name)
+        remote.acquire(key, self.what, self.timeout)
+        try:
+            with self._hold_here(waiting):
+                yield
+        finally:
+            remote.release(key)
+
+    @contextlib.contextmanager
+    def _hold_here(self, waiting: Waiting | None = None) -> Iterator[None]:
         deadline = time.monotonic() + self.timeout
         told: list[bool] = []
 
@@ -186,3 +205,13 @@ def _inode(path: Path) -> int | None:
         return os.stat(path).st_ino
     except FileNotFoundError:
         return None
+
+
+def _remote_locks() -> Any:
+    """The process's locks in PostgreSQL when the journal is there (None: this host's file
+    locks are the locks). psycopg is imported only then."""
+    if not os.environ.get("VANTA_JOURNAL_URL"):
+        return None
+    from vanta_tui.store.postgres.remote_locks import remote_locks
+
+    return remote_locks()

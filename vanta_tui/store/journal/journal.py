@@ -557,25 +557,15 @@ class Journal:
                 )
             )
         with self._lock.hold():
-            if self.url is None:
-                if (self.state_dir / LOCATION_NAME).exists():
-                    # Moved to PostgreSQL (`audit migrate`) while this process had it open.
-                    raise JournalFileError(
-                        f"this directory's journal moved to PostgreSQL ({LOCATION_NAME}): "
-                        f"nothing was written; start again with {JOURNAL_URL_ENV} set"
-                    )
-                yield
-                return
-            # Between hosts: the file lock may not hold on a network filesystem, the
-            # journal's session lock in PostgreSQL does (`journal_db.ACT_KEY`).
-            from vanta_tui.store.postgres.journal_db import ACT_KEY
-
-            conn = self.db.conn
-            conn.session_lock(ACT_KEY)  # type: ignore[attr-defined]
-            try:
-                yield
-            finally:
-                conn.session_unlock(ACT_KEY)  # type: ignore[attr-defined]
+            # (Between hosts, the lock is also PostgreSQL's when the journal is there:
+            # `PathLock`, `store.postgres.remote_locks`.)
+            if self.url is None and (self.state_dir / LOCATION_NAME).exists():
+                # Moved to PostgreSQL (`audit migrate`) while this process had it open.
+                raise JournalFileError(
+                    f"this directory's journal moved to PostgreSQL ({LOCATION_NAME}): "
+                    f"nothing was written; start again with {JOURNAL_URL_ENV} set"
+                )
+            yield
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:

@@ -47,6 +47,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
+from vanta_tui.store.errors import JournalFileError
 from vanta_tui.store.postgres.claims import session_options
 from vanta_tui.store.postgres.location import (
     JOURNAL_URL_ENV,
@@ -66,9 +67,6 @@ def key63(text: str) -> int:
 
 APPEND_KEY = key63("vanta.journal.append")
 """The lock every write transaction of the journal takes (its ``BEGIN IMMEDIATE``)."""
-ACT_KEY = key63("vanta.journal.act")
-"""The lock held for the whole of one action (the journal's ``_locked``): the files are
-written, the events appended and the log lines written by one process at a time."""
 
 
 # --------------------------------------------------------------------------------- SQL
@@ -400,62 +398,52 @@ def open_journal(
 ) -> PgJournalConnection | None:
     """The journal of ``state_dir`` in the PostgreSQL database at ``url``: brought to this
     code's schema (writing), or None when it is opened read-only and holds no journal yet.
-    The database and the directory must belong together (`location`): a database that is
-    another directory's journal is refused, and so is a directory whose journal is another
-    database."""
+    The database and the directory must belong together (`location`), checked before
+    anything is written: a database that is another directory's journal is refused, and
+    so is a directory whose journal is another database."""
     where = redact_url(url)
-    if read_only and read_location(state_dir) is None:
+    note = read_location(state_dir)
+    if read_only and note is None:
         return None  # no journal made for this directory yet (as without a vanta.db)
     conn = PgJournalConnection(url, read_only=read_only)
     try:
+        check_version(conn, url)
+        ours = _journal_id(conn) if "meta" in conn.tables() else None
+        if note is not None and note["journal_id"] != ours:
+            raise JournalFileError(
+                f"{LOCATION_NAME} says this directory's journal is {note['journal_id']} (at "
+                f"{note.get('url')}), but the database at {where} holds "
+                f"{'journal ' + ours if ours else 'no journal'}: set {JOURNAL_URL_ENV} to this "
+                "directory's database"
+            )
         if read_only:
-            check_version(conn, url)
-            if "events" not in conn.tables() or not _has_events(conn):
-                conn.close()
-                return None
-            _check_belongs(conn, state_dir, where, make=False)
             return conn
         upgrade(conn, url, projections)
-        _check_belongs(conn, state_dir, where, make=True)
+        if note is None:
+            _adopt(conn, state_dir, where)
         return conn
     except BaseException:
         conn.close()
         raise
 
 
-def _check_belongs(conn: PgJournalConnection, state_dir: Path, where: str, *, make: bool) -> None:
-    from vanta_tui.store.errors import JournalFileError
-
-    note = read_location(state_dir)
-    ours = _journal_id(conn)
-    if ours is None and make:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            ours = _journal_id(conn)
-            if ours is None:
-                if _has_events(conn):
-                    raise JournalFileError(
-                        f"the PostgreSQL journal at {where} holds events but no journal id: "
-                        "it was not made by this desk; give a database of its own"
-                    )
-                ours = secrets.token_hex(16)
-                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [JOURNAL_ID_META, ours])
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    if note is None:
-        if ours is not None and make and not _has_events(conn):
-            write_location(state_dir, where, ours)
-            return
-        raise JournalFileError(
-            f"the PostgreSQL journal at {where} is the journal of another state directory "
-            f"(journal id {ours}; {state_dir} has no {LOCATION_NAME}): give each state "
-            "directory a database of its own, or put back this directory's note"
-        )
-    if note["journal_id"] != ours:
-        raise JournalFileError(
-            f"{LOCATION_NAME} says this directory's journal is {note['journal_id']} (at "
-            f"{note.get('url')}), but the database at {where} holds journal {ours}: set "
-            f"{JOURNAL_URL_ENV} to this directory's database"
-        )
+def _adopt(conn: PgJournalConnection, state_dir: Path, where: str) -> None:
+    """Make the (new) database this directory's journal: its id, and the directory's note.
+    A database that is already a journal (it has an id, or events) is another
+    directory's: refused."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        ours = _journal_id(conn)
+        if ours is not None or _has_events(conn):
+            raise JournalFileError(
+                f"the PostgreSQL journal at {where} is the journal of another state directory "
+                f"(journal id {ours}; {state_dir} has no {LOCATION_NAME}): give each state "
+                "directory a database of its own, or put back this directory's note"
+            )
+        ours = secrets.token_hex(16)
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [JOURNAL_ID_META, ours])
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    write_location(state_dir, where, ours)
