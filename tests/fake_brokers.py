@@ -80,6 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 4096  # as a venue's front: a thousand accounts connecting at once
     fake: FakeBroker
 
 

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Hashable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -84,6 +85,9 @@ be sent to within a second; past that our own work, not the waiting, sets the pa
 FLUSH_EVERY_S = 0.1
 """How often the answers that came in are recorded (one audited action per batch)."""
 CYCLE_WAIT_S = 2.0
+CLAIM_EVERY_S = 1.0
+"""How often a worker waiting on its sends or checks in a long cycle takes up accounts left
+without a holder (a dead worker's): they are not left waiting for its next cycle."""
 """How long a cycle waits for its sends before it goes on (the rest stay in flight and
 are recorded by the next cycles as they come)."""
 FINISH_WAIT_S = 3600.0
@@ -115,6 +119,8 @@ class Claims(Protocol):
     """An executor worker's share of the accounts (`store.postgres.claims.WorkerClaims`)."""
 
     def share(self, accounts: Sequence[str], busy: Set[str]) -> frozenset[str]: ...
+
+    def top_up(self, accounts: Sequence[str]) -> frozenset[str]: ...
 
     def global_duty(self) -> bool: ...
 
@@ -185,6 +191,9 @@ class Executor:
         the accounts it holds, and does the executor's own duties (flip-mode expiry,
         prices, reconciliation) only while it holds those. None: every account is ours."""
         self._owned: frozenset[str] | None = None
+        self._with_work: list[str] = []
+        """The accounts with work as this worker's last claim saw them."""
+        self._claims_due = 0.0
         """The accounts this worker holds this cycle (None: not a worker, all of them)."""
         self.brokers = brokers
         self.retry_after = retry_after or RETRY_AFTER_S
@@ -359,6 +368,7 @@ class Executor:
             if wait > 0:
                 time.sleep(min(wait, 0.01))
             self._flush_if_due()
+            self._keep_claims()
             pending = [f for f in pending if not f.done()]
         self.record_answers()
         self._forget_finished()
@@ -481,6 +491,9 @@ class Executor:
         parallel = [(b, o) for b, o in accounts.values() if b.parallel]
         futures = [self._pool_of().submit(self._check_account, b, o) for b, o in parallel]
         checks += [self._check_account(b, o) for b, o in accounts.values() if not b.parallel]
+        while not all(f.done() for f in futures):
+            futures_wait(futures, timeout=0.05)
+            self._keep_claims()
         checks += [f.result() for f in futures]
         outcomes: list[SendOutcome] = []
         resend: list[Order] = []
@@ -516,7 +529,24 @@ class Executor:
         accounts = sorted({account_of(o) for o in queue.orders if o.status in AT_WORK})
         busy = {account_of(o) for o in queue.orders if o.order_id in self._in_flight}
         self._owned = claims.share(accounts, busy)
+        self._with_work = accounts
+        self._claims_due = time.monotonic() + CLAIM_EVERY_S
         return True
+
+    def _keep_claims(self) -> None:
+        """In a long wait of a worker's cycle, every `CLAIM_EVERY_S`: claim the accounts with
+        work that no live worker holds (a dead worker's), up to this one's share, none let
+        go. Their orders are checked from here on (the rest of this cycle's checks take
+        them in) and sent from the next cycle, whose first step asks their brokers about
+        any order the dead worker left ``submitting``."""
+        claims = self.claims
+        if claims is None or not self._with_work or time.monotonic() < self._claims_due:
+            return
+        self._claims_due = time.monotonic() + CLAIM_EVERY_S
+        try:
+            self._owned = claims.top_up(self._with_work)
+        except Exception as exc:  # its session is gone: the next cycle's claim says so
+            log.warning("worker: taking up accounts failed: %s", exc)
 
     def cycle(self) -> CycleReport:
         report = CycleReport()

@@ -203,14 +203,40 @@ class WorkerClaims:
     their share; the next cycle evens it out. Correctness never rests on the shares: an
     account is sent to by its holder only."""
 
-    def __init__(self, url: str, namespace: str, *, host: str | None = None) -> None:
+    def __init__(
+        self, url: str, namespace: str, *, host: str | None = None, keep_every_s: float = 1.0
+    ) -> None:
         self.url = url
         self.host = host
         self.claims = AccountClaims(url, namespace, host=host)
         self.namespace = namespace
+        self._mutex = threading.RLock()
+        """One session, used by the worker's cycle and by the keeper thread in turn."""
+        self._accounts: Sequence[str] = ()
+        self._stop = threading.Event()
+        self._keeper = threading.Thread(
+            target=self._keep, args=(keep_every_s,), name="vanta-claims", daemon=True
+        )
+        self._keeper.start()
+
+    def _keep(self, every_s: float) -> None:
+        """The keeper thread: every ``every_s``, `top_up` over the accounts with work as the
+        last `share` saw them. A dead worker's accounts are taken up within about that,
+        whatever this worker's cycle is doing meanwhile (a long send, a wait for a file's
+        lock); their orders go out from the cycle after, which asks their brokers first."""
+        while not self._stop.wait(every_s):
+            accounts = self._accounts
+            if not accounts:
+                continue
+            try:
+                self.top_up(accounts)
+            except Exception as exc:  # the session is gone: the cycle's `alive` says so
+                log.debug("worker: taking up accounts: %s", exc)
 
     def close(self) -> None:
-        self.claims.close()
+        self._stop.set()
+        with self._mutex:
+            self.claims.close()
 
     def __enter__(self) -> WorkerClaims:
         return self
@@ -223,6 +249,10 @@ class WorkerClaims:
         claims with it), a new one is opened, holding nothing until `share` claims again
         (an account another worker took meanwhile stays that worker's). False when no
         session can be had: the worker sends nothing this cycle."""
+        with self._mutex:
+            return self._alive()
+
+    def _alive(self) -> bool:
         if self.claims.alive():
             return True
         with contextlib.suppress(Exception):
@@ -236,12 +266,18 @@ class WorkerClaims:
         return True
 
     def global_duty(self) -> bool:
-        return self.claims.claim(GLOBAL_DUTY)
+        with self._mutex:
+            return self.claims.claim(GLOBAL_DUTY)
 
     def share(self, accounts: Sequence[str], busy: Set[str]) -> frozenset[str]:
         """The accounts among ``accounts`` (those with work now, in a fixed order) this
         worker holds after taking its share; ``busy``: accounts with its sends in flight,
         never let go."""
+        with self._mutex:
+            self._accounts = tuple(accounts)
+            return self._share(accounts, busy)
+
+    def _share(self, accounts: Sequence[str], busy: Set[str]) -> frozenset[str]:
         claims = self.claims
         wanted = set(accounts)
         for account in claims.held - wanted - busy - {GLOBAL_DUTY}:
@@ -255,6 +291,32 @@ class WorkerClaims:
         room = fair - len([a for a in accounts if a in claims.held])
         if room > 0:
             claims.claim_some((a for a in accounts if a not in claims.held), limit=room)
+        return frozenset(a for a in accounts if a in claims.held)
+
+    def top_up(self, accounts: Sequence[str]) -> frozenset[str]:
+        """Claim free accounts among ``accounts`` up to this worker's fair share, letting go
+        of none (between two `share` calls: a dead worker's accounts are taken up at once).
+        The accounts of ``accounts`` it holds."""
+        with self._mutex:
+            return self._top_up(accounts)
+
+    def _top_up(self, accounts: Sequence[str]) -> frozenset[str]:
+        claims = self.claims
+        count = len(workers(claims.conn, self.namespace))
+        fair = -(-len(accounts) // max(count, 1))
+        room = fair - len([a for a in accounts if a in claims.held])
+        if room > 0:
+            # One look at who holds what, then a try only for the accounts nobody holds.
+            taken = {
+                int(row[0])
+                for row in claims.conn.execute(
+                    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND objsubid = 2 AND classid::bigint = %s",
+                    (key31(self.namespace),),
+                )
+            }
+            free = (a for a in accounts if a not in claims.held and key31(a) not in taken)
+            claims.claim_some(free, limit=room)
         return frozenset(a for a in accounts if a in claims.held)
 
 
