@@ -58,6 +58,9 @@ import math
 import multiprocessing
 import os
 import re
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -403,14 +406,71 @@ class RunningExecutor:
             print("  the executor had not ended", file=sys.stderr)
 
 
+class RunningWorkers:
+    """``count`` executor workers (`vanta-tui executor --worker`, processes of their own),
+    the journal in PostgreSQL: started before the vault order is approved, each connected
+    with its claims and through a cycle, running between the rounds. Same face as
+    `RunningExecutor` for `_round`."""
+
+    def __init__(self, state: Path, count: int, args: argparse.Namespace) -> None:
+        self.state = state
+        self.count = count
+        self.args = args
+        self.errors: tuple[str, ...] = ()
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> RunningWorkers:
+        from vanta_tui.store.journal import Journal
+        from vanta_tui.store.postgres.claims import workers
+
+        with Journal(self.state) as journal:  # the journal made (its first event names it)
+            journal.start()
+            namespace = journal.namespace()
+        assert namespace is not None
+        argv = [sys.executable, "-m", "vanta_tui", "--state-dir", str(self.state), "executor"]
+        argv += ["--worker", "--reconcile-minutes", "0", "--timeout", str(self.args.timeout)]
+        if self.args.concurrency is not None:
+            argv += ["--concurrency", str(self.args.concurrency)]
+        self.processes = [
+            subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for _ in range(self.count)
+        ]
+        import psycopg
+
+        deadline = time.monotonic() + 120
+        url = os.environ["VANTA_JOURNAL_URL"]
+        while True:
+            with psycopg.connect(url) as conn:
+                if len(workers(conn, namespace)) >= self.count:
+                    break
+            dead = [p for p in self.processes if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                errors = b"".join(p.stderr.read() for p in dead if p.stderr).decode()
+                raise SystemExit(f"the workers did not all start: {errors}")
+            time.sleep(0.1)
+        time.sleep(self.args.settle)  # running a while before the operator approves anything
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                print("  a worker had not ended", file=sys.stderr)
+
+
 def one_run(
     setup: VenueSetup,
     count: int,
     hang_count: int,
     args: argparse.Namespace,
+    workers: int = 0,
 ) -> list[Figures]:
-    """``args.rounds`` vault orders, each mirrored and sent by one running executor; their
-    figures."""
+    """``args.rounds`` vault orders, each mirrored and sent by one running executor (or by
+    ``workers`` executor workers, the journal in PostgreSQL); their figures."""
     refs = follower_refs(count)
     hung = hanging(refs, hang_count)
     results: list[Figures] = []
@@ -428,7 +488,12 @@ def one_run(
             try:
                 _warm(setup)
                 options = executor_options(desk, args.concurrency)
-                with RunningExecutor(desk, options, args.settle) as executor:
+                running: Any = (
+                    RunningWorkers(state, workers, args)
+                    if workers
+                    else RunningExecutor(desk, options, args.settle)
+                )
+                with running as executor:
                     for _ in range(args.rounds):
                         results.append(
                             _round(desk, state, venue, setup, ids, set(hung), args, executor)
@@ -458,7 +523,7 @@ def _round(
     ids: dict[str, str],
     hung: set[str],
     args: argparse.Namespace,
-    executor: RunningExecutor,
+    executor: RunningExecutor | RunningWorkers,
 ) -> Figures:
     recorder = Recorded(state / "trade_log.jsonl").start()
     parent = desk.stage(VAULT, setup.symbol, Side.BUY, setup.qty, allow_duplicate=True)
@@ -746,6 +811,13 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--venue", choices=["alpaca", "binance", "both"], default="both")
     parser.add_argument(
+        "--workers",
+        default=None,
+        metavar="N,N,…",
+        help="instead: executor workers (processes; the journal in PostgreSQL, on a server "
+        "of the bench's own), one run per count, e.g. 1,2,4 (issue 25)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=None,
@@ -777,8 +849,73 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def workers_main(args: argparse.Namespace) -> None:
+    """The fan-out by 1, 2, 4 … executor workers (processes), the journal in PostgreSQL:
+    the last child accepted and recorded, steady state (the median of the rounds after the
+    first), and the ratio of the one-worker figure to each (how much faster than one
+    worker; the goal: it grows with the workers until the broker's limits bind). The
+    venue's SDK alone with as many threads as one executor gives the floor no count of
+    workers can go below (what the broker, this machine and the fake allow)."""
+    from vanta_tui.store.postgres.server import LocalServer
+
+    counts = [int(n) for n in args.workers.split(",")]
+    setup = VENUES["alpaca" if args.venue == "both" else args.venue]
+    count = args.followers
+    threads = pool_size(args.concurrency)
+    sdk = bare_sdk_fanout(setup, count, args.latency, threads)
+    floor = sdk if sdk is not None else bare_fanout(setup, count, args.latency, threads)
+    cpus = os.cpu_count() or 1
+    print(
+        f"{setup.label}, {count} followers, {args.latency * 1e3:g} ms a request, {cpus} CPUs: "
+        f"the venue's client alone ({threads} threads) has every order accepted in {floor:.3f} s"
+    )
+    root = Path(tempfile.mkdtemp(prefix="vanta-bench-pg-"))
+    server = LocalServer(root)
+    server.start()
+    results: dict[int, Figures] = {}
+    try:
+        for n in counts:
+            os.environ["VANTA_JOURNAL_URL"] = _fresh_database(server.url, f"fanout_{n}")
+            runs = one_run(setup, count, 0, args, workers=n)
+            for index, fig in enumerate(runs):
+                describe(setup, fig, f"{n} worker(s), round {index + 1}", args.deadline)
+            later = sorted(runs[1:], key=lambda f: f.last(f.recorded)) or runs
+            results[n] = later[(len(later) - 1) // 2]
+    finally:
+        os.environ.pop("VANTA_JOURNAL_URL", None)
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    one = results.get(min(counts))
+    print("workers  last accepted  last recorded  speed-up (recorded)")
+    for n, fig in results.items():
+        accepted, recorded = fig.last(fig.accepted), fig.last(fig.recorded)
+        base = one.last(one.recorded) if one is not None else float("nan")
+        print(f"{n:7d}  {accepted:11.2f} s  {recorded:11.2f} s  {base / recorded:8.2f} ×")
+        emit(
+            f"fan-out by {n} worker(s), {count} followers: last recorded (s)"
+            f"{fig.missing(fig.recorded)}", recorded, "s", base, base / recorded,
+            "grows with the workers until the broker's limits bind (issue 25)", None,
+        )  # fmt: skip
+        emit(
+            f"fan-out by {n} worker(s), {count} followers: last accepted (s)"
+            f"{fig.missing(fig.accepted)}", accepted, "s", floor, accepted / floor, "—",
+        )  # fmt: skip
+
+
+def _fresh_database(url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return url.replace("/postgres?", f"/{name}?", 1)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
+    if args.workers:
+        workers_main(args)
+        return
     count = args.followers
     hang_count = count // 20 if args.hang is None else min(args.hang, count)
     venues = list(VENUES) if args.venue == "both" else [args.venue]

@@ -41,7 +41,8 @@ def add_executor(sub: Subcommands) -> None:
     p.add_argument(
         "--worker", action="store_true",
         help="one of several executors on this directory, each sending for the accounts it "
-        "claims on the --changes server (a worker that dies lets its accounts go at once)",
+        "claims on the --changes server, else the --journal's (a worker that dies lets its "
+        "accounts go at once)",
     )  # fmt: skip
     p.add_argument(
         "--live",
@@ -103,7 +104,10 @@ def handle_executor(args: argparse.Namespace, desk: Desk) -> int:
         if args.once:
             raise UsageError("--worker runs until stopped: not with --once")
         if changes_url() is None:
-            raise UsageError("--worker claims its accounts on a PostgreSQL server: give --changes")
+            raise UsageError(
+                "--worker claims its accounts on a PostgreSQL server: give --journal (the "
+                "journal there) or --changes"
+            )
     return run(
         desk,
         args.once,
