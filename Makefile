@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= .demo
 STATE_DIR ?= $(DEMO_DIR)
 
-.PHONY: run test lint typecheck layers pytest screenshots bench clean demo-reset
+.PHONY: run run-multi test lint typecheck layers pytest screenshots bench clean demo-reset
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,6 +24,23 @@ $(DEMO_DIR)/vault.json: | $(STAMP)
 
 run: $(STAMP) $(if $(filter $(DEMO_DIR),$(STATE_DIR)),$(DEMO_DIR)/vault.json)
 	$(BIN)/vanta-tui --state-dir $(STATE_DIR)
+
+# The multi-host mode on one machine (README, "Several hosts"): URL is what
+# `vanta-tui postgres DIR` printed. A demo copy of its own (.demo-multi) whose journal is
+# that database, two executor workers in the background (their output in
+# .demo-multi/worker-N.log), and the desk following changes without file watching; the
+# workers stop when the desk closes.
+MULTI_DIR ?= .demo-multi
+run-multi: $(STAMP)
+	@test -n "$(URL)" || { echo "usage: make run-multi URL=postgresql://… (what 'vanta-tui postgres DIR' printed)"; exit 64; }
+	@test -d $(MULTI_DIR) || $(BIN)/vanta-tui init $(MULTI_DIR)
+	@$(BIN)/vanta-tui --state-dir $(MULTI_DIR) --journal '$(URL)' audit verify
+	@pids=; trap 'kill $$pids 2>/dev/null; wait $$pids' EXIT INT TERM; \
+	for n in 1 2; do \
+		$(BIN)/vanta-tui --state-dir $(MULTI_DIR) --journal '$(URL)' executor --worker \
+			> $(MULTI_DIR)/worker-$$n.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	$(BIN)/vanta-tui --state-dir $(MULTI_DIR) --journal '$(URL)' --no-watch
 
 demo-reset: $(STAMP)
 	rm -rf $(DEMO_DIR)

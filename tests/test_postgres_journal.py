@@ -139,6 +139,35 @@ def test_a_directory_and_a_database_that_do_not_belong_together_are_refused(
         Journal(first)
 
 
+def test_the_journal_goes_on_after_the_server_ended_its_sessions(
+    state_dir: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server restarted (or a connection cut) under a running desk: the sessions it held
+    are gone; its next action opens new ones (the journal's, the locks') and goes on."""
+    import psycopg
+
+    without_followers(state_dir)
+    monkeypatch.setenv(JOURNAL_URL_ENV, url)
+    ctx = ActionContext.open(state_dir, "dana")
+    try:
+        do_actions(ctx, 2)
+        with psycopg.connect(url, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        assert len(ended) >= 2  # the journal's session and the locks'
+        do_actions(ctx, 2)
+        assert verify(ctx.journal).ok
+    finally:
+        ctx.close()
+    with Journal(state_dir) as journal:
+        staged = journal.db.execute(
+            "SELECT COUNT(*) FROM events WHERE action = 'order.staged'"
+        ).fetchone()[0]
+        assert staged == 4 and replay(journal).ok
+
+
 def test_a_password_in_the_journal_url_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--journal", "postgresql://u:secret@db/x", "status"])
     assert code == 64 and "secret" not in capsys.readouterr().err
@@ -191,25 +220,63 @@ def test_writers_whose_file_locks_do_not_hold_keep_one_gapless_chain(
         assert replay(journal).ok
 
 
-def _try_lease(where: str, shared: bool, answer: Any) -> None:
+def _try_lease(where: str, shared: bool, answer: Any, hold_s: float = 0.0) -> None:
+    import time
+
     from vanta_tui.executor.lease import Lease, LeaseHeld
 
     try:
         with Lease(Path(where), "on host b", shared=shared):
             answer.put("taken")
+            time.sleep(hold_s)
     except LeaseHeld as exc:
         answer.put(f"refused: {exc}")
 
 
-def _on_host_b(where: Path, *, shared: bool) -> str:
+def _on_host_b(where: Path, *, shared: bool, hold_s: float = 0.0) -> Any:
     """Another host (another process, its own session; the directory under another path,
-    so its flock never meets ours) tries the lease: what it got."""
+    so its flock never meets ours) tries the lease: what it got (and, holding it
+    ``hold_s``, the process, to join)."""
     ctx = multiprocessing.get_context("fork")
     answer = ctx.Queue()
-    child = ctx.Process(target=_try_lease, args=(str(where), shared, answer))
+    child = ctx.Process(target=_try_lease, args=(str(where), shared, answer, hold_s))
     child.start()
+    if hold_s:
+        return str(answer.get(timeout=30)), child
     child.join(60)
     return str(answer.get(timeout=5))
+
+
+def _end_sessions(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def test_an_executor_whose_session_broke_takes_its_lease_again_or_stops(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vanta_tui.executor.lease import Lease, LeaseHeld
+
+    monkeypatch.setenv(JOURNAL_URL_ENV, url)
+    here, there = tmp_path / "host-a", tmp_path / "host-b"
+    here.mkdir()
+    there.mkdir()
+    with Lease(here, "executor on a") as lease:
+        lease.keep()  # held: nothing to do
+        _end_sessions(url)  # the server restarted: the lease in PostgreSQL is gone
+        lease.keep()  # nobody took it meanwhile: taken again
+        assert _on_host_b(there, shared=False).startswith("refused: ")
+        _end_sessions(url)
+        got, child = _on_host_b(there, shared=False, hold_s=3.0)  # taken meanwhile
+        assert got == "taken"
+        with pytest.raises(LeaseHeld, match="held on another host now"):
+            lease.keep()
+        child.join(30)
 
 
 def test_the_executor_lease_holds_between_hosts(

@@ -1,7 +1,8 @@
 """`vanta-tui postgres DIR`: a PostgreSQL server of one's own, for trying the multi-host
-mode on one machine (`store.postgres.server`): it prints the URL to give the desks
-(``--changes URL``) and runs until interrupted (Ctrl+C, SIGTERM, SIGHUP), then stops the
-server. Its files stay in DIR: the next start uses them again."""
+mode on one machine (`store.postgres.server`): it prints the URL of a database on it to
+give every process of one state directory (``--journal URL``) and runs until interrupted
+(Ctrl+C, SIGTERM, SIGHUP), then stops the server. Its files stay in DIR: the next start
+uses them again."""
 
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ from vanta_tui.cli.common import Subcommands, command
 def add_postgres(sub: Subcommands) -> None:
     p = command(
         sub, "postgres",
-        "run a PostgreSQL server of one's own in DIR for --changes (until Ctrl+C)",
+        "run a PostgreSQL server of one's own in DIR for --journal (until Ctrl+C)",
         handle_postgres, stateless=True,
     )  # fmt: skip
     p.add_argument("dir", type=Path, metavar="DIR", help="the server's directory (made if missing)")
+    p.add_argument(
+        "--database", default="vanta", metavar="NAME",
+        help="the database whose URL is printed, made if missing (default: vanta); one per "
+        "state directory's journal",
+    )  # fmt: skip
 
 
 def handle_postgres(args: argparse.Namespace) -> int:
@@ -38,8 +44,8 @@ def handle_postgres(args: argparse.Namespace) -> int:
     try:
         try:
             server = LocalServer(args.dir.resolve())
-            url = server.start()
-        except (ServerProgramsMissing, PermissionError, RuntimeError) as exc:
+            url = server.database(args.database, server.start())
+        except (ServerProgramsMissing, PermissionError, RuntimeError, ValueError) as exc:
             print(f"postgres: {exc}")
             return exit_codes.BROKER_UNAVAILABLE
         print(url, flush=True)

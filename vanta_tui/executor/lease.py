@@ -44,6 +44,7 @@ class Lease:
         them, and none of them beside a lone executor."""
         self._fd: int | None = None
         self._remote: Any = None
+        self._generation = 0
         """The session holding the lease in PostgreSQL, when the journal is there."""
 
     def acquire(self) -> None:
@@ -97,6 +98,29 @@ class Lease:
                 f"({self.current() or 'its executor.lease does not say who'})"
             ) from None
         self._remote = remote
+        self._generation = remote.generation
+
+    def keep(self) -> None:
+        """Before each cycle: the lease still held in PostgreSQL, or taken again when the
+        session that held it broke (the server restarted, the network went); `LeaseHeld`
+        when another host's executor took it meanwhile: this one must stop."""
+        remote = self._remote
+        if remote is None:
+            return
+        if remote.generation == self._generation and remote.alive():
+            return
+        from vanta_tui.store.errors import LockTimeout
+        from vanta_tui.store.postgres.remote_locks import LEASE_KEY
+
+        try:
+            remote.acquire(LEASE_KEY, "the executor lease", ACQUIRE_WAIT_S, shared=self.shared)
+        except LockTimeout:
+            self._remote = None  # not ours any more: nothing to give back
+            raise LeaseHeld(
+                "the executor lease was lost with this host's PostgreSQL session and is held "
+                f"on another host now ({self.current() or 'another executor'}): stopping"
+            ) from None
+        self._generation = remote.generation
 
     def _give_back_remote(self) -> None:
         if self._remote is not None:

@@ -250,7 +250,7 @@ def run_executor(
             reports = executor.run_once(max_cycles)
             return _outcome(sum(r.sent for r in reports), len(reports), reports[-1])
         try:
-            return _loop(executor, stop, on_event, interval_s, stop_on_bug)
+            return _loop(executor, stop, on_event, interval_s, stop_on_bug, lease)
         finally:
             executor.finish()  # the sends in flight complete and are recorded
     finally:
@@ -281,13 +281,18 @@ def _loop(
     on_event: Callable[[RunEvent], None],
     interval_s: float,
     stop_on_bug: bool = False,
+    lease: Lease | None = None,
 ) -> RunOutcome:
     lapse = Lapse(log, "executor cycle")
     sent, cycles, last = 0, 0, None
     said: tuple[str, RunLevel] | None = None
     while not stop.is_set():
         try:
+            if lease is not None:
+                lease.keep()  # between hosts: still ours in PostgreSQL
             report = executor.cycle()
+        except LeaseHeld as exc:
+            return RunOutcome(RunEnd.LEASE_HELD, str(exc), sent=sent, cycles=cycles)
         except (LockTimeout, LockLost) as exc:  # a step outside the guarded ones
             on_event(RunEvent(f"executor: {exc}", RunLevel.WARN, kind=EventKind.LOCKED))
             said = None

@@ -192,6 +192,8 @@ class PgJournalConnection:
     ``sqlite3.Connection`` the journal uses (autocommit, as the journal opens SQLite)."""
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        self._closed = False
         try:
             self._pg = psycopg.connect(url, autocommit=True, **session_options(10))
         except psycopg.Error as exc:
@@ -210,7 +212,12 @@ class PgJournalConnection:
         if statement.upper() == "BEGIN IMMEDIATE":
             with self._lock:
                 self._run("BEGIN", [])
-                self._run("SELECT pg_advisory_xact_lock(%s)", [APPEND_KEY])
+                try:
+                    self._run("SELECT pg_advisory_xact_lock(%s)", [APPEND_KEY])
+                except BaseException:  # not begun, as SQLite's BEGIN IMMEDIATE that failed
+                    if not self._pg.broken and self.in_transaction:
+                        self._run("ROLLBACK", [])
+                    raise
             return _NoRows()
         if statement.upper().startswith("PRAGMA"):
             return self._pragma(statement)
@@ -223,6 +230,7 @@ class PgJournalConnection:
         if not rows:
             return
         with self._lock:
+            self._live()
             try:
                 with self._pg.cursor() as cursor:
                     cursor.executemany(self._sql(sql.strip()), rows)
@@ -235,6 +243,7 @@ class PgJournalConnection:
                 self.execute(statement)
 
     def close(self) -> None:
+        self._closed = True
         self._pg.close()
 
     def commit(self) -> None:
@@ -308,10 +317,45 @@ class PgJournalConnection:
             return _NoRows()  # links are not declared on PostgreSQL
         raise sqlite3.OperationalError(f"PostgreSQL journal: no PRAGMA {name}")
 
+    def _reconnect(self) -> None:
+        """A new session in place of one that broke (the server restarted, the network
+        went): the statement that found it broken failed, and said so; the next ones go on
+        the new session. Nothing is retried here (a statement may have run before the
+        break); a transaction cut short was rolled back by the server."""
+        try:
+            fresh = psycopg.connect(self.url, autocommit=True, **session_options(10))
+        except psycopg.Error as exc:
+            raise _as_sqlite(exc) from None
+        self._pg = fresh
+        self._keys.clear()
+        if self.read_only:
+            fresh.execute("SET default_transaction_read_only = on")
+
+    def _live(self) -> None:
+        """A new session if the last one broke (the statement that found it broken failed,
+        and said so)."""
+        if self._pg.broken or self._pg.closed:
+            if self._closed:
+                raise sqlite3.ProgrammingError("PostgreSQL journal: the connection is closed")
+            self._reconnect()
+
     def _run(self, sql: str, parameters: Sequence[Any]) -> Any:
         with self._lock:
+            self._live()
+            # Outside a transaction, a statement that changes nothing (a read, BEGIN, a
+            # lock, a setting) is tried again once on a new session when the old one turns
+            # out broken (the server restarted since): it cannot have taken effect twice.
+            again = not self.in_transaction and _HARMLESS.match(sql) is not None
             try:
                 cursor = self._pg.execute(sql, parameters)
+            except psycopg.OperationalError as exc:
+                if not (again and self._pg.broken):
+                    raise _as_sqlite(exc) from None
+                self._reconnect()
+                try:
+                    cursor = self._pg.execute(sql, parameters)
+                except psycopg.Error as retry:
+                    raise _as_sqlite(retry) from None
             except psycopg.Error as exc:
                 raise _as_sqlite(exc) from None
             if cursor.description is None:
@@ -320,6 +364,11 @@ class PgJournalConnection:
                 return _Rows(cursor.fetchall())
             except psycopg.Error as exc:
                 raise _as_sqlite(exc) from None
+
+
+_HARMLESS = re.compile(r"\s*(SELECT|BEGIN|SET)\b", re.I)
+"""Statements that change nothing by themselves (``SELECT pg_advisory_…`` takes a lock that
+the broken session lost anyway)."""
 
 
 # ------------------------------------------------------------------------------ schema
@@ -428,13 +477,20 @@ def open_journal(
 
 
 def _adopt(conn: PgJournalConnection, state_dir: Path, where: str) -> None:
-    """Make the (new) database this directory's journal: its id, and the directory's note.
-    A database that is already a journal (it has an id, or events) is another
-    directory's: refused."""
+    """Make the (new) database this directory's journal: its id, and the directory's note,
+    written under the append lock before the id commits (two processes starting on a new
+    database at once: the second finds both). A database that is already a journal (an id
+    or events) and that the directory's note does not name is another directory's:
+    refused."""
     conn.execute("BEGIN IMMEDIATE")
+    wrote = False
     try:
         ours = _journal_id(conn)
-        if ours is not None or _has_events(conn):
+        note = read_location(state_dir)
+        if note is not None and ours is not None and note["journal_id"] == ours:
+            conn.execute("ROLLBACK")  # another process adopted it a moment ago
+            return
+        if ours is not None or _has_events(conn) or note is not None:
             raise JournalFileError(
                 f"the PostgreSQL journal at {where} is the journal of another state directory "
                 f"(journal id {ours}; {state_dir} has no {LOCATION_NAME}): give each state "
@@ -442,8 +498,12 @@ def _adopt(conn: PgJournalConnection, state_dir: Path, where: str) -> None:
             )
         ours = secrets.token_hex(16)
         conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [JOURNAL_ID_META, ours])
+        write_location(state_dir, where, ours)
+        wrote = True
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if wrote:
+            (state_dir / LOCATION_NAME).unlink(missing_ok=True)
         raise
-    conn.execute("COMMIT")
-    write_location(state_dir, where, ours)

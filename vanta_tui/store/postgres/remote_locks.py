@@ -47,6 +47,12 @@ class RemoteLocks:
         self._conn: Any = None
         self._pid = os.getpid()
         self._mutex = threading.Lock()
+        self._held = 0
+        self.generation = 0
+        """Counts the sessions this process has had: a holder of a long lock (the lease)
+        sees from it that its session, and the lock, were replaced."""
+        """Locks this session holds now: a broken session holding none is replaced at once;
+        one that held some fails the action (its locks were lost under it)."""
 
     def _session(self) -> Any:
         import psycopg
@@ -56,6 +62,7 @@ class RemoteLocks:
         if self._conn is None or self._conn.closed:
             try:
                 self._conn = psycopg.connect(self.url, autocommit=True, **session_options(5))
+                self.generation += 1
             except psycopg.Error as exc:
                 raise StoreError(
                     f"cannot take the lock in PostgreSQL ({redact_url(self.url)}): "
@@ -67,16 +74,22 @@ class RemoteLocks:
         import psycopg
 
         with self._mutex:
-            conn = self._session()
-            try:
-                row = conn.execute(sql, (key,)).fetchone()
-            except psycopg.Error as exc:
-                self._conn = None  # its locks are gone with it
-                raise StoreError(
-                    f"lost the PostgreSQL session holding the locks ({redact_url(self.url)}): "
-                    f"{str(exc).strip() or type(exc).__name__}; nothing was written"
-                ) from None
-            return bool(row and row[0])
+            for attempt in (1, 2):
+                conn = self._session()
+                try:
+                    row = conn.execute(sql, (key,)).fetchone()
+                    return bool(row and row[0])
+                except psycopg.Error as exc:
+                    self._conn = None  # its locks are gone with it
+                    held, self._held = self._held, 0
+                    if attempt == 1 and not held and isinstance(exc, psycopg.OperationalError):
+                        continue  # it held nothing: a new session loses nothing
+                    raise StoreError(
+                        f"lost the PostgreSQL session holding the locks "
+                        f"({redact_url(self.url)}): {str(exc).strip() or type(exc).__name__}; "
+                        "nothing was written"
+                    ) from None
+            raise AssertionError("unreachable")
 
     def acquire(self, key: int, what: str, timeout_s: float, *, shared: bool = False) -> None:
         """Take ``key`` (waiting up to ``timeout_s``); `LockTimeout` naming ``what``."""
@@ -95,9 +108,11 @@ class RemoteLocks:
                 )
             time.sleep(_POLL_S[min(step, len(_POLL_S) - 1)])
             step += 1
+        self._held += 1
 
     def release(self, key: int, *, shared: bool = False) -> None:
         kind = "_shared" if shared else ""
+        self._held = max(0, self._held - 1)
         with contextlib.suppress(StoreError):  # the session is gone, and its locks with it
             self._ask(f"SELECT pg_advisory_unlock{kind}(%s)", key)
 
@@ -111,6 +126,7 @@ class RemoteLocks:
                 return True
         except Exception:
             self._conn = None
+            self._held = 0
             return False
 
 

@@ -196,6 +196,19 @@ class LocalServer:
         )  # fmt: skip
         return self.url
 
+    def database(self, name: str, url: str | None = None) -> str:
+        """The URL of database ``name`` on this (running) server, made if missing."""
+        import psycopg
+
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise ValueError(f"database name {name!r}: lower-case letters, digits and _ only")
+        base = url or self.url
+        with psycopg.connect(base, autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                conn.execute(f"CREATE DATABASE {name}")
+        return base.replace(f"/{DATABASE}?", f"/{name}?", 1)
+
     def stop(self) -> None:
         """Stop the server (fast: open sessions are ended); nothing when it does not run."""
         if (self.data_dir / "postmaster.pid").exists():
