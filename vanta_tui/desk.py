@@ -680,7 +680,9 @@ class Desk:
             return StatusLine("workers", Level.WARN, "their server does not answer")
         if not found:
             return StatusLine("workers", Level.OK, "none")
-        each = ", ".join(f"{w.host} pid {w.pid}: {w.accounts}" for w in found)
+        each = ", ".join(
+            f"{w.host} pid {w.pid}: {w.accounts}{' + duties' if w.duty else ''}" for w in found
+        )
         return StatusLine("workers", Level.OK, f"{len(found)} ({each} accounts)")
 
     def acknowledge(self, alarm_id: str, note: str | None = None) -> None:

@@ -88,6 +88,9 @@ class Worker:
     host: str
     pid: int
     accounts: int
+    duty: bool = False
+    """It does the executor's own duties (prices, flip expiry, the vaults' reconciliation):
+    with other workers there, it leaves the accounts to them."""
 
 
 class AccountClaims:
@@ -175,20 +178,22 @@ def workers(conn: psycopg.Connection[Any], namespace: str) -> list[Worker]:
     prefix = f"{WORKER_PREFIX}{key31(namespace):08x} "
     rows = conn.execute(
         """
-        SELECT a.application_name, count(l.objid)
+        SELECT a.application_name,
+               count(l.objid) FILTER (WHERE l.objid::bigint <> %s),
+               coalesce(bool_or(l.objid::bigint = %s), false)
         FROM pg_stat_activity AS a
         LEFT JOIN pg_locks AS l
           ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-          AND l.classid::bigint = %s AND l.objid::bigint <> %s
+          AND l.classid::bigint = %s
         WHERE starts_with(a.application_name, %s)
         GROUP BY a.application_name
         """,
-        (key31(namespace), key31(GLOBAL_DUTY), prefix),
+        (key31(GLOBAL_DUTY), key31(GLOBAL_DUTY), key31(namespace), prefix),
     ).fetchall()
     found: list[Worker] = []
-    for name, count in rows:
+    for name, count, duty in rows:
         host, _, pid = str(name).removeprefix(prefix).rpartition(" ")
-        found.append(Worker(host, int(pid) if pid.isdigit() else 0, int(count)))
+        found.append(Worker(host, int(pid) if pid.isdigit() else 0, int(count), bool(duty)))
     found.sort(key=lambda w: (-w.accounts, w.host, w.pid))
     return found
 
@@ -197,7 +202,8 @@ class WorkerClaims:
     """An executor worker's fair share of the accounts with work (`executor.engine.Claims`).
 
     Each cycle, `share` takes free accounts up to ``ceil(accounts with work / workers)``
-    (the workers holding claims now, this one counted), lets go of held accounts that have
+    (the workers that send, this one counted: the one doing the executor's own duties
+    sends only when it is alone), lets go of held accounts that have
     no work left, and of those beyond its share that have no send in flight (so that a
     worker started later gets its part). Two workers asking at once may both stop short of
     their share; the next cycle evens it out. Correctness never rests on the shares: an
@@ -282,8 +288,7 @@ class WorkerClaims:
         wanted = set(accounts)
         for account in claims.held - wanted - busy - {GLOBAL_DUTY}:
             claims.release(account)  # no work left there
-        count = len(workers(claims.conn, self.namespace))  # this one among them
-        fair = -(-len(accounts) // max(count, 1))
+        fair = self._fair(accounts)
         mine = [a for a in accounts if a in claims.held]
         for account in reversed(mine[fair:]):  # beyond its share: give the others their part
             if account not in busy:
@@ -292,6 +297,17 @@ class WorkerClaims:
         if room > 0:
             claims.claim_some((a for a in accounts if a not in claims.held), limit=room)
         return frozenset(a for a in accounts if a in claims.held)
+
+    def _fair(self, accounts: Sequence[str]) -> int:
+        """This worker's share: the accounts with work split between the workers that
+        send. The one doing the executor's own duties (a price sweep over a thousand
+        accounts takes a while) sends only when it is alone: its accounts would wait on
+        its sweeps."""
+        found = workers(self.claims.conn, self.namespace)  # this one among them
+        if len(found) > 1 and GLOBAL_DUTY in self.claims.held:
+            return 0
+        senders = len(found) - (1 if len(found) > 1 and any(w.duty for w in found) else 0)
+        return -(-len(accounts) // max(senders, 1))
 
     def top_up(self, accounts: Sequence[str]) -> frozenset[str]:
         """Claim free accounts among ``accounts`` up to this worker's fair share, letting go
@@ -302,8 +318,7 @@ class WorkerClaims:
 
     def _top_up(self, accounts: Sequence[str]) -> frozenset[str]:
         claims = self.claims
-        count = len(workers(claims.conn, self.namespace))
-        fair = -(-len(accounts) // max(count, 1))
+        fair = self._fair(accounts)
         room = fair - len([a for a in accounts if a in claims.held])
         if room > 0:
             # One look at who holds what, then a try only for the accounts nobody holds.
