@@ -475,3 +475,29 @@ def test_a_worker_whose_session_is_ended_opens_a_new_one_and_claims_again(
         assert worker.alive()  # a new session
         assert worker.claims.held == frozenset()
         assert worker.share(accounts, set()) == frozenset(accounts)
+
+
+def test_the_worker_with_the_duties_leaves_the_accounts_to_the_others(
+    server: LocalServer,
+) -> None:
+    """Alone, the worker that does the executor's own duties sends for every account; with
+    another worker there, it gives its accounts up (its price sweeps would hold them) and
+    the other takes them all, also between its cycles (the claims keeper)."""
+    from vanta_tui.store.postgres.claims import WorkerClaims
+
+    accounts = [f"d|F{n}|equity" for n in range(6)]
+    namespace = NAMESPACE + "-duty"
+    with WorkerClaims(server.url, namespace, host="a", keep_every_s=0.1) as one:
+        assert one.global_duty()
+        assert one.share(accounts, set()) == frozenset(accounts)
+        with WorkerClaims(server.url, namespace, host="b", keep_every_s=0.1) as two:
+            assert not two.global_duty()
+            assert one.share(accounts, {"d|F0|equity"}) == frozenset({"d|F0|equity"})
+            assert two.share(accounts, set()) == frozenset(accounts[1:])  # all but in flight
+            found = {w.host: w for w in workers(two.claims.conn, namespace)}
+            assert found["a"].duty and not found["b"].duty
+            assert one.share(accounts, set()) == frozenset()  # its send came back
+            deadline = time.monotonic() + 5
+            while two.claims.held != frozenset(accounts):  # the keeper takes it up
+                assert time.monotonic() < deadline, two.claims.held
+                time.sleep(0.05)
