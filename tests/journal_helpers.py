@@ -101,8 +101,16 @@ def save_database(state_dir: Path) -> Any:
         return saved
     name = _database(url)
     with _maintenance(url) as conn:
+        _end_sessions(conn, name)  # this process's lock session, a feed's: a template has none
         conn.execute(f"CREATE DATABASE {name}_saved TEMPLATE {name}")
     return f"{name}_saved"
+
+
+def _end_sessions(conn: Any, name: str) -> None:
+    conn.execute(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s",
+        (name,),
+    )
 
 
 def put_back_database(state_dir: Path, saved: Any) -> None:

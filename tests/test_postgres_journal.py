@@ -109,12 +109,49 @@ def test_an_sqlite_journal_open_during_the_migration_writes_nothing_after_it(
     try:
         assert main(["audit", "migrate", "--to", url, "--state-dir", str(state_dir)]) == 0
         (kept,) = state_dir.glob("vanta.db.migrated-*")
-        size = kept.stat().st_size
+        events = _sqlite_events(kept)
+        assert events == ctx.journal.head()[0]  # whole: the -wal was folded in first
         with pytest.raises(JournalFileError, match="moved to PostgreSQL"):
             do_actions(ctx, 1)
-        assert kept.stat().st_size == size
+        assert _sqlite_events(kept) == events
     finally:
         ctx.close()
+
+
+def _sqlite_events(path: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_migration_stopped_before_its_note_is_finished_by_the_next_open(
+    state_dir: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`audit migrate` dies after keeping vanta.db aside, before writing the directory's
+    note: an SQLite open is refused (it would start a second journal); the open with the
+    URL finishes the move, and the journal verifies."""
+    from vanta_tui.store.postgres import migrate as migrate_module
+
+    head = _sqlite_journal_with_events(state_dir)
+
+    def die(*args: object) -> None:
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(migrate_module, "write_location", die)
+    with pytest.raises(KeyboardInterrupt):
+        migrate_module.migrate(state_dir, url)
+    monkeypatch.undo()
+    assert not (state_dir / "vanta.db").exists() and not (state_dir / LOCATION_NAME).exists()
+    with pytest.raises(JournalFileError, match="being moved to PostgreSQL"):
+        Journal(state_dir)
+    monkeypatch.setenv(JOURNAL_URL_ENV, url)
+    with Journal(state_dir) as journal:
+        assert journal.head()[0] == head and verify(journal).ok
+    assert (state_dir / LOCATION_NAME).exists()
 
 
 def test_a_directory_and_a_database_that_do_not_belong_together_are_refused(
@@ -153,7 +190,7 @@ def test_the_journal_goes_on_after_the_server_ended_its_sessions(
         do_actions(ctx, 2)
         with psycopg.connect(url, autocommit=True) as admin:
             ended = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             ).fetchall()
         assert len(ended) >= 2  # the journal's session and the locks'
@@ -166,6 +203,55 @@ def test_the_journal_goes_on_after_the_server_ended_its_sessions(
             "SELECT COUNT(*) FROM events WHERE action = 'order.staged'"
         ).fetchone()[0]
         assert staged == 4 and replay(journal).ok
+
+
+@pytest.mark.parametrize("whose", ["the journal's", "the locks'"])
+def test_a_session_ended_in_the_middle_of_an_action_commits_nothing_of_it(
+    state_dir: Path, url: str, monkeypatch: pytest.MonkeyPatch, whose: str
+) -> None:
+    """The server ends a session while an action is being recorded: the journal's own (its
+    transaction is gone) or the one holding the locks (another host could come in). The
+    action is refused, nothing of it is committed, the next open finishes it from its
+    intent, and the journal verifies and replays."""
+    import psycopg
+
+    from vanta_tui.store.errors import StoreError
+    from vanta_tui.store.journal import journal as journal_module
+    from vanta_tui.store.postgres.remote_locks import remote_locks
+
+    without_followers(state_dir)
+    monkeypatch.setenv(JOURNAL_URL_ENV, url)
+    ctx = ActionContext.open(state_dir, "dana")
+    insert = journal_module.Journal._insert_events
+
+    def cut_then_insert(self: Any, events: Any) -> None:
+        if whose == "the journal's":
+            pid = self.db.conn._pg.info.backend_pid
+        else:
+            locks = remote_locks()
+            assert locks is not None and locks._conn is not None
+            pid = locks._conn.info.backend_pid
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+        insert(self, events)
+
+    try:
+        head = ctx.journal.head()[0]
+        monkeypatch.setattr(journal_module.Journal, "_insert_events", cut_then_insert)
+        with pytest.raises(StoreError):
+            do_actions(ctx, 1)
+        monkeypatch.setattr(journal_module.Journal, "_insert_events", insert)
+        with Journal(state_dir, read_only=True) as reader:
+            assert reader.head()[0] == head  # nothing of it committed
+    finally:
+        ctx.close()
+    ctx = ActionContext.open(state_dir, "dana")  # start-up recovery finishes it
+    try:
+        assert ctx.recovery is not None and ctx.recovery.anything
+        do_actions(ctx, 1)
+        assert verify(ctx.journal).ok and replay(ctx.journal).ok
+    finally:
+        ctx.close()
 
 
 def test_a_password_in_the_journal_url_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,7 +338,7 @@ def _end_sessions(url: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
 
@@ -272,10 +358,11 @@ def test_an_executor_whose_session_broke_takes_its_lease_again_or_stops(
         lease.keep()  # nobody took it meanwhile: taken again
         assert _on_host_b(there, shared=False).startswith("refused: ")
         _end_sessions(url)
-        got, child = _on_host_b(there, shared=False, hold_s=3.0)  # taken meanwhile
+        got, child = _on_host_b(there, shared=False, hold_s=20.0)  # taken meanwhile
         assert got == "taken"
         with pytest.raises(LeaseHeld, match="held on another host now"):
             lease.keep()
+        child.kill()
         child.join(30)
 
 

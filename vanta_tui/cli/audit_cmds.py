@@ -184,6 +184,9 @@ def handle_migrate(args: argparse.Namespace, desk: Desk) -> int:
     from vanta_tui.store.errors import StoreError
     from vanta_tui.store.postgres.feed import url_password
 
+    if desk.read_only:
+        print("read-only mode: 'audit migrate' changes state and is refused")
+        return exit_codes.READ_ONLY
     if url_password(args.to):
         raise UsageError(
             "--to: a password in the URL would show in the process list; give it in "

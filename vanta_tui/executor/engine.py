@@ -545,7 +545,8 @@ class Executor:
         self._claims_due = time.monotonic() + CLAIM_EVERY_S
         try:
             self._owned = claims.top_up(self._with_work)
-        except Exception as exc:  # its session is gone: the next cycle's claim says so
+        except Exception as exc:  # its session is gone, and its claims with it
+            self._owned = frozenset()  # the rest of this cycle acts for no account
             log.warning("worker: taking up accounts failed: %s", exc)
 
     def cycle(self) -> CycleReport:

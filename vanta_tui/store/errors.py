@@ -6,6 +6,7 @@ None of them is temporary in the retry sense except `LockTimeout`: the others ne
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -110,3 +111,10 @@ class UnknownVault(PlanRefused):
     def __init__(self, vault_id: str, known: Sequence[str]) -> None:
         self.vault_id = vault_id
         super().__init__(f"unknown vault {vault_id} (known: {', '.join(known) or 'none'})")
+
+
+class JournalUnavailable(StoreError, sqlite3.OperationalError):
+    """The journal's PostgreSQL server cannot be reached, or the session broke (the server
+    restarted, the network went): the action is refused, nothing of it is committed, and
+    the next one opens a new session. (Also an ``sqlite3.OperationalError``: the journal's
+    code handles one kind of database error.)"""

@@ -191,7 +191,17 @@ class PathLock:
     def check(self) -> None:
         """Raise `LockLost` if another file now stands at the lock file's path: whoever made
         it may be inside. (A lock file merely removed is no sign of another writer: a desk
-        writer waits on the anchor before making one, and filelock leaves it in place.)"""
+        writer waits on the anchor before making one, and filelock leaves it in place.)
+        Between hosts, also when the lock in PostgreSQL was lost with its session."""
+        remote = _remote_locks()
+        if remote is not None:
+            from vanta_tui.store.postgres.remote_locks import lock_key
+
+            if not remote.holds(lock_key(self.lock_file.name)):
+                raise LockLost(
+                    f"the lock on {self.lock_file.name} in PostgreSQL was lost (its session "
+                    "ended): another host may have come in, so nothing was written"
+                )
         now = _inode(self.lock_file)
         if self._inode is not None and now is not None and now != self._inode:
             raise LockLost(

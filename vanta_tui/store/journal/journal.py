@@ -454,6 +454,14 @@ class Journal:
                     f"this directory's journal is in PostgreSQL ({note.get('url')}, as "
                     f"{LOCATION_NAME} says): set {JOURNAL_URL_ENV} (or --journal) to its URL"
                 )
+            moved = sorted(state_dir.glob(f"{DB_NAME}.migrated-*"))
+            if moved and not self.db_path.exists():
+                raise JournalFileError(
+                    f"this directory's journal was being moved to PostgreSQL ({moved[-1].name} "
+                    f"is kept, {LOCATION_NAME} was not written): open it with "
+                    f"{JOURNAL_URL_ENV} (or --journal) set to the database it was copied to, "
+                    f"which finishes the move; or rename {moved[-1].name} back to {DB_NAME}"
+                )
             try:
                 self.db = (
                     open_db_read_only(self.db_path, projections)
@@ -673,10 +681,12 @@ class Journal:
         """Append drafts to the chain (caller holds the journal lock). SQLite first, then JSONL."""
         self._refuse_if_broken()
         stamp = ts or event_ts(self.clock())
-        seq, prev = self.head()
         events: list[Event] = []
         last_in_batch: dict[str, int] = {}
         with self._tx():
+            # The head is read inside the write transaction: on PostgreSQL under its append
+            # lock, so writers on several hosts chain one after another, never on one head.
+            seq, prev = self.head()
             # Derived tables a process without their projection left behind catch up first.
             self.projector.catch_up(self.db.conn, seq)
             in_journal = self._last_seqs_of(drafts)
@@ -701,6 +711,11 @@ class Journal:
             self.projector.apply(self.db.conn, events)
             if intent_id is not None:
                 self.db.execute("DELETE FROM intents WHERE intent_id = ?", [intent_id])
+            if self.url is not None:
+                # Between hosts: the journal's lock still ours in PostgreSQL (a session
+                # ended under it lets another host in), else nothing is committed and the
+                # action's intent is finished at the next open.
+                self._lock.check()
         self._append_lines(events)
         self._write_head(events[-1].seq, events[-1].hash)
         self._wrote = True

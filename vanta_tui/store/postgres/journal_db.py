@@ -6,7 +6,7 @@ which speaks the same part over psycopg 3 and says in PostgreSQL's SQL what the 
 says in SQLite's:
 
 - ``?`` placeholders become ``%s``; ``json_extract(col, '$.a.b')`` becomes
-  ``(col::jsonb #>> '{a,b}')`` and ``json_quote(col)`` ``COALESCE(to_json(col)::text,
+  ``(col::json #>> '{a,b}')`` and ``json_quote(col)`` ``COALESCE(to_json(col)::text,
   'null')``, ``json_each(?)`` of a list ``json_array_elements_text``;
 - ``INSERT OR IGNORE`` becomes ``ON CONFLICT DO NOTHING`` and ``INSERT OR REPLACE`` an
   upsert on the table's primary key (the table's one unique key besides ``events.hash``,
@@ -34,6 +34,7 @@ psycopg is imported here and in the other modules of `store.postgres` only.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
@@ -47,7 +48,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from vanta_tui.store.errors import JournalFileError
+from vanta_tui.store.errors import JournalFileError, JournalUnavailable
 from vanta_tui.store.postgres.claims import session_options
 from vanta_tui.store.postgres.location import (
     JOURNAL_URL_ENV,
@@ -77,21 +78,26 @@ _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
 _OR_REPLACE = re.compile(
     r"^\s*INSERT OR REPLACE INTO (\w+)\s*\(([^)]*)\)\s*VALUES\s*(\(.*\))\s*$", re.I | re.S
 )
-_TYPES = ((re.compile(r"\bINTEGER\b"), "BIGINT"), (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
-          (re.compile(r"\bBLOB\b"), "BYTEA"))  # fmt: skip
+_TYPES = (
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+    (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),
+)
 _REFERENCES = re.compile(r"\s+REFERENCES\s+\w+\s*\(\w+\)", re.I)
 
 
 def ddl(statement: str) -> str:
-    """One SQLite ``CREATE`` statement of the journal's schema, in PostgreSQL's types, its
-    links left out."""
+    """One SQLite ``CREATE`` statement of the journal's schema, in PostgreSQL's types (text
+    compared byte by byte, as SQLite does, whatever the server's locale), its links left
+    out."""
     for pattern, name in _TYPES:
         statement = pattern.sub(name, statement)
     return _REFERENCES.sub("", statement)
 
 
 def _json_path(match: re.Match[str]) -> str:
-    return f"({match.group(1)}::jsonb #>> '{{{match.group(2).replace('.', ',')}}}')"
+    return f"({match.group(1)}::json #>> '{{{match.group(2).replace('.', ',')}}}')"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -145,6 +151,10 @@ def _error_map() -> tuple[tuple[type[Exception], type[Exception]], ...]:
 
 def _as_sqlite(exc: psycopg.Error) -> Exception:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, pg_errors.OperationalError) and not isinstance(
+        exc, pg_errors.LockNotAvailable | pg_errors.QueryCanceled
+    ):
+        return JournalUnavailable(f"the PostgreSQL journal cannot be reached: {message}")
     if isinstance(exc, pg_errors.UndefinedTable):
         message = f"no such table ({message})"
     for theirs, ours in _error_map():
@@ -202,15 +212,37 @@ class PgJournalConnection:
         self._keys: dict[str, tuple[str, ...]] = {}
         self._lock = threading.RLock()
         """The session is one: a statement and its rows are taken together."""
-        if read_only:
-            self._run("SET default_transaction_read_only = on", [])
+        self._in_tx = False
+        """A write transaction (``BEGIN IMMEDIATE``) is open: until its COMMIT or ROLLBACK,
+        a broken session is never silently replaced (its work is gone, and says so)."""
+        self._configure(self._pg)
+
+    def _configure(self, conn: Any) -> None:
+        """Every session of the journal: waits for a lock or the append bounded as
+        SQLite's (30 s), a transaction its process left open ended by the server after a
+        minute (its locks with it), a commit durable when it returns."""
+        try:
+            for setting in (
+                "SET lock_timeout = '30s'",
+                "SET idle_in_transaction_session_timeout = '60s'",
+                "SET synchronous_commit = on",
+                *(["SET default_transaction_read_only = on"] if self.read_only else []),
+            ):
+                conn.execute(setting)
+        except psycopg.Error as exc:
+            raise _as_sqlite(exc) from None
 
     # ------------------------------------------------------------------ sqlite3's part
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         statement = sql.strip()
-        if statement.upper() == "BEGIN IMMEDIATE":
+        verb = statement.upper()
+        if verb == "BEGIN IMMEDIATE":
             with self._lock:
+                if self._in_tx:
+                    raise sqlite3.OperationalError(
+                        "cannot start a transaction within a transaction"
+                    )
                 self._run("BEGIN", [])
                 try:
                     self._run("SELECT pg_advisory_xact_lock(%s)", [APPEND_KEY])
@@ -218,7 +250,19 @@ class PgJournalConnection:
                     if not self._pg.broken and self.in_transaction:
                         self._run("ROLLBACK", [])
                     raise
+                self._in_tx = True
             return _NoRows()
+        if verb in {"COMMIT", "ROLLBACK"}:
+            with self._lock:
+                was, self._in_tx = self._in_tx, False
+                if self._pg.broken or self._pg.closed:
+                    if verb == "ROLLBACK" or not was:
+                        return _NoRows()  # the server rolled it back with the session
+                    raise JournalUnavailable(
+                        "the PostgreSQL journal's session broke in the middle of a write: "
+                        "nothing of it was committed"
+                    )
+                return self._run(verb, [])
         if statement.upper().startswith("PRAGMA"):
             return self._pragma(statement)
         if statement == _TABLES_SQL:
@@ -247,15 +291,15 @@ class PgJournalConnection:
         self._pg.close()
 
     def commit(self) -> None:
-        if self.in_transaction:
-            self._run("COMMIT", [])
+        if self._in_tx or self.in_transaction:
+            self.execute("COMMIT")
 
     def __enter__(self) -> PgJournalConnection:
         return self
 
     def __exit__(self, kind: object, *rest: object) -> None:
-        if self.in_transaction:
-            self._run("ROLLBACK" if kind is not None else "COMMIT", [])
+        if self._in_tx or self.in_transaction:
+            self.execute("ROLLBACK" if kind is not None else "COMMIT")
 
     @property
     def in_transaction(self) -> bool:
@@ -326,17 +370,22 @@ class PgJournalConnection:
             fresh = psycopg.connect(self.url, autocommit=True, **session_options(10))
         except psycopg.Error as exc:
             raise _as_sqlite(exc) from None
+        self._configure(fresh)
         self._pg = fresh
         self._keys.clear()
-        if self.read_only:
-            fresh.execute("SET default_transaction_read_only = on")
 
     def _live(self) -> None:
         """A new session if the last one broke (the statement that found it broken failed,
-        and said so)."""
+        and said so); never in the middle of a write transaction: its work went with the
+        session, and every statement until its ROLLBACK says so."""
         if self._pg.broken or self._pg.closed:
             if self._closed:
                 raise sqlite3.ProgrammingError("PostgreSQL journal: the connection is closed")
+            if self._in_tx:
+                raise JournalUnavailable(
+                    "the PostgreSQL journal's session broke in the middle of a write: nothing "
+                    "of it was committed"
+                )
             self._reconnect()
 
     def _run(self, sql: str, parameters: Sequence[Any]) -> Any:
@@ -467,6 +516,14 @@ def open_journal(
             )
         if read_only:
             return conn
+        if note is None and ours is not None and _resume_migration(conn, state_dir, where, ours):
+            note = read_location(state_dir)
+        if note is None and ours is not None:  # refused before anything is written there
+            raise JournalFileError(
+                f"the PostgreSQL journal at {where} is the journal of another state directory "
+                f"(journal id {ours}; {state_dir} has no {LOCATION_NAME}): give each state "
+                "directory a database of its own, or put back this directory's note"
+            )
         upgrade(conn, url, projections)
         if note is None:
             _adopt(conn, state_dir, where)
@@ -474,6 +531,33 @@ def open_journal(
     except BaseException:
         conn.close()
         raise
+
+
+def _resume_migration(conn: PgJournalConnection, state_dir: Path, where: str, ours: str) -> bool:
+    """``audit migrate`` stopped between keeping ``vanta.db`` aside and writing the note:
+    the file kept aside ends where this database does (the same last event and hash). The
+    note is written and the journal opens. False when that is not so."""
+    import sqlite3 as sqlite
+
+    if (state_dir / "vanta.db").exists() or "events" not in conn.tables():
+        return False
+    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is None:
+        return False
+    for kept in sorted(state_dir.glob("vanta.db.migrated-*"), reverse=True):
+        try:
+            with contextlib.closing(
+                sqlite.connect(f"{kept.resolve().as_uri()}?mode=ro", uri=True)
+            ) as old:
+                last = old.execute(
+                    "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+        except sqlite.DatabaseError:
+            continue
+        if last is not None and (int(last[0]), str(last[1])) == (int(row[0]), str(row[1])):
+            write_location(state_dir, where, ours)
+            return True
+    return False
 
 
 def _adopt(conn: PgJournalConnection, state_dir: Path, where: str) -> None:
@@ -502,8 +586,7 @@ def _adopt(conn: PgJournalConnection, state_dir: Path, where: str) -> None:
         wrote = True
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK")
         if wrote:
             (state_dir / LOCATION_NAME).unlink(missing_ok=True)
         raise

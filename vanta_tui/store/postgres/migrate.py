@@ -63,6 +63,7 @@ def migrate(state_dir: Path, url: str, progress: Callable[[int], None] | None = 
     where = redact_url(url)
     if not (state_dir / DB_NAME).exists():
         raise MigrateRefused(f"{state_dir} has no {DB_NAME}: there is no SQLite journal to copy")
+    _refuse_a_database_in_use(url)
     source = Journal(state_dir, url=None)
     try:
         with source._locked():
@@ -78,6 +79,14 @@ def migrate(state_dir: Path, url: str, progress: Callable[[int], None] | None = 
             checked = verify(source)
             if not checked.ok:
                 raise MigrateRefused(f"audit verify fails ({checked}); nothing copied")
+            # Every committed event in vanta.db itself, none left in its -wal (a process
+            # with the journal open keeps the -wal; the file kept aside must be whole).
+            busy = source.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy is not None and busy[0]:
+                raise MigrateRefused(
+                    "another process is reading the journal this moment (its -wal cannot be "
+                    "folded in): try again, or close the other desks first; nothing copied"
+                )
             head = source.head()
             tables = _tables(source)
             target = PgJournalConnection(url)
@@ -87,23 +96,50 @@ def migrate(state_dir: Path, url: str, progress: Callable[[int], None] | None = 
                 rows = _copy(source, target, tables, journal_id, progress)
             finally:
                 target.close()
-            write_location(state_dir, where, journal_id)
+            # vanta.db aside first, then the note: a crash between them leaves a directory
+            # with neither, whose PostgreSQL open finishes the move (`journal_db`), and
+            # whose SQLite open is refused (it would start a second journal).
             source.db.conn.close()
             stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
             kept = state_dir / f"{DB_NAME}.migrated-{stamp}"
             os.replace(state_dir / DB_NAME, kept)
             for extra in ("-wal", "-shm"):
                 (state_dir / (DB_NAME + extra)).unlink(missing_ok=True)
+            write_location(state_dir, where, journal_id)
+            # Verified before the lock is let go: no action of another process yet.
+            with Journal(state_dir, url=url, read_only=True) as copy:
+                checked = verify(copy)
+                if not checked.ok or copy.head() != head:
+                    raise StoreError(
+                        f"the copy at {where} does not verify ({checked}; head "
+                        f"{copy.head()[0]} against {head[0]}): the SQLite journal is kept "
+                        f"as {kept.name}; to go back to it, rename it {DB_NAME} and remove "
+                        "journal.location.json"
+                    )
     finally:
         source.db.conn.close()
-    with Journal(state_dir, url=url, read_only=True) as copy:
-        checked = verify(copy)
-        if not checked.ok or copy.head() != head:
-            raise StoreError(
-                f"the copy at {where} does not verify ({checked}; head {copy.head()[0]} "
-                f"against {head[0]}): the SQLite journal is kept as {kept.name}"
-            )
     return Migrated(where, rows, head, kept)
+
+
+def _refuse_a_database_in_use(url: str) -> None:
+    """Before anything is written there: the database must not be a journal already (an id
+    or events: another directory's)."""
+    target = PgJournalConnection(url)
+    try:
+        if "meta" not in target.tables():
+            return
+        used = target.execute(
+            "SELECT 1 FROM meta WHERE key = ?", [JOURNAL_ID_META]
+        ).fetchone() is not None or (
+            "events" in target.tables()
+            and target.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+        )
+    finally:
+        target.close()
+    if used:
+        raise MigrateRefused(
+            "the PostgreSQL database already holds a journal; give an empty database"
+        )
 
 
 def _tables(source: object) -> list[str]:

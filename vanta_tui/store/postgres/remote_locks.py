@@ -47,19 +47,22 @@ class RemoteLocks:
         self._conn: Any = None
         self._pid = os.getpid()
         self._mutex = threading.Lock()
-        self._held = 0
+        self._counts: dict[int, int] = {}
+        """The locks this session holds (key → how many holds, re-entrant)."""
+        self._lost: set[int] = set()
+        """Locks that were held when their session broke: lost under their holders, who
+        learn it from `holds` (checked before anything is written) and `release`."""
         self.generation = 0
         """Counts the sessions this process has had: a holder of a long lock (the lease)
         sees from it that its session, and the lock, were replaced."""
-        """Locks this session holds now: a broken session holding none is replaced at once;
-        one that held some fails the action (its locks were lost under it)."""
 
     def _session(self) -> Any:
         import psycopg
 
         from vanta_tui.store.postgres.claims import session_options
 
-        if self._conn is None or self._conn.closed:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._lose_all()
             try:
                 self._conn = psycopg.connect(self.url, autocommit=True, **session_options(5))
                 self.generation += 1
@@ -70,37 +73,45 @@ class RemoteLocks:
                 ) from None
         return self._conn
 
+    def _lose_all(self) -> None:
+        self._lost |= set(self._counts)
+        self._counts.clear()
+        self._conn = None
+
     def _ask(self, sql: str, key: int) -> bool:
+        """(Under the mutex.) A session that turns out broken is replaced; the statement is
+        tried again on the new one only when no lock was lost with the old."""
         import psycopg
 
-        with self._mutex:
-            for attempt in (1, 2):
-                conn = self._session()
-                try:
-                    row = conn.execute(sql, (key,)).fetchone()
-                    return bool(row and row[0])
-                except psycopg.Error as exc:
-                    self._conn = None  # its locks are gone with it
-                    held, self._held = self._held, 0
-                    if attempt == 1 and not held and isinstance(exc, psycopg.OperationalError):
-                        continue  # it held nothing: a new session loses nothing
-                    raise StoreError(
-                        f"lost the PostgreSQL session holding the locks "
-                        f"({redact_url(self.url)}): {str(exc).strip() or type(exc).__name__}; "
-                        "nothing was written"
-                    ) from None
-            raise AssertionError("unreachable")
+        for attempt in (1, 2):
+            conn = self._session()
+            try:
+                row = conn.execute(sql, (key,)).fetchone()
+                return bool(row and row[0])
+            except psycopg.Error as exc:
+                held = bool(self._counts)
+                self._lose_all()
+                if attempt == 1 and not held and isinstance(exc, psycopg.OperationalError):
+                    continue  # it held nothing: a new session loses nothing
+                raise StoreError(
+                    f"lost the PostgreSQL session holding the locks "
+                    f"({redact_url(self.url)}): {str(exc).strip() or type(exc).__name__}; "
+                    "nothing was written"
+                ) from None
+        raise AssertionError("unreachable")
 
     def acquire(self, key: int, what: str, timeout_s: float, *, shared: bool = False) -> None:
         """Take ``key`` (waiting up to ``timeout_s``); `LockTimeout` naming ``what``."""
-        sql = (
-            "SELECT pg_try_advisory_lock_shared(%s)"
-            if shared
-            else "SELECT pg_try_advisory_lock(%s)"
-        )
+        kind = "_shared" if shared else ""
+        sql = f"SELECT pg_try_advisory_lock{kind}(%s)"
         deadline = time.monotonic() + timeout_s
         step = 0
-        while not self._ask(sql, key):
+        while True:
+            with self._mutex:
+                if self._ask(sql, key):
+                    self._counts[key] = self._counts.get(key, 0) + 1
+                    self._lost.discard(key)
+                    return
             if time.monotonic() >= deadline:
                 raise LockTimeout(
                     f"waiting for {what}, held in PostgreSQL (another host): gave up after "
@@ -108,26 +119,55 @@ class RemoteLocks:
                 )
             time.sleep(_POLL_S[min(step, len(_POLL_S) - 1)])
             step += 1
-        self._held += 1
 
     def release(self, key: int, *, shared: bool = False) -> None:
+        """Give one hold of ``key`` back (quietly: a lock lost with its session is not this
+        session's to unlock; its holder was told by `holds`)."""
         kind = "_shared" if shared else ""
-        self._held = max(0, self._held - 1)
-        with contextlib.suppress(StoreError):  # the session is gone, and its locks with it
-            self._ask(f"SELECT pg_advisory_unlock{kind}(%s)", key)
+        with self._mutex:
+            count = self._counts.get(key, 0)
+            if count == 0:
+                self._lost.discard(key)
+                return
+            if count == 1:
+                del self._counts[key]
+            else:
+                self._counts[key] = count - 1
+            with contextlib.suppress(StoreError):
+                self._ask(f"SELECT pg_advisory_unlock{kind}(%s)", key)
+
+    def holds(self, key: int) -> bool:
+        """Whether this session holds ``key`` now (asked of the server: a session ended
+        under its holder, or a lock given up by it, says no)."""
+        import psycopg
+
+        unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+        with self._mutex:
+            if key not in self._counts or self._conn is None:
+                return False
+            try:
+                row = self._conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() "
+                    "AND locktype = 'advisory' AND granted AND objsubid = 1 "
+                    "AND classid::bigint = %s AND objid::bigint = %s)",
+                    (unsigned >> 32, unsigned & 0xFFFF_FFFF),
+                ).fetchone()
+            except psycopg.Error:
+                self._lose_all()
+                return False
+            return bool(row and row[0])
 
     def alive(self) -> bool:
         """Whether the session (and every lock it holds) is still there."""
-        try:
-            with self._mutex:
+        with self._mutex:
+            try:
                 if self._conn is None or self._conn.closed:
                     return False
                 self._conn.execute("SELECT 1")
                 return True
-        except Exception:
-            self._conn = None
-            self._held = 0
-            return False
+            except Exception:
+                self._lose_all()
+                return False
 
 
 _SESSIONS: dict[tuple[int, str], RemoteLocks] = {}
