@@ -960,13 +960,14 @@ class Journal:
         # A file another program holds is left for later (the first action that takes its
         # lock recovers and records it), so one held lock does not stop the rest.
         waiting: list[str] = []
+        # A new journal snapshots every file: it waits for each as any action would (a
+        # program appending to the queue in a loop must not make it give up after 1 s).
+        wait = lock_wait() if self.count() == 0 else min(lock_wait(), 1.0)
         with contextlib.ExitStack() as stack:
             locked: list[StateKind] = []
             for kind in _KIND_ORDER:
                 try:
-                    stack.enter_context(
-                        file_lock(self.state_dir, kind, timeout=min(lock_wait(), 1.0))
-                    )
+                    stack.enter_context(file_lock(self.state_dir, kind, timeout=wait))
                 except LockTimeout as exc:
                     waiting.append(str(exc))
                     continue
