@@ -875,7 +875,7 @@ def workers_main(args: argparse.Namespace) -> None:
     results: dict[int, Figures] = {}
     try:
         for n in counts:
-            os.environ["VANTA_JOURNAL_URL"] = _fresh_database(server.url, f"fanout_{n}")
+            os.environ["VANTA_JOURNAL_URL"] = server.database(f"fanout_{n}")
             runs = one_run(setup, count, 0, args, workers=n)
             for index, fig in enumerate(runs):
                 describe(setup, fig, f"{n} worker(s), round {index + 1}", args.deadline)
@@ -900,15 +900,6 @@ def workers_main(args: argparse.Namespace) -> None:
             f"fan-out by {n} worker(s), {count} followers: last accepted (s)"
             f"{fig.missing(fig.accepted)}", accepted, "s", floor, accepted / floor, "—",
         )  # fmt: skip
-
-
-def _fresh_database(url: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return url.replace("/postgres?", f"/{name}?", 1)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -76,12 +76,7 @@ def fresh_database(server: LocalServer) -> str:
     """A new, empty database on ``server``: its URL."""
     import uuid
 
-    import psycopg
-
-    name = f"j_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.url.replace("/postgres?", f"/{name}?", 1)
+    return server.database(f"j_{uuid.uuid4().hex[:16]}")
 
 
 @pytest.fixture
