@@ -11,6 +11,7 @@ from vanta_tui.core.codec import parse_json
 from vanta_tui.core.types import parse_utc
 from vanta_tui.store.journal.events import canonical_from_row, line_with_hash
 from vanta_tui.store.journal.journal import Journal
+from vanta_tui.store.journal.queries import paged_events
 
 _COLUMNS = (
     "seq, ts, actor, action, vault_id, order_id, follower_id, payload, parents, prev_hash, hash"
@@ -25,8 +26,7 @@ def _rows(journal: Journal, since: datetime | None, vault: str | None) -> Iterat
     if vault is not None:
         where.append("vault_id = ?")
         args.append(vault)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    yield from journal.db.execute(f"SELECT {_COLUMNS} FROM events{clause} ORDER BY seq", args)
+    yield from paged_events(journal, _COLUMNS, " AND ".join(where), args)
 
 
 def export(

@@ -8,8 +8,9 @@ from the events (orders, fills, the fee ledger: `projection`) live beside its pr
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from vanta_tui.core.types import format_utc, parse_utc
 from vanta_tui.store.journal.events import EVENT_COLUMNS, Event, event_from_row
@@ -241,3 +242,24 @@ FILL_ACTIONS = ("order.filled", "order.partially_filled")
 def fill_events(journal: Journal, *, vault_id: str | None = None) -> list[Event]:
     """Every event that recorded a fill, oldest first (of ``vault_id``, if given)."""
     return events_of(journal, FILL_ACTIONS, vault_id=vault_id)
+
+
+PAGE = 5000
+"""Events read at a time by `paged_events`."""
+
+
+def paged_events(
+    journal: Journal, columns: str, where: str = "", args: Sequence[Any] = ()
+) -> Iterator[tuple[Any, ...]]:
+    """Every event's ``columns`` (the first is ``seq``) in seq order, read a page at a time
+    by seq: a million events are never all in memory at once, on SQLite or PostgreSQL (whose
+    driver would otherwise hold a whole result)."""
+    last = 0
+    clause = f" AND ({where})" if where else ""
+    sql = f"SELECT {columns} FROM events WHERE seq > ?{clause} ORDER BY seq LIMIT ?"
+    while True:
+        rows = journal.db.execute(sql, [last, *args, PAGE]).fetchall()
+        if not rows:
+            return
+        yield from (tuple(row) for row in rows)
+        last = int(rows[-1][0])

@@ -21,6 +21,7 @@ from vanta_tui.core.state_files import StateKind
 from vanta_tui.store.errors import StateFileError
 from vanta_tui.store.journal import patches
 from vanta_tui.store.journal.journal import Journal
+from vanta_tui.store.journal.queries import paged_events
 from vanta_tui.store.loader import read_bytes
 
 
@@ -92,8 +93,7 @@ def rebuild(
     """The data of every file as the journal says it is now."""
     state: dict[str, Any] = {}
     result = ReplayResult()
-    cursor = journal.db.execute("SELECT seq, action, payload FROM events ORDER BY seq")
-    for seq, action, payload_text in cursor:
+    for seq, action, payload_text in paged_events(journal, "seq, action, payload"):
         result.events += 1
         payload = parse_json(payload_text)
         try:

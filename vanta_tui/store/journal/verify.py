@@ -25,6 +25,7 @@ from vanta_tui.store.journal.anchor import (
 )
 from vanta_tui.store.journal.events import GENESIS_HASH
 from vanta_tui.store.journal.journal import Journal
+from vanta_tui.store.journal.queries import paged_events
 
 Progress = Callable[[int], None]
 
@@ -95,15 +96,13 @@ def verify_jsonl(path: Path, progress: Progress | None = None) -> VerifyResult |
     return hashes
 
 
-_CANONICAL_SQL = """
-SELECT seq, prev_hash, hash,
+_CANONICAL_COLUMNS = """seq, prev_hash, hash,
   '{"action":' || json_quote(action) || ',"actor":' || json_quote(actor)
   || ',"follower_id":' || json_quote(follower_id) || ',"order_id":' || json_quote(order_id)
   || ',"parents":' || parents || ',"payload":' || payload || ',"prev_hash":"' || prev_hash
   || '","seq":' || seq || ',"ts":"' || ts || '","vault_id":' || json_quote(vault_id) || '}'
-FROM events ORDER BY seq
 """
-"""SQLite builds each row's canonical text itself (C speed); Python only hashes it."""
+"""The database builds each row's canonical text itself (C speed); Python only hashes it."""
 
 
 def _row_text_in_python(journal: Journal, seq: int) -> str:
@@ -126,7 +125,8 @@ def verify_sqlite(journal: Journal, progress: Progress | None = None) -> VerifyR
     hashes: list[str] = []
     prev = GENESIS_HASH
     sha256 = hashlib.sha256
-    for expected, (seq, p, h, text) in enumerate(journal.db.execute(_CANONICAL_SQL), start=1):
+    rows = paged_events(journal, _CANONICAL_COLUMNS)
+    for expected, (seq, p, h, text) in enumerate(rows, start=1):
         if seq != expected:
             return _fail(expected, f"{journal.db_name}: seq {expected} is missing (next is {seq})")
         if p != prev:
