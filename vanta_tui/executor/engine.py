@@ -120,7 +120,7 @@ class Claims(Protocol):
 
     def share(self, accounts: Sequence[str], busy: Set[str]) -> frozenset[str]: ...
 
-    def top_up(self, accounts: Sequence[str]) -> frozenset[str]: ...
+    def held_now(self, accounts: Sequence[str]) -> frozenset[str]: ...
 
     def global_duty(self) -> bool: ...
 
@@ -534,9 +534,9 @@ class Executor:
         return True
 
     def _keep_claims(self) -> None:
-        """In a long wait of a worker's cycle, every `CLAIM_EVERY_S`: claim the accounts with
-        work that no live worker holds (a dead worker's), up to this one's share, none let
-        go. Their orders are checked from here on (the rest of this cycle's checks take
+        """In a long wait of a worker's cycle, every `CLAIM_EVERY_S`: take in the accounts
+        its claims keeper took up meanwhile (a dead worker's; `WorkerClaims`), none let go.
+        Their orders are checked from here on (the rest of this cycle's checks take
         them in) and sent from the next cycle, whose first step asks their brokers about
         any order the dead worker left ``submitting``."""
         claims = self.claims
@@ -544,7 +544,7 @@ class Executor:
             return
         self._claims_due = time.monotonic() + CLAIM_EVERY_S
         try:
-            self._owned = claims.top_up(self._with_work)
+            self._owned = claims.held_now(self._with_work)
         except Exception as exc:  # its session is gone, and its claims with it
             self._owned = frozenset()  # the rest of this cycle acts for no account
             log.warning("worker: taking up accounts failed: %s", exc)

@@ -454,8 +454,8 @@ class Journal:
                     f"this directory's journal is in PostgreSQL ({note.get('url')}, as "
                     f"{LOCATION_NAME} says): set {JOURNAL_URL_ENV} (or --journal) to its URL"
                 )
-            moved = sorted(state_dir.glob(f"{DB_NAME}.migrated-*"))
-            if moved and not self.db_path.exists():
+            moved = [] if self.db_path.exists() else sorted(state_dir.glob(f"{DB_NAME}.migrated-*"))
+            if moved:
                 raise JournalFileError(
                     f"this directory's journal was being moved to PostgreSQL ({moved[-1].name} "
                     f"is kept, {LOCATION_NAME} was not written): open it with "

@@ -309,6 +309,13 @@ class WorkerClaims:
         senders = len(found) - (1 if len(found) > 1 and any(w.duty for w in found) else 0)
         return -(-len(accounts) // max(senders, 1))
 
+    def held_now(self, accounts: Sequence[str]) -> frozenset[str]:
+        """The accounts among ``accounts`` this worker holds now (its keeper's take-ups
+        included), asking the server nothing."""
+        with self._mutex:
+            held = self.claims.held
+            return frozenset(a for a in accounts if a in held)
+
     def top_up(self, accounts: Sequence[str]) -> frozenset[str]:
         """Claim free accounts among ``accounts`` up to this worker's fair share, letting go
         of none (between two `share` calls: a dead worker's accounts are taken up at once).
